@@ -1,0 +1,13 @@
+//! whm-migrate: declarative, reviewable, repeatable cPanel & WHM server-to-server
+//! migrations.
+//!
+//! The library holds everything; the `whm-migrate` binary is a thin wrapper around
+//! [`cli::run`]. Dependency direction: `cli -> {manifest, modules, whm, translog}`;
+//! `sim` (the WHM simulator) never depends on the client.
+
+pub mod cli;
+pub mod manifest;
+pub mod modules;
+pub mod sim;
+pub mod translog;
+pub mod whm;

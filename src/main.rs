@@ -1,0 +1,3 @@
+fn main() {
+    std::process::exit(whm_migrate::cli::run());
+}

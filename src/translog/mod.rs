@@ -1,0 +1,1 @@
+//! translog (in progress).

@@ -1,0 +1,1 @@
+//! whm (in progress).
