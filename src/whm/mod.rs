@@ -1,1 +1,49 @@
-//! whm (in progress).
+//! The WHM API 1 client: one typed async function per transfer call (REFERENCE §4),
+//! API-token authentication, TLS on rustls, and tolerance of every documented quirk
+//! (REFERENCE §8).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), whm_migrate::whm::WhmError> {
+//! use whm_migrate::whm::{ClientOptions, TlsMode, WhmClient};
+//! let client = WhmClient::new(ClientOptions {
+//!     base_url: "https://new1.example.com:2087".into(),
+//!     user: "root".into(),
+//!     token: std::env::var("WHM_API_TOKEN").unwrap_or_default().into(),
+//!     tls: TlsMode::SystemRoots,
+//!     timeouts: Default::default(),
+//!     retry: Default::default(),
+//! })?;
+//! let modules = client.available_transfer_modules().await?;
+//! # Ok(()) }
+//! ```
+
+mod analysis;
+mod api;
+mod client;
+mod envelope;
+mod error;
+mod inventory;
+pub mod lenient;
+mod request;
+mod state;
+pub mod tls;
+mod types;
+
+pub use analysis::{
+    AnalysisConfig, AnalysisItems, AnalysisOptions, DbInventory, LocalFacts, ModuleAnalysis,
+    RemoteAnalysis, RemoteFacts, SourceAccount, SourcePackage,
+};
+pub use api::EnqueueOutcome;
+pub use client::{ClientOptions, Effect, RetryPolicy, Slowness, Timeouts, WhmClient};
+pub use envelope::{CallSite, Envelope, Metadata, Output, decode, decode_any, describe_body};
+pub use error::{WhmError, clean_reason};
+pub use inventory::{Account, AccountQuery, Package, PackageFilter};
+pub use request::{
+    CredentialCheckRequest, RootSessionRequest, SessionOptions, SourceLogin, UserSessionRequest,
+};
+pub use state::SessionState;
+pub use tls::TlsMode;
+pub use types::{
+    ArchiveCleanup, CreatedSession, CredentialCheck, KeyDef, LocalRestoreRequest, RestoreModule,
+    SystemUserCheck, TransferModuleSchema,
+};

@@ -1,0 +1,443 @@
+//! One typed async function per WHM API 1 call the migration uses (REFERENCE §4).
+
+use crate::whm::analysis::RemoteAnalysis;
+use crate::whm::client::{Effect, Slowness, WhmClient};
+use crate::whm::error::WhmError;
+use crate::whm::inventory::{
+    Account, AccountQuery, AcctData, FeatureListsData, Package, PackageFilter, PkgData,
+};
+use crate::whm::request::{CredentialCheckRequest, RootSessionRequest, UserSessionRequest};
+use crate::whm::state::SessionState;
+use crate::whm::types::{
+    ArchiveCleanup, CreatedSession, CredentialCheck, LocalRestoreRequest, LogData, ModulesData,
+    PidData, RestoreModule, RestoreModulesData, SchemaData, SessionIdData, StateData,
+    SystemUserCheck, TransferModuleSchema,
+};
+use std::collections::BTreeMap;
+
+/// What `enqueue_transfer_item` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnqueueOutcome {
+    /// The item was added to the queue.
+    Queued,
+    /// The session already had an item with that primary key: it is queued, and
+    /// nothing changed. This is how a client reconciles after a lost answer, since
+    /// WHM has no call that lists a session's queue (REFERENCE §4.15).
+    AlreadyQueued,
+}
+
+fn params(owned: &[(String, String)]) -> Vec<(&str, &str)> {
+    owned
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
+impl WhmClient {
+    /// `available_transfer_modules`: module name → type id (also the processing order).
+    pub async fn available_transfer_modules(&self) -> Result<BTreeMap<String, u64>, WhmError> {
+        const F: &str = "available_transfer_modules";
+        let env = self
+            .call(F, &[], Effect::Read, Slowness::Normal, None)
+            .await?;
+        let data: ModulesData = env.data(self.site(F, None))?;
+        Ok(data.modules.into_iter().map(|(k, v)| (k, v.0)).collect())
+    }
+
+    /// `transfer_module_schema`: the keys `enqueue_transfer_item` accepts for `module`.
+    pub async fn transfer_module_schema(
+        &self,
+        module: &str,
+    ) -> Result<TransferModuleSchema, WhmError> {
+        const F: &str = "transfer_module_schema";
+        let env = self
+            .call(
+                F,
+                &[("module", module)],
+                Effect::Read,
+                Slowness::Normal,
+                None,
+            )
+            .await?;
+        Ok(env.data::<SchemaData>(self.site(F, None))?.schema)
+    }
+
+    /// `create_remote_root_transfer_session`: logs in to the source, analyses it and
+    /// returns the new PENDING session. Slow (minutes); never retried.
+    pub async fn create_remote_root_transfer_session(
+        &self,
+        request: &RootSessionRequest,
+    ) -> Result<CreatedSession, WhmError> {
+        const F: &str = "create_remote_root_transfer_session";
+        let owned = request.form();
+        let env = self
+            .call(
+                F,
+                &params(&owned),
+                Effect::Write,
+                Slowness::CreateSession,
+                None,
+            )
+            .await?;
+        let mut created: CreatedSession = env.data(self.site(F, None))?;
+        created.warnings.clone_from(&env.metadata.output.warnings);
+        Ok(created)
+    }
+
+    /// `create_remote_user_transfer_session`: a session authenticated with one cPanel
+    /// account's password. Never retried.
+    pub async fn create_remote_user_transfer_session(
+        &self,
+        request: &UserSessionRequest,
+    ) -> Result<CreatedSession, WhmError> {
+        const F: &str = "create_remote_user_transfer_session";
+        let owned = request.form();
+        let env = self
+            .call(
+                F,
+                &params(&owned),
+                Effect::Write,
+                Slowness::CreateSession,
+                None,
+            )
+            .await?;
+        let mut created: CreatedSession = env.data(self.site(F, None))?;
+        created.warnings.clone_from(&env.metadata.output.warnings);
+        Ok(created)
+    }
+
+    /// `analyze_transfer_session_remote`: re-runs the source analysis of a root session.
+    pub async fn analyze_transfer_session_remote(&self, session_id: &str) -> Result<(), WhmError> {
+        self.call(
+            "analyze_transfer_session_remote",
+            &[("transfer_session_id", session_id)],
+            Effect::Write,
+            Slowness::CreateSession,
+            Some(session_id),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// `retrieve_transfer_session_remote_analysis`: the stored analysis of a root session.
+    pub async fn retrieve_transfer_session_remote_analysis(
+        &self,
+        session_id: &str,
+    ) -> Result<RemoteAnalysis, WhmError> {
+        const F: &str = "retrieve_transfer_session_remote_analysis";
+        let env = self
+            .call(
+                F,
+                &[("transfer_session_id", session_id)],
+                Effect::Read,
+                Slowness::Normal,
+                Some(session_id),
+            )
+            .await?;
+        env.data(self.site(F, Some(session_id)))
+    }
+
+    /// `remote_basic_credential_check`: tests credentials for a source without a session.
+    pub async fn remote_basic_credential_check(
+        &self,
+        request: &CredentialCheckRequest,
+    ) -> Result<CredentialCheck, WhmError> {
+        const F: &str = "remote_basic_credential_check";
+        let owned = request.form();
+        let env = self
+            .call(
+                F,
+                &params(&owned),
+                Effect::Read,
+                Slowness::CreateSession,
+                None,
+            )
+            .await?;
+        let mut check: CredentialCheck = env.data(self.site(F, None))?;
+        check.message.clone_from(&env.metadata.reason);
+        Ok(check)
+    }
+
+    /// `validate_system_user`: whether a user name can be used on the destination.
+    pub async fn validate_system_user(&self, user: &str) -> Result<SystemUserCheck, WhmError> {
+        const F: &str = "validate_system_user";
+        let env = self
+            .call(F, &[("user", user)], Effect::Read, Slowness::Normal, None)
+            .await?;
+        env.data(self.site(F, None))
+    }
+
+    /// `enqueue_transfer_item`: adds one item. `keys` must hold only keys of the
+    /// module's schema that are meant to be set. Never retried: an "already exists in
+    /// the queue" answer is reported as [`EnqueueOutcome::AlreadyQueued`].
+    pub async fn enqueue_transfer_item(
+        &self,
+        session_id: &str,
+        module: &str,
+        keys: &[(String, String)],
+    ) -> Result<EnqueueOutcome, WhmError> {
+        let mut form = vec![("transfer_session_id", session_id), ("module", module)];
+        form.extend(keys.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        match self
+            .call(
+                "enqueue_transfer_item",
+                &form,
+                Effect::Write,
+                Slowness::Normal,
+                Some(session_id),
+            )
+            .await
+        {
+            Ok(_) => Ok(EnqueueOutcome::Queued),
+            // The one reason text we must read: WHM offers no other way to learn that
+            // an item is already queued (REFERENCE §4.9 step 7, §4.15).
+            Err(WhmError::Api { reason, .. })
+                if reason
+                    .to_ascii_lowercase()
+                    .contains("already exists in the queue") =>
+            {
+                Ok(EnqueueOutcome::AlreadyQueued)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `start_transfer_session`: starts (or resumes a paused) session; returns the
+    /// master pid. On a running session it returns the same pid and changes nothing.
+    pub async fn start_transfer_session(&self, session_id: &str) -> Result<Option<u64>, WhmError> {
+        const F: &str = "start_transfer_session";
+        let env = self
+            .call(
+                F,
+                &[("transfer_session_id", session_id)],
+                Effect::Write,
+                Slowness::Normal,
+                Some(session_id),
+            )
+            .await?;
+        Ok(env.data::<PidData>(self.site(F, Some(session_id)))?.pid)
+    }
+
+    /// `get_transfer_session_state`: the session's state (cheap; never blocks).
+    pub async fn get_transfer_session_state(
+        &self,
+        session_id: &str,
+    ) -> Result<SessionState, WhmError> {
+        const F: &str = "get_transfer_session_state";
+        let env = self
+            .call(
+                F,
+                &[("transfer_session_id", session_id)],
+                Effect::Read,
+                Slowness::Normal,
+                Some(session_id),
+            )
+            .await?;
+        Ok(env
+            .data::<StateData>(self.site(F, Some(session_id)))?
+            .state_name)
+    }
+
+    /// `fetch_transfer_session_log`: the whole text of one log file. May block until
+    /// the log is finished on some servers, so it has its own long timeout.
+    pub async fn fetch_transfer_session_log(
+        &self,
+        session_id: &str,
+        logfile: &str,
+    ) -> Result<String, WhmError> {
+        const F: &str = "fetch_transfer_session_log";
+        if logfile.is_empty() || logfile.contains('/') || logfile.starts_with('.') {
+            return Err(WhmError::Config(format!(
+                "invalid log file name “{logfile}”: give a bare name such as master.log, without a leading dot or a /"
+            )));
+        }
+        let env = self
+            .call(
+                F,
+                &[("transfer_session_id", session_id), ("logfile", logfile)],
+                Effect::Read,
+                Slowness::FetchLog,
+                Some(session_id),
+            )
+            .await?;
+        Ok(env.data::<LogData>(self.site(F, Some(session_id)))?.log)
+    }
+
+    /// `pause_transfer_session`: asks a running session to stop after its current items.
+    pub async fn pause_transfer_session(&self, session_id: &str) -> Result<(), WhmError> {
+        self.session_write("pause_transfer_session", session_id)
+            .await
+    }
+
+    /// `abort_transfer_session`: stops a session for good. Items already restored stay
+    /// on the destination; an aborted session cannot be restarted.
+    pub async fn abort_transfer_session(&self, session_id: &str) -> Result<(), WhmError> {
+        self.session_write("abort_transfer_session", session_id)
+            .await
+    }
+
+    async fn session_write(&self, function: &str, session_id: &str) -> Result<(), WhmError> {
+        self.call(
+            function,
+            &[("transfer_session_id", session_id)],
+            Effect::Write,
+            Slowness::Normal,
+            Some(session_id),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// `restore_modules_summary`: the restore steps and their Restricted Restore status.
+    pub async fn restore_modules_summary(&self) -> Result<Vec<RestoreModule>, WhmError> {
+        const F: &str = "restore_modules_summary";
+        let env = self
+            .call(F, &[], Effect::Read, Slowness::Normal, None)
+            .await?;
+        Ok(env.data::<RestoreModulesData>(self.site(F, None))?.modules)
+    }
+
+    /// `delete_account_archives`: removes an account's leftover transfer archives.
+    pub async fn delete_account_archives(
+        &self,
+        user: &str,
+        mountpoint: Option<&str>,
+    ) -> Result<ArchiveCleanup, WhmError> {
+        let mut form = vec![("user", user)];
+        if let Some(m) = mountpoint {
+            form.push(("mountpoint", m));
+        }
+        let env = self
+            .call(
+                "delete_account_archives",
+                &form,
+                Effect::Write,
+                Slowness::Normal,
+                None,
+            )
+            .await?;
+        Ok(ArchiveCleanup {
+            messages: env.metadata.output.messages,
+            warnings: env.metadata.output.warnings,
+        })
+    }
+
+    /// `start_local_cpmove_restore`: restores a local archive in a new, started session.
+    pub async fn start_local_cpmove_restore(
+        &self,
+        request: &LocalRestoreRequest,
+    ) -> Result<String, WhmError> {
+        const F: &str = "start_local_cpmove_restore";
+        let flag = |b: bool| if b { "1" } else { "0" };
+        let mut form = vec![
+            ("cpmovepath", request.cpmovepath.as_str()),
+            ("overwrite", flag(request.overwrite)),
+            ("dedicated_ip", flag(request.dedicated_ip)),
+            ("restricted", flag(request.restricted)),
+            ("delete_archive", flag(request.delete_archive)),
+        ];
+        if let Some(u) = &request.username {
+            form.push(("username", u));
+        }
+        if let Some(a) = &request.update_a_records {
+            form.push(("update_a_records", a));
+        }
+        if let Some(m) = &request.mail_location {
+            form.push(("mail_location", m));
+        }
+        let env = self
+            .call(F, &form, Effect::Write, Slowness::CreateSession, None)
+            .await?;
+        Ok(env
+            .data::<SessionIdData>(self.site(F, None))?
+            .transfer_session_id)
+    }
+
+    /// `listaccts`: the destination's accounts (an empty list when WHM omits `data`).
+    pub async fn listaccts(&self, query: &AccountQuery) -> Result<Vec<Account>, WhmError> {
+        const F: &str = "listaccts";
+        let want = query.want.join(",");
+        let mut form = Vec::new();
+        if let Some(s) = &query.search {
+            form.push(("search", s.as_str()));
+        }
+        if let Some(t) = &query.searchtype {
+            form.push(("searchtype", t.as_str()));
+        }
+        if query.exact {
+            form.push(("searchmethod", "exact"));
+        }
+        if !want.is_empty() {
+            form.push(("want", want.as_str()));
+        }
+        let env = self
+            .call(F, &form, Effect::Read, Slowness::Normal, None)
+            .await?;
+        Ok(env
+            .data::<AcctData>(self.site(F, None))?
+            .acct
+            .unwrap_or_default())
+    }
+
+    /// `accountsummary`: one account's record, or `None` when WHM says it does not
+    /// exist (a failure that still carries an empty `data.acct`, REFERENCE §4.22).
+    pub async fn accountsummary(&self, user: &str) -> Result<Option<Account>, WhmError> {
+        const F: &str = "accountsummary";
+        let env = self.call_any(F, &[("user", user)]).await?;
+        let site = self.site(F, None);
+        if !env.metadata.success {
+            let empty = env
+                .data
+                .as_ref()
+                .and_then(|_| env.data::<AcctData>(site).ok())
+                .and_then(|d| d.acct)
+                .is_some_and(|a| a.is_empty());
+            if empty {
+                return Ok(None);
+            }
+            return env.success(site).map(|_| None);
+        }
+        Ok(env
+            .data::<AcctData>(site)?
+            .acct
+            .unwrap_or_default()
+            .into_iter()
+            .next())
+    }
+
+    /// `listpkgs`: the destination's packages.
+    pub async fn listpkgs(&self, filter: PackageFilter) -> Result<Vec<Package>, WhmError> {
+        const F: &str = "listpkgs";
+        let env = self
+            .call(
+                F,
+                &[("want", filter.as_str())],
+                Effect::Read,
+                Slowness::Normal,
+                None,
+            )
+            .await?;
+        Ok(env
+            .data::<PkgData>(self.site(F, None))?
+            .pkg
+            .unwrap_or_default())
+    }
+
+    /// `get_featurelists`: the destination's feature list names.
+    pub async fn get_featurelists(&self) -> Result<Vec<String>, WhmError> {
+        const F: &str = "get_featurelists";
+        let env = self
+            .call(F, &[], Effect::Read, Slowness::Normal, None)
+            .await?;
+        Ok(env
+            .data::<FeatureListsData>(self.site(F, None))?
+            .featurelists
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| match v {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            })
+            .collect())
+    }
+}

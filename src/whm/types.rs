@@ -1,0 +1,178 @@
+//! Typed `data` of the transfer functions (REFERENCE §4.1–§4.18). Every field is
+//! lenient about WHM's number/string/null habits; unknown fields are ignored.
+
+use crate::whm::lenient;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// `available_transfer_modules`: module name → type id (ids arrive as digit strings).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct ModulesData {
+    #[serde(default)]
+    pub modules: BTreeMap<String, ModuleId>,
+}
+
+/// A module type id, sent as `"3000"` or `3000`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+pub(crate) struct ModuleId(#[serde(deserialize_with = "lenient::uint")] pub u64);
+
+/// `transfer_module_schema`: the column layout of one module's queue table.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TransferModuleSchema {
+    /// Column name → its SQL `def` string.
+    #[serde(default)]
+    pub keys: BTreeMap<String, KeyDef>,
+    /// The primary-key column (one element).
+    #[serde(default)]
+    pub primary: Vec<String>,
+    /// The columns that must be supplied when enqueuing.
+    #[serde(default)]
+    pub required: Vec<String>,
+    /// The column naming a prerequisite item (`prerequisite_user`; `user` in old
+    /// servers; absent for non-account modules and in the docs' example).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prerequisite: Option<String>,
+}
+
+/// One column of a module schema.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct KeyDef {
+    /// The SQL type and default, e.g. `char(255) DEFAULT NULL`.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub def: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct SchemaData {
+    pub schema: TransferModuleSchema,
+}
+
+/// The answer of both `create_remote_*_transfer_session` functions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedSession {
+    /// The new session's id (opaque; its length varies by server version).
+    #[serde(deserialize_with = "lenient::string")]
+    pub transfer_session_id: String,
+    /// The creation steps' log (may contain HTML such as `<strong>`).
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub create_rawout: String,
+    /// The analysis log (root sessions).
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub analyze_rawout: String,
+    /// `metadata.output.warnings`, e.g. transport fallbacks.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
+}
+
+/// `remote_basic_credential_check`'s answer.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+pub struct CredentialCheck {
+    /// The captured progress text.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub output: String,
+    /// The raw remote output.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub response: String,
+    /// The escalation method used (not in the docs).
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub escalation_method_used: Option<String>,
+    /// `metadata.reason` (the remote layer's message, e.g. `Success`).
+    #[serde(skip)]
+    pub message: String,
+}
+
+/// `validate_system_user`'s answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SystemUserCheck {
+    /// The account already exists on this server.
+    #[serde(default, deserialize_with = "lenient::flag")]
+    pub exists: bool,
+    /// The name is reserved.
+    #[serde(default, deserialize_with = "lenient::flag")]
+    pub reserved: bool,
+    /// Acceptable for a transferred account (the looser rule).
+    #[serde(default, deserialize_with = "lenient::flag")]
+    pub valid_for_transfer: bool,
+    /// Acceptable for a new account (the strict rule).
+    #[serde(default, deserialize_with = "lenient::flag")]
+    pub valid_for_new: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct PidData {
+    #[serde(default, deserialize_with = "lenient::opt_uint")]
+    pub pid: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct StateData {
+    pub state_name: crate::whm::SessionState,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct LogData {
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub log: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct SessionIdData {
+    #[serde(deserialize_with = "lenient::string")]
+    pub transfer_session_id: String,
+}
+
+/// One step of an account restore, from `restore_modules_summary`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RestoreModule {
+    /// The restore module's name (the names the `disabled` enqueue key accepts).
+    #[serde(deserialize_with = "lenient::string")]
+    pub module: String,
+    /// What it restores.
+    #[serde(default)]
+    pub summary: Vec<String>,
+    /// Whether it runs under Restricted Restore.
+    #[serde(default, deserialize_with = "lenient::flag")]
+    pub restricted_available: bool,
+    /// What Restricted Restore changes, when anything.
+    #[serde(default)]
+    pub restricted_summary: Vec<String>,
+    /// Notes, when any.
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RestoreModulesData {
+    #[serde(default)]
+    pub modules: Vec<RestoreModule>,
+}
+
+/// `delete_account_archives`' script output.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ArchiveCleanup {
+    /// The script's standard output lines.
+    pub messages: Vec<String>,
+    /// The script's standard error.
+    pub warnings: Vec<String>,
+}
+
+/// `start_local_cpmove_restore` parameters (REFERENCE §4.18).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LocalRestoreRequest {
+    /// A local archive file or extracted directory.
+    pub cpmovepath: String,
+    /// Rename the account on restore.
+    pub username: Option<String>,
+    /// Overwrite an existing account.
+    pub overwrite: bool,
+    /// Give the account a dedicated IP.
+    pub dedicated_ip: bool,
+    /// Restricted restore.
+    pub restricted: bool,
+    /// `all` or `basic`.
+    pub update_a_records: Option<String>,
+    /// Delete the archive afterwards.
+    pub delete_archive: bool,
+    /// `.local`, `.existing` or a linked node alias.
+    pub mail_location: Option<String>,
+}
