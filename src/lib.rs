@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod manifest;
 pub mod modules;
+pub mod plan;
 pub mod sim;
 pub mod translog;
 pub mod whm;

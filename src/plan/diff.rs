@@ -1,0 +1,383 @@
+//! The diff: a pure, deterministic function from (desired, observed) to a [`Plan`].
+
+use crate::plan::input::{
+    Desired, DesiredItem, DesiredSource, DestinationInventory, Observed, ObservedSource,
+    SourceKind, queue_key,
+};
+use crate::plan::model::{
+    Action, Conflict, FORMAT_VERSION, Fingerprint, ItemPlan, Plan, SessionRef, SourcePlan, Summary,
+    Warning,
+};
+use crate::whm::{DbInventory, RemoteAnalysis};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Computes the plan. `observed.sources[i]` must describe `desired.sources[i]`; a
+/// missing entry is treated as "nothing observed".
+pub fn diff(desired: &Desired, observed: &Observed) -> Plan {
+    let dest = DestinationIndex::new(&observed.destination);
+    let empty = ObservedSource::default();
+    let mut summary = Summary::default();
+    let mut sources = Vec::with_capacity(desired.sources.len());
+    for (i, source) in desired.sources.iter().enumerate() {
+        let seen = observed.sources.get(i).unwrap_or(&empty);
+        let plan = plan_source(source, seen, &dest);
+        for item in &plan.items {
+            summary.add(item);
+        }
+        sources.push(plan);
+    }
+    let fingerprint = Fingerprint {
+        manifest: digest(desired),
+        observed: digest(&decisions(&sources)),
+    };
+    Plan {
+        format_version: FORMAT_VERSION,
+        migration: desired.migration.clone(),
+        summary,
+        sources,
+        fingerprint,
+    }
+}
+
+/// The part of a plan that depends on observed state and decides what apply does:
+/// actions, conflicts and session ids, not volatile figures such as disk use.
+fn decisions(sources: &[SourcePlan]) -> Vec<(String, Option<String>, Vec<String>)> {
+    sources
+        .iter()
+        .map(|s| {
+            let items = s
+                .items
+                .iter()
+                .map(|i| {
+                    format!(
+                        "{}|{}|{}|{}|{:?}",
+                        queue_key(&i.module, &i.key),
+                        i.localuser.as_deref().unwrap_or(""),
+                        i.domain.as_deref().unwrap_or(""),
+                        i.action.name(),
+                        i.conflicts
+                    )
+                })
+                .collect();
+            (
+                s.name.clone(),
+                s.session.as_ref().map(|x| x.id.clone()),
+                items,
+            )
+        })
+        .collect()
+}
+
+fn digest<T: serde::Serialize>(value: &T) -> String {
+    let bytes = serde_json::to_vec(value).unwrap_or_default();
+    hex::encode(Sha256::digest(&bytes))
+}
+
+/// The destination's names, indexed once for all sources.
+struct DestinationIndex<'a> {
+    /// user → main domain.
+    accounts: BTreeMap<String, &'a str>,
+    /// domain (lower-case) → owner user.
+    domains: BTreeMap<String, &'a str>,
+    packages: BTreeSet<&'a str>,
+    featurelists: BTreeSet<&'a str>,
+}
+
+impl<'a> DestinationIndex<'a> {
+    fn new(inv: &'a DestinationInventory) -> Self {
+        Self {
+            accounts: inv
+                .accounts
+                .iter()
+                .map(|a| (a.user.clone(), a.domain.as_str()))
+                .collect(),
+            domains: inv
+                .accounts
+                .iter()
+                .map(|a| (a.domain.to_ascii_lowercase(), a.user.as_str()))
+                .collect(),
+            packages: inv.packages.iter().map(|p| p.name.as_str()).collect(),
+            featurelists: inv.featurelists.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+fn plan_source(
+    source: &DesiredSource,
+    seen: &ObservedSource,
+    dest: &DestinationIndex<'_>,
+) -> SourcePlan {
+    let analysis = seen.analysis.as_ref();
+    let mut items: Vec<&DesiredItem> = source.items.iter().collect();
+    items.sort_by(|a, b| (a.type_id, &a.key).cmp(&(b.type_id, &b.key)));
+    let source_accounts: BTreeMap<&str, (&str, u64)> = analysis
+        .map(|a| {
+            a.items
+                .accounts
+                .iter()
+                .map(|x| (x.user.as_str(), (x.domain.as_str(), x.bytesused)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let source_packages: BTreeSet<&str> = analysis
+        .map(|a| a.items.packages.iter().map(|p| p.name.as_str()).collect())
+        .unwrap_or_default();
+    let items = items
+        .into_iter()
+        .map(|item| {
+            plan_item(
+                item,
+                source.kind,
+                seen,
+                dest,
+                &source_accounts,
+                &source_packages,
+            )
+        })
+        .collect();
+    SourcePlan {
+        name: source.name.clone(),
+        host: source.host.clone(),
+        kind: source.kind,
+        session: seen.session.as_ref().map(|s| SessionRef {
+            id: s.id.clone(),
+            state: s.state.name().to_owned(),
+            created: s.created,
+        }),
+        warnings: analysis.map(warnings).unwrap_or_default(),
+        items,
+    }
+}
+
+fn plan_item(
+    item: &DesiredItem,
+    kind: SourceKind,
+    seen: &ObservedSource,
+    dest: &DestinationIndex<'_>,
+    source_accounts: &BTreeMap<&str, (&str, u64)>,
+    source_packages: &BTreeSet<&str>,
+) -> ItemPlan {
+    let analysed = kind == SourceKind::Root && seen.analysis.is_some();
+    let on_source = source_accounts.get(item.key.as_str()).copied();
+    let mut plan = ItemPlan {
+        module: item.module.clone(),
+        key: item.key.clone(),
+        localuser: item.localuser.clone(),
+        domain: item
+            .domain
+            .clone()
+            .or_else(|| on_source.map(|(d, _)| d.to_owned())),
+        size: on_source.map(|(_, bytes)| bytes),
+        action: Action::Transfer,
+        reason: None,
+        conflicts: Vec::new(),
+    };
+    if !item.problems.is_empty() {
+        plan.action = Action::Invalid;
+        plan.reason = Some(item.problems.join("; "));
+        return plan;
+    }
+    let queued = seen.queued.contains(&queue_key(&item.module, &item.key));
+    if let Some(localuser) = &item.localuser {
+        let existing = dest.accounts.get(localuser);
+        if let Some(existing) = existing
+            && plan
+                .domain
+                .as_deref()
+                .is_none_or(|d| d.eq_ignore_ascii_case(existing))
+        {
+            plan.action = Action::AlreadyPresent;
+            plan.reason = Some(format!("the destination has “{localuser}” ({existing})"));
+            return plan;
+        }
+        if analysed && on_source.is_none() {
+            plan.action = Action::MissingOnSource;
+            plan.reason = Some(format!("the source has no account “{}”", item.key));
+            return plan;
+        }
+        if let Some(existing) = existing {
+            plan.conflicts.push(Conflict::UserExists {
+                user: localuser.clone(),
+                domain: (*existing).to_owned(),
+            });
+        }
+        account_conflicts(
+            item,
+            localuser,
+            plan.domain.as_ref(),
+            seen,
+            dest,
+            &mut plan.conflicts,
+        );
+        if !plan.conflicts.is_empty() {
+            let overridden = plan.conflicts.iter().all(|c| match c {
+                Conflict::UserExists { .. } | Conflict::DomainTaken { .. } => item.force,
+                Conflict::DatabaseTaken { .. } | Conflict::DatabaseUserTaken { .. } => {
+                    item.force || item.overwrite_dbs
+                }
+            });
+            if !overridden {
+                plan.action = Action::Conflict;
+                plan.reason = Some(
+                    plan.conflicts
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                );
+                return plan;
+            }
+            plan.reason = Some("overwrites what is in the way (force/overwrite set)".to_owned());
+        }
+    } else if item.module.starts_with("Package") {
+        if dest.packages.contains(item.key.as_str()) {
+            plan.action = Action::AlreadyPresent;
+            plan.reason = Some("the destination has this package".to_owned());
+            return plan;
+        }
+        if analysed && !source_packages.contains(item.key.as_str()) {
+            plan.action = Action::MissingOnSource;
+            plan.reason = Some(format!("the source has no package “{}”", item.key));
+            return plan;
+        }
+    } else if item.module.starts_with("FeatureList")
+        && dest.featurelists.contains(item.key.as_str())
+    {
+        plan.action = Action::AlreadyPresent;
+        plan.reason = Some("the destination has this feature list".to_owned());
+        return plan;
+    }
+    if queued {
+        plan.action = Action::AlreadyQueued;
+        plan.reason = Some("queued in this session by an earlier run".to_owned());
+    }
+    plan
+}
+
+fn account_conflicts(
+    item: &DesiredItem,
+    localuser: &str,
+    domain: Option<&String>,
+    seen: &ObservedSource,
+    dest: &DestinationIndex<'_>,
+    out: &mut Vec<Conflict>,
+) {
+    let analysis = seen.analysis.as_ref();
+    if let Some(domain) = domain {
+        let lower = domain.to_ascii_lowercase();
+        let owner = dest
+            .domains
+            .get(&lower)
+            .map(|o| (*o).to_owned())
+            .or_else(|| {
+                analysis.and_then(|a| {
+                    a.local
+                        .domains
+                        .iter()
+                        .find(|(d, _)| d.eq_ignore_ascii_case(domain))
+                        .map(|(_, o)| o.clone())
+                })
+            });
+        if let Some(owner) = owner
+            && owner != localuser
+            && !out
+                .iter()
+                .any(|c| matches!(c, Conflict::UserExists { user, .. } if *user == owner))
+        {
+            out.push(Conflict::DomainTaken {
+                domain: domain.clone(),
+                owner,
+            });
+        }
+    }
+    let Some(a) = analysis else { return };
+    let (Some(remote), Some(local)) = (&a.remote.dbs, &a.local.dbs) else {
+        return;
+    };
+    db_conflicts(remote, local, &item.key, localuser, out);
+}
+
+fn db_conflicts(
+    remote: &DbInventory,
+    local: &DbInventory,
+    source_user: &str,
+    localuser: &str,
+    out: &mut Vec<Conflict>,
+) {
+    for (engine, names) in &remote.dbs {
+        for (name, owner) in names {
+            if owner.as_deref() != Some(source_user) {
+                continue;
+            }
+            if let Some(Some(theirs)) = local.dbs.get(engine).and_then(|m| m.get(name))
+                && theirs != localuser
+            {
+                out.push(Conflict::DatabaseTaken {
+                    engine: engine.clone(),
+                    name: name.clone(),
+                    owner: theirs.clone(),
+                });
+            }
+        }
+    }
+    for (engine, names) in &remote.users {
+        for (name, owner) in names {
+            if owner.as_deref() != Some(source_user) {
+                continue;
+            }
+            if let Some(Some(theirs)) = local.users.get(engine).and_then(|m| m.get(name))
+                && theirs != localuser
+            {
+                out.push(Conflict::DatabaseUserTaken {
+                    engine: engine.clone(),
+                    name: name.clone(),
+                    owner: theirs.clone(),
+                });
+            }
+        }
+    }
+}
+
+fn warnings(a: &RemoteAnalysis) -> Vec<Warning> {
+    let mut out = Vec::new();
+    for (module, m) in &a.modules {
+        for (code, text) in [("module-error", &m.error), ("module-warning", &m.warning)] {
+            for line in text
+                .iter()
+                .flat_map(|t| t.lines())
+                .filter(|l| !l.trim().is_empty())
+            {
+                out.push(Warning {
+                    code: code.to_owned(),
+                    message: format!("{module}: {}", line.trim()),
+                });
+            }
+        }
+    }
+    if let (Some(local), Some(remote)) = (&a.local.major_version, &a.remote.major_version)
+        && let (Some(l), Some(r)) = (version(local), version(remote))
+        && l < r
+    {
+        out.push(Warning {
+            code: "older-destination".to_owned(),
+            message: format!(
+                "the destination runs {local}, older than the source's {remote}: restores may lose data"
+            ),
+        });
+    }
+    out.sort();
+    out
+}
+
+/// `11.120` → (11, 120), compared numerically.
+fn version(text: &str) -> Option<(u64, u64)> {
+    let mut parts = text.split('.');
+    let major = parts.next()?.trim().parse().ok()?;
+    let minor = parts.next().unwrap_or("0").trim().parse().ok()?;
+    Some((major, minor))
+}
+
+#[cfg(test)]
+#[path = "diff_tests.rs"]
+mod tests;

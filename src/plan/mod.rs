@@ -1,0 +1,18 @@
+//! Plan: observe the servers, diff with the manifest, and render the result.
+//!
+//! The diff ([`diff::diff`]) is a pure function of plain values; observing lives in
+//! `observe`, rendering in `render`.
+
+pub mod diff;
+pub mod input;
+pub mod model;
+
+pub use diff::diff;
+pub use input::{
+    Desired, DesiredItem, DesiredSource, DestinationInventory, Observed, ObservedSession,
+    ObservedSource, SourceKind, queue_key,
+};
+pub use model::{
+    Action, Conflict, FORMAT_VERSION, Fingerprint, ItemPlan, Plan, SessionRef, SourcePlan, Summary,
+    Warning,
+};

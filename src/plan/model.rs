@@ -1,0 +1,270 @@
+//! The plan: one action per manifest item, per source, plus warnings. Its JSON form is
+//! stable and versioned (`format_version`); field order is the declaration order.
+
+use crate::plan::input::SourceKind;
+use serde::{Deserialize, Serialize};
+
+/// The plan's JSON format version; bump on any incompatible change.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A complete plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    /// [`FORMAT_VERSION`].
+    pub format_version: u32,
+    /// The migration id.
+    pub migration: String,
+    /// Counts over every source.
+    pub summary: Summary,
+    /// Per source, in manifest order.
+    pub sources: Vec<SourcePlan>,
+    /// Digests that let `apply PLAN.json` refuse a stale plan.
+    pub fingerprint: Fingerprint,
+}
+
+/// The plan of one source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourcePlan {
+    /// The manifest's name for the source.
+    pub name: String,
+    /// Its host.
+    pub host: String,
+    /// Root or user credentials.
+    pub kind: SourceKind,
+    /// The session used, if any.
+    pub session: Option<SessionRef>,
+    /// Warnings from the analysis.
+    pub warnings: Vec<Warning>,
+    /// One entry per manifest item, in processing order (module id, then key).
+    pub items: Vec<ItemPlan>,
+}
+
+/// The session a source plan refers to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRef {
+    /// The session id.
+    pub id: String,
+    /// Its state when observed.
+    pub state: String,
+    /// True when the plan created it.
+    pub created: bool,
+}
+
+/// What the plan does with one item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemPlan {
+    /// The transfer module.
+    pub module: String,
+    /// The primary-key value.
+    pub key: String,
+    /// For accounts: the destination user name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub localuser: Option<String>,
+    /// For accounts: the main domain (from the manifest or the analysis).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    /// Bytes to move (the analysis' `bytesused`), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// The action.
+    pub action: Action,
+    /// Why, in one line, for anything but a plain transfer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The conflicts found, also when `force` overrides them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<Conflict>,
+}
+
+/// The action for one item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// Queue it.
+    Transfer,
+    /// The destination already has it: nothing to do.
+    AlreadyPresent,
+    /// Already in the session's queue: nothing to enqueue.
+    AlreadyQueued,
+    /// The destination has something in the way; blocks apply unless `force`.
+    Conflict,
+    /// The source does not have it.
+    MissingOnSource,
+    /// The manifest item is invalid.
+    Invalid,
+}
+
+impl Action {
+    /// Every action, in display order.
+    pub const ALL: [Action; 6] = [
+        Action::Transfer,
+        Action::AlreadyPresent,
+        Action::AlreadyQueued,
+        Action::Conflict,
+        Action::MissingOnSource,
+        Action::Invalid,
+    ];
+
+    /// The name used in every output format.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Transfer => "transfer",
+            Self::AlreadyPresent => "already-present",
+            Self::AlreadyQueued => "already-queued",
+            Self::Conflict => "conflict",
+            Self::MissingOnSource => "missing-on-source",
+            Self::Invalid => "invalid",
+        }
+    }
+
+    /// Whether the item stops `apply`.
+    pub fn blocks_apply(self) -> bool {
+        matches!(self, Self::Conflict | Self::MissingOnSource | Self::Invalid)
+    }
+}
+
+/// Something on the destination in an item's way.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Conflict {
+    /// The destination has an account of that user name, for another domain.
+    UserExists {
+        /// The user name.
+        user: String,
+        /// The existing account's domain.
+        domain: String,
+    },
+    /// The domain belongs to another destination user.
+    DomainTaken {
+        /// The domain.
+        domain: String,
+        /// Its owner on the destination.
+        owner: String,
+    },
+    /// A database of the account exists on the destination under another owner.
+    DatabaseTaken {
+        /// `MYSQL` or `PGSQL`.
+        engine: String,
+        /// The database name.
+        name: String,
+        /// Its owner on the destination.
+        owner: String,
+    },
+    /// A database user of the account exists on the destination under another owner.
+    DatabaseUserTaken {
+        /// `MYSQL` or `PGSQL`.
+        engine: String,
+        /// The database user name.
+        name: String,
+        /// Its owner on the destination.
+        owner: String,
+    },
+}
+
+impl std::fmt::Display for Conflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::UserExists { user, domain } => {
+                write!(
+                    f,
+                    "user “{user}” exists on the destination (domain {domain})"
+                )
+            }
+            Self::DomainTaken { domain, owner } => {
+                write!(f, "domain {domain} belongs to destination user “{owner}”")
+            }
+            Self::DatabaseTaken {
+                engine,
+                name,
+                owner,
+            } => write!(
+                f,
+                "{engine} database “{name}” belongs to destination user “{owner}”"
+            ),
+            Self::DatabaseUserTaken {
+                engine,
+                name,
+                owner,
+            } => write!(
+                f,
+                "{engine} database user “{name}” belongs to destination user “{owner}”"
+            ),
+        }
+    }
+}
+
+/// A plan-level warning from the analysis.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Warning {
+    /// A stable name, e.g. `module-warning`, `older-destination`.
+    pub code: String,
+    /// The text.
+    pub message: String,
+}
+
+/// Counts by action, and bytes to transfer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Items to queue.
+    pub transfer: usize,
+    /// Items already on the destination.
+    pub already_present: usize,
+    /// Items already queued.
+    pub already_queued: usize,
+    /// Items blocked by a conflict.
+    pub conflict: usize,
+    /// Items the source lacks.
+    pub missing_on_source: usize,
+    /// Invalid items.
+    pub invalid: usize,
+    /// Bytes the transfers will move (known sizes only).
+    pub bytes_to_transfer: u64,
+}
+
+impl Summary {
+    /// Counts one item.
+    pub fn add(&mut self, item: &ItemPlan) {
+        match item.action {
+            Action::Transfer => {
+                self.transfer += 1;
+                self.bytes_to_transfer += item.size.unwrap_or(0);
+            }
+            Action::AlreadyPresent => self.already_present += 1,
+            Action::AlreadyQueued => self.already_queued += 1,
+            Action::Conflict => self.conflict += 1,
+            Action::MissingOnSource => self.missing_on_source += 1,
+            Action::Invalid => self.invalid += 1,
+        }
+    }
+
+    /// The count for one action.
+    pub fn count(&self, action: Action) -> usize {
+        match action {
+            Action::Transfer => self.transfer,
+            Action::AlreadyPresent => self.already_present,
+            Action::AlreadyQueued => self.already_queued,
+            Action::Conflict => self.conflict,
+            Action::MissingOnSource => self.missing_on_source,
+            Action::Invalid => self.invalid,
+        }
+    }
+
+    /// Whether applying would change anything on the servers.
+    pub fn has_changes(&self) -> bool {
+        self.transfer > 0
+    }
+
+    /// Whether anything blocks apply.
+    pub fn has_blockers(&self) -> bool {
+        self.conflict + self.missing_on_source + self.invalid > 0
+    }
+}
+
+/// Digests of the plan's inputs (hex SHA-256).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    /// Of the desired state (the manifest as the plan read it).
+    pub manifest: String,
+    /// Of the observed state, without volatile parts (session states).
+    pub observed: String,
+}
