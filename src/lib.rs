@@ -6,6 +6,7 @@
 //! `sim` (the WHM simulator) never depends on the client.
 
 pub mod cli;
+pub mod journal;
 pub mod manifest;
 pub mod modules;
 pub mod plan;

@@ -1,0 +1,305 @@
+//! The journal: what this migration has done on the servers, per source: its session
+//! ids and each item's last known state. Written atomically, 0600, never a secret.
+//!
+//! The destination stays the source of truth: losing this file must never cause a
+//! duplicate transfer, only a slower, more careful resume.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The journal's format version.
+pub const JOURNAL_VERSION: u32 = 1;
+
+/// Errors reading or writing the journal.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum JournalError {
+    /// The state directory or journal could not be read or written.
+    #[error("cannot {action} {}: {source}", path.display())]
+    #[diagnostic(
+        code(journal::io),
+        help("check that the state directory exists and is writable (set it with --state-dir)")
+    )]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The journal is not valid JSON of the expected shape.
+    #[error("the journal {} is damaged: {detail}", path.display())]
+    #[diagnostic(
+        code(journal::damaged),
+        help(
+            "move it aside and run again: the destination is the source of truth, so nothing is transferred twice; `whm-migrate status` then shows what the servers hold"
+        )
+    )]
+    Damaged {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+}
+
+/// The whole journal of one migration.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Journal {
+    /// [`JOURNAL_VERSION`].
+    pub format_version: u32,
+    /// The migration id.
+    pub migration: String,
+    /// Per source name.
+    pub sources: BTreeMap<String, SourceRecord>,
+}
+
+/// What the journal knows of one source.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SourceRecord {
+    /// The session in use, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<SessionRecord>,
+    /// Set just before a create call, cleared once its id is recorded: if a crash
+    /// happens in between, a session may exist on the server that nobody recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_started: Option<String>,
+    /// Earlier sessions of this source (finished, failed or given up).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previous_sessions: Vec<SessionRecord>,
+    /// Item (`Module/key`) → last known state.
+    #[serde(default)]
+    pub items: BTreeMap<String, ItemRecord>,
+}
+
+/// A session this migration created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    /// The session id.
+    pub id: String,
+    /// When it was created (RFC 3339, UTC).
+    pub created_at: String,
+    /// Which command created it (`plan` or `apply`).
+    pub created_by: String,
+    /// Its last known state name.
+    pub state: String,
+}
+
+/// One item's last known state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemRecord {
+    /// The session it was queued in.
+    pub session: String,
+    /// `enqueuing`, `queued`, `transferring`, `restoring`, `done`, `warnings`, `failed`.
+    pub state: String,
+    /// When the state was recorded (RFC 3339, UTC).
+    pub updated_at: String,
+    /// The failure text, for failed items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+}
+
+/// The current time as the journal writes it.
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Where the journal and the lock of a migration live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateDir {
+    dir: PathBuf,
+    migration: String,
+}
+
+impl StateDir {
+    /// The state directory `dir` for migration `name`.
+    pub fn new(dir: impl Into<PathBuf>, migration: &str) -> Self {
+        Self {
+            dir: dir.into(),
+            migration: migration.to_owned(),
+        }
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// `<dir>/<name>.json`.
+    pub fn journal_path(&self) -> PathBuf {
+        self.dir.join(format!("{}.json", self.migration))
+    }
+
+    /// `<dir>/<name>.lock`.
+    pub fn lock_path(&self) -> PathBuf {
+        self.dir.join(format!("{}.lock", self.migration))
+    }
+
+    /// Creates the directory (0700) if needed.
+    pub fn ensure(&self) -> Result<(), JournalError> {
+        create_private_dir(&self.dir).map_err(|source| JournalError::Io {
+            action: "create the state directory",
+            path: self.dir.clone(),
+            source,
+        })
+    }
+
+    /// Reads the journal; a missing file is an empty journal.
+    pub fn load(&self) -> Result<Journal, JournalError> {
+        let path = self.journal_path();
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Journal {
+                    format_version: JOURNAL_VERSION,
+                    migration: self.migration.clone(),
+                    sources: BTreeMap::new(),
+                });
+            }
+            Err(source) => {
+                return Err(JournalError::Io {
+                    action: "read",
+                    path,
+                    source,
+                });
+            }
+        };
+        let journal: Journal =
+            serde_json::from_slice(&bytes).map_err(|e| JournalError::Damaged {
+                path: path.clone(),
+                detail: e.to_string(),
+            })?;
+        if journal.format_version != JOURNAL_VERSION {
+            return Err(JournalError::Damaged {
+                path,
+                detail: format!(
+                    "format version {} is not {JOURNAL_VERSION}",
+                    journal.format_version
+                ),
+            });
+        }
+        Ok(journal)
+    }
+
+    /// Writes the journal atomically: temp file, fsync, rename, fsync of the directory.
+    pub fn save(&self, journal: &Journal) -> Result<(), JournalError> {
+        self.ensure()?;
+        let path = self.journal_path();
+        let io = |action, source| JournalError::Io {
+            action,
+            path: path.clone(),
+            source,
+        };
+        let mut bytes = serde_json::to_vec_pretty(journal).unwrap_or_default();
+        bytes.push(b'\n');
+        write_atomic(&self.dir, &path, &bytes).map_err(|e| io("write", e))
+    }
+}
+
+/// Writes `bytes` to `path` atomically and privately (0600), durable on return.
+pub fn write_atomic(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .permissions(private_file())
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    sync_dir(dir)
+}
+
+#[cfg(unix)]
+fn private_file() -> std::fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::Permissions::from_mode(0o600)
+}
+
+#[cfg(not(unix))]
+fn private_file() -> std::fs::Permissions {
+    std::fs::metadata(".")
+        .map(|m| m.permissions())
+        .unwrap_or_else(|_| unreachable!())
+}
+
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::create_dir_all(dir)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ItemRecord, SessionRecord, StateDir};
+
+    #[test]
+    fn the_journal_round_trips_privately() {
+        let tmp = tempfile::tempdir().unwrap();
+        let state = StateDir::new(tmp.path().join("state"), "m1");
+        let mut j = state.load().unwrap();
+        assert!(j.sources.is_empty());
+        let src = j.sources.entry("old1".into()).or_default();
+        src.session = Some(SessionRecord {
+            id: "s1".into(),
+            created_at: super::now(),
+            created_by: "plan".into(),
+            state: "PENDING".into(),
+        });
+        src.items.insert(
+            "AccountRemoteRoot/bob".into(),
+            ItemRecord {
+                session: "s1".into(),
+                state: "queued".into(),
+                updated_at: super::now(),
+                failure: None,
+            },
+        );
+        state.save(&j).unwrap();
+        assert_eq!(state.load().unwrap(), j);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(state.journal_path())
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+            let dir_mode = std::fs::metadata(state.dir()).unwrap().permissions().mode();
+            assert_eq!(dir_mode & 0o777, 0o700);
+        }
+        // No temp files left behind.
+        let names: Vec<_> = std::fs::read_dir(state.dir()).unwrap().collect();
+        assert_eq!(names.len(), 1);
+    }
+
+    #[test]
+    fn a_damaged_journal_says_how_to_recover() {
+        let tmp = tempfile::tempdir().unwrap();
+        let state = StateDir::new(tmp.path(), "m1");
+        std::fs::write(state.journal_path(), b"{not json").unwrap();
+        let err = state.load().unwrap_err();
+        let text = format!("{:?}", miette::Report::new(err));
+        assert!(text.contains("is damaged"), "{text}");
+        assert!(text.contains("move it aside"), "{text}");
+    }
+}
