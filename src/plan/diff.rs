@@ -75,7 +75,7 @@ fn digest<T: serde::Serialize>(value: &T) -> String {
 }
 
 /// The destination's names, indexed once for all sources.
-struct DestinationIndex<'a> {
+pub(crate) struct DestinationIndex<'a> {
     /// user → main domain.
     accounts: BTreeMap<String, &'a str>,
     /// domain (lower-case) → owner user.
@@ -85,7 +85,7 @@ struct DestinationIndex<'a> {
 }
 
 impl<'a> DestinationIndex<'a> {
-    fn new(inv: &'a DestinationInventory) -> Self {
+    pub(crate) fn new(inv: &'a DestinationInventory) -> Self {
         Self {
             accounts: inv
                 .accounts
@@ -100,6 +100,21 @@ impl<'a> DestinationIndex<'a> {
             packages: inv.packages.iter().map(|p| p.name.as_str()).collect(),
             featurelists: inv.featurelists.iter().map(String::as_str).collect(),
         }
+    }
+
+    /// Whether the destination already has `item` (an account counts when its user
+    /// exists with the same main domain, or when no domain is known yet).
+    pub(crate) fn has(&self, item: &DesiredItem, domain: Option<&str>) -> bool {
+        if let Some(localuser) = &item.localuser {
+            return self
+                .accounts
+                .get(localuser)
+                .is_some_and(|existing| domain.is_none_or(|d| d.eq_ignore_ascii_case(existing)));
+        }
+        if item.module.starts_with("Package") {
+            return self.packages.contains(item.key.as_str());
+        }
+        item.module.starts_with("FeatureList") && self.featurelists.contains(item.key.as_str())
     }
 }
 
@@ -182,10 +197,7 @@ fn plan_item(
     if let Some(localuser) = &item.localuser {
         let existing = dest.accounts.get(localuser);
         if let Some(existing) = existing
-            && plan
-                .domain
-                .as_deref()
-                .is_none_or(|d| d.eq_ignore_ascii_case(existing))
+            && dest.has(item, plan.domain.as_deref())
         {
             plan.action = Action::AlreadyPresent;
             plan.reason = Some(format!("the destination has “{localuser}” ({existing})"));
@@ -231,7 +243,7 @@ fn plan_item(
             plan.reason = Some("overwrites what is in the way (force/overwrite set)".to_owned());
         }
     } else if item.module.starts_with("Package") {
-        if dest.packages.contains(item.key.as_str()) {
+        if dest.has(item, None) {
             plan.action = Action::AlreadyPresent;
             plan.reason = Some("the destination has this package".to_owned());
             return plan;
@@ -241,9 +253,7 @@ fn plan_item(
             plan.reason = Some(format!("the source has no package “{}”", item.key));
             return plan;
         }
-    } else if item.module.starts_with("FeatureList")
-        && dest.featurelists.contains(item.key.as_str())
-    {
+    } else if dest.has(item, None) {
         plan.action = Action::AlreadyPresent;
         plan.reason = Some("the destination has this feature list".to_owned());
         return plan;

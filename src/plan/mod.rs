@@ -6,6 +6,7 @@
 pub mod diff;
 pub mod input;
 pub mod model;
+pub mod observe;
 pub mod render;
 
 pub use diff::diff;
