@@ -5,6 +5,7 @@
 //! [`cli::run`]. Dependency direction: `cli -> {manifest, modules, whm, translog}`;
 //! `sim` (the WHM simulator) never depends on the client.
 
+pub mod apply;
 pub mod cli;
 pub mod journal;
 pub mod manifest;

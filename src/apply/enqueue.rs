@@ -1,0 +1,118 @@
+//! Queueing a source's items and starting its session, safe to repeat.
+//!
+//! `enqueue_transfer_item` is not idempotent by itself, but WHM refuses a second item
+//! with the same primary key in a session ("already exists in the queue"). So after a
+//! lost answer the item is enqueued again and that refusal proves it had landed: the
+//! server, not a blind retry, decides. WHM has no call that lists a session's queue.
+
+use crate::journal::{ItemRecord, Journal, StateDir, now};
+use crate::plan::{ItemPlan, queue_key};
+use crate::whm::{EnqueueOutcome, SessionState, WhmClient, WhmError};
+use std::time::Duration;
+
+/// How many times an enqueue or start whose answer was lost is asked again.
+const RECONCILE_ATTEMPTS: u32 = 8;
+
+/// Enqueues `items` (in the given order) into `session`, recording each in the
+/// journal. Returns how many were newly queued and how many were already there.
+pub async fn enqueue_items(
+    client: &WhmClient,
+    session: &str,
+    items: &[(ItemPlan, Vec<(String, String)>)],
+    source: &str,
+    state: &StateDir,
+    journal: &mut Journal,
+) -> Result<(usize, usize), WhmError> {
+    let mut queued = 0;
+    let mut already = 0;
+    let mut unsaved = 0;
+    for (item, params) in items {
+        let key = queue_key(&item.module, &item.key);
+        record(journal, source, &key, session, "enqueuing");
+        let outcome = enqueue_one(client, session, &item.module, params).await;
+        match outcome {
+            Ok(EnqueueOutcome::Queued) => queued += 1,
+            Ok(EnqueueOutcome::AlreadyQueued) => already += 1,
+            Err(e) => {
+                let _ = state.save(journal);
+                return Err(e);
+            }
+        }
+        record(journal, source, &key, session, "queued");
+        unsaved += 1;
+        // The server is the record of what is queued; the journal only speeds up the
+        // next run, so it is saved in batches rather than after every item.
+        if unsaved >= 50 {
+            let _ = state.save(journal);
+            unsaved = 0;
+        }
+    }
+    let _ = state.save(journal);
+    Ok((queued, already))
+}
+
+async fn enqueue_one(
+    client: &WhmClient,
+    session: &str,
+    module: &str,
+    params: &[(String, String)],
+) -> Result<EnqueueOutcome, WhmError> {
+    let mut attempt = 0;
+    let mut lost_once = false;
+    loop {
+        match client.enqueue_transfer_item(session, module, params).await {
+            // An "already queued" after a lost answer means our earlier call landed.
+            Ok(EnqueueOutcome::AlreadyQueued) if lost_once => return Ok(EnqueueOutcome::Queued),
+            Ok(outcome) => return Ok(outcome),
+            Err(e) if e.is_transient() && attempt < RECONCILE_ATTEMPTS => {
+                attempt += 1;
+                lost_once = true;
+                tracing::debug!(session, module, "enqueue answer lost ({e}); asking again");
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Starts (or resumes) `session`. A lost answer is reconciled by reading the state:
+/// a running session needs nothing more, and starting a running session is harmless.
+pub async fn start_session(client: &WhmClient, session: &str) -> Result<(), WhmError> {
+    let mut attempt = 0;
+    loop {
+        match client.start_transfer_session(session).await {
+            Ok(_) => return Ok(()),
+            Err(e) if e.is_transient() && attempt < RECONCILE_ATTEMPTS => {
+                attempt += 1;
+                tokio::time::sleep(backoff(attempt)).await;
+                if let Ok(state) = client.get_transfer_session_state(session).await
+                    && (state.is_active() || state == SessionState::Completed)
+                {
+                    return Ok(());
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis((100u64 << attempt.min(6)).min(5_000))
+}
+
+fn record(journal: &mut Journal, source: &str, key: &str, session: &str, state: &str) {
+    journal
+        .sources
+        .entry(source.to_owned())
+        .or_default()
+        .items
+        .insert(
+            key.to_owned(),
+            ItemRecord {
+                session: session.to_owned(),
+                state: state.to_owned(),
+                updated_at: now(),
+                failure: None,
+            },
+        );
+}

@@ -1,0 +1,4 @@
+//! Apply: queue what the plan says is missing, start, follow, report — idempotently.
+
+pub mod enqueue;
+pub mod poll;

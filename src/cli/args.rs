@@ -1,0 +1,131 @@
+//! The command line as clap sees it: flags and help text, nothing resolved yet.
+
+use crate::cli::printer::ColorChoice;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Declarative, reviewable, repeatable cPanel & WHM server-to-server migrations.
+#[derive(Debug, Parser)]
+#[command(name = "whm-migrate", version, about, long_about = None)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Global options.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Where the journal and lock live (default: .whm-migrate beside the manifest).
+    #[arg(long, global = true, env = "WHM_MIGRATE_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Print only errors, warnings and the requested data.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// More detail on stderr (-v: debug, -vv: trace). Never shows secrets.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// When to use colours (NO_COLOR is honoured in auto mode).
+    #[arg(long, global = true, value_enum, default_value_t, env = "WHM_MIGRATE_COLOR")]
+    pub color: ColorChoice,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a manifest: syntax, keys, types and transfer-module rules.
+    ///
+    /// Example: whm-migrate validate plan.toml --format json
+    Validate(ValidateArgs),
+    /// Show what apply would do, without changing anything on the servers.
+    ///
+    /// Example: whm-migrate plan plan.toml --format markdown --out plan.json
+    Plan(PlanArgs),
+    /// Print the manifest's JSON Schema, or check the committed copy.
+    ///
+    /// Example: whm-migrate schema > schemas/manifest.schema.json
+    Schema(SchemaArgs),
+    /// Run the WHM simulator (WHM API 1 transfer functions) on a world file.
+    ///
+    /// Example: WHM_SIM_TOKEN=secret whm-migrate sim --world world.toml --listen 127.0.0.1:2087
+    Sim(SimArgs),
+}
+
+/// Output formats of `validate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum DiagnosticsFormat {
+    /// Human-readable, with the source line and a caret.
+    #[default]
+    Text,
+    /// A JSON list, for CI annotations.
+    Json,
+}
+
+/// `validate` options.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The manifest.
+    pub manifest: PathBuf,
+    /// Also fetch the live module schemas from the destination and report differences.
+    #[arg(long)]
+    pub online: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: DiagnosticsFormat,
+}
+
+/// Output formats of `plan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum PlanFormat {
+    /// Like `terraform plan`.
+    #[default]
+    Text,
+    /// Stable, versioned JSON.
+    Json,
+    /// For a pull-request comment.
+    Markdown,
+}
+
+/// `plan` options.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The manifest.
+    pub manifest: PathBuf,
+    /// Save the plan (with its fingerprints) for `apply PLAN.json`.
+    #[arg(long, value_name = "PLAN.json")]
+    pub out: Option<PathBuf>,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: PlanFormat,
+    /// Exit 0 when nothing would change, 2 when something would, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+/// `schema` options.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Fail when schemas/manifest.schema.json differs from the generated schema.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// `sim` options.
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// The world file (source hosts, accounts, destination).
+    #[arg(long, value_name = "WORLD.toml")]
+    pub world: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:2087")]
+    pub listen: String,
+    /// The environment variable holding the API token the simulator accepts.
+    #[arg(long, default_value = "WHM_SIM_TOKEN", value_name = "VAR")]
+    pub token_env: String,
+    /// Keep the simulated world (and sessions) in this file across restarts.
+    #[arg(long, value_name = "FILE")]
+    pub state_file: Option<PathBuf>,
+}

@@ -1,0 +1,86 @@
+//! The one printer: data on stdout, messages on stderr, honouring `-q`, `-v`,
+//! `--color` and `NO_COLOR`. Meaning never depends on colour.
+
+use std::io::Write as _;
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when the stream is a terminal and `NO_COLOR` is unset.
+    #[default]
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// Prints for the user.
+#[derive(Debug, Clone, Copy)]
+pub struct Printer {
+    quiet: bool,
+    verbose: u8,
+    color: ColorChoice,
+}
+
+impl Printer {
+    /// A printer with the global flags applied.
+    pub fn new(quiet: bool, verbose: u8, color: ColorChoice) -> Self {
+        Self {
+            quiet,
+            verbose,
+            color,
+        }
+    }
+
+    /// Whether stderr messages may use colour.
+    pub fn stderr_color(&self) -> bool {
+        match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::IsTerminal::is_terminal(&std::io::stderr())
+            }
+        }
+    }
+
+    /// The verbosity level (`-v` count).
+    pub fn verbose(&self) -> u8 {
+        self.verbose
+    }
+
+    /// Data for stdout (plans, JSON); printed even with `-q`.
+    pub fn data(&self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+    }
+
+    /// A progress or status message on stderr; silenced by `-q`.
+    pub fn info(&self, text: &str) {
+        if !self.quiet {
+            self.stderr_line(text);
+        }
+    }
+
+    /// A warning on stderr; shown even with `-q`.
+    pub fn warn(&self, text: &str) {
+        let prefix = if self.stderr_color() {
+            "\x1b[33mwarning\x1b[0m"
+        } else {
+            "warning"
+        };
+        self.stderr_line(&format!("{prefix}: {text}"));
+    }
+
+    /// An error report (already formatted) on stderr.
+    pub fn error(&self, text: &str) {
+        self.stderr_line(text.trim_end());
+    }
+
+    fn stderr_line(&self, text: &str) {
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "{text}");
+    }
+}
