@@ -1,1 +1,47 @@
-//! translog (in progress).
+//! The transfer log: WHM's line-delimited JSON logs parsed into typed events.
+//!
+//! A transfer session writes a master log (`master.log`, one `control` record per line:
+//! session start, queue sizes, each item's pick-up, start, success, warnings or failure,
+//! worker deaths, pause, abort and the end) and one item log per item per queue
+//! (REFERENCE §7). This module turns those bytes into events, incrementally:
+//!
+//! * [`MasterLogParser`] takes chunks ([`MasterLogParser::feed`]) or the whole file
+//!   again and again, as `fetch_transfer_session_log` returns it
+//!   ([`MasterLogParser::feed_whole`]), and gives one [`Event`] per line;
+//! * [`ItemLogParser`] does the same for item logs, giving [`ItemLogEvent`]s, and
+//!   [`failure_excerpt`] picks the few lines that explain a failure;
+//! * [`SessionProgress`] folds master events into per-item state and session totals.
+//!
+//! Every quirk of REFERENCE §8 "Log text" is tolerated: numbers written as strings,
+//! missing `time`/`indent`/`partial`, `msg` of any shape, lists where counts are
+//! expected, typographic quotes. A line that is not a JSON object becomes
+//! [`EventKind::Malformed`] and the stream goes on; nothing here panics on input.
+//!
+//! Parsing is one pass per line: lines are found with `memchr` and deserialized into
+//! borrowed serde shapes that skip what they do not need; a `serde_json::Value` is built
+//! only for records kept whole ([`EventKind::Other`]).
+
+mod decode;
+mod event;
+mod excerpt;
+mod item;
+mod lines;
+mod loose;
+mod master;
+mod progress;
+mod record;
+
+#[cfg(test)]
+mod tests;
+
+pub use event::{
+    Event, EventKind, ItemCounts, ItemRef, ItemReport, Queue, SessionOutcome, WorkerEnd,
+    session_outcome,
+};
+pub use excerpt::{Excerpt, ExcerptLevel, ExcerptLine, MAX_LINE_CHARS, OUT_TAIL, failure_excerpt};
+pub use item::{ItemLogEvent, ItemLogKind, ItemLogParser, parse_item_log};
+pub use lines::LogReplaced;
+pub use master::{MasterLogParser, parse_master_log};
+pub use progress::{
+    ItemKey, ItemProgress, ItemState, SessionProgress, SessionState, StepState, Totals,
+};

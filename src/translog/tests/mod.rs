@@ -1,0 +1,1 @@
+//! Tests over whole logs: the documented fixtures, hand-written logs and properties.
