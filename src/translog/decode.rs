@@ -220,9 +220,12 @@ pub(crate) fn report_of(o: &MsgObject<'_>) -> ItemReport {
     }
 }
 
-/// The count: the top-level count if given, else the length of a list.
+/// The count: the larger of the top-level count and the length of the list behind it.
+///
+/// The guide's example writes `altered_items: 0` beside a list of two altered items;
+/// the list is the better witness.
 pub(crate) fn count(top: &CountOrList<'_>, detail: &CountOrList<'_>) -> u64 {
-    top.count.or(detail.count).unwrap_or(0)
+    top.count.unwrap_or(0).max(detail.count.unwrap_or(0))
 }
 
 /// The texts of both places, top level first.

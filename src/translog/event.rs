@@ -85,7 +85,8 @@ impl ItemCounts {
 pub struct ItemReport {
     /// The item's size, when given.
     pub size: Option<u64>,
-    /// The counts; a missing count is 0, a list counts its entries.
+    /// The counts: a missing count is 0; where a list is also given, the larger of the
+    /// count and the list's length.
     pub counts: ItemCounts,
     /// Warning texts, when the log lists them.
     pub warnings: Vec<String>,
