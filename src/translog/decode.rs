@@ -4,11 +4,12 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
+use super::counts::CountOrList;
 use super::event::{
     Event, EventKind, ItemCounts, ItemRef, ItemReport, Queue, SessionOutcome, WorkerEnd,
 };
 use super::loose::float_to_u64;
-use super::record::{Contents, CountOrList, Fields, Msg, MsgObject, RawRecord};
+use super::record::{Contents, Fields, Msg, MsgObject, RawRecord};
 
 /// A line read as a record, or why it could not be.
 pub(crate) enum Parsed<'a> {
@@ -66,6 +67,10 @@ pub(crate) fn decode_master(line_no: usize, line: &[u8]) -> Event {
             return event;
         }
         Parsed::Malformed(error) => {
+            // A record is worth more than its invalid bytes: retry with U+FFFD.
+            if let Cow::Owned(fixed) = String::from_utf8_lossy(line) {
+                return decode_master(line_no, fixed.as_bytes());
+            }
             event.kind = EventKind::Malformed { error };
             return event;
         }

@@ -4,12 +4,15 @@
 //! records, captured command output (`out`, `warn`, `error`), and a final `success` or
 //! `failed` line.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
+use super::counts::CountOrList;
 use super::decode::{Parsed, count, parse_line, raw_value, report_of, texts};
 use super::event::{ItemCounts, ItemReport};
 use super::lines::{LineSplitter, LogReplaced};
-use super::record::{Contents, CountOrList, Fields, Msg, RawRecord};
+use super::record::{Contents, Fields, Msg, RawRecord};
 
 /// What an item-log record says.
 #[derive(Debug, Clone, PartialEq)]
@@ -123,7 +126,11 @@ fn decode_item(line_no: usize, line: &[u8]) -> ItemLogEvent {
             record_kind(&record, line)
         }
         Parsed::Value(record) => ItemLogKind::Other { kind: None, record },
-        Parsed::Malformed(error) => ItemLogKind::Malformed { error },
+        Parsed::Malformed(error) => match String::from_utf8_lossy(line) {
+            // A record is worth more than its invalid bytes: retry with U+FFFD.
+            Cow::Owned(fixed) => return decode_item(line_no, fixed.as_bytes()),
+            Cow::Borrowed(_) => ItemLogKind::Malformed { error },
+        },
     };
     event
 }

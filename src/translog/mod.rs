@@ -21,6 +21,7 @@
 //! borrowed serde shapes that skip what they do not need; a `serde_json::Value` is built
 //! only for records kept whole ([`EventKind::Other`]).
 
+mod counts;
 mod decode;
 mod event;
 mod excerpt;

@@ -222,3 +222,16 @@ fn partial_line_waits_for_its_newline_or_finish() {
     assert_eq!(parser.finish(), None);
     assert_eq!(parser.consumed(), line.len());
 }
+
+#[test]
+fn invalid_utf8_inside_a_record_is_replaced_not_dropped() {
+    let mut line = br#"{"type":"control","contents":{"action":"failed-item","item":"bob","queue":"RESTORE","msg":{"failure":"bad "#.to_vec();
+    line.push(0xE9);
+    line.extend_from_slice(b"\"}}}\n");
+    let events = parse_master_log(&line);
+    assert_eq!(events.len(), 1);
+    assert!(matches!(
+        &events[0].kind,
+        EventKind::ItemFailed { failure: Some(f), .. } if f == "bad \u{FFFD}"
+    ));
+}

@@ -4,6 +4,7 @@ mod fixtures;
 mod handwritten;
 mod item_logs;
 mod props;
+mod throughput;
 
 use super::{Event, EventKind};
 
