@@ -39,7 +39,8 @@ impl MasterLogParser {
     ///
     /// Fails without changing anything when the file is shorter than what was already
     /// taken or its first bytes changed: the log was replaced, so call
-    /// [`reset`](Self::reset) and feed it again.
+    /// [`reset`](Self::reset) and feed it again. Only the length and the first 256
+    /// bytes are checked: a replacement that is longer and starts alike goes unnoticed.
     pub fn feed_whole(&mut self, whole_file: &[u8]) -> Result<Vec<Event>, LogReplaced> {
         let mut out = Vec::new();
         self.feed_whole_into(whole_file, &mut out)?;

@@ -17,6 +17,25 @@
 //! expected, typographic quotes. A line that is not a JSON object becomes
 //! [`EventKind::Malformed`] and the stream goes on; nothing here panics on input.
 //!
+//! ```
+//! use whm_migrate::translog::{LogReplaced, MasterLogParser, SessionOutcome, SessionProgress};
+//!
+//! // What `fetch_transfer_session_log` returned, once and then again, longer.
+//! let first = b"{\"type\":\"control\",\"pid\":\"7\",\"contents\":{\"action\":\"start\",\"child_number\":0}}\n";
+//! let mut second = first.to_vec();
+//! second.extend_from_slice(b"{\"type\":\"control\",\"contents\":{\"action\":\"complete\"}}\n");
+//!
+//! let mut parser = MasterLogParser::new();
+//! let mut progress = SessionProgress::new();
+//! for whole in [&first[..], &second[..]] {
+//!     for event in parser.feed_whole(whole)? {
+//!         progress.apply(&event);
+//!     }
+//! }
+//! assert_eq!(progress.outcome(), Some(SessionOutcome::Completed));
+//! # Ok::<(), LogReplaced>(())
+//! ```
+//!
 //! Parsing is one pass per line: lines are found with `memchr` and deserialized into
 //! borrowed serde shapes that skip what they do not need; a `serde_json::Value` is built
 //! only for records kept whole ([`EventKind::Other`]).
