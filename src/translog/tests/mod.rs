@@ -3,6 +3,7 @@
 mod fixtures;
 mod handwritten;
 mod item_logs;
+mod progress;
 mod props;
 mod throughput;
 
