@@ -135,6 +135,7 @@ fn decode_item(line_no: usize, line: &[u8]) -> ItemLogEvent {
     event
 }
 
+/// `contents.time`, else a top-level `time`.
 fn record_time(record: &RawRecord<'_>) -> Option<i64> {
     match &record.contents {
         Contents::Object(f) => f.time.0.or(record.time.0),
@@ -152,6 +153,7 @@ fn record_text(record: &RawRecord<'_>) -> String {
     text.unwrap_or_default().to_owned()
 }
 
+/// The event kind of an item-log record.
 fn record_kind(record: &RawRecord<'_>, line: &[u8]) -> ItemLogKind {
     let other = |kind: Option<&str>| ItemLogKind::Other {
         kind: kind.map(str::to_owned),
