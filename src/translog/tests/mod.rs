@@ -5,7 +5,6 @@ mod handwritten;
 mod item_logs;
 mod progress;
 mod props;
-mod throughput;
 
 use super::{Event, EventKind};
 
