@@ -1,4 +1,5 @@
 //! Apply: queue what the plan says is missing, start, follow, report — idempotently.
 
 pub mod enqueue;
+pub mod monitor;
 pub mod poll;

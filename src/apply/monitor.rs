@@ -1,0 +1,243 @@
+//! Following a running session: state polls in one place, master-log fetches in a
+//! separate task (a log fetch may block until the log is finished, REFERENCE §4.12,
+//! and must never stall the state poll), incremental parsing of only the new bytes,
+//! and item-log excerpts for failed items at the end.
+
+use crate::apply::poll::{PollPolicy, follow_state};
+use crate::translog::{
+    Event, ItemKey, MasterLogParser, SessionProgress, failure_excerpt, parse_item_log,
+};
+use crate::whm::{SessionState, WhmClient, WhmError};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// How long a master-log fetch may take before the follower says per-item progress
+/// will only arrive when the log is finished.
+const SLOW_LOG_FETCH: Duration = Duration::from_secs(10);
+
+/// How long to wait for the finished master log once the session has ended.
+const FINAL_LOG_WAIT: Duration = Duration::from_secs(120);
+
+/// Receives what the monitor learns, to show it.
+pub trait Watcher {
+    /// The session's state changed.
+    fn state(&mut self, state: &SessionState);
+    /// New master-log events were folded into `progress`.
+    fn progress(&mut self, progress: &SessionProgress);
+    /// A remark for the user.
+    fn note(&mut self, text: &str);
+}
+
+/// What following a session found.
+#[derive(Debug)]
+pub struct Followed {
+    /// The final (confirmed) session state.
+    pub state: SessionState,
+    /// Every item's progress from the master log.
+    pub progress: SessionProgress,
+    /// Whether the master log's end record was seen.
+    pub log_complete: bool,
+    /// Failed items' item-log excerpts.
+    pub excerpts: BTreeMap<ItemKey, Vec<String>>,
+}
+
+enum LogMessage {
+    Events(Vec<Event>),
+    Reset,
+    Slow,
+}
+
+/// Follows `session` until it ends, reporting to `watcher`.
+pub async fn follow(
+    client: &WhmClient,
+    session: &str,
+    planned: &[ItemKey],
+    policy: PollPolicy,
+    watcher: &mut dyn Watcher,
+) -> Result<Followed, WhmError> {
+    let mut progress = SessionProgress::new();
+    for key in planned {
+        progress.expect(key.clone());
+    }
+    let (log_tx, mut log_rx) = mpsc::unbounded_channel();
+    let follower = tokio::spawn(follow_log(
+        client.clone(),
+        session.to_owned(),
+        policy,
+        log_tx,
+    ));
+    let (state_tx, mut state_rx) = mpsc::unbounded_channel();
+    let poll = follow_state(client, session, policy, move |s| {
+        let _ = state_tx.send(s.clone());
+    });
+    tokio::pin!(poll);
+    let mut log_complete = false;
+    let final_state = loop {
+        tokio::select! {
+            result = &mut poll => break result,
+            Some(state) = state_rx.recv() => watcher.state(&state),
+            Some(msg) = log_rx.recv() => {
+                log_complete |= handle(msg, &mut progress, planned, watcher);
+            }
+        }
+    };
+    while let Ok(state) = state_rx.try_recv() {
+        watcher.state(&state);
+    }
+    let final_state = match final_state {
+        Ok(s) => s,
+        Err(e) => {
+            follower.abort();
+            return Err(e);
+        }
+    };
+    // The session has ended: its master log is (or is about to be) finished.
+    let deadline = tokio::time::sleep(FINAL_LOG_WAIT);
+    tokio::pin!(deadline);
+    while !log_complete {
+        tokio::select! {
+            () = &mut deadline => {
+                watcher.note("the finished master log did not arrive in time; item outcomes may be incomplete");
+                break;
+            }
+            msg = log_rx.recv() => match msg {
+                Some(msg) => log_complete |= handle(msg, &mut progress, planned, watcher),
+                None => break,
+            },
+        }
+    }
+    follower.abort();
+    let excerpts = failed_excerpts(client, session, &progress).await;
+    Ok(Followed {
+        state: final_state,
+        progress,
+        log_complete,
+        excerpts,
+    })
+}
+
+fn handle(
+    msg: LogMessage,
+    progress: &mut SessionProgress,
+    planned: &[ItemKey],
+    watcher: &mut dyn Watcher,
+) -> bool {
+    match msg {
+        LogMessage::Events(events) => {
+            let ended = events.iter().any(Event::is_session_end);
+            progress.apply_all(&events);
+            watcher.progress(progress);
+            ended
+        }
+        LogMessage::Reset => {
+            *progress = SessionProgress::new();
+            for key in planned {
+                progress.expect(key.clone());
+            }
+            false
+        }
+        LogMessage::Slow => {
+            watcher.note(
+                "this server answers log fetches only when the log is finished: showing session progress until then",
+            );
+            false
+        }
+    }
+}
+
+async fn follow_log(
+    client: WhmClient,
+    session: String,
+    policy: PollPolicy,
+    tx: mpsc::UnboundedSender<LogMessage>,
+) {
+    let mut parser = MasterLogParser::new();
+    let mut interval = policy.min.max(Duration::from_millis(500));
+    let mut told_slow = false;
+    loop {
+        let fetch = client.fetch_transfer_session_log(&session, "master.log");
+        tokio::pin!(fetch);
+        let result = tokio::select! {
+            r = &mut fetch => r,
+            () = tokio::time::sleep(SLOW_LOG_FETCH), if !told_slow => {
+                told_slow = true;
+                if tx.send(LogMessage::Slow).is_err() {
+                    return;
+                }
+                fetch.await
+            }
+        };
+        match result {
+            Ok(text) => {
+                let mut events = match parser.feed_whole(text.as_bytes()) {
+                    Ok(events) => events,
+                    Err(_) => {
+                        parser.reset();
+                        if tx.send(LogMessage::Reset).is_err() {
+                            return;
+                        }
+                        parser.feed_whole(text.as_bytes()).unwrap_or_default()
+                    }
+                };
+                let ended = events.iter().any(Event::is_session_end);
+                if ended && let Some(last) = parser.finish() {
+                    events.push(last);
+                }
+                if events.is_empty() {
+                    interval = (interval * 2).min(policy.max);
+                } else {
+                    interval = policy.min.max(Duration::from_millis(500));
+                    if tx.send(LogMessage::Events(events)).is_err() {
+                        return;
+                    }
+                }
+                if ended {
+                    return;
+                }
+            }
+            // Before the session starts its log may not exist yet; network trouble is
+            // the state poll's business. Either way, try again later.
+            Err(e) => {
+                tracing::debug!(session, "master log fetch failed: {e}");
+                interval = (interval * 2).min(policy.max);
+            }
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
+
+async fn failed_excerpts(
+    client: &WhmClient,
+    session: &str,
+    progress: &SessionProgress,
+) -> BTreeMap<ItemKey, Vec<String>> {
+    let mut out = BTreeMap::new();
+    for (key, item) in progress.items() {
+        if item.failure.is_none() {
+            continue;
+        }
+        let log = match item.failed_step {
+            Some(crate::translog::Queue::Transfer) => item.transfer_log.as_ref(),
+            _ => item.restore_log.as_ref().or(item.transfer_log.as_ref()),
+        };
+        let Some(log) = log else { continue };
+        match client.fetch_transfer_session_log(session, log).await {
+            Ok(text) => {
+                let events = parse_item_log(text.as_bytes());
+                let excerpt = failure_excerpt(&events, 20);
+                out.insert(
+                    key.clone(),
+                    excerpt.lines.into_iter().map(|l| l.text).collect(),
+                );
+            }
+            Err(e) => {
+                out.insert(
+                    key.clone(),
+                    vec![format!("(item log {log} unavailable: {e})")],
+                );
+            }
+        }
+    }
+    out
+}
