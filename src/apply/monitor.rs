@@ -170,15 +170,15 @@ async fn follow_log(
         };
         match result {
             Ok(text) => {
-                let mut events = match parser.feed_whole(text.as_bytes()) {
-                    Ok(events) => events,
-                    Err(_) => {
-                        parser.reset();
-                        if tx.send(LogMessage::Reset).is_err() {
-                            return;
-                        }
-                        parser.feed_whole(text.as_bytes()).unwrap_or_default()
+                let mut events = if let Ok(events) = parser.feed_whole(text.as_bytes()) {
+                    events
+                } else {
+                    // The file was replaced: start over from its first byte.
+                    parser.reset();
+                    if tx.send(LogMessage::Reset).is_err() {
+                        return;
                     }
+                    parser.feed_whole(text.as_bytes()).unwrap_or_default()
                 };
                 let ended = events.iter().any(Event::is_session_end);
                 if ended && let Some(last) = parser.finish() {
