@@ -8,6 +8,7 @@
 use crate::journal::{ItemRecord, Journal, StateDir, now};
 use crate::plan::{ItemPlan, queue_key};
 use crate::whm::{EnqueueOutcome, SessionState, WhmClient, WhmError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 /// How many times an enqueue or start whose answer was lost is asked again.
@@ -21,33 +22,33 @@ pub async fn enqueue_items(
     items: &[(ItemPlan, Vec<(String, String)>)],
     source: &str,
     state: &StateDir,
-    journal: &mut Journal,
+    journal: &Mutex<Journal>,
 ) -> Result<(usize, usize), WhmError> {
     let mut queued = 0;
     let mut already = 0;
     let mut unsaved = 0;
     for (item, params) in items {
         let key = queue_key(&item.module, &item.key);
-        record(journal, source, &key, session, "enqueuing");
+        record(&mut lock(journal), source, &key, session, "enqueuing");
         let outcome = enqueue_one(client, session, &item.module, params).await;
         match outcome {
             Ok(EnqueueOutcome::Queued) => queued += 1,
             Ok(EnqueueOutcome::AlreadyQueued) => already += 1,
             Err(e) => {
-                let _ = state.save(journal);
+                let _ = state.save(&lock(journal));
                 return Err(e);
             }
         }
-        record(journal, source, &key, session, "queued");
+        record(&mut lock(journal), source, &key, session, "queued");
         unsaved += 1;
         // The server is the record of what is queued; the journal only speeds up the
         // next run, so it is saved in batches rather than after every item.
         if unsaved >= 50 {
-            let _ = state.save(journal);
+            let _ = state.save(&lock(journal));
             unsaved = 0;
         }
     }
-    let _ = state.save(journal);
+    let _ = state.save(&lock(journal));
     Ok((queued, already))
 }
 
@@ -100,7 +101,13 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis((100u64 << attempt.min(6)).min(5_000))
 }
 
-fn record(journal: &mut Journal, source: &str, key: &str, session: &str, state: &str) {
+/// Locks the shared journal (a poisoned lock still holds a usable journal).
+pub fn lock(journal: &Mutex<Journal>) -> MutexGuard<'_, Journal> {
+    journal.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Records an item's state in the journal.
+pub fn record(journal: &mut Journal, source: &str, key: &str, session: &str, state: &str) {
     journal
         .sources
         .entry(source.to_owned())

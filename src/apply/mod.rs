@@ -1,5 +1,6 @@
 //! Apply: queue what the plan says is missing, start, follow, report — idempotently.
 
 pub mod enqueue;
+pub mod execute;
 pub mod monitor;
 pub mod poll;

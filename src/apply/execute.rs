@@ -1,0 +1,271 @@
+//! The executor: for each source (concurrently), make sure a usable session exists,
+//! queue what the plan says is missing in module order, start, and follow to the end.
+//!
+//! A session of ours that is already running (an interrupted earlier apply) is followed
+//! first, never doubled: new items wait for the next round, once the destination shows
+//! what that session restored.
+
+use crate::apply::enqueue::{enqueue_items, lock, record, start_session};
+use crate::apply::monitor::{Followed, Watcher, follow};
+use crate::apply::poll::PollPolicy;
+use crate::journal::{Journal, SessionRecord, StateDir, now};
+use crate::plan::{
+    Action, Desired, DesiredSource, ItemPlan, Plan, SourceKind, SourcePlan, queue_key,
+};
+use crate::translog::{ItemKey, ItemState};
+use crate::whm::{SessionState, UserSessionRequest, WhmClient, WhmError};
+use std::sync::Mutex;
+
+/// Credentials to open a user session for a user source.
+#[derive(Debug, Clone)]
+pub struct UserAccess {
+    /// The manifest's name for the source.
+    pub name: String,
+    /// The create request.
+    pub request: UserSessionRequest,
+}
+
+/// What happened to one source.
+#[derive(Debug)]
+pub struct SourceRun {
+    /// The manifest's name for the source.
+    pub name: String,
+    /// The session used, if any.
+    pub session: Option<String>,
+    /// The items the plan said to transfer (in queue order).
+    pub transferred: Vec<ItemPlan>,
+    /// Newly queued and already-queued counts.
+    pub enqueued: (usize, usize),
+    /// Whether an earlier run's session was still running and was followed instead.
+    pub resumed: bool,
+    /// The followed session, when one ran.
+    pub followed: Option<Followed>,
+    /// The error that stopped this source, if any.
+    pub error: Option<String>,
+}
+
+/// What every source's run shares.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// The destination.
+    pub client: &'a WhmClient,
+    /// Where the journal lives.
+    pub state: &'a StateDir,
+    /// The journal, shared by the sources.
+    pub journal: &'a Mutex<Journal>,
+    /// State polling.
+    pub policy: PollPolicy,
+}
+
+/// Runs every source of `plan` (which must have no blockers).
+pub async fn execute(
+    cx: Context<'_>,
+    desired: &Desired,
+    plan: &Plan,
+    users: &[UserAccess],
+    watchers: Vec<Box<dyn Watcher + Send>>,
+) -> Vec<SourceRun> {
+    let runs = desired.sources.iter().zip(&plan.sources).zip(watchers).map(
+        |((source, source_plan), mut watcher)| async move {
+            let user = users.iter().find(|u| u.name == source.name);
+            let mut run = SourceRun {
+                name: source.name.clone(),
+                session: source_plan.session.as_ref().map(|s| s.id.clone()),
+                transferred: Vec::new(),
+                enqueued: (0, 0),
+                resumed: false,
+                followed: None,
+                error: None,
+            };
+            if let Err(e) =
+                run_source(cx, source, source_plan, user, watcher.as_mut(), &mut run).await
+            {
+                run.error = Some(e.to_string());
+            }
+            run
+        },
+    );
+    futures::future::join_all(runs).await
+}
+
+async fn run_source(
+    cx: Context<'_>,
+    source: &DesiredSource,
+    source_plan: &SourcePlan,
+    user: Option<&UserAccess>,
+    watcher: &mut (dyn Watcher + Send),
+    run: &mut SourceRun,
+) -> Result<(), WhmError> {
+    let Context {
+        client,
+        state,
+        journal,
+        policy,
+    } = cx;
+    let observed_state = source_plan
+        .session
+        .as_ref()
+        .map(|s| SessionState::from_name(&s.state));
+    // An earlier run's session still at work: follow it; enqueue nothing into it.
+    if let (Some(id), Some(s)) = (&run.session, &observed_state)
+        && s.is_active()
+    {
+        run.resumed = true;
+        watcher.note(&format!(
+            "following session {id}, started by an earlier run"
+        ));
+        let keys = queued_keys(journal, &source.name, id);
+        let followed = follow(client, id, &keys, policy, watcher).await?;
+        settle(journal, state, &source.name, id, &followed);
+        run.followed = Some(followed);
+        return Ok(());
+    }
+    let items: Vec<(ItemPlan, Vec<(String, String)>)> = source_plan
+        .items
+        .iter()
+        .filter(|i| i.action == Action::Transfer)
+        .filter_map(|i| {
+            source
+                .items
+                .iter()
+                .find(|d| d.module == i.module && d.key == i.key)
+                .map(|d| (i.clone(), with_size(&d.params, i.size)))
+        })
+        .collect();
+    let resume_queued = source_plan
+        .items
+        .iter()
+        .any(|i| i.action == Action::AlreadyQueued);
+    if items.is_empty() && !resume_queued {
+        return Ok(());
+    }
+    let session = match (&run.session, &observed_state) {
+        (Some(id), Some(SessionState::Pending | SessionState::Paused)) => id.clone(),
+        _ => create_session(client, source, user, state, journal).await?,
+    };
+    run.session = Some(session.clone());
+    let (queued, already) =
+        enqueue_items(client, &session, &items, &source.name, state, journal).await?;
+    run.enqueued = (queued, already);
+    run.transferred = items.into_iter().map(|(i, _)| i).collect();
+    watcher.note(&format!(
+        "session {session}: queued {queued} item(s){}",
+        if already > 0 {
+            format!(", {already} already in the queue")
+        } else {
+            String::new()
+        }
+    ));
+    start_session(client, &session).await?;
+    let keys = queued_keys(journal, &source.name, &session);
+    let followed = follow(client, &session, &keys, policy, watcher).await?;
+    settle(journal, state, &source.name, &session, &followed);
+    run.followed = Some(followed);
+    Ok(())
+}
+
+/// Adds the analysis' size when the manifest did not set one: WHM uses it to pick the
+/// home partition and check disk space.
+fn with_size(params: &[(String, String)], size: Option<u64>) -> Vec<(String, String)> {
+    let mut out = params.to_vec();
+    if let Some(size) = size
+        && size > 0
+        && !out.iter().any(|(k, _)| k == "size")
+    {
+        out.push(("size".to_owned(), size.to_string()));
+    }
+    out
+}
+
+async fn create_session(
+    client: &WhmClient,
+    source: &DesiredSource,
+    user: Option<&UserAccess>,
+    state: &StateDir,
+    journal: &Mutex<Journal>,
+) -> Result<String, WhmError> {
+    let Some(user) = user.filter(|_| source.kind == SourceKind::User) else {
+        return Err(WhmError::Config(format!(
+            "source “{}” has no usable session and no credentials to create one",
+            source.name
+        )));
+    };
+    {
+        let mut j = lock(journal);
+        j.sources
+            .entry(source.name.clone())
+            .or_default()
+            .create_started = Some(now());
+        let _ = state.save(&j);
+    }
+    let created = client
+        .create_remote_user_transfer_session(&user.request)
+        .await?;
+    let mut j = lock(journal);
+    let entry = j.sources.entry(source.name.clone()).or_default();
+    if let Some(old) = entry.session.take() {
+        entry.previous_sessions.push(old);
+    }
+    entry.session = Some(SessionRecord {
+        id: created.transfer_session_id.clone(),
+        created_at: now(),
+        created_by: "apply".to_owned(),
+        state: SessionState::Pending.name().to_owned(),
+    });
+    entry.create_started = None;
+    let _ = state.save(&j);
+    Ok(created.transfer_session_id)
+}
+
+fn queued_keys(journal: &Mutex<Journal>, source: &str, session: &str) -> Vec<ItemKey> {
+    let j = lock(journal);
+    j.sources
+        .get(source)
+        .map(|r| {
+            r.items
+                .iter()
+                .filter(|(_, i)| i.session == session)
+                .filter_map(|(k, _)| k.split_once('/'))
+                .map(|(m, key)| ItemKey::new(m, key))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Records the session's end and each item's outcome in the journal.
+fn settle(
+    journal: &Mutex<Journal>,
+    state: &StateDir,
+    source: &str,
+    session: &str,
+    followed: &Followed,
+) {
+    let mut j = lock(journal);
+    for (key, item) in followed.progress.items() {
+        let name = match item.state() {
+            ItemState::Done => "done",
+            ItemState::DoneWithWarnings => "warnings",
+            ItemState::Failed => "failed",
+            ItemState::Pending => "not-run",
+            ItemState::Transferring | ItemState::AwaitingRestore | ItemState::Restoring => {
+                "unknown"
+            }
+        };
+        let qk = queue_key(&key.item_type, &key.item);
+        record(&mut j, source, &qk, session, name);
+        if let Some(rec) = j.sources.get_mut(source).and_then(|s| s.items.get_mut(&qk)) {
+            rec.failure.clone_from(&item.failure);
+        }
+    }
+    if let Some(entry) = j.sources.get_mut(source)
+        && let Some(rec) = entry.session.as_mut()
+        && rec.id == session
+    {
+        followed.state.name().clone_into(&mut rec.state);
+        if followed.state.is_terminal() {
+            let old = entry.session.take();
+            entry.previous_sessions.extend(old);
+        }
+    }
+    let _ = state.save(&j);
+}
