@@ -110,10 +110,7 @@ impl BarsRenderer {
         let hidden = multi.is_hidden();
         let bars = self.source(source);
         let existing = bars.items.iter().position(|(k, _)| *k == change.key);
-        let active = matches!(
-            change.state,
-            ItemState::Transferring | ItemState::Restoring
-        );
+        let active = matches!(change.state, ItemState::Transferring | ItemState::Restoring);
         match (existing, active) {
             (Some(i), true) => bars.items[i].1.set_message(change.phrase()),
             (None, true) => {

@@ -55,7 +55,10 @@ impl ItemChange {
     /// `FAILED in TRANSFER: text`. Failures are in capitals so they stand out without
     /// colour.
     pub fn phrase(&self) -> String {
-        let size = self.size.map(|n| format!(" ({})", bytes(n))).unwrap_or_default();
+        let size = self
+            .size
+            .map(|n| format!(" ({})", bytes(n)))
+            .unwrap_or_default();
         match self.state {
             ItemState::Pending => "pending".to_owned(),
             ItemState::Transferring => format!("transferring{size}"),
@@ -69,7 +72,7 @@ impl ItemChange {
                     .as_ref()
                     .map(|q| format!(" in {q}"))
                     .unwrap_or_default();
-                let text = self.failure.as_deref().map(first_line).unwrap_or("");
+                let text = self.failure.as_deref().map_or("", first_line);
                 if text.is_empty() {
                     format!("FAILED{step}")
                 } else {

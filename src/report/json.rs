@@ -8,7 +8,8 @@ use serde_json::{Map, Value, json};
 use super::event::{ItemChange, ProgressEvent};
 use super::format::timestamp;
 use super::progress::{Heartbeat, Render, Sink};
-use crate::translog::ItemState;
+use crate::translog::{ItemState, Queue};
+use crate::whm;
 
 /// Writes NDJSON events to a sink.
 pub(crate) struct JsonRenderer {
@@ -67,7 +68,7 @@ fn item_fields(change: &ItemChange, fields: &mut Map<String, Value>) {
         fields.insert("failure".into(), json!(change.failure));
         fields.insert(
             "failed_step".into(),
-            json!(change.failed_step.as_ref().map(|q| q.as_str())),
+            json!(change.failed_step.as_ref().map(Queue::as_str)),
         );
     }
 }
@@ -101,7 +102,10 @@ pub(crate) fn to_json(time: DateTime<Utc>, source: &str, event: &ProgressEvent) 
             "note"
         }
         ProgressEvent::SessionLevel { state, elapsed } => {
-            fields.insert("state".into(), json!(state.as_ref().map(|s| s.name())));
+            fields.insert(
+                "state".into(),
+                json!(state.as_ref().map(whm::SessionState::name)),
+            );
             fields.insert("elapsed_secs".into(), json!(elapsed.as_secs()));
             "session_level"
         }

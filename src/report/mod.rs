@@ -40,8 +40,15 @@ mod bars;
 mod event;
 mod format;
 mod json;
+mod junit;
 mod plain;
 mod progress;
+mod summary;
+mod text;
 
 pub use event::{ItemChange, ProgressEvent, SourceTotals};
+pub use junit::{escape_xml, write_junit};
 pub use progress::{Clock, Progress, ProgressMode, Sink};
+pub use summary::{
+    ApplyReport, FIRST_MESSAGES, FlaggedItem, ItemOutcome, Outcome, OutcomeCounts, SourceReport,
+};

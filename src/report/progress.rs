@@ -43,6 +43,7 @@ pub enum ProgressMode {
 
 impl ProgressMode {
     /// Resolves `Auto` for a stream that is (or is not) a terminal.
+    #[must_use]
     pub fn resolve(self, stderr_is_terminal: bool) -> Self {
         match self {
             Self::Auto if stderr_is_terminal => Self::Bars,
