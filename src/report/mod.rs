@@ -46,6 +46,11 @@ mod progress;
 mod summary;
 mod text;
 
+#[cfg(test)]
+mod progress_tests;
+#[cfg(test)]
+mod testlog;
+
 pub use event::{ItemChange, ProgressEvent, SourceTotals};
 pub use junit::{escape_xml, write_junit};
 pub use progress::{Clock, Progress, ProgressMode, Sink};

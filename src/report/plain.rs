@@ -60,10 +60,18 @@ pub(crate) fn line(source: &str, event: &ProgressEvent) -> Option<String> {
                 duration(*elapsed)
             )
         }
-        ProgressEvent::SourceFinished { state, totals } => match totals {
-            Some(totals) => format!("{source}: session {state}: {}", totals.phrase()),
-            None => format!("{source}: session {state}"),
-        },
+        ProgressEvent::SourceFinished { state, totals } => {
+            let mut line = if state.is_terminal() {
+                format!("{source}: session ended {state}")
+            } else {
+                format!("{source}: stopped following the session ({state})")
+            };
+            if let Some(totals) = totals {
+                line.push_str(": ");
+                line.push_str(&totals.phrase());
+            }
+            line
+        }
     })
 }
 
