@@ -47,7 +47,11 @@ mod summary;
 mod text;
 
 #[cfg(test)]
+mod junit_tests;
+#[cfg(test)]
 mod progress_tests;
+#[cfg(test)]
+mod summary_tests;
 #[cfg(test)]
 mod testlog;
 

@@ -45,7 +45,15 @@ fn write_source(out: &mut String, s: &SourceReport) {
     if let Some(error) = &s.error {
         let _ = writeln!(out, "  ERROR: {}", first_line(error));
     }
-    for item in &s.items {
+    // Failures first, then items not run, then warnings; clean items are only counted.
+    let rank = |o: &Outcome| match o {
+        Outcome::Failed { .. } => 0,
+        Outcome::NotRun { .. } => 1,
+        _ => 2,
+    };
+    let mut listed: Vec<_> = s.items.iter().collect();
+    listed.sort_by_key(|i| rank(&i.outcome));
+    for item in listed {
         let label = item_label(&item.module, &item.key, item.localuser.as_deref());
         match &item.outcome {
             Outcome::Failed { failure, excerpt } => {
@@ -167,9 +175,9 @@ impl ApplyReport {
         }
         let _ = writeln!(
             out,
-            "\nTotal: {} across {}.",
-            counts_phrase(&self.counts()),
-            plural(self.sources.len() as u64, "source", "sources")
+            "\nTotal over {}: {}.",
+            plural(self.sources.len() as u64, "source", "sources"),
+            counts_phrase(&self.counts())
         );
         let _ = writeln!(out, "{}", next_step(self, manifest));
         out
