@@ -240,3 +240,117 @@ impl Drop for BarsRenderer {
         self.clear();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+    use std::sync::{Arc, Mutex, PoisonError};
+
+    use indicatif::{ProgressDrawTarget, TermLike};
+
+    use super::BarsRenderer;
+    use crate::report::event::ItemChange;
+    use crate::report::event::{ProgressEvent, SourceTotals};
+    use crate::report::progress::Render as _;
+    use crate::report::testlog::{SharedBuf, planned, replay, start_time};
+    use crate::whm::SessionState;
+
+    /// A terminal that records what indicatif draws.
+    #[derive(Debug, Clone, Default)]
+    struct Screen(Arc<Mutex<String>>);
+
+    impl Screen {
+        fn push(&self, s: &str) {
+            self.0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push_str(s);
+        }
+    }
+
+    impl TermLike for Screen {
+        fn width(&self) -> u16 {
+            100
+        }
+        fn move_cursor_up(&self, _: usize) -> io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_down(&self, _: usize) -> io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_right(&self, _: usize) -> io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_left(&self, _: usize) -> io::Result<()> {
+            Ok(())
+        }
+        fn write_line(&self, s: &str) -> io::Result<()> {
+            self.push(s);
+            self.push("\n");
+            Ok(())
+        }
+        fn write_str(&self, s: &str) -> io::Result<()> {
+            self.push(s);
+            Ok(())
+        }
+        fn clear_line(&self) -> io::Result<()> {
+            Ok(())
+        }
+        fn flush(&self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn bars_draw_on_a_terminal_and_items_come_and_go() {
+        let screen = Screen::default();
+        let lines = SharedBuf::default();
+        let mut bars = BarsRenderer::new(
+            ProgressDrawTarget::term_like(Box::new(screen.clone())),
+            Box::new(lines.clone()),
+        );
+        let t = start_time();
+        bars.event(
+            t,
+            "old1",
+            &ProgressEvent::SourceStarted {
+                session_id: "s".into(),
+                planned: planned().len(),
+            },
+        );
+        bars.event(
+            t,
+            "old1",
+            &ProgressEvent::SessionState(SessionState::Running),
+        );
+        for fold in replay() {
+            for (key, item) in fold.items() {
+                bars.event(t, "old1", &ProgressEvent::Item(ItemChange::of(key, item)));
+            }
+            let totals = SourceTotals::of(&fold, planned().len());
+            bars.event(t, "old1", &ProgressEvent::Totals(totals));
+        }
+        assert!(
+            bars.sources["old1"].items.is_empty(),
+            "finished items leave no line"
+        );
+        bars.event(
+            t,
+            "old2",
+            &ProgressEvent::SessionLevel {
+                state: Some(SessionState::Running),
+                elapsed: std::time::Duration::from_secs(75),
+            },
+        );
+        bars.finish(t);
+        assert!(bars.sources.is_empty());
+        drop(bars);
+        let drawn = screen
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        assert!(drawn.contains("old1 ["), "{drawn}");
+        assert!(lines.text().contains("old1 alice: FAILED in RESTORE"));
+    }
+}

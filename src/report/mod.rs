@@ -39,6 +39,7 @@
 mod bars;
 mod event;
 mod format;
+mod from_log;
 mod json;
 mod junit;
 mod plain;
