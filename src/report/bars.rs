@@ -6,6 +6,9 @@
 //! (the same words as plain mode, without timestamps). Lines are written with the bars
 //! suspended, so nothing is torn; indicatif redraws at most 20 times a second, so
 //! nothing flickers. Finishing or dropping the renderer clears every bar.
+//!
+//! `--progress bars` off a terminal draws no bars (indicatif hides its target) but
+//! still prints the lines.
 
 use std::collections::HashMap;
 use std::io::Write as _;

@@ -27,7 +27,17 @@ pub type Sink = Box<dyn Write + Send>;
 pub type Clock = Box<dyn FnMut() -> DateTime<Utc> + Send>;
 
 /// How progress is shown (`--progress auto|bars|plain|json`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ProgressMode {
     /// Bars when stderr is a terminal, plain lines otherwise.
@@ -220,9 +230,19 @@ impl Progress {
         let mut changes = Vec::new();
         for (key, item) in progress.items() {
             let state = item.state();
-            let shown = view.shown.entry(key.clone()).or_insert(ItemState::Pending);
-            if *shown != state {
-                *shown = state;
+            // No allocation for the (usual) unchanged, already known item.
+            let changed = match view.shown.get_mut(key) {
+                Some(shown) if *shown == state => false,
+                Some(shown) => {
+                    *shown = state;
+                    true
+                }
+                None => {
+                    view.shown.insert(key.clone(), state);
+                    state != ItemState::Pending
+                }
+            };
+            if changed {
                 changes.push(ItemChange::of(key, item));
             }
         }

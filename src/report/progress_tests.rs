@@ -118,3 +118,29 @@ fn auto_with_a_sink_is_plain() {
     );
     assert_eq!(progress.mode(), ProgressMode::Plain);
 }
+
+#[test]
+fn ten_thousand_items_give_one_line_per_change_and_nothing_per_idle_poll() {
+    use std::fmt::Write as _;
+
+    use crate::translog::{MasterLogParser, SessionProgress};
+
+    let mut log = String::new();
+    for i in 0..10_000 {
+        let _ = writeln!(
+            log,
+            r#"{{"type":"control","contents":{{"action":"success-item","child_number":1,"queue":"RESTORE","item":"u{i}","item_type":"AccountRemoteRoot","msg":{{"size":1}}}}}}"#
+        );
+    }
+    let mut fold = SessionProgress::new();
+    fold.apply_all(&MasterLogParser::new().feed(log.as_bytes()));
+    let buf = SharedBuf::default();
+    let progress = Progress::with_sink(ProgressMode::Plain, Box::new(buf.clone()), ticking_clock());
+    progress.update("old1", &fold);
+    assert_eq!(buf.text().lines().count(), 10_000);
+    for _ in 0..3 {
+        progress.update("old1", &fold);
+        progress.session_state("old1", &SessionState::Running);
+    }
+    assert_eq!(buf.text().lines().count(), 10_001);
+}
