@@ -1,0 +1,119 @@
+//! Small text helpers shared by the progress modes and the report: item labels, item
+//! results in words, durations, sizes and timestamps.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use indicatif::HumanBytes;
+
+use crate::translog::ItemCounts;
+
+/// How an item is named for people: accounts by user (`bob`, or `bob → bob2` when
+/// restored under another name), other modules by kind and name (`package pkg1`).
+pub fn item_label(module: &str, key: &str, local: Option<&str>) -> String {
+    let mut label = if module.starts_with("Account") {
+        key.to_owned()
+    } else if module.starts_with("Package") {
+        format!("package {key}")
+    } else if module.starts_with("FeatureList") {
+        format!("feature list {key}")
+    } else if module.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{module} {key}")
+    };
+    if let Some(local) = local.filter(|l| *l != key) {
+        let _ = write!(label, " → {local}");
+    }
+    label
+}
+
+/// The non-zero counts in words: `2 warnings, 1 dangerous, 1 altered`.
+pub fn counts_phrase(counts: &ItemCounts) -> String {
+    let mut parts = Vec::new();
+    if counts.warnings > 0 {
+        parts.push(plural(counts.warnings, "warning", "warnings"));
+    }
+    if counts.skipped_items > 0 {
+        parts.push(format!("{} skipped", counts.skipped_items));
+    }
+    if counts.dangerous_items > 0 {
+        parts.push(format!("{} dangerous", counts.dangerous_items));
+    }
+    if counts.altered_items > 0 {
+        parts.push(format!("{} altered", counts.altered_items));
+    }
+    parts.join(", ")
+}
+
+/// `1 item`, `2 items`.
+pub fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// A duration for people: `45s`, `12m03s`, `2h05m`.
+pub fn duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs < 60 {
+        format!("{secs}s")
+    } else if secs < 3600 {
+        format!("{}m{:02}s", secs / 60, secs % 60)
+    } else {
+        format!("{}h{:02}m", secs / 3600, (secs % 3600) / 60)
+    }
+}
+
+/// A size for people, in binary units: `1.21 GiB`.
+pub fn bytes(n: u64) -> String {
+    HumanBytes(n).to_string()
+}
+
+/// A UTC timestamp to the second: `2026-11-27T01:02:03Z`.
+pub fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The first line of a text, for one-line messages (failure texts may hold stack traces).
+pub fn first_line(text: &str) -> &str {
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{counts_phrase, duration, first_line, item_label};
+    use crate::translog::ItemCounts;
+
+    #[test]
+    fn labels_counts_and_durations_read_well() {
+        assert_eq!(item_label("AccountRemoteRoot", "bob", None), "bob");
+        assert_eq!(
+            item_label("AccountRemoteRoot", "bob", Some("bob2")),
+            "bob → bob2"
+        );
+        assert_eq!(item_label("AccountRemoteRoot", "bob", Some("bob")), "bob");
+        assert_eq!(item_label("PackageRemoteRoot", "p1", None), "package p1");
+        assert_eq!(
+            item_label("FeatureListRemoteRoot", "basic", None),
+            "feature list basic"
+        );
+        assert_eq!(item_label("Other", "x", None), "Other x");
+        let counts = ItemCounts {
+            warnings: 1,
+            skipped_items: 0,
+            dangerous_items: 2,
+            altered_items: 1,
+        };
+        assert_eq!(counts_phrase(&counts), "1 warning, 2 dangerous, 1 altered");
+        assert_eq!(duration(Duration::from_secs(45)), "45s");
+        assert_eq!(duration(Duration::from_secs(723)), "12m03s");
+        assert_eq!(duration(Duration::from_secs(7500)), "2h05m");
+        assert_eq!(first_line("\n  boom \nat line 3"), "boom");
+    }
+}
