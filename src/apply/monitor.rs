@@ -27,6 +27,9 @@ pub trait Watcher {
     fn progress(&mut self, progress: &SessionProgress);
     /// A remark for the user.
     fn note(&mut self, text: &str);
+    /// The server answers log fetches only once the log is finished: per-item events
+    /// will come at the end, so show session-level progress until then.
+    fn logs_deferred(&mut self);
 }
 
 /// What following a session found.
@@ -138,9 +141,7 @@ fn handle(
             false
         }
         LogMessage::Slow => {
-            watcher.note(
-                "this server answers log fetches only when the log is finished: showing session progress until then",
-            );
+            watcher.logs_deferred();
             false
         }
     }

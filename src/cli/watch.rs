@@ -1,0 +1,57 @@
+//! Connects the apply monitor to the progress display, one watcher per source.
+
+use crate::apply::monitor::Watcher;
+use crate::report::Progress;
+use crate::translog::SessionProgress;
+use crate::whm::SessionState;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Shows one source's session on the shared progress display.
+pub struct SourceWatcher {
+    progress: Arc<Progress>,
+    source: String,
+    started: Instant,
+    session_level: bool,
+}
+
+impl SourceWatcher {
+    /// A watcher for `source`.
+    pub fn new(progress: Arc<Progress>, source: &str) -> Self {
+        Self {
+            progress,
+            source: source.to_owned(),
+            started: Instant::now(),
+            session_level: false,
+        }
+    }
+}
+
+impl Watcher for SourceWatcher {
+    fn state(&mut self, state: &SessionState) {
+        self.progress.session_state(&self.source, state);
+        if self.session_level {
+            self.progress
+                .session_level(&self.source, self.started.elapsed());
+        }
+    }
+
+    fn progress(&mut self, progress: &SessionProgress) {
+        self.session_level = false;
+        self.progress.update(&self.source, progress);
+    }
+
+    fn note(&mut self, text: &str) {
+        self.progress.note(&self.source, text);
+    }
+
+    fn logs_deferred(&mut self) {
+        self.session_level = true;
+        self.progress.note(
+            &self.source,
+            "this server answers log fetches only when the log is finished: showing session progress until then",
+        );
+        self.progress
+            .session_level(&self.source, self.started.elapsed());
+    }
+}
