@@ -29,6 +29,7 @@ pub mod server;
 pub mod session;
 mod state;
 pub mod stats;
+mod worker;
 pub mod world;
 
 pub use faults::Faults;
