@@ -1,0 +1,48 @@
+//! Fixed catalogues: `available_transfer_modules`, `transfer_module_schema`
+//! (REFERENCE §4.1–4.2) and `restore_modules_summary` (§4.16, served from the documented
+//! fixture).
+
+use std::sync::LazyLock;
+
+use serde_json::{Map, Value, json};
+
+use super::envelope::Reply;
+use super::params::Params;
+use crate::sim::modules;
+use crate::sim::state::Inner;
+
+/// `available_transfer_modules`: every module → its type id as a digit string.
+pub fn available_transfer_modules() -> Reply {
+    let map: Map<String, Value> = modules::all()
+        .iter()
+        .map(|m| (m.name.clone(), json!(m.type_id.to_string())))
+        .collect();
+    Reply::ok(json!({ "modules": map }))
+}
+
+/// `transfer_module_schema`.
+pub fn transfer_module_schema(inner: &mut Inner, p: &Params) -> Reply {
+    let name = match p.required(&mut inner.rng, "module", "transfer_module_schema") {
+        Ok(n) => n,
+        Err(r) => return r,
+    };
+    match modules::get(name) {
+        Some(m) => Reply::ok(json!({ "schema": m.schema_json() })),
+        None => Reply::fail(format!(
+            "The transfer session module “{name}” does not exist."
+        )),
+    }
+}
+
+static RESTORE_MODULES: LazyLock<Value> = LazyLock::new(|| {
+    let doc: Value = serde_json::from_str(include_str!(
+        "../../../tests/fixtures/whm-api/restore_modules_summary--1.json"
+    ))
+    .expect("embedded restore_modules_summary fixture");
+    doc["data"].clone()
+});
+
+/// `restore_modules_summary`: the documented list of restore modules.
+pub fn restore_modules_summary() -> Reply {
+    Reply::ok(RESTORE_MODULES.clone())
+}

@@ -1,0 +1,170 @@
+//! `enqueue_transfer_item` with its checks in the order of REFERENCE §4.9.
+
+use std::collections::BTreeMap;
+
+use super::envelope::{Reply, api_failure, xid};
+use super::params::{Params, session_lookup};
+use crate::sim::modules::{self, Allowed};
+use crate::sim::session::{Item, ItemState, SessionKind};
+use crate::sim::state::Inner;
+use crate::sim::stats::SimStats;
+
+const FUNCTION: &str = "enqueue_transfer_item";
+
+/// Mail locations accepted besides a linked node's alias (none are simulated).
+const MAIL_LOCATIONS: [&str; 2] = [".local", ".existing"];
+
+/// `enqueue_transfer_item`.
+pub fn enqueue(inner: &mut Inner, p: &Params, caller: &str) -> Reply {
+    match check_and_add(inner, p, caller) {
+        Ok(()) => Reply::ok_empty(),
+        Err(r) => r,
+    }
+}
+
+fn check_and_add(inner: &mut Inner, p: &Params, caller: &str) -> Result<(), Reply> {
+    // 1. The two common arguments.
+    let id = p
+        .required(&mut inner.rng, "transfer_session_id", FUNCTION)?
+        .to_owned();
+    let module_name = p.required(&mut inner.rng, "module", FUNCTION)?.to_owned();
+    // 2. Known module.
+    let Some(def) = modules::get(&module_name) else {
+        return Err(Reply::fail(format!(
+            "The transfer session module “{module_name}” does not exist."
+        )));
+    };
+    // 3. Root privileges.
+    if caller != "root" && def.name != "RearrangeAccount" {
+        return Err(Reply::fail(format!(
+            "The transfer session module “{module_name}” can not be enqueued as a non-root user."
+        )));
+    }
+    // 4. Session id.
+    let id = session_lookup(inner, &id, caller)?;
+    let session = &inner.sessions[&id];
+    // 5. Session kind against module kind.
+    let kind_error = match (session.kind, def.allowed()) {
+        (SessionKind::RemoteRoot, Allowed::User) => Some(
+            "Root-authenticated transfer sessions cannot enqueue items of this type. Try again from a user-authenticated transfer session.",
+        ),
+        (SessionKind::RemoteUser, Allowed::Root) => Some(
+            "User-authenticated transfer sessions cannot enqueue items of this type. Try again from a root-authenticated transfer session.",
+        ),
+        _ => None,
+    };
+    if let Some(text) = kind_error {
+        return Err(Reply::fail(format!("API failure: {text}\n")));
+    }
+    // 6. Live transfer and mail location.
+    if p.get("live_transfer").is_some_and(|v| v.trim() == "1") {
+        let supported = inner
+            .world
+            .sources
+            .get(&session.source_key)
+            .is_some_and(|s| s.supports_live_transfers);
+        if !supported {
+            let text = format!(
+                "The remote server “{}” does not support Live Transfers.",
+                session.host
+            );
+            return Err(Reply::fail(api_failure(&mut inner.rng, &text)));
+        }
+    }
+    if let Some(loc) = p
+        .non_empty("mail_location")
+        .filter(|l| !MAIL_LOCATIONS.contains(l))
+    {
+        let text = format!(
+            "The mail location “{loc}” is not valid. Use “.local”, “.existing”, or a linked node’s alias."
+        );
+        return Err(Reply::fail(api_failure(&mut inner.rng, &text)));
+    }
+    // 7. Schema: required keys (empty strings count as present), unknown keys, integers,
+    //    then the duplicate primary key.
+    let fail = |inner: &mut Inner, text: String| {
+        Err(Reply::fail(format!("{}{text}", xid(&mut inner.rng))))
+    };
+    let keys: Vec<String> = p
+        .keys()
+        .into_iter()
+        .filter(|k| *k != "transfer_session_id" && *k != "module")
+        .map(str::to_owned)
+        .collect();
+    for req in &def.required {
+        if p.get(req).is_none() {
+            return fail(
+                inner,
+                format!("The “{req}” parameter is required for the “{module_name}” module."),
+            );
+        }
+    }
+    for k in &keys {
+        if !def.keys.contains_key(k) {
+            return fail(
+                inner,
+                format!("The “{k}” parameter is not valid for the “{module_name}” module."),
+            );
+        }
+    }
+    for k in &keys {
+        let v = p.get(k).unwrap_or_default();
+        if def.is_integer_key(k) && !v.is_empty() && !v.bytes().all(|b| b.is_ascii_digit()) {
+            return fail(
+                inner,
+                format!(
+                    "The “{k}” parameter for the “{module_name}” module must be a nonnegative integer, not “{v}”."
+                ),
+            );
+        }
+    }
+    let key = p.get(&def.primary).unwrap_or_default().to_owned();
+    if inner.sessions[&id].item(&module_name, &key).is_some() {
+        return fail(
+            inner,
+            format!(
+                "An item with a “{}” key value of “{key}” and a type of “{module_name}” already exists in the queue.",
+                def.primary
+            ),
+        );
+    }
+    let params: BTreeMap<String, String> = keys
+        .iter()
+        .map(|k| (k.clone(), p.get(k).unwrap_or_default().to_owned()))
+        .collect();
+    let number = |name: &str, default: u64| {
+        params
+            .get(name)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let local = params
+        .get("localuser")
+        .filter(|l| !l.is_empty())
+        .cloned()
+        .unwrap_or_else(|| key.clone());
+    let item = Item {
+        module: module_name.clone(),
+        type_id: def.type_id,
+        key: key.clone(),
+        local,
+        size: number("size", 1).max(1),
+        priority: number("priority", 255),
+        prerequisite: def
+            .prerequisite
+            .as_ref()
+            .and_then(|c| params.get(c))
+            .filter(|v| !v.is_empty())
+            .cloned(),
+        params,
+        state: ItemState::TransferPending,
+        failure: None,
+        crashes: 0,
+    };
+    if let Some(s) = inner.sessions.get_mut(&id) {
+        s.items.push(item);
+    }
+    let per_session = inner.stats.enqueues.entry(id).or_default();
+    SimStats::bump(per_session, &format!("{module_name}/{key}"));
+    Ok(())
+}

@@ -1,0 +1,213 @@
+//! What an item's steps check and change in the world: the TRANSFER step reads the
+//! source, the RESTORE step creates accounts, packages and feature lists on the
+//! destination, failing the way a real restore does.
+//!
+//! The failure texts are modelled on the documented log example
+//! (`The account “root” already exists on “control.box.new”.`); the others are
+//! unconfirmed but written in the same style.
+
+use super::session::{Item, Session, SessionKind};
+use super::world::{DestAccount, Package, Source, World};
+
+/// Checks the TRANSFER step of an item; `Err` carries the failure text.
+///
+/// Like the documented log example, an account that already exists on the destination
+/// (without `force`/`skipaccount`) fails here already; the restore checks again.
+pub(crate) fn transfer(world: &World, session: &Session, item: &Item) -> Result<(), String> {
+    let Some(src) = world.sources.get(&session.source_key) else {
+        return Err(format!(
+            "The remote server “{}” is no longer reachable.",
+            session.host
+        ));
+    };
+    match item.module.as_str() {
+        "AccountRemoteRoot" | "AccountRemoteUser" | "AccountLocal" => {
+            let Some(acct) = src.account(&item.key) else {
+                return Err(format!(
+                    "The account “{}” does not exist on the remote server “{}”.",
+                    item.key, session.host
+                ));
+            };
+            if session.kind == SessionKind::RemoteUser
+                && src.credentials.cpanel.get(&acct.user) != session.password.as_ref()
+            {
+                return Err(format!(
+                    "The system failed to authenticate as “{}” on “{}”.",
+                    acct.user, session.host
+                ));
+            }
+            if let Some(text) = &acct.fail_transfer {
+                return Err(text.clone());
+            }
+            account_conflict(world, item, &acct.domain)
+        }
+        "PackageRemoteRoot" => {
+            if src.packages.iter().any(|p| p.name == item.key) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "The package “{}” does not exist on the remote server “{}”.",
+                    item.key, session.host
+                ))
+            }
+        }
+        "FeatureListRemoteRoot" => {
+            if item.key == "default" || src.featurelists.contains(&item.key) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "The feature list “{}” does not exist on the remote server “{}”.",
+                    item.key, session.host
+                ))
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Whether restoring the account would collide with the destination.
+fn account_conflict(world: &World, item: &Item, src_domain: &str) -> Result<(), String> {
+    let dest = &world.destination;
+    let replacing = item.flag("force") || item.flag("skipaccount");
+    if !replacing && dest.account(&item.local).is_some() {
+        return Err(format!(
+            "The account “{}” already exists on “{}”.",
+            item.local, dest.hostname
+        ));
+    }
+    let domain = domain_of(item, src_domain);
+    match dest.domain_owner(&domain) {
+        Some(owner) if owner != item.local => Err(format!(
+            "The domain “{domain}” already exists on “{}” and belongs to the user “{owner}”.",
+            dest.hostname
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn domain_of(item: &Item, src_domain: &str) -> String {
+    item.params
+        .get("domain")
+        .filter(|d| !d.is_empty())
+        .cloned()
+        .unwrap_or_else(|| src_domain.to_owned())
+}
+
+/// Runs the RESTORE step: changes the destination and returns the warnings to report.
+pub(crate) fn restore(
+    world: &mut World,
+    session: &Session,
+    item: &Item,
+) -> Result<Vec<String>, String> {
+    let src = world
+        .sources
+        .get(&session.source_key)
+        .cloned()
+        .unwrap_or_default();
+    match item.module.as_str() {
+        "AccountRemoteRoot" | "AccountRemoteUser" | "AccountLocal" => {
+            restore_account(world, &src, item)
+        }
+        "PackageRemoteRoot" => {
+            let pkg = src
+                .packages
+                .iter()
+                .find(|p| p.name == item.key)
+                .cloned()
+                .unwrap_or(Package {
+                    name: item.key.clone(),
+                    featurelist: "default".into(),
+                    settings: std::collections::BTreeMap::new(),
+                });
+            let pkgs = &mut world.destination.packages;
+            pkgs.retain(|p| p.name != pkg.name);
+            pkgs.push(pkg);
+            Ok(Vec::new())
+        }
+        "FeatureListRemoteRoot" => {
+            let lists = &mut world.destination.featurelists;
+            if !lists.contains(&item.key) {
+                lists.push(item.key.clone());
+            }
+            Ok(Vec::new())
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
+fn restore_account(world: &mut World, src: &Source, item: &Item) -> Result<Vec<String>, String> {
+    let Some(acct) = src.account(&item.key).cloned() else {
+        return Err(format!("The archive for “{}” is missing.", item.key));
+    };
+    if let Some(text) = &acct.fail_restore {
+        return Err(text.clone());
+    }
+    account_conflict(world, item, &acct.domain)?;
+    let mut warnings = acct.warnings.clone();
+    if item.flag("skipaccount") {
+        return Ok(warnings);
+    }
+    let dest = &mut world.destination;
+    if item.flag("force") {
+        dest.accounts.retain(|a| a.user != item.local);
+    }
+    let domain = domain_of(item, &acct.domain);
+    let ip = if item.flag("ip") {
+        match item.params.get("customip").filter(|c| !c.is_empty()) {
+            Some(custom) => {
+                dest.available_ips.retain(|i| i != custom);
+                Some(custom.clone())
+            }
+            None if !dest.available_ips.is_empty() => Some(dest.available_ips.remove(0)),
+            None => {
+                warnings.push(
+                    "No dedicated IP address is available; the account uses the shared IP address."
+                        .into(),
+                );
+                None
+            }
+        }
+    } else {
+        None
+    };
+    if let Some(ip) = &ip {
+        dest.dedicated_ips.insert(ip.clone(), domain.clone());
+    }
+    let owner = if acct.owner == "root" || dest.account(&acct.owner).is_some() {
+        acct.owner.clone()
+    } else {
+        "root".into()
+    };
+    let mut databases = Vec::new();
+    if !item.flag("skipacctdb") {
+        for db in &acct.databases {
+            match dest.dbs.mysql.get(db) {
+                Some(other) if other != &item.local && !item.flag("overwrite_all_dbs") => warnings
+                    .push(format!(
+                        "The MySQL database “{db}” belongs to “{other}”; the system skipped it."
+                    )),
+                _ => {
+                    dest.dbs.mysql.insert(db.clone(), item.local.clone());
+                    databases.push(db.clone());
+                }
+            }
+        }
+        for u in &acct.db_users {
+            dest.dbs
+                .mysql_users
+                .entry(u.clone())
+                .or_insert_with(|| item.local.clone());
+        }
+    }
+    dest.accounts.push(DestAccount {
+        user: item.local.clone(),
+        domain,
+        owner,
+        plan: acct.plan.clone(),
+        ip,
+        diskused: acct.bytesused,
+        databases,
+        startdate: chrono::Utc::now().timestamp(),
+    });
+    Ok(warnings)
+}

@@ -1,0 +1,181 @@
+//! Session log files in the line-delimited JSON format of REFERENCE §7 (current form:
+//! numeric `pid`, `time`, `indent: 0`, `partial: 0`), written with serde_json.
+//!
+//! A file is "unfinished" (on a server: `.NAME`) until its final record; then it is
+//! "renamed" to `NAME`. `master.log` finishes when the session reaches a terminal state,
+//! an item log after its success/failure record.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+/// One log file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogFile {
+    /// The bytes written so far.
+    pub text: String,
+    /// Whether it has been renamed to its plain name.
+    pub finished: bool,
+}
+
+/// The master log's name.
+pub const MASTER: &str = "master.log";
+/// The master's standard error.
+pub const ERROR_LOG: &str = "master.error_log";
+
+/// Epoch seconds now.
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// The log-file name of an item's step: `item-QUEUE_Module_key`.
+pub fn item_log_name(queue: &str, module: &str, key: &str) -> String {
+    format!("item-{queue}_{module}_{key}")
+}
+
+/// Appends one record to a file (creating it unfinished).
+pub fn append(logs: &mut BTreeMap<String, LogFile>, file: &str, record: &Value) {
+    let f = logs.entry(file.to_owned()).or_default();
+    f.text.push_str(&record.to_string());
+    f.text.push('\n');
+}
+
+/// Appends plain text to a file.
+pub fn append_text(logs: &mut BTreeMap<String, LogFile>, file: &str, text: &str) {
+    logs.entry(file.to_owned()).or_default().text.push_str(text);
+}
+
+/// A full record: `{"type", "contents", "pid", "indent": 0, "partial": 0}`.
+pub fn record(kind: &str, contents: Value, pid: u32) -> Value {
+    let mut m = Map::new();
+    m.insert("type".into(), json!(kind));
+    m.insert("contents".into(), contents);
+    m.insert("pid".into(), json!(pid));
+    m.insert("indent".into(), json!(0));
+    m.insert("partial".into(), json!(0));
+    Value::Object(m)
+}
+
+/// A master-log control record; `extra` fields (item fields, `queue`, `msg`) are merged
+/// into `contents` after `action`, `child_number` and `time`.
+pub fn control(pid: u32, child_number: u32, action: &str, extra: Map<String, Value>) -> Value {
+    let mut c = Map::new();
+    c.insert("action".into(), json!(action));
+    c.insert("child_number".into(), json!(child_number));
+    c.insert("time".into(), json!(now()));
+    c.extend(extra);
+    record("control", Value::Object(c), pid)
+}
+
+/// Item fields for master-log records about an item.
+pub fn item_fields(
+    queue: &str,
+    item: &str,
+    local_item: &str,
+    item_type: &str,
+    item_name: &str,
+) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("queue".into(), json!(queue));
+    m.insert("item".into(), json!(item));
+    m.insert("local_item".into(), json!(local_item));
+    m.insert("item_type".into(), json!(item_type));
+    m.insert("item_name".into(), json!(item_name));
+    m.insert(
+        "logfile".into(),
+        json!(item_log_name(queue, item_type, item)),
+    );
+    m
+}
+
+/// The `msg` of a `success-item` / `warning-item` record.
+pub fn success_msg(size: u64, warnings: usize, message: Option<&str>) -> Value {
+    json!({
+        "size": size,
+        "warnings": warnings,
+        "skipped_items": 0,
+        "dangerous_items": 0,
+        "altered_items": 0,
+        "contents": { "warnings": null, "skipped_items": null, "dangerous_items": null, "altered_items": null },
+        "message": message,
+    })
+}
+
+/// The `msg` of a `failed-item` record.
+pub fn failed_msg(size: u64, failure: &str) -> Value {
+    json!({
+        "size": size,
+        "failure": failure,
+        "warnings": 0,
+        "skipped_items": 0,
+        "dangerous_items": 0,
+        "altered_items": 0,
+        "contents": { "warnings": null, "skipped_items": null, "dangerous_items": null, "altered_items": null },
+    })
+}
+
+/// A `{"msg": [text]}` item-log record of the given type (`out`, `warn`, `success`…).
+pub fn item_msg(kind: &str, text: &str, pid: u32) -> Value {
+    record(kind, json!({ "msg": [text] }), pid)
+}
+
+/// The item log's opening `start` record.
+pub fn item_start(queue: &str, item_name: &str, key: &str, local: &str, pid: u32) -> Value {
+    let who = if key == local {
+        format!("“{key}”")
+    } else {
+        format!("“{key}” → “{local}”")
+    };
+    record(
+        "start",
+        json!({ "msg": [format!("Starting “{queue}” for “{item_name}” {who}.")], "time": now() }),
+        pid,
+    )
+}
+
+/// An item-log `percentage` control record.
+pub fn percentage(pct: u32, pid: u32) -> Value {
+    record(
+        "control",
+        json!({ "action": "percentage", "percentage": pct, "time": now() }),
+        pid,
+    )
+}
+
+/// The account-restore `summary` control record.
+pub fn summary(warnings: usize, pid: u32) -> Value {
+    record(
+        "control",
+        json!({ "action": "summary", "warnings": warnings, "skipped_items": 0, "dangerous_items": 0, "altered_items": 0 }),
+        pid,
+    )
+}
+
+/// Looks a log up by the name a caller gives (plain, or dotted while unfinished).
+pub fn find<'a>(logs: &'a BTreeMap<String, LogFile>, name: &str) -> Option<&'a LogFile> {
+    if let Some(f) = logs.get(name) {
+        return Some(f);
+    }
+    let plain = name.strip_prefix('.')?;
+    logs.get(plain).filter(|f| !f.finished)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_are_single_lines_with_current_keys() {
+        let mut logs = BTreeMap::new();
+        append(&mut logs, MASTER, &control(7, 0, "start", Map::new()));
+        let line = logs[MASTER].text.lines().next().unwrap();
+        let v: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["pid"], 7);
+        assert_eq!(v["indent"], 0);
+        assert_eq!(v["contents"]["child_number"], 0);
+        assert!(find(&logs, ".master.log").is_some());
+        logs.get_mut(MASTER).unwrap().finished = true;
+        assert!(find(&logs, ".master.log").is_none() && find(&logs, MASTER).is_some());
+    }
+}

@@ -1,0 +1,137 @@
+//! How a simulator instance is configured: listen address, accepted token, result
+//! style, log blocking, time scale, faults, TLS, persistence and the RNG seed.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use serde::{Deserialize, Serialize};
+
+use super::faults::Faults;
+
+/// How `metadata.result` is typed on success.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResultStyle {
+    /// Per function, as the 11.120 handlers do (REFERENCE §3): the string `"1"` for every
+    /// transfer function, `validate_system_user` and `listpkgs`; the integer `1` for
+    /// `listaccts`, `accountsummary` and `get_featurelists`. Failures are the integer `0`.
+    #[default]
+    Documented,
+    /// Always the strings `"1"` / `"0"`.
+    String,
+    /// Always the integers `1` / `0` (the OpenAPI description's view).
+    Integer,
+}
+
+/// Simulated throughput, so a "10 GB" account takes milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TimeScale {
+    /// Bytes per second a TRANSFER step moves. Default 1 TB/s (10 GB → 10 ms).
+    pub bytes_per_second: u64,
+    /// Bytes per second a RESTORE step processes. Default 2 TB/s.
+    pub restore_bytes_per_second: u64,
+    /// Fixed time every item step takes, in milliseconds. Default 5.
+    pub item_overhead_ms: u64,
+}
+
+impl Default for TimeScale {
+    fn default() -> Self {
+        Self {
+            bytes_per_second: 1_000_000_000_000,
+            restore_bytes_per_second: 2_000_000_000_000,
+            item_overhead_ms: 5,
+        }
+    }
+}
+
+impl TimeScale {
+    /// How long a step over `size` bytes takes at `rate` bytes per second.
+    pub fn duration(&self, size: u64, rate: u64) -> std::time::Duration {
+        let ms = u128::from(size) * 1000 / u128::from(rate.max(1));
+        std::time::Duration::from_millis(self.item_overhead_ms)
+            + std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
+    }
+}
+
+/// A TLS identity to serve HTTPS with.
+#[derive(Debug)]
+pub struct TlsOptions {
+    /// The certificate chain, leaf first.
+    pub cert_chain: Vec<CertificateDer<'static>>,
+    /// The private key.
+    pub key: PrivateKeyDer<'static>,
+}
+
+impl Clone for TlsOptions {
+    fn clone(&self) -> Self {
+        Self {
+            cert_chain: self.cert_chain.clone(),
+            key: self.key.clone_key(),
+        }
+    }
+}
+
+impl TlsOptions {
+    /// From PEM text: one or more certificates, and a PKCS#8, PKCS#1 or SEC1 key.
+    pub fn from_pem(cert_pem: &[u8], key_pem: &[u8]) -> Result<Self, rustls_pki_types::pem::Error> {
+        let cert_chain = CertificateDer::pem_slice_iter(cert_pem).collect::<Result<Vec<_>, _>>()?;
+        let key = PrivateKeyDer::from_pem_slice(key_pem)?;
+        Ok(Self { cert_chain, key })
+    }
+
+    /// From DER: one certificate and a PKCS#8 key.
+    pub fn from_der(cert_der: Vec<u8>, pkcs8_key_der: Vec<u8>) -> Self {
+        Self {
+            cert_chain: vec![CertificateDer::from(cert_der)],
+            key: PrivateKeyDer::Pkcs8(pkcs8_key_der.into()),
+        }
+    }
+}
+
+/// Everything [`super::Simulator::start`] needs besides the world.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    /// Where to listen; tests use `127.0.0.1:0`.
+    pub listen: SocketAddr,
+    /// The API user accepted in `Authorization: whm USER:TOKEN` (default `root`).
+    pub api_user: String,
+    /// The accepted API token (default `SIMTOKEN`). Never logged.
+    pub api_token: String,
+    /// Result typing; see [`ResultStyle`].
+    pub result_style: ResultStyle,
+    /// When true, `fetch_transfer_session_log` waits until the requested log is finished,
+    /// as the 11.120 handler appears to (REFERENCE §4.12). Default false: the partial file
+    /// is returned at once.
+    pub blocking_logs: bool,
+    /// Simulated throughput.
+    pub time_scale: TimeScale,
+    /// Initial faults (all off by default).
+    pub faults: Faults,
+    /// Serve HTTPS with this identity instead of plain HTTP.
+    pub tls: Option<TlsOptions>,
+    /// Persist world and sessions here (atomically, shortly after each change); when the
+    /// file exists at start it is loaded instead of the given world.
+    pub state_file: Option<PathBuf>,
+    /// Seed for XIDs, pids, id padding and fault draws.
+    pub seed: u64,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            api_user: "root".into(),
+            api_token: "SIMTOKEN".into(),
+            result_style: ResultStyle::Documented,
+            blocking_logs: false,
+            time_scale: TimeScale::default(),
+            faults: Faults::default(),
+            tls: None,
+            state_file: None,
+            seed: 0x5eed,
+        }
+    }
+}

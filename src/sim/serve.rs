@@ -1,0 +1,58 @@
+//! Running the simulator standalone (`whm-migrate sim --world F --listen ADDR
+//! --token-env VAR`): the CLI loads the world, builds [`SimOptions`] and calls
+//! [`serve_until_signal`].
+
+use std::future::Future;
+
+use super::options::SimOptions;
+use super::server::{SimError, Simulator};
+use super::state::Persisted;
+use super::world::World;
+
+/// Serves `world` until Ctrl-C (or SIGTERM on Unix), then shuts down gracefully and
+/// returns the final world and sessions (also written to `opts.state_file` if set).
+///
+/// `on_ready` is called once with the base URL (`http://127.0.0.1:2087`) so the caller
+/// can print it.
+pub async fn serve_until_signal(
+    world: World,
+    opts: SimOptions,
+    on_ready: impl FnOnce(&str),
+) -> Result<Persisted, SimError> {
+    serve_until(world, opts, on_ready, shutdown_signal()).await
+}
+
+/// Like [`serve_until_signal`], but stops when `stop` completes.
+pub async fn serve_until(
+    world: World,
+    opts: SimOptions,
+    on_ready: impl FnOnce(&str),
+    stop: impl Future<Output = Result<(), std::io::Error>>,
+) -> Result<Persisted, SimError> {
+    let handle = Simulator::start(world, opts).await?;
+    on_ready(&handle.base_url());
+    let waited = stop.await;
+    let last = handle.shutdown().await;
+    waited.map_err(SimError::Signal)?;
+    Ok(last)
+}
+
+/// The API token from an environment variable, for `--token-env VAR`.
+pub fn token_from_env(var: &str) -> Option<String> {
+    std::env::var(var).ok().filter(|t| !t.is_empty())
+}
+
+async fn shutdown_signal() -> Result<(), std::io::Error> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
+}

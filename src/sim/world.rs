@@ -1,0 +1,412 @@
+//! The simulated world: one destination server (the WHM the simulator *is*) and the
+//! source servers it can pull from, loaded from a TOML file.
+//!
+//! Every field has a default so a small world file stays short; see
+//! `tests/fixtures/worlds/*.toml` for examples. The world is also serializable, so the
+//! demo can persist it and a restarted simulator continues where it stopped.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// Errors loading or saving a world file.
+#[derive(Debug, thiserror::Error)]
+pub enum WorldError {
+    /// The file could not be read or written.
+    #[error("world file {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The TOML text is not a valid world.
+    #[error("invalid world: {0}")]
+    Parse(#[from] toml::de::Error),
+    /// The world could not be written as TOML.
+    #[error("cannot serialize world: {0}")]
+    Serialize(#[from] toml::ser::Error),
+}
+
+/// The whole simulated world.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct World {
+    /// The destination server: the WHM this simulator answers as.
+    #[serde(default)]
+    pub destination: Destination,
+    /// Source servers, keyed by the host name (or IP) a session is created with.
+    #[serde(default)]
+    pub sources: BTreeMap<String, Source>,
+}
+
+impl World {
+    /// Parses a world from TOML text.
+    pub fn from_toml_str(text: &str) -> Result<Self, WorldError> {
+        Ok(toml::from_str(text)?)
+    }
+
+    /// Loads a world from a TOML file.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, WorldError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| WorldError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_toml_str(&text)
+    }
+
+    /// Renders the world as TOML (what [`World::load`] reads back).
+    pub fn to_toml_string(&self) -> Result<String, WorldError> {
+        Ok(toml::to_string(self)?)
+    }
+
+    /// Finds a source by the host given to a create call: its key, its hostname or its IP.
+    pub fn find_source(&self, host: &str) -> Option<(&str, &Source)> {
+        let host_lc = host.to_ascii_lowercase();
+        self.sources.iter().find_map(|(key, src)| {
+            let hit = key.eq_ignore_ascii_case(&host_lc)
+                || src
+                    .hostname
+                    .as_deref()
+                    .is_some_and(|h| h.eq_ignore_ascii_case(host))
+                || src.ip.as_deref() == Some(host);
+            hit.then_some((key.as_str(), src))
+        })
+    }
+}
+
+/// The destination server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Destination {
+    /// The server's hostname.
+    pub hostname: String,
+    /// The cPanel & WHM version, `11.120.0.16` style.
+    pub version: String,
+    /// The major version (`11.120`); derived from `version` when absent.
+    pub major_version: Option<String>,
+    /// `sqlite` or `mysql`.
+    pub roundcube_dbtype: String,
+    /// The main shared IP, given to accounts without a dedicated one.
+    pub shared_ip: String,
+    /// IPs free for dedicated use.
+    pub available_ips: Vec<String>,
+    /// Dedicated IPs in use: IP → domain.
+    pub dedicated_ips: BTreeMap<String, String>,
+    /// Existing cPanel accounts.
+    pub accounts: Vec<DestAccount>,
+    /// Hosting plans.
+    pub packages: Vec<Package>,
+    /// Feature-list names (`default` and `disabled` are built in).
+    pub featurelists: Vec<String>,
+    /// Databases and database users with their owners.
+    pub dbs: Dbs,
+    /// System names that may not be used for accounts.
+    pub reserved_usernames: Vec<String>,
+}
+
+impl Default for Destination {
+    fn default() -> Self {
+        Self {
+            hostname: "dest.example.com".into(),
+            version: "11.120.0.16".into(),
+            major_version: None,
+            roundcube_dbtype: "sqlite".into(),
+            shared_ip: "192.0.2.10".into(),
+            available_ips: Vec::new(),
+            dedicated_ips: BTreeMap::new(),
+            accounts: Vec::new(),
+            packages: Vec::new(),
+            featurelists: vec!["default".into(), "disabled".into()],
+            dbs: Dbs::default(),
+            reserved_usernames: [
+                "root",
+                "nobody",
+                "cpanel",
+                "mysql",
+                "postgres",
+                "mail",
+                "ftp",
+                "www",
+                "named",
+                "dovecot",
+                "cpanelphpmyadmin",
+                "cpses",
+                "virtfs",
+                "all",
+                "test",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        }
+    }
+}
+
+impl Destination {
+    /// The major version: the explicit one, or the first two parts of `version`.
+    pub fn major_version(&self) -> String {
+        self.major_version
+            .clone()
+            .unwrap_or_else(|| major_of(&self.version))
+    }
+
+    /// The account with this user name.
+    pub fn account(&self, user: &str) -> Option<&DestAccount> {
+        self.accounts.iter().find(|a| a.user == user)
+    }
+
+    /// Who owns a domain here, if anyone.
+    pub fn domain_owner(&self, domain: &str) -> Option<&str> {
+        self.accounts
+            .iter()
+            .find(|a| a.domain.eq_ignore_ascii_case(domain))
+            .map(|a| a.user.as_str())
+    }
+}
+
+/// `11.120.0.16` → `11.120`.
+pub(crate) fn major_of(version: &str) -> String {
+    version.split('.').take(2).collect::<Vec<_>>().join(".")
+}
+
+/// A cPanel account on the destination.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DestAccount {
+    /// The user name.
+    pub user: String,
+    /// The main domain.
+    pub domain: String,
+    /// The owning reseller (`root` by default).
+    #[serde(default = "root")]
+    pub owner: String,
+    /// The hosting plan.
+    #[serde(default = "default_plan")]
+    pub plan: String,
+    /// The account's IP; the destination's shared IP when absent.
+    #[serde(default)]
+    pub ip: Option<String>,
+    /// Disk use in bytes.
+    #[serde(default)]
+    pub diskused: u64,
+    /// MySQL databases the account owns.
+    #[serde(default)]
+    pub databases: Vec<String>,
+    /// Creation time (epoch seconds).
+    #[serde(default = "default_startdate")]
+    pub startdate: i64,
+}
+
+/// A hosting plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Package {
+    /// The plan name (may contain spaces).
+    pub name: String,
+    /// Its feature list.
+    #[serde(default = "default_plan")]
+    pub featurelist: String,
+    /// Other settings in `listpkgs` style (`QUOTA = "1024"`, `CGI = "y"`…); defaults fill the rest.
+    #[serde(default)]
+    pub settings: BTreeMap<String, serde_json::Value>,
+}
+
+/// Databases and database users, each name → owning account.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Dbs {
+    /// MySQL databases.
+    pub mysql: BTreeMap<String, String>,
+    /// PostgreSQL databases.
+    pub pgsql: BTreeMap<String, String>,
+    /// MySQL users.
+    pub mysql_users: BTreeMap<String, String>,
+    /// PostgreSQL users.
+    pub pgsql_users: BTreeMap<String, String>,
+}
+
+impl Dbs {
+    /// Whether nothing is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.mysql.is_empty()
+            && self.pgsql.is_empty()
+            && self.mysql_users.is_empty()
+            && self.pgsql_users.is_empty()
+    }
+}
+
+/// A source server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Source {
+    /// The hostname it reports (defaults to its key in `sources`).
+    pub hostname: Option<String>,
+    /// An IP it can also be reached by.
+    pub ip: Option<String>,
+    /// Its cPanel version.
+    pub version: String,
+    /// Its major version; derived from `version` when absent.
+    pub major_version: Option<String>,
+    /// Internal server type (`WHM1110` style; derived when absent), or `plesk`…
+    pub server_type: Option<String>,
+    /// Login credentials.
+    pub credentials: Credentials,
+    /// Resellers (`root` is always added in the analysis).
+    pub resellers: Vec<String>,
+    /// Accounts on the source.
+    pub accounts: Vec<SourceAccount>,
+    /// Hosting plans on the source.
+    pub packages: Vec<Package>,
+    /// Feature lists on the source.
+    pub featurelists: Vec<String>,
+    /// Whether Live Transfers are supported.
+    pub supports_live_transfers: bool,
+    /// `sqlite` or `mysql`.
+    pub roundcube_dbtype: String,
+    /// Per-module analysis warnings: module name → text.
+    pub module_warnings: BTreeMap<String, String>,
+}
+
+impl Default for Source {
+    fn default() -> Self {
+        Self {
+            hostname: None,
+            ip: None,
+            version: "11.110.0.20".into(),
+            major_version: None,
+            server_type: None,
+            credentials: Credentials::default(),
+            resellers: Vec::new(),
+            accounts: Vec::new(),
+            packages: Vec::new(),
+            featurelists: vec!["default".into()],
+            supports_live_transfers: true,
+            roundcube_dbtype: "sqlite".into(),
+            module_warnings: BTreeMap::new(),
+        }
+    }
+}
+
+impl Source {
+    /// The major version: explicit, or derived from `version`.
+    pub fn major_version(&self) -> String {
+        self.major_version
+            .clone()
+            .unwrap_or_else(|| major_of(&self.version))
+    }
+
+    /// The internal server type, `WHM` + the major version's digits when not given.
+    pub fn server_type(&self) -> String {
+        self.server_type
+            .clone()
+            .unwrap_or_else(|| format!("WHM{}", self.major_version().replace('.', "")))
+    }
+
+    /// The account with this user name.
+    pub fn account(&self, user: &str) -> Option<&SourceAccount> {
+        self.accounts.iter().find(|a| a.user == user)
+    }
+}
+
+/// Source login credentials.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Credentials {
+    /// root's password.
+    pub root_password: String,
+    /// Other SSH logins (user → password), for `sudo`/`su` escalation.
+    pub logins: BTreeMap<String, String>,
+    /// cPanel account passwords (user → password), for user sessions.
+    pub cpanel: BTreeMap<String, String>,
+    /// SSH keys root has for this source: key name → passphrase (empty: none).
+    pub sshkeys: BTreeMap<String, String>,
+}
+
+impl Default for Credentials {
+    fn default() -> Self {
+        Self {
+            root_password: "rootpw".into(),
+            logins: BTreeMap::new(),
+            cpanel: BTreeMap::new(),
+            sshkeys: BTreeMap::new(),
+        }
+    }
+}
+
+/// An account on a source server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceAccount {
+    /// The user name.
+    pub user: String,
+    /// The main domain.
+    pub domain: String,
+    /// The owning reseller.
+    #[serde(default = "root")]
+    pub owner: String,
+    /// The hosting plan.
+    #[serde(default = "default_plan")]
+    pub plan: String,
+    /// Disk use in bytes (what the transfer moves).
+    #[serde(default)]
+    pub bytesused: u64,
+    /// File count.
+    #[serde(default)]
+    pub filesused: u64,
+    /// Whether the account has a dedicated IP.
+    #[serde(default)]
+    pub has_dedicated_ip: bool,
+    /// MySQL databases.
+    #[serde(default)]
+    pub databases: Vec<String>,
+    /// MySQL database users.
+    #[serde(default)]
+    pub db_users: Vec<String>,
+    /// Scripted failure of the TRANSFER step with this text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_transfer: Option<String>,
+    /// Scripted failure of the RESTORE step with this text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_restore: Option<String>,
+    /// Warnings the restore emits (the item then ends with `warning-item`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+fn root() -> String {
+    "root".into()
+}
+
+fn default_plan() -> String {
+    "default".into()
+}
+
+fn default_startdate() -> i64 {
+    1_652_457_780
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_world_uses_defaults_and_round_trips() {
+        let w = World::from_toml_str(
+            r#"
+            [sources."src.example.com"]
+            accounts = [{ user = "bob", domain = "bob.example" }]
+            "#,
+        )
+        .unwrap();
+        assert_eq!(w.destination.version, "11.120.0.16");
+        assert_eq!(w.destination.major_version(), "11.120");
+        let src = w.find_source("SRC.example.com").unwrap().1;
+        assert_eq!(src.server_type(), "WHM11110");
+        assert_eq!(src.account("bob").unwrap().owner, "root");
+        let back = World::from_toml_str(&w.to_toml_string().unwrap()).unwrap();
+        assert_eq!(back, w);
+    }
+}
