@@ -124,3 +124,36 @@ pub fn fixture(name: &str) -> Vec<u8> {
     );
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
+
+/// A simulator on loopback and a client for it.
+pub struct SimContext {
+    pub sim: whm_migrate::sim::SimHandle,
+    pub client: WhmClient,
+}
+
+/// The world `tests/fixtures/worlds/NAME.toml`.
+pub fn world(name: &str) -> whm_migrate::sim::World {
+    whm_migrate::sim::World::load(format!(
+        "{}/tests/fixtures/worlds/{name}.toml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+impl SimContext {
+    pub async fn start(world: whm_migrate::sim::World) -> Self {
+        Self::with(world, whm_migrate::sim::SimOptions::default()).await
+    }
+
+    pub async fn with(
+        world: whm_migrate::sim::World,
+        mut opts: whm_migrate::sim::SimOptions,
+    ) -> Self {
+        opts.api_token = TOKEN.to_owned();
+        let sim = whm_migrate::sim::Simulator::start(world, opts)
+            .await
+            .unwrap();
+        let client = client_for(&sim.base_url(), TlsMode::SystemRoots);
+        Self { sim, client }
+    }
+}

@@ -1,6 +1,7 @@
 //! The one integration-test binary: the CLI and the library against the simulator.
 
 mod client;
+mod client_sim;
 mod manifest;
 mod sim;
 mod support;

@@ -9,9 +9,8 @@ use crate::whm::inventory::{
 use crate::whm::request::{CredentialCheckRequest, RootSessionRequest, UserSessionRequest};
 use crate::whm::state::SessionState;
 use crate::whm::types::{
-    ArchiveCleanup, CreatedSession, CredentialCheck, LocalRestoreRequest, LogData, ModulesData,
-    PidData, RestoreModule, RestoreModulesData, SchemaData, SessionIdData, StateData,
-    SystemUserCheck, TransferModuleSchema,
+    ArchiveCleanup, CreatedSession, CredentialCheck, LogData, ModulesData, PidData, RestoreModule,
+    RestoreModulesData, SchemaData, StateData, SystemUserCheck, TransferModuleSchema,
 };
 use std::collections::BTreeMap;
 
@@ -320,37 +319,6 @@ impl WhmClient {
             messages: env.metadata.output.messages,
             warnings: env.metadata.output.warnings,
         })
-    }
-
-    /// `start_local_cpmove_restore`: restores a local archive in a new, started session.
-    pub async fn start_local_cpmove_restore(
-        &self,
-        request: &LocalRestoreRequest,
-    ) -> Result<String, WhmError> {
-        const F: &str = "start_local_cpmove_restore";
-        let flag = |b: bool| if b { "1" } else { "0" };
-        let mut form = vec![
-            ("cpmovepath", request.cpmovepath.as_str()),
-            ("overwrite", flag(request.overwrite)),
-            ("dedicated_ip", flag(request.dedicated_ip)),
-            ("restricted", flag(request.restricted)),
-            ("delete_archive", flag(request.delete_archive)),
-        ];
-        if let Some(u) = &request.username {
-            form.push(("username", u));
-        }
-        if let Some(a) = &request.update_a_records {
-            form.push(("update_a_records", a));
-        }
-        if let Some(m) = &request.mail_location {
-            form.push(("mail_location", m));
-        }
-        let env = self
-            .call(F, &form, Effect::Write, Slowness::CreateSession, None)
-            .await?;
-        Ok(env
-            .data::<SessionIdData>(self.site(F, None))?
-            .transfer_session_id)
     }
 
     /// `listaccts`: the destination's accounts (an empty list when WHM omits `data`).

@@ -115,12 +115,6 @@ pub(crate) struct LogData {
     pub log: String,
 }
 
-#[derive(Debug, Deserialize)]
-pub(crate) struct SessionIdData {
-    #[serde(deserialize_with = "lenient::string")]
-    pub transfer_session_id: String,
-}
-
 /// One step of an account restore, from `restore_modules_summary`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct RestoreModule {
@@ -154,25 +148,4 @@ pub struct ArchiveCleanup {
     pub messages: Vec<String>,
     /// The script's standard error.
     pub warnings: Vec<String>,
-}
-
-/// `start_local_cpmove_restore` parameters (REFERENCE §4.18).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct LocalRestoreRequest {
-    /// A local archive file or extracted directory.
-    pub cpmovepath: String,
-    /// Rename the account on restore.
-    pub username: Option<String>,
-    /// Overwrite an existing account.
-    pub overwrite: bool,
-    /// Give the account a dedicated IP.
-    pub dedicated_ip: bool,
-    /// Restricted restore.
-    pub restricted: bool,
-    /// `all` or `basic`.
-    pub update_a_records: Option<String>,
-    /// Delete the archive afterwards.
-    pub delete_archive: bool,
-    /// `.local`, `.existing` or a linked node alias.
-    pub mail_location: Option<String>,
 }

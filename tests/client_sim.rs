@@ -1,0 +1,491 @@
+//! The client against the simulator over loopback HTTP: every call, a whole session
+//! with its parsed master log, every error class and every quirk of REFERENCE §8.
+
+use crate::support::{SimContext, TOKEN, client_for, world};
+use secrecy::SecretString;
+use std::time::{Duration, Instant};
+use whm_migrate::sim::{Faults, ResultStyle, SimOptions};
+use whm_migrate::translog::{
+    ItemKey, ItemState, SessionProgress, parse_item_log, parse_master_log,
+};
+use whm_migrate::whm::{
+    AccountQuery, CredentialCheckRequest, EnqueueOutcome, PackageFilter, RootSessionRequest,
+    SessionOptions, SessionState, SourceLogin, TlsMode, UserSessionRequest, WhmClient, WhmError,
+};
+
+fn root_request(password: &str) -> RootSessionRequest {
+    RootSessionRequest {
+        login: SourceLogin {
+            host: "src.example.com".into(),
+            user: "root".into(),
+            password: Some(SecretString::from(password)),
+            ..SourceLogin::default()
+        },
+        comm_transport: None,
+        options: SessionOptions {
+            transfer_threads: Some(2),
+            restore_threads: Some(2),
+            ..SessionOptions::default()
+        },
+    }
+}
+
+fn kv(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+async fn wait_terminal(client: &WhmClient, id: &str) -> SessionState {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let state = client.get_transfer_session_state(id).await.unwrap();
+        if state.is_terminal() {
+            return state;
+        }
+        assert!(Instant::now() < deadline, "session {id} stuck in {state}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_whole_root_session_with_one_failed_restore() {
+    let cx = SimContext::start(world("basic")).await;
+    let c = &cx.client;
+
+    let modules = c.available_transfer_modules().await.unwrap();
+    assert_eq!(modules["AccountRemoteRoot"], 3000);
+    let schema = c.transfer_module_schema("AccountRemoteRoot").await.unwrap();
+    assert_eq!(schema.primary, ["user"]);
+    assert_eq!(schema.keys["priority"].def, "int(1) DEFAULT 255");
+    let check = c
+        .remote_basic_credential_check(&CredentialCheckRequest {
+            login: root_request("rootpw").login,
+            timeout: None,
+        })
+        .await
+        .unwrap();
+    assert!(!check.message.is_empty());
+    let v = c.validate_system_user("alice").await.unwrap();
+    assert!(!v.exists && v.valid_for_transfer);
+    assert!(c.validate_system_user("taken").await.unwrap().exists);
+
+    let created = c
+        .create_remote_root_transfer_session(&root_request("rootpw"))
+        .await
+        .unwrap();
+    let id = created.transfer_session_id.clone();
+    assert!(id.starts_with("srcexamplecomcopya"), "{id}");
+    assert_eq!(
+        c.get_transfer_session_state(&id).await.unwrap(),
+        SessionState::Pending
+    );
+    c.analyze_transfer_session_remote(&id).await.unwrap();
+    let analysis = c
+        .retrieve_transfer_session_remote_analysis(&id)
+        .await
+        .unwrap();
+    let users: Vec<&str> = analysis
+        .items
+        .accounts
+        .iter()
+        .map(|a| a.user.as_str())
+        .collect();
+    assert!(
+        users.contains(&"alice") && users.contains(&"carol"),
+        "{users:?}"
+    );
+    assert_eq!(
+        analysis
+            .items
+            .accounts
+            .iter()
+            .find(|a| a.user == "alice")
+            .unwrap()
+            .bytesused,
+        10_000_000_000
+    );
+    assert!(analysis.local.users.contains_key("taken"));
+    assert!(analysis.modules.values().any(|m| m.warning.is_some()));
+
+    for (module, keys) in [
+        (
+            "FeatureListRemoteRoot",
+            kv(&[("featurelist", "gold features")]),
+        ),
+        ("PackageRemoteRoot", kv(&[("package", "gold")])),
+        (
+            "AccountRemoteRoot",
+            kv(&[("user", "alice"), ("localuser", "alice")]),
+        ),
+        (
+            "AccountRemoteRoot",
+            kv(&[("user", "bob"), ("localuser", "bob")]),
+        ),
+        (
+            "AccountRemoteRoot",
+            kv(&[("user", "carol"), ("localuser", "carol")]),
+        ),
+    ] {
+        assert_eq!(
+            c.enqueue_transfer_item(&id, module, &keys).await.unwrap(),
+            EnqueueOutcome::Queued
+        );
+    }
+    // The same primary key again is "already queued", not a failure.
+    assert_eq!(
+        c.enqueue_transfer_item(
+            &id,
+            "AccountRemoteRoot",
+            &kv(&[("user", "bob"), ("localuser", "bob")])
+        )
+        .await
+        .unwrap(),
+        EnqueueOutcome::AlreadyQueued
+    );
+    let pid = c.start_transfer_session(&id).await.unwrap();
+    assert!(pid.is_some());
+    assert_eq!(wait_terminal(c, &id).await, SessionState::Completed);
+
+    let log = c
+        .fetch_transfer_session_log(&id, "master.log")
+        .await
+        .unwrap();
+    let events = parse_master_log(log.as_bytes());
+    let mut progress = SessionProgress::new();
+    progress.apply_all(&events);
+    let state = |t: &str, k: &str| progress.item(&ItemKey::new(t, k)).map(|i| i.state());
+    assert_eq!(
+        state("FeatureListRemoteRoot", "gold features"),
+        Some(ItemState::Done)
+    );
+    assert_eq!(state("PackageRemoteRoot", "gold"), Some(ItemState::Done));
+    assert_eq!(
+        state("AccountRemoteRoot", "alice"),
+        Some(ItemState::DoneWithWarnings)
+    );
+    assert_eq!(state("AccountRemoteRoot", "bob"), Some(ItemState::Done));
+    let carol = progress
+        .item(&ItemKey::new("AccountRemoteRoot", "carol"))
+        .unwrap();
+    assert_eq!(carol.state(), ItemState::Failed);
+    assert!(
+        carol
+            .failure
+            .as_deref()
+            .unwrap_or("")
+            .contains("Disk quota exceeded"),
+        "{:?}",
+        carol.failure
+    );
+    // The failed item's own log explains it.
+    let item_log = carol.restore_log.clone().unwrap();
+    let item_text = c.fetch_transfer_session_log(&id, &item_log).await.unwrap();
+    let item_events = parse_item_log(item_text.as_bytes());
+    let excerpt = whm_migrate::translog::failure_excerpt(&item_events, 10);
+    assert!(
+        excerpt
+            .lines
+            .iter()
+            .any(|l| l.text.contains("Disk quota exceeded"))
+    );
+
+    // The destination now holds what was restored, and the client sees it.
+    let accounts = c.listaccts(&AccountQuery::default()).await.unwrap();
+    let names: Vec<&str> = accounts.iter().map(|a| a.user.as_str()).collect();
+    assert!(
+        names.contains(&"alice") && names.contains(&"bob") && !names.contains(&"carol"),
+        "{names:?}"
+    );
+    let bob = c.accountsummary("bob").await.unwrap().unwrap();
+    assert_eq!(bob.domain, "bob.example");
+    assert!(c.accountsummary("carol").await.unwrap().is_none());
+    let pkgs = c.listpkgs(PackageFilter::All).await.unwrap();
+    assert!(pkgs.iter().any(|p| p.name == "gold"));
+    assert!(
+        c.get_featurelists()
+            .await
+            .unwrap()
+            .contains(&"gold features".to_owned())
+    );
+    let stats = cx.sim.stats();
+    assert_eq!(stats.restores.get("alice"), Some(&1));
+    assert_eq!(stats.enqueue_count("AccountRemoteRoot/bob"), 1);
+}
+
+#[tokio::test]
+async fn session_control_follows_the_state_machine() {
+    let cx = SimContext::start(world("basic")).await;
+    let c = &cx.client;
+    // Abort of a PENDING session fails it.
+    let id = c
+        .create_remote_root_transfer_session(&root_request("rootpw"))
+        .await
+        .unwrap()
+        .transfer_session_id;
+    c.abort_transfer_session(&id).await.unwrap();
+    assert_eq!(
+        c.get_transfer_session_state(&id).await.unwrap(),
+        SessionState::Failed
+    );
+    // Pause of a session that is not running is refused with result 0.
+    let err = c.pause_transfer_session(&id).await.unwrap_err();
+    assert!(matches!(err, WhmError::Api { .. }), "{err}");
+
+    // A user session moves one account with its own password.
+    let user = c
+        .create_remote_user_transfer_session(&UserSessionRequest {
+            host: "src.example.com".into(),
+            password: SecretString::from("alicepw"),
+            unrestricted_restore: false,
+        })
+        .await
+        .unwrap()
+        .transfer_session_id;
+    // A root-only module in a user session is refused.
+    let err = c
+        .enqueue_transfer_item(&user, "PackageRemoteRoot", &kv(&[("package", "gold")]))
+        .await
+        .unwrap_err();
+    assert!(
+        err.api_reason().unwrap().contains("User-authenticated"),
+        "{err}"
+    );
+    c.enqueue_transfer_item(
+        &user,
+        "AccountRemoteUser",
+        &kv(&[("user", "alice"), ("localuser", "alice")]),
+    )
+    .await
+    .unwrap();
+    c.start_transfer_session(&user).await.unwrap();
+    assert_eq!(wait_terminal(c, &user).await, SessionState::Completed);
+
+    let archives = c.delete_account_archives("alice", None).await.unwrap();
+    assert!(!archives.messages.is_empty());
+    let modules = c.restore_modules_summary().await.unwrap();
+    assert!(modules.iter().any(|m| m.module == "Account"));
+}
+
+#[tokio::test]
+async fn errors_are_told_apart_against_the_simulator() {
+    let cx = SimContext::start(world("basic")).await;
+    // A wrong token: HTTP 401 and a hint about the token.
+    let bad = {
+        WhmClient::new(whm_migrate::whm::ClientOptions {
+            base_url: cx.sim.base_url(),
+            user: "root".into(),
+            token: SecretString::from("WRONG"),
+            tls: TlsMode::SystemRoots,
+            timeouts: whm_migrate::whm::Timeouts::default(),
+            retry: whm_migrate::whm::RetryPolicy {
+                max_retries: 0,
+                ..whm_migrate::whm::RetryPolicy::default()
+            },
+        })
+        .unwrap()
+    };
+    let err = bad.get_featurelists().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            WhmError::HttpStatus {
+                status: 401 | 403,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(format!("{:?}", miette::Report::new(err)).contains("check the API token"));
+
+    // Result 0 with the function, the session and the cleaned reason.
+    let err = cx
+        .client
+        .get_transfer_session_state("nosuchsession")
+        .await
+        .unwrap_err();
+    match &err {
+        WhmError::Api {
+            function,
+            session_id,
+            reason,
+            ..
+        } => {
+            assert_eq!(function, "get_transfer_session_state");
+            assert_eq!(session_id.as_deref(), Some("nosuchsession"));
+            assert!(reason.contains("does not exist"), "{reason}");
+            assert!(!reason.starts_with("(XID"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Wrong credentials for the source.
+    let err = cx
+        .client
+        .create_remote_root_transfer_session(&root_request("wrong"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, WhmError::Api { .. }), "{err}");
+    assert!(
+        !err.to_string().contains("wrong"),
+        "the password must not be echoed: {err}"
+    );
+
+    // Every read survives a server that fails a quarter of the time in every way (the
+    // simulator's faults are drawn from a fixed seed, so this run is reproducible).
+    cx.sim.set_faults(Faults {
+        http_500: 0.08,
+        drop_before: 0.06,
+        html_page: 0.05,
+        truncated_json: 0.05,
+        result_zero: 0.03,
+        ..Faults::default()
+    });
+    for _ in 0..15 {
+        cx.client.get_featurelists().await.unwrap();
+        cx.client.listpkgs(PackageFilter::All).await.unwrap();
+    }
+    let stats = cx.sim.stats();
+    for kind in ["http_500", "drop_before", "html_page", "truncated_json"] {
+        assert!(
+            stats.faults.get(kind).copied().unwrap_or(0) > 0,
+            "{kind} never injected: {:?}",
+            stats.faults
+        );
+    }
+
+    // With faults on every request, each class surfaces as its own error.
+    for (faults, check) in [
+        (
+            Faults {
+                html_page: 1.0,
+                ..Faults::default()
+            },
+            "an HTML page",
+        ),
+        (
+            Faults {
+                truncated_json: 1.0,
+                ..Faults::default()
+            },
+            "truncated JSON",
+        ),
+        (
+            Faults {
+                http_500: 1.0,
+                ..Faults::default()
+            },
+            "HTTP 500",
+        ),
+        (
+            Faults {
+                drop_before: 1.0,
+                ..Faults::default()
+            },
+            "broke",
+        ),
+    ] {
+        cx.sim.set_faults(faults);
+        let err = cx.client.get_featurelists().await.unwrap_err();
+        assert!(err.to_string().contains(check), "{check}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn every_result_type_is_accepted() {
+    for style in [
+        ResultStyle::String,
+        ResultStyle::Integer,
+        ResultStyle::Documented,
+    ] {
+        let cx = SimContext::with(
+            world("basic"),
+            SimOptions {
+                result_style: style,
+                ..SimOptions::default()
+            },
+        )
+        .await;
+        assert!(cx.client.available_transfer_modules().await.unwrap().len() >= 6);
+        assert!(
+            !cx.client
+                .listpkgs(PackageFilter::All)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            !cx.client
+                .listaccts(&AccountQuery::default())
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
+
+#[tokio::test]
+async fn listaccts_with_no_match_is_empty() {
+    let cx = SimContext::start(world("basic")).await;
+    let none = cx
+        .client
+        .listaccts(&AccountQuery {
+            search: Some("nobody-here".into()),
+            searchtype: Some("user".into()),
+            exact: true,
+            want: vec![],
+        })
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    assert_eq!(cx.sim.stats().calls.get("listaccts"), Some(&1));
+}
+
+#[tokio::test]
+async fn log_fetches_that_block_until_the_log_is_finished_still_deliver() {
+    let cx = SimContext::with(
+        world("basic"),
+        SimOptions {
+            blocking_logs: true,
+            ..SimOptions::default()
+        },
+    )
+    .await;
+    let c = &cx.client;
+    let id = c
+        .create_remote_root_transfer_session(&root_request("rootpw"))
+        .await
+        .unwrap()
+        .transfer_session_id;
+    c.enqueue_transfer_item(
+        &id,
+        "AccountRemoteRoot",
+        &kv(&[("user", "bob"), ("localuser", "bob")]),
+    )
+    .await
+    .unwrap();
+    c.start_transfer_session(&id).await.unwrap();
+    // The fetch returns only once the session has ended, with the whole log.
+    let log = c
+        .fetch_transfer_session_log(&id, "master.log")
+        .await
+        .unwrap();
+    assert!(
+        c.get_transfer_session_state(&id)
+            .await
+            .unwrap()
+            .is_terminal()
+    );
+    let events = parse_master_log(log.as_bytes());
+    assert!(
+        events
+            .iter()
+            .any(whm_migrate::translog::Event::is_session_end)
+    );
+}
+
+#[test]
+fn the_token_never_shows_in_debug_output() {
+    let c = client_for("http://127.0.0.1:9", TlsMode::SystemRoots);
+    assert!(!format!("{c:?}").contains(TOKEN));
+}
