@@ -76,7 +76,7 @@ pub(crate) fn check(manifest: &Manifest, catalog: &ModuleCatalog) -> Vec<Diagnos
         source_rules(&mut rules, source, &path);
         items(&mut rules, manifest, i, catalog, &mut unique);
     }
-    if manifest.sources.is_empty() {
+    if manifest.sources.is_empty() && !rules.origin.has("sources") {
         rules.warning(
             "no-sources",
             Some(0..0),
@@ -95,7 +95,7 @@ fn destination(rules: &mut Rules<'_>, d: &Destination) {
             "[destination] sets both `url` and `simulator`".to_owned(),
             "keep `url` for a real server, or `simulator` for the embedded simulator".to_owned(),
         ),
-        (None, None) => rules.error(
+        (None, None) if !rules.origin.has("destination.url") && !rules.origin.has("destination.simulator") => rules.error(
             "destination-neither",
             rules.value("destination"),
             "[destination] needs `url` or `simulator`".to_owned(),
@@ -106,7 +106,7 @@ fn destination(rules: &mut Rules<'_>, d: &Destination) {
     }
     if let Some(url) = &d.url {
         url_rules(rules, url);
-        if d.token.is_none() {
+        if d.token.is_none() && !rules.origin.has("destination.token") {
             rules.error(
                 "missing-key",
                 rules.value("destination"),
@@ -284,7 +284,12 @@ fn source_rules(rules: &mut Rules<'_>, source: &Source, path: &str) {
     let header = rules.value(path);
     match source.kind {
         SessionKind::Root => {
-            if source.password.is_none() && source.sshkey_name.is_none() {
+            let written = |k: &str| rules.origin.has(&format!("{path}.{k}"));
+            if source.password.is_none()
+                && source.sshkey_name.is_none()
+                && !written("password")
+                && !written("sshkey_name")
+            {
                 rules.error(
                     "missing-credentials",
                     header.clone(),
@@ -326,7 +331,7 @@ fn source_rules(rules: &mut Rules<'_>, source: &Source, path: &str) {
             }
         }
         SessionKind::User => {
-            if source.password.is_none() {
+            if source.password.is_none() && !rules.origin.has(&format!("{path}.password")) {
                 rules.error(
                     "missing-credentials",
                     header.clone(),
@@ -375,7 +380,10 @@ fn source_rules(rules: &mut Rules<'_>, source: &Source, path: &str) {
             }
         }
     }
-    if source.feature_lists.is_empty() && source.packages.is_empty() && source.accounts.is_empty() {
+    let written = ["feature_lists", "packages", "accounts"]
+        .iter()
+        .any(|k| rules.origin.has(&format!("{path}.{k}")));
+    if !written {
         rules.warning(
             "empty-source",
             rules.value(path),

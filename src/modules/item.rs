@@ -339,18 +339,28 @@ pub fn check_value(key: &str, ty: &FieldType, value: &ItemValue) -> Option<ItemP
     }
 }
 
-/// The closest of `candidates` to `word`, if one is close enough to suggest.
+/// The closest of `candidates` to `word`, if one is close enough to suggest: a small edit
+/// distance (transpositions count once) or a high Jaro-Winkler similarity.
 pub fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
     let lower = word.to_ascii_lowercase();
+    let max_edits = (lower.chars().count() / 3).max(1);
     candidates
         .into_iter()
-        .map(|c| (strsim::jaro_winkler(&lower, &c.to_ascii_lowercase()), c))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(a.1)))
-        .map(|(_, c)| c)
+        .filter_map(|c| {
+            let c_lower = c.to_ascii_lowercase();
+            let edits = strsim::osa_distance(&lower, &c_lower);
+            let similarity = strsim::jaro_winkler(&lower, &c_lower);
+            (edits <= max_edits || similarity >= 0.85).then_some((edits, similarity, c))
+        })
+        .min_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| b.1.total_cmp(&a.1))
+                .then_with(|| a.2.cmp(b.2))
+        })
+        .map(|(_, _, c)| c)
 }
 
 /// Checks one item against its module: module allowed for the session kind, keys known,
