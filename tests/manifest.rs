@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use proptest::prelude::{ProptestConfig, any, prop, proptest};
+use secrecy::ExposeSecret as _;
 use whm_migrate::manifest::{self, Manifest, Severity};
 use whm_migrate::modules::ModuleCatalog;
 
@@ -166,9 +167,8 @@ fn broken_manifests_snapshot() {
     let settings = insta_settings();
     for path in manifests_in(BROKEN) {
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-        let diags = match manifest::load(&path) {
-            Ok(_) => panic!("{} loads but is in the broken corpus", path.display()),
-            Err(d) => d,
+        let Err(diags) = manifest::load(&path) else {
+            panic!("{} loads but is in the broken corpus", path.display())
         };
         assert!(diags.has_errors(), "{name}");
         for d in &diags {
@@ -316,7 +316,6 @@ user = "bob"
     let token = m.destination.token.as_ref().unwrap();
     let shown = format!("{m:?}");
     assert!(!shown.contains("TOKEN-VALUE"));
-    use secrecy::ExposeSecret as _;
     assert_eq!(token.value().unwrap().expose_secret(), "TOKEN-VALUE-xyz");
     assert!(m.sources[0].password.as_ref().unwrap().value().is_some());
 }

@@ -145,12 +145,10 @@ fn redact_secret_lines(file: &mut SourceFile) {
                     .strip_prefix(k)
                     .is_some_and(|rest| rest.trim_start().starts_with('='))
             });
-        if is_secret {
-            if let Some(q) = line.find(['"', '\'']) {
-                let end = line.trim_end_matches(['\n', '\r']).len();
-                if end > q {
-                    ranges.push(offset + q..offset + end);
-                }
+        if is_secret && let Some(q) = line.find(['"', '\'']) {
+            let end = line.trim_end_matches(['\n', '\r']).len();
+            if end > q {
+                ranges.push(offset + q..offset + end);
             }
         }
         offset += line.len();
@@ -231,7 +229,6 @@ impl Manifest {
     /// relative to the manifest's folder instead of the working directory.
     fn resolve_paths(&mut self) {
         let base: PathBuf = self.origin.base_dir.clone();
-        self.origin.base_dir = base.clone();
         let fix = |p: &mut PathBuf| *p = resolve_path(&base, p);
         if let Some(ca) = &mut self.destination.ca_file {
             fix(ca);

@@ -115,15 +115,15 @@ fn destination(rules: &mut Rules<'_>, d: &Destination) {
             );
         }
     }
-    if let Some(pin) = &d.pin_sha256 {
-        if super::model::parse_pin(pin).is_none() {
-            rules.error(
-                "invalid-value",
-                rules.value("destination.pin_sha256"),
-                "`pin_sha256` must be 64 hex digits (colons allowed)".to_owned(),
-                "print it with `openssl x509 -in cert.pem -noout -fingerprint -sha256`".to_owned(),
-            );
-        }
+    if let Some(pin) = &d.pin_sha256
+        && super::model::parse_pin(pin).is_none()
+    {
+        rules.error(
+            "invalid-value",
+            rules.value("destination.pin_sha256"),
+            "`pin_sha256` must be 64 hex digits (colons allowed)".to_owned(),
+            "print it with `openssl x509 -in cert.pem -noout -fingerprint -sha256`".to_owned(),
+        );
     }
     if d.insecure {
         for key in ["ca_file", "pin_sha256"] {
@@ -150,40 +150,39 @@ fn destination(rules: &mut Rules<'_>, d: &Destination) {
     } else {
         rules.origin.base_dir.clone()
     };
-    if let Some(ca) = &d.ca_file {
-        if !resolve_path(base, ca).is_file() {
-            rules.error(
-                "missing-file",
-                rules.value("destination.ca_file"),
-                format!("`ca_file` {} does not exist", ca.display()),
-                "paths are relative to the manifest's folder".to_owned(),
-            );
-        }
+    if let Some(ca) = &d.ca_file
+        && !resolve_path(base, ca).is_file()
+    {
+        rules.error(
+            "missing-file",
+            rules.value("destination.ca_file"),
+            format!("`ca_file` {} does not exist", ca.display()),
+            "paths are relative to the manifest's folder".to_owned(),
+        );
     }
-    if let Some(token) = &d.token {
-        if let SecretRef::File(path) = token.reference() {
-            if !resolve_path(base, path).is_file() {
-                rules.error(
-                    "missing-file",
-                    rules.value("destination.token.file"),
-                    format!("token file {} does not exist", path.display()),
-                    "paths are relative to the manifest's folder".to_owned(),
-                );
-            }
-        }
+    if let Some(token) = &d.token
+        && let SecretRef::File(path) = token.reference()
+        && !resolve_path(base, path).is_file()
+    {
+        rules.error(
+            "missing-file",
+            rules.value("destination.token.file"),
+            format!("token file {} does not exist", path.display()),
+            "paths are relative to the manifest's folder".to_owned(),
+        );
     }
-    if let Some(sim) = &d.simulator {
-        if !resolve_path(base, &sim.world).is_file() {
-            rules.warning(
-                "missing-file",
-                rules.value("destination.simulator.world"),
-                format!(
-                    "simulator world {} does not exist (yet)",
-                    sim.world.display()
-                ),
-                "paths are relative to the manifest's folder".to_owned(),
-            );
-        }
+    if let Some(sim) = &d.simulator
+        && !resolve_path(base, &sim.world).is_file()
+    {
+        rules.warning(
+            "missing-file",
+            rules.value("destination.simulator.world"),
+            format!(
+                "simulator world {} does not exist (yet)",
+                sim.world.display()
+            ),
+            "paths are relative to the manifest's folder".to_owned(),
+        );
     }
 }
 
@@ -418,7 +417,7 @@ fn items(
             );
             continue;
         };
-        let mut problems = validate_item(module, &ctx, &entry.item.values);
+        let mut problems = validate_item(module, ctx, &entry.item.values);
         problems.extend(unique.record(module, &entry.item.values));
         for problem in problems {
             if let ItemProblem::ModuleNotAllowed { .. } = problem {

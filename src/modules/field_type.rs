@@ -117,10 +117,10 @@ impl FieldType {
         if saw_default && default.is_none() && !nullable {
             return Err(err("`DEFAULT NULL` on a `NOT NULL` column"));
         }
-        if let Some(value) = default {
-            if !kind_holds(kind, value) {
-                return Err(err("the default does not fit the type"));
-            }
+        if let Some(value) = default
+            && !kind_holds(kind, value)
+        {
+            return Err(err("the default does not fit the type"));
         }
         Ok(Self {
             kind,

@@ -370,7 +370,7 @@ pub fn did_you_mean<'a>(
 /// [`UniqueKeys`].
 pub fn validate_item(
     module: &CatalogModule,
-    session: &SessionContext,
+    session: SessionContext,
     item: &Item,
 ) -> Vec<ItemProblem> {
     let mut problems = Vec::new();
@@ -404,16 +404,15 @@ pub fn validate_item(
     let user = item.get("user").and_then(ItemValue::as_str);
     let localuser = item.get("localuser").and_then(ItemValue::as_str);
     for key in ["force", "skipaccount"] {
-        if item.get(key).is_some_and(ItemValue::is_true) {
-            if let (Some(user), Some(localuser)) = (user, localuser) {
-                if user != localuser {
-                    problems.push(ItemProblem::NeedsSameUser {
-                        key: key.to_owned(),
-                        user: user.to_owned(),
-                        localuser: localuser.to_owned(),
-                    });
-                }
-            }
+        if item.get(key).is_some_and(ItemValue::is_true)
+            && let (Some(user), Some(localuser)) = (user, localuser)
+            && user != localuser
+        {
+            problems.push(ItemProblem::NeedsSameUser {
+                key: key.to_owned(),
+                user: user.to_owned(),
+                localuser: localuser.to_owned(),
+            });
         }
     }
     if item.get("force").is_some_and(ItemValue::is_true) && session.unrestricted_restore {
@@ -450,25 +449,24 @@ impl UniqueKeys {
     /// Records an item; returns the duplicate problems it causes.
     pub fn record(&mut self, module: &CatalogModule, item: &Item) -> Vec<ItemProblem> {
         let mut problems = Vec::new();
-        if let Some(key) = module.schema.primary_key() {
-            if let Some(value) = item.get(key) {
-                let value = value.to_param();
-                if !self.primary.insert((module.name.clone(), value.clone())) {
-                    problems.push(ItemProblem::DuplicatePrimary {
-                        key: key.to_owned(),
-                        value,
-                    });
-                }
-            }
-        }
-        if let Some(localuser) = item.get("localuser").and_then(ItemValue::as_str) {
-            if module.schema.keys.contains_key("localuser")
-                && !self.localusers.insert(localuser.to_owned())
-            {
-                problems.push(ItemProblem::DuplicateLocaluser {
-                    value: localuser.to_owned(),
+        if let Some(key) = module.schema.primary_key()
+            && let Some(value) = item.get(key)
+        {
+            let value = value.to_param();
+            if !self.primary.insert((module.name.clone(), value.clone())) {
+                problems.push(ItemProblem::DuplicatePrimary {
+                    key: key.to_owned(),
+                    value,
                 });
             }
+        }
+        if let Some(localuser) = item.get("localuser").and_then(ItemValue::as_str)
+            && module.schema.keys.contains_key("localuser")
+            && !self.localusers.insert(localuser.to_owned())
+        {
+            problems.push(ItemProblem::DuplicateLocaluser {
+                value: localuser.to_owned(),
+            });
         }
         problems
     }
@@ -506,9 +504,10 @@ mod tests {
         unrestricted_restore: false,
     };
 
+    #[allow(clippy::trivially_copy_pass_by_ref)]
     fn check(module: &str, ctx: &SessionContext, it: &Item) -> Vec<ItemProblem> {
         let catalog = ModuleCatalog::bundled();
-        validate_item(catalog.get(module).unwrap(), ctx, it)
+        validate_item(catalog.get(module).unwrap(), *ctx, it)
     }
 
     fn account(extra: &[(&str, ItemValue)]) -> Item {
