@@ -1,10 +1,8 @@
 //! A source's queue items: feature lists, packages and accounts turned into module items,
 //! with `[defaults.accounts]` applied and `localuser` defaulted to `user`.
 
-use std::collections::HashMap;
-
 use super::account_schema::PER_ACCOUNT_KEYS;
-use super::model::Manifest;
+use super::model::{Account, Manifest};
 use crate::modules::{Item, ItemValue, ModuleCatalog, check_value, enqueue_params, names};
 
 /// One item to enqueue: its module and the keys to send.
@@ -48,30 +46,51 @@ pub(crate) enum ItemOrigin {
     FromUser(String),
 }
 
-/// An item with its path in the manifest and where each key came from.
-pub(crate) struct ItemEntry {
+/// An item with its path in the manifest.
+pub(crate) struct ItemEntry<'m> {
     pub path: String,
     pub item: QueueItem,
-    pub origins: HashMap<String, ItemOrigin>,
+    /// The account it was built from (None for feature lists and packages).
+    pub account: Option<&'m Account>,
 }
 
-fn named(module: &'static str, key: &str, name: &str, path: String) -> ItemEntry {
+impl ItemEntry<'_> {
+    /// Where `key` of this item came from (computed only when a problem needs it).
+    pub fn origin(&self, key: &str) -> Option<ItemOrigin> {
+        let written = |k: &str| ItemOrigin::Written(format!("{}.{k}", self.path));
+        let Some(account) = self.account else {
+            return self.item.values.contains_key(key).then(|| written("name"));
+        };
+        match key {
+            "user" => Some(written("user")),
+            "localuser" if account.localuser.is_none() => {
+                Some(ItemOrigin::FromUser(format!("{}.user", self.path)))
+            }
+            "localuser" => Some(written("localuser")),
+            "domain" if account.domain.is_some() => Some(written("domain")),
+            _ if account.keys.contains_key(key) => Some(written(key)),
+            _ if self.item.values.contains_key(key) => Some(ItemOrigin::Default),
+            _ => None,
+        }
+    }
+}
+
+fn named<'m>(module: &'static str, key: &str, name: &str, path: String) -> ItemEntry<'m> {
     let mut values = Item::new();
     values.insert(key.to_owned(), ItemValue::Str(name.to_owned()));
-    let origins = HashMap::from([(key.to_owned(), ItemOrigin::Written(format!("{path}.name")))]);
     ItemEntry {
         path,
         item: QueueItem { module, values },
-        origins,
+        account: None,
     }
 }
 
 /// Every item of source `index`, in processing order (feature lists, packages, accounts).
-pub(crate) fn source_items(
-    manifest: &Manifest,
+pub(crate) fn source_items<'m>(
+    manifest: &'m Manifest,
     index: usize,
     catalog: &ModuleCatalog,
-) -> Vec<ItemEntry> {
+) -> Vec<ItemEntry<'m>> {
     let source = &manifest.sources[index];
     let base = format!("sources[{index}]");
     let mut out = Vec::with_capacity(
@@ -98,37 +117,16 @@ pub(crate) fn source_items(
     for (i, account) in source.accounts.iter().enumerate() {
         let path = format!("{base}.accounts[{i}]");
         let mut values = Item::new();
-        let mut origins = HashMap::new();
-        let mut put = |key: &str, value: ItemValue, origin: ItemOrigin| {
-            values.insert(key.to_owned(), value);
-            origins.insert(key.to_owned(), origin);
-        };
-        put(
-            "user",
-            ItemValue::Str(account.user.clone()),
-            ItemOrigin::Written(format!("{path}.user")),
+        values.insert("user".to_owned(), ItemValue::Str(account.user.clone()));
+        values.insert(
+            "localuser".to_owned(),
+            ItemValue::Str(account.local_user().to_owned()),
         );
-        match &account.localuser {
-            Some(l) => put(
-                "localuser",
-                ItemValue::Str(l.clone()),
-                ItemOrigin::Written(format!("{path}.localuser")),
-            ),
-            None => put(
-                "localuser",
-                ItemValue::Str(account.user.clone()),
-                ItemOrigin::FromUser(format!("{path}.user")),
-            ),
-        }
         if let Some(d) = &account.domain {
-            put(
-                "domain",
-                ItemValue::Str(d.clone()),
-                ItemOrigin::Written(format!("{path}.domain")),
-            );
+            values.insert("domain".to_owned(), ItemValue::Str(d.clone()));
         }
         for (k, v) in &account.keys {
-            put(k, v.clone(), ItemOrigin::Written(format!("{path}.{k}")));
+            values.insert(k.clone(), v.clone());
         }
         for (k, v) in &manifest.defaults.accounts {
             if values.contains_key(k) || PER_ACCOUNT_KEYS.contains(&k.as_str()) {
@@ -140,13 +138,12 @@ pub(crate) fn source_items(
                 .is_some_and(|ty| check_value(k, ty, v).is_none());
             if fits {
                 values.insert(k.clone(), v.clone());
-                origins.insert(k.clone(), ItemOrigin::Default);
             }
         }
         out.push(ItemEntry {
             path,
             item: QueueItem { module, values },
-            origins,
+            account: Some(account),
         });
     }
     out

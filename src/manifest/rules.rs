@@ -7,7 +7,7 @@ use std::ops::Range;
 
 use super::account_schema::PER_ACCOUNT_KEYS;
 use super::diagnostic::Diagnostic;
-use super::items::{ItemOrigin, source_items};
+use super::items::{ItemEntry, ItemOrigin, source_items};
 use super::model::{Destination, Manifest, Source};
 use super::origin::Origin;
 use super::secret::{SecretRef, resolve_path};
@@ -426,7 +426,7 @@ fn items(
                 }
                 reported_modules.push(module.name.clone());
             }
-            let (span, note) = locate(rules, &entry.path, &entry.origins, &problem);
+            let (span, note) = locate(rules, &entry, &problem);
             let mut message = problem.message(&module.name);
             message.push_str(note);
             rules.error(problem.code(), span, message, problem.help());
@@ -437,25 +437,25 @@ fn items(
 /// Where to point for a problem: the key as the item wrote it, else the item's header.
 fn locate(
     rules: &Rules<'_>,
-    item_path: &str,
-    origins: &HashMap<String, ItemOrigin>,
+    entry: &ItemEntry<'_>,
     problem: &ItemProblem,
 ) -> (Option<Range<usize>>, &'static str) {
+    let item_path = entry.path.as_str();
     let Some(key) = problem.key() else {
         return (rules.value(item_path), "");
     };
-    match origins.get(key) {
+    match entry.origin(key) {
         Some(ItemOrigin::Written(path)) => {
             let span = match problem {
                 ItemProblem::UnknownKey { .. } | ItemProblem::MissingRequired { .. } => {
-                    rules.key(path)
+                    rules.key(&path)
                 }
-                _ => rules.value(path),
+                _ => rules.value(&path),
             };
             (span, "")
         }
         Some(ItemOrigin::Default) => (rules.value(item_path), " (set by [defaults.accounts])"),
-        Some(ItemOrigin::FromUser(path)) => (rules.value(path), " (localuser defaults to user)"),
+        Some(ItemOrigin::FromUser(path)) => (rules.value(&path), " (localuser defaults to user)"),
         None => (rules.value(item_path), ""),
     }
 }

@@ -118,8 +118,13 @@ pub struct ModuleCatalog {
 }
 
 impl ModuleCatalog {
-    /// The catalog of the bundled snapshots.
+    /// The catalog of the bundled snapshots (parsed once per process).
     pub fn bundled() -> Self {
+        static BUNDLED: std::sync::OnceLock<ModuleCatalog> = std::sync::OnceLock::new();
+        BUNDLED.get_or_init(Self::parse_bundled).clone()
+    }
+
+    fn parse_bundled() -> Self {
         let mut modules = BTreeMap::new();
         for (name, text) in BUNDLED_SNAPSHOTS {
             let snap: ModuleSnapshot = serde_json::from_str(text)
