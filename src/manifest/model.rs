@@ -1,0 +1,385 @@
+//! The manifest model (DESIGN.md §3): what a TOML manifest deserializes into. The JSON
+//! Schema of `schemas/manifest.schema.json` is generated from these types.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::account_schema::{AccountDefaultsSchema, AccountSchema};
+use super::origin::Origin;
+use super::secret::Secret;
+use crate::modules::{ItemValue, SessionKind};
+
+/// A migration: one destination WHM server and the sources to move from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "whm-migrate manifest")]
+pub struct Manifest {
+    /// The manifest format version. Only 1 exists.
+    #[schemars(range(min = 1, max = 1))]
+    pub version: u32,
+    /// The migration id; it keys the journal and the lock. Letters, digits, `.`, `_`, `-`.
+    #[schemars(pattern(r"^[A-Za-z0-9._-]+$"))]
+    pub name: String,
+    /// The WHM server whose API runs the transfers.
+    pub destination: Destination,
+    /// Values applied to every item unless the item sets them.
+    #[serde(default, skip_serializing_if = "Defaults::is_empty")]
+    pub defaults: Defaults,
+    /// The servers to move from; one transfer session each.
+    #[serde(default)]
+    pub sources: Vec<Source>,
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub(crate) origin: Origin,
+}
+
+/// The destination WHM server: a URL, or the embedded simulator.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend("oneOf" = [{"required": ["url"]}, {"required": ["simulator"]}]))]
+pub struct Destination {
+    /// The WHM URL, for example `https://new1.example.com:2087`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Run against the embedded WHM simulator instead of a server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simulator: Option<SimulatorRef>,
+    /// The WHM user the API token belongs to.
+    #[serde(default = "default_root")]
+    pub user: String,
+    /// The WHM API token: `{ env = "VAR" }` or `{ file = "PATH" }`. Needed with `url`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<Secret>,
+    /// A PEM file of the CA (or the self-signed certificate) to trust, relative to the
+    /// manifest's folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    /// Trust exactly the server certificate with this SHA-256 fingerprint: 64 hex digits,
+    /// colons allowed (`openssl x509 -noout -fingerprint -sha256` prints this form).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(r"^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$"))]
+    pub pin_sha256: Option<String>,
+    /// Do not verify the server's certificate at all. Dangerous; prefer `pin_sha256`.
+    #[serde(default)]
+    pub insecure: bool,
+    /// Request timeouts, in seconds.
+    #[serde(default, skip_serializing_if = "Timeouts::is_empty")]
+    pub timeouts: Timeouts,
+}
+
+fn default_root() -> String {
+    "root".to_owned()
+}
+
+/// The embedded simulator's world.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SimulatorRef {
+    /// The simulator's world file, relative to the manifest's folder.
+    pub world: PathBuf,
+}
+
+/// Request timeouts in seconds; unset values use the client's defaults.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Timeouts {
+    /// Connecting to the server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub connect_secs: Option<u64>,
+    /// An ordinary API call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub request_secs: Option<u64>,
+    /// Slow calls: session creation (SSH login and analysis) and log fetches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub long_request_secs: Option<u64>,
+}
+
+impl Timeouts {
+    /// Whether none is set.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// Values applied to items that do not set them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Defaults {
+    /// Account keys (any key of the account module except `user`, `localuser`, `domain`).
+    #[serde(default)]
+    #[schemars(with = "AccountDefaultsSchema")]
+    pub accounts: BTreeMap<String, ItemValue>,
+}
+
+impl Defaults {
+    /// Whether nothing is set.
+    pub fn is_empty(&self) -> bool {
+        self.accounts.is_empty()
+    }
+}
+
+/// How a non-root login becomes root on the source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EscalationMethod {
+    /// `su`, with `root_password` (or `password`).
+    Su,
+    /// `sudo` (the server's default when `user` is not root).
+    Sudo,
+    /// No escalation.
+    None,
+}
+
+/// How the destination talks to the source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CommTransport {
+    /// SSH (the default).
+    Ssh,
+    /// The source's WHM port, TLS verified.
+    Whostmgr,
+    /// The source's WHM port, TLS not verified.
+    WhostmgrInsecure,
+}
+
+impl EscalationMethod {
+    /// The form value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Su => "su",
+            Self::Sudo => "sudo",
+            Self::None => "none",
+        }
+    }
+}
+
+impl CommTransport {
+    /// The form value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ssh => "ssh",
+            Self::Whostmgr => "whostmgr",
+            Self::WhostmgrInsecure => "whostmgr_insecure",
+        }
+    }
+}
+
+/// A source server: one transfer session.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// A short name, unique in the manifest (used by `--source` and in the journal).
+    #[schemars(pattern(r"^[A-Za-z0-9._-]+$"))]
+    pub name: String,
+    /// The source server's host name or IP address.
+    #[schemars(length(min = 1))]
+    pub host: String,
+    /// `root`: create_remote_root_transfer_session; `user`: create_remote_user_transfer_session
+    /// (one cPanel account's own password).
+    pub kind: SessionKind,
+    /// The source's SSH port (root sources; default 22).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: Option<u16>,
+    /// The login user on the source (root sources; default `root`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The login user's password (root sources) or the cPanel account's password (user
+    /// sources).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
+    /// Root's password, for `root_escalation_method = "su"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_password: Option<Secret>,
+    /// The name of a key in root's SSH key store on the destination.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sshkey_name: Option<String>,
+    /// The passphrase of `sshkey_name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sshkey_passphrase: Option<Secret>,
+    /// How a non-root `user` becomes root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_escalation_method: Option<EscalationMethod>,
+    /// How the destination reaches the source (default `ssh`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comm_transport: Option<CommTransport>,
+    /// Options of the session's create call.
+    #[serde(default, skip_serializing_if = "SessionOptions::is_empty")]
+    pub session: SessionOptions,
+    /// Feature lists to move (FeatureListRemoteRoot; root sources).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feature_lists: Vec<FeatureList>,
+    /// Packages to move (PackageRemoteRoot; root sources).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub packages: Vec<Package>,
+    /// Accounts to move (AccountRemoteRoot for root sources, AccountRemoteUser for user
+    /// sources).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<Account>,
+}
+
+impl Source {
+    /// The login user: `user`, or `root`.
+    pub fn login_user(&self) -> &str {
+        self.user.as_deref().unwrap_or("root")
+    }
+
+    /// The SSH port: `port`, or 22.
+    pub fn ssh_port(&self) -> u16 {
+        self.port.unwrap_or(22)
+    }
+}
+
+/// Options of `create_remote_root_transfer_session` / `create_remote_user_transfer_session`.
+/// Unset options are not sent, so the server's defaults apply.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionOptions {
+    /// Transfer workers (the server caps it at 9). Root sources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub transfer_threads: Option<u32>,
+    /// Restore workers (the server caps it at 9). Root sources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub restore_threads: Option<u32>,
+    /// Skip Restricted Restore. Items cannot use `force` in such a session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unrestricted_restore: Option<bool>,
+    /// Copy reseller privileges. Root sources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy_reseller_privs: Option<bool>,
+    /// Compress data in transit. Root sources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compressed: Option<bool>,
+    /// Turn SSL off (also turns streaming off). Root sources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unencrypted: Option<bool>,
+    /// Reuse a source backup less than 24 h old. Root sources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub use_backups: Option<bool>,
+    /// Run the source-side work at low priority. Root sources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub low_priority: Option<bool>,
+    /// Use a custom packaging script on the source. Root sources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enable_custom_pkgacct: Option<bool>,
+    /// The session timeout in seconds (accepted by the server; not documented). Root sources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub session_timeout: Option<u64>,
+}
+
+impl SessionOptions {
+    /// Whether no option is set.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// The names of the options that are set.
+    pub fn set_keys(&self) -> Vec<&'static str> {
+        self.form_params().into_iter().map(|(k, _)| k).collect()
+    }
+
+    /// The create call's form parameters for the options that are set (booleans `1`/`0`).
+    pub fn form_params(&self) -> Vec<(&'static str, String)> {
+        let b = |v: bool| if v { "1" } else { "0" }.to_owned();
+        let mut out = Vec::new();
+        let mut num = |k: &'static str, v: Option<u64>| {
+            if let Some(v) = v {
+                out.push((k, v.to_string()));
+            }
+        };
+        num("transfer_threads", self.transfer_threads.map(u64::from));
+        num("restore_threads", self.restore_threads.map(u64::from));
+        num("session_timeout", self.session_timeout);
+        for (k, v) in [
+            ("unrestricted_restore", self.unrestricted_restore),
+            ("copy_reseller_privs", self.copy_reseller_privs),
+            ("compressed", self.compressed),
+            ("unencrypted", self.unencrypted),
+            ("use_backups", self.use_backups),
+            ("low_priority", self.low_priority),
+            ("enable_custom_pkgacct", self.enable_custom_pkgacct),
+        ] {
+            if let Some(v) = v {
+                out.push((k, b(v)));
+            }
+        }
+        out.sort_by_key(|(k, _)| *k);
+        out
+    }
+}
+
+/// A feature list to move.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeatureList {
+    /// The feature list's name on the source.
+    #[schemars(length(min = 1, max = 255))]
+    pub name: String,
+}
+
+/// A package to move.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Package {
+    /// The package's name on the source (trailing spaces are kept).
+    #[schemars(length(min = 1, max = 255))]
+    pub name: String,
+}
+
+/// An account to move. Besides `user`, `domain` and `localuser`, any key of the account
+/// module's schema may be set (type-checked against it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// The account's name on the source (the queue's primary key).
+    pub user: String,
+    /// The account's main domain (informational; sent when set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    /// The name to create on the destination; defaults to `user`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub localuser: Option<String>,
+    /// Every other module key, for example `skiphomedir = true`.
+    #[serde(flatten)]
+    pub keys: BTreeMap<String, ItemValue>,
+}
+
+impl Account {
+    /// The destination name: `localuser`, or `user`.
+    pub fn local_user(&self) -> &str {
+        self.localuser.as_deref().unwrap_or(&self.user)
+    }
+}
+
+impl JsonSchema for Account {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Account".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        AccountSchema::json_schema(generator)
+    }
+}
+
+/// Parses a `pin_sha256` value: 64 hex digits, colons allowed.
+pub(crate) fn parse_pin(pin: &str) -> Option<[u8; 32]> {
+    let hex_digits: String = pin.chars().filter(|c| *c != ':').collect();
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(hex_digits, &mut out).ok()?;
+    Some(out)
+}
+
+impl Destination {
+    /// The pinned certificate's SHA-256, if `pin_sha256` is set and valid.
+    pub fn pin_sha256_bytes(&self) -> Option<[u8; 32]> {
+        self.pin_sha256.as_deref().and_then(parse_pin)
+    }
+}

@@ -1,0 +1,461 @@
+//! The semantic rules, run on the deserialized model with the spans of the first pass:
+//! destination shape and TLS settings, paths, source credentials per session kind, and
+//! every item against its module schema (including duplicates across the manifest).
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use super::account_schema::PER_ACCOUNT_KEYS;
+use super::diagnostic::Diagnostic;
+use super::items::{ItemEntry, ItemOrigin, source_items};
+use super::model::{Destination, Manifest, Source};
+use super::origin::Origin;
+use super::secret::{SecretRef, resolve_path};
+use crate::modules::{
+    ItemProblem, ModuleCatalog, SessionContext, SessionKind, UniqueKeys, check_value, did_you_mean,
+    names, validate_item,
+};
+
+struct Rules<'a> {
+    origin: &'a Origin,
+    out: Vec<Diagnostic>,
+}
+
+impl Rules<'_> {
+    fn error(
+        &mut self,
+        code: &'static str,
+        span: Option<Range<usize>>,
+        message: String,
+        help: String,
+    ) {
+        self.out
+            .push(Diagnostic::error(code, message).at(span).help(help));
+    }
+
+    fn warning(
+        &mut self,
+        code: &'static str,
+        span: Option<Range<usize>>,
+        message: String,
+        help: String,
+    ) {
+        self.out
+            .push(Diagnostic::warning(code, message).at(span).help(help));
+    }
+
+    fn value(&self, path: &str) -> Option<Range<usize>> {
+        self.origin.value_span(path)
+    }
+
+    fn key(&self, path: &str) -> Option<Range<usize>> {
+        self.origin.key_span(path)
+    }
+}
+
+/// Runs every semantic rule. Paths in the model are still as written (relative).
+pub(crate) fn check(manifest: &Manifest, catalog: &ModuleCatalog) -> Vec<Diagnostic> {
+    let mut rules = Rules {
+        origin: &manifest.origin,
+        out: Vec::new(),
+    };
+    destination(&mut rules, &manifest.destination);
+    defaults(&mut rules, manifest, catalog);
+    let mut unique = UniqueKeys::new();
+    let mut names_seen: HashMap<&str, usize> = HashMap::new();
+    for (i, source) in manifest.sources.iter().enumerate() {
+        let path = format!("sources[{i}]");
+        if names_seen.insert(&source.name, i).is_some() {
+            rules.error(
+                "duplicate-source",
+                rules.value(&format!("{path}.name")),
+                format!("source name {:?} is used twice", source.name),
+                "give each [[sources]] entry its own name".to_owned(),
+            );
+        }
+        source_rules(&mut rules, source, &path);
+        items(&mut rules, manifest, i, catalog, &mut unique);
+    }
+    if manifest.sources.is_empty() && !rules.origin.has("sources") {
+        rules.warning(
+            "no-sources",
+            Some(0..0),
+            "the manifest has no [[sources]]; there is nothing to transfer".to_owned(),
+            "add a [[sources]] table".to_owned(),
+        );
+    }
+    rules.out
+}
+
+fn destination(rules: &mut Rules<'_>, d: &Destination) {
+    match (&d.url, &d.simulator) {
+        (Some(_), Some(_)) => rules.error(
+            "destination-both",
+            rules.key("destination.simulator"),
+            "[destination] sets both `url` and `simulator`".to_owned(),
+            "keep `url` for a real server, or `simulator` for the embedded simulator".to_owned(),
+        ),
+        (None, None) if !rules.origin.has("destination.url") && !rules.origin.has("destination.simulator") => rules.error(
+            "destination-neither",
+            rules.value("destination"),
+            "[destination] needs `url` or `simulator`".to_owned(),
+            "add url = \"https://whm.example.com:2087\", or simulator = { world = \"world.toml\" }"
+                .to_owned(),
+        ),
+        _ => {}
+    }
+    if let Some(url) = &d.url {
+        url_rules(rules, url);
+        if d.token.is_none() && !rules.origin.has("destination.token") {
+            rules.error(
+                "missing-key",
+                rules.value("destination"),
+                "[destination] with a `url` needs an API `token`".to_owned(),
+                "add token = { env = \"WHM_API_TOKEN\" }".to_owned(),
+            );
+        }
+    }
+    if let Some(pin) = &d.pin_sha256
+        && super::model::parse_pin(pin).is_none()
+    {
+        rules.error(
+            "invalid-value",
+            rules.value("destination.pin_sha256"),
+            "`pin_sha256` must be 64 hex digits (colons allowed)".to_owned(),
+            "print it with `openssl x509 -in cert.pem -noout -fingerprint -sha256`".to_owned(),
+        );
+    }
+    if d.insecure {
+        for key in ["ca_file", "pin_sha256"] {
+            if rules.origin.has(&format!("destination.{key}")) {
+                rules.error(
+                    "conflict",
+                    rules.key(&format!("destination.{key}")),
+                    format!("`insecure = true` turns certificate checks off, so `{key}` would be ignored"),
+                    format!("remove `insecure`, or remove `{key}`"),
+                );
+            }
+        }
+        if d.url.is_some() {
+            rules.warning(
+                "insecure",
+                rules.key("destination.insecure"),
+                "`insecure = true`: the server's certificate is not verified".to_owned(),
+                "prefer `pin_sha256` or `ca_file` for a self-signed certificate".to_owned(),
+            );
+        }
+    }
+    let base = &if rules.origin.resolved {
+        std::path::PathBuf::new()
+    } else {
+        rules.origin.base_dir.clone()
+    };
+    if let Some(ca) = &d.ca_file
+        && !resolve_path(base, ca).is_file()
+    {
+        rules.error(
+            "missing-file",
+            rules.value("destination.ca_file"),
+            format!("`ca_file` {} does not exist", ca.display()),
+            "paths are relative to the manifest's folder".to_owned(),
+        );
+    }
+    if let Some(token) = &d.token
+        && let SecretRef::File(path) = token.reference()
+        && !resolve_path(base, path).is_file()
+    {
+        rules.error(
+            "missing-file",
+            rules.value("destination.token.file"),
+            format!("token file {} does not exist", path.display()),
+            "paths are relative to the manifest's folder".to_owned(),
+        );
+    }
+    if let Some(sim) = &d.simulator
+        && !resolve_path(base, &sim.world).is_file()
+    {
+        rules.warning(
+            "missing-file",
+            rules.value("destination.simulator.world"),
+            format!(
+                "simulator world {} does not exist (yet)",
+                sim.world.display()
+            ),
+            "paths are relative to the manifest's folder".to_owned(),
+        );
+    }
+}
+
+fn url_rules(rules: &mut Rules<'_>, url: &str) {
+    let span = rules.value("destination.url");
+    match reqwest::Url::parse(url) {
+        Err(e) => rules.error(
+            "invalid-url",
+            span,
+            format!("`url` is not a valid URL: {e}"),
+            "write it like https://whm.example.com:2087".to_owned(),
+        ),
+        Ok(parsed) => {
+            let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+            match parsed.scheme() {
+                "https" => {}
+                "http" if loopback => {}
+                "http" => rules.error(
+                    "insecure-url",
+                    span,
+                    "`url` uses http: the API token would cross the network unencrypted".to_owned(),
+                    "use https:// and port 2087".to_owned(),
+                ),
+                other => rules.error(
+                    "invalid-url",
+                    span,
+                    format!("`url` has scheme {other:?}; WHM is reached over https"),
+                    "write it like https://whm.example.com:2087".to_owned(),
+                ),
+            }
+            if parsed.host_str().is_none_or(str::is_empty) {
+                rules.error(
+                    "invalid-url",
+                    rules.value("destination.url"),
+                    "`url` has no host".to_owned(),
+                    "write it like https://whm.example.com:2087".to_owned(),
+                );
+            }
+        }
+    }
+}
+
+fn defaults(rules: &mut Rules<'_>, manifest: &Manifest, catalog: &ModuleCatalog) {
+    let Some(module) = catalog.get(names::ACCOUNT_ROOT) else {
+        return;
+    };
+    for (key, value) in &manifest.defaults.accounts {
+        let path = format!("defaults.accounts.{key}");
+        if PER_ACCOUNT_KEYS.contains(&key.as_str()) {
+            rules.error(
+                "per-account-key",
+                rules.key(&path),
+                format!("`{key}` is set per account; it cannot have a default"),
+                format!("move `{key}` into each [[sources.accounts]]"),
+            );
+            continue;
+        }
+        match module.schema.key(key) {
+            None => {
+                let help = match did_you_mean(key, module.schema.keys.keys().map(String::as_str)) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => "remove it; WHM rejects items with keys outside the module's schema"
+                        .to_owned(),
+                };
+                rules.error(
+                    "unknown-key",
+                    rules.key(&path),
+                    format!("`{key}` is not a key of the {} module", module.name),
+                    help,
+                );
+            }
+            Some(ty) => {
+                if let Some(problem) = check_value(key, ty, value) {
+                    let span = rules.value(&path);
+                    rules.error(
+                        problem.code(),
+                        span,
+                        problem.message(&module.name),
+                        problem.help(),
+                    );
+                }
+            }
+        }
+    }
+}
+
+const USER_SESSION_UNUSED: [&str; 7] = [
+    "port",
+    "user",
+    "root_password",
+    "sshkey_name",
+    "sshkey_passphrase",
+    "root_escalation_method",
+    "comm_transport",
+];
+
+fn source_rules(rules: &mut Rules<'_>, source: &Source, path: &str) {
+    let header = rules.value(path);
+    match source.kind {
+        SessionKind::Root => {
+            let written = |k: &str| rules.origin.has(&format!("{path}.{k}"));
+            if source.password.is_none()
+                && source.sshkey_name.is_none()
+                && !written("password")
+                && !written("sshkey_name")
+            {
+                rules.error(
+                    "missing-credentials",
+                    header.clone(),
+                    format!(
+                        "root source {:?} has neither `password` nor `sshkey_name`",
+                        source.name
+                    ),
+                    format!(
+                        "add password = {{ env = \"{}\" }}, or sshkey_name = \"...\"",
+                        super::secret::suggested_env_var(&[
+                            &source.name,
+                            source.login_user(),
+                            "password"
+                        ])
+                    ),
+                );
+            }
+            if source.sshkey_passphrase.is_some() && source.sshkey_name.is_none() {
+                rules.error(
+                    "conflict",
+                    rules.key(&format!("{path}.sshkey_passphrase")),
+                    "`sshkey_passphrase` needs `sshkey_name`".to_owned(),
+                    "add sshkey_name = \"...\", or remove the passphrase".to_owned(),
+                );
+            }
+            for key in ["transfer_threads", "restore_threads"] {
+                let value = match key {
+                    "transfer_threads" => source.session.transfer_threads,
+                    _ => source.session.restore_threads,
+                };
+                if value.is_some_and(|v| v > 9) {
+                    rules.warning(
+                        "capped",
+                        rules.value(&format!("{path}.session.{key}")),
+                        format!("`{key}` above 9 is capped at 9 by the server"),
+                        format!("set `{key}` to 9 or less"),
+                    );
+                }
+            }
+        }
+        SessionKind::User => {
+            if source.password.is_none() && !rules.origin.has(&format!("{path}.password")) {
+                rules.error(
+                    "missing-credentials",
+                    header.clone(),
+                    format!(
+                        "user source {:?} needs the cPanel account's `password`",
+                        source.name
+                    ),
+                    format!(
+                        "add password = {{ env = \"{}\" }}",
+                        super::secret::suggested_env_var(&[&source.name, "password"])
+                    ),
+                );
+            }
+            for key in USER_SESSION_UNUSED {
+                let key_path = format!("{path}.{key}");
+                if rules.origin.has(&key_path) {
+                    rules.error(
+                        "not-for-user-session",
+                        rules.key(&key_path),
+                        format!("`{key}` is not used by a user transfer session"),
+                        "create_remote_user_transfer_session takes only host, password and unrestricted_restore; remove it or use kind = \"root\"".to_owned(),
+                    );
+                }
+            }
+            for key in source.session.set_keys() {
+                if key != "unrestricted_restore" {
+                    rules.error(
+                        "not-for-user-session",
+                        rules.key(&format!("{path}.session.{key}")),
+                        format!("session option `{key}` is not used by a user transfer session"),
+                        "a user session takes only `unrestricted_restore`; remove it or use kind = \"root\"".to_owned(),
+                    );
+                }
+            }
+            if source.accounts.len() > 1 {
+                rules.warning(
+                    "user-session-accounts",
+                    header,
+                    format!(
+                        "user source {:?} lists {} accounts; a user session logs in with one account's password",
+                        source.name,
+                        source.accounts.len()
+                    ),
+                    "use one user source per account".to_owned(),
+                );
+            }
+        }
+    }
+    let written = ["feature_lists", "packages", "accounts"]
+        .iter()
+        .any(|k| rules.origin.has(&format!("{path}.{k}")));
+    if !written {
+        rules.warning(
+            "empty-source",
+            rules.value(path),
+            format!("source {:?} lists nothing to transfer", source.name),
+            "add [[sources.accounts]], [[sources.packages]] or [[sources.feature_lists]]"
+                .to_owned(),
+        );
+    }
+}
+
+fn items(
+    rules: &mut Rules<'_>,
+    manifest: &Manifest,
+    index: usize,
+    catalog: &ModuleCatalog,
+    unique: &mut UniqueKeys,
+) {
+    let source = &manifest.sources[index];
+    let ctx = SessionContext {
+        kind: source.kind,
+        unrestricted_restore: source.session.unrestricted_restore.unwrap_or(false),
+    };
+    unique.next_session();
+    let mut reported_modules = Vec::new();
+    for entry in source_items(manifest, index, catalog) {
+        let Some(module) = catalog.get(entry.item.module) else {
+            rules.error(
+                "unknown-module",
+                rules.value(&entry.path),
+                format!("the module catalog has no {} module", entry.item.module),
+                "refresh the module schemas with `whm-migrate schemas pull`".to_owned(),
+            );
+            continue;
+        };
+        let mut problems = validate_item(module, ctx, &entry.item.values);
+        problems.extend(unique.record(module, &entry.item.values));
+        for problem in problems {
+            if let ItemProblem::ModuleNotAllowed { .. } = problem {
+                if reported_modules.contains(&module.name) {
+                    continue;
+                }
+                reported_modules.push(module.name.clone());
+            }
+            let (span, note) = locate(rules, &entry, &problem);
+            let mut message = problem.message(&module.name);
+            message.push_str(note);
+            rules.error(problem.code(), span, message, problem.help());
+        }
+    }
+}
+
+/// Where to point for a problem: the key as the item wrote it, else the item's header.
+fn locate(
+    rules: &Rules<'_>,
+    entry: &ItemEntry<'_>,
+    problem: &ItemProblem,
+) -> (Option<Range<usize>>, &'static str) {
+    let item_path = entry.path.as_str();
+    let Some(key) = problem.key() else {
+        return (rules.value(item_path), "");
+    };
+    match entry.origin(key) {
+        Some(ItemOrigin::Written(path)) => {
+            let span = match problem {
+                ItemProblem::UnknownKey { .. } | ItemProblem::MissingRequired { .. } => {
+                    rules.key(&path)
+                }
+                _ => rules.value(&path),
+            };
+            (span, "")
+        }
+        Some(ItemOrigin::Default) => (rules.value(item_path), " (set by [defaults.accounts])"),
+        Some(ItemOrigin::FromUser(path)) => (rules.value(&path), " (localuser defaults to user)"),
+        None => (rules.value(item_path), ""),
+    }
+}

@@ -1,0 +1,750 @@
+//! The lenient first pass over the spanned TOML document: it reports every unknown key
+//! (with a "did you mean"), wrong type, literal secret and missing key at once, records the
+//! span of every key, and returns a pruned copy of the document (bad entries removed) that
+//! serde can deserialize so the semantic rules can still run.
+
+use std::ops::Range;
+
+use toml::Spanned;
+use toml::de::{DeArray, DeTable, DeValue};
+
+use super::diagnostic::Diagnostic;
+use super::origin::{Loc, SpanIndex};
+use super::secret::suggested_env_var;
+use crate::modules::did_you_mean;
+
+/// What a key's value must be.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Expect {
+    /// A non-empty string.
+    Str,
+    /// A non-empty string of `[A-Za-z0-9._-]`.
+    Name,
+    /// A non-empty string naming a file.
+    Path,
+    /// A boolean.
+    Bool,
+    /// An integer in an inclusive range.
+    Int(i64, i64),
+    /// The manifest version (1).
+    Version,
+    /// One of these strings.
+    Enum(&'static [&'static str]),
+    /// `{ env = "VAR" }` or `{ file = "PATH" }`.
+    Secret(SecretField),
+    /// A table.
+    Table(&'static TableSpec),
+    /// An array of tables.
+    Tables(&'static TableSpec),
+    /// A table of module keys with scalar values (`[defaults.accounts]`).
+    ItemMap,
+    /// An array of account tables (fixed keys plus module keys, checked later).
+    Accounts,
+}
+
+/// Which secret, to suggest an environment variable name.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum SecretField {
+    Token,
+    Password,
+    RootPassword,
+    Passphrase,
+}
+
+/// The keys a table accepts.
+#[derive(Debug)]
+pub(crate) struct TableSpec {
+    /// How to name the table in messages: `[destination]`.
+    pub place: &'static str,
+    pub keys: &'static [(&'static str, Expect)],
+    pub required: &'static [&'static str],
+    /// Keys that belong to a child table, for a better hint: (key, where it belongs).
+    pub elsewhere: &'static [(&'static [(&'static str, Expect)], &'static str)],
+}
+
+const NAME_HELP: &str = "use only letters, digits, `.`, `_` and `-`";
+
+pub(crate) static SESSION_KEYS: &[(&str, Expect)] = &[
+    ("transfer_threads", Expect::Int(1, u32::MAX as i64)),
+    ("restore_threads", Expect::Int(1, u32::MAX as i64)),
+    ("unrestricted_restore", Expect::Bool),
+    ("copy_reseller_privs", Expect::Bool),
+    ("compressed", Expect::Bool),
+    ("unencrypted", Expect::Bool),
+    ("use_backups", Expect::Bool),
+    ("low_priority", Expect::Bool),
+    ("enable_custom_pkgacct", Expect::Bool),
+    ("session_timeout", Expect::Int(1, i64::MAX)),
+];
+
+static SESSION: TableSpec = TableSpec {
+    place: "[sources.session]",
+    keys: SESSION_KEYS,
+    required: &[],
+    elsewhere: &[],
+};
+
+static FEATURE_LIST: TableSpec = TableSpec {
+    place: "[[sources.feature_lists]]",
+    keys: &[("name", Expect::Str)],
+    required: &["name"],
+    elsewhere: &[],
+};
+
+static PACKAGE: TableSpec = TableSpec {
+    place: "[[sources.packages]]",
+    keys: &[("name", Expect::Str)],
+    required: &["name"],
+    elsewhere: &[],
+};
+
+pub(crate) static SOURCE_KEYS: &[(&str, Expect)] = &[
+    ("name", Expect::Name),
+    ("host", Expect::Str),
+    ("kind", Expect::Enum(&["root", "user"])),
+    ("port", Expect::Int(1, 65535)),
+    ("user", Expect::Str),
+    ("password", Expect::Secret(SecretField::Password)),
+    ("root_password", Expect::Secret(SecretField::RootPassword)),
+    ("sshkey_name", Expect::Str),
+    ("sshkey_passphrase", Expect::Secret(SecretField::Passphrase)),
+    (
+        "root_escalation_method",
+        Expect::Enum(&["su", "sudo", "none"]),
+    ),
+    (
+        "comm_transport",
+        Expect::Enum(&["ssh", "whostmgr", "whostmgr_insecure"]),
+    ),
+    ("session", Expect::Table(&SESSION)),
+    ("feature_lists", Expect::Tables(&FEATURE_LIST)),
+    ("packages", Expect::Tables(&PACKAGE)),
+    ("accounts", Expect::Accounts),
+];
+
+static SOURCE: TableSpec = TableSpec {
+    place: "[[sources]]",
+    keys: SOURCE_KEYS,
+    required: &["name", "host", "kind"],
+    elsewhere: &[(SESSION_KEYS, "[sources.session]")],
+};
+
+static SIMULATOR: TableSpec = TableSpec {
+    place: "[destination.simulator]",
+    keys: &[("world", Expect::Path)],
+    required: &["world"],
+    elsewhere: &[],
+};
+
+static TIMEOUT_KEYS: &[(&str, Expect)] = &[
+    ("connect_secs", Expect::Int(1, i64::MAX)),
+    ("request_secs", Expect::Int(1, i64::MAX)),
+    ("long_request_secs", Expect::Int(1, i64::MAX)),
+];
+
+static TIMEOUTS: TableSpec = TableSpec {
+    place: "[destination.timeouts]",
+    keys: TIMEOUT_KEYS,
+    required: &[],
+    elsewhere: &[],
+};
+
+static DESTINATION: TableSpec = TableSpec {
+    place: "[destination]",
+    keys: &[
+        ("url", Expect::Str),
+        ("simulator", Expect::Table(&SIMULATOR)),
+        ("user", Expect::Str),
+        ("token", Expect::Secret(SecretField::Token)),
+        ("ca_file", Expect::Path),
+        ("pin_sha256", Expect::Str),
+        ("insecure", Expect::Bool),
+        ("timeouts", Expect::Table(&TIMEOUTS)),
+    ],
+    required: &[],
+    elsewhere: &[(TIMEOUT_KEYS, "[destination.timeouts]")],
+};
+
+static DEFAULTS: TableSpec = TableSpec {
+    place: "[defaults]",
+    keys: &[("accounts", Expect::ItemMap)],
+    required: &[],
+    elsewhere: &[],
+};
+
+pub(crate) static ROOT: TableSpec = TableSpec {
+    place: "the top level",
+    keys: &[
+        ("version", Expect::Version),
+        ("name", Expect::Name),
+        ("destination", Expect::Table(&DESTINATION)),
+        ("defaults", Expect::Table(&DEFAULTS)),
+        ("sources", Expect::Tables(&SOURCE)),
+    ],
+    required: &["version", "name", "destination"],
+    elsewhere: &[
+        (SOURCE_KEYS, "[[sources]]"),
+        (SESSION_KEYS, "[sources.session]"),
+    ],
+};
+
+/// The first pass's results.
+pub(crate) struct Walked<'i> {
+    pub pruned: Spanned<DeTable<'i>>,
+    pub spans: SpanIndex,
+    pub diagnostics: Vec<Diagnostic>,
+    pub redactions: Vec<Range<usize>>,
+}
+
+/// Runs the first pass over a parsed document.
+pub(crate) fn walk<'i>(doc: &Spanned<DeTable<'i>>) -> Walked<'i> {
+    let mut walker = Walker::default();
+    let root_span = 0..0;
+    let pruned = walker.table(&ROOT, doc.get_ref(), &root_span, "");
+    Walked {
+        pruned: Spanned::new(doc.span(), pruned),
+        spans: walker.spans,
+        diagnostics: walker.diagnostics,
+        redactions: walker.redactions,
+    }
+}
+
+#[derive(Default)]
+struct Walker {
+    spans: SpanIndex,
+    diagnostics: Vec<Diagnostic>,
+    redactions: Vec<Range<usize>>,
+    /// For secret hints inside a source: (source name, login user or "").
+    source_hint: Option<(String, String)>,
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+fn article(type_str: &str) -> String {
+    let a = if type_str.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{a} {type_str}")
+}
+
+impl Walker {
+    fn error(&mut self, code: &'static str, span: Range<usize>, message: String, help: String) {
+        self.diagnostics
+            .push(Diagnostic::error(code, message).at(Some(span)).help(help));
+    }
+
+    fn wrong_type(
+        &mut self,
+        key: &str,
+        value: &Spanned<DeValue<'_>>,
+        expected: &str,
+        help: String,
+    ) {
+        let found = article(value.get_ref().type_str());
+        self.error(
+            "wrong-type",
+            value.span(),
+            format!("`{key}` must be {expected}, found {found}"),
+            help,
+        );
+    }
+
+    fn table<'i>(
+        &mut self,
+        spec: &TableSpec,
+        table: &DeTable<'i>,
+        span: &Range<usize>,
+        path: &str,
+    ) -> DeTable<'i> {
+        let mut out = DeTable::new();
+        for (key, value) in table {
+            let name = key.get_ref().as_ref();
+            let Some((_, expect)) = spec.keys.iter().find(|(k, _)| *k == name) else {
+                self.unknown_key(spec, name, key.span());
+                continue;
+            };
+            let child = join(path, name);
+            self.spans.insert(
+                child.clone(),
+                Loc {
+                    key: key.span(),
+                    value: value.span(),
+                },
+            );
+            if let Some(v) = self.value(*expect, name, value, &child) {
+                out.insert(key.clone(), v);
+            }
+        }
+        for required in spec.required {
+            if !table.keys().any(|k| k.get_ref() == required) {
+                let example = match *required {
+                    "version" => "version = 1".to_owned(),
+                    "kind" => "kind = \"root\"".to_owned(),
+                    "destination" => "a [destination] table".to_owned(),
+                    other => format!("{other} = \"...\""),
+                };
+                self.error(
+                    "missing-key",
+                    span.clone(),
+                    format!("missing `{required}` in {}", spec.place),
+                    format!("add {example}"),
+                );
+            }
+        }
+        out
+    }
+
+    fn unknown_key(&mut self, spec: &TableSpec, name: &str, span: Range<usize>) {
+        let help = if let Some(s) = did_you_mean(name, spec.keys.iter().map(|(k, _)| *k)) {
+            format!("did you mean `{s}`?")
+        } else if let Some((_, place)) = spec
+            .elsewhere
+            .iter()
+            .find(|(keys, _)| keys.iter().any(|(k, _)| *k == name))
+        {
+            format!("`{name}` belongs in {place}")
+        } else {
+            let valid: Vec<&str> = spec.keys.iter().map(|(k, _)| *k).collect();
+            format!("valid keys here: {}", valid.join(", "))
+        };
+        self.error(
+            "unknown-key",
+            span,
+            format!("unknown key `{name}` in {}", spec.place),
+            help,
+        );
+    }
+
+    #[allow(clippy::too_many_lines)]
+    fn value<'i>(
+        &mut self,
+        expect: Expect,
+        key: &str,
+        value: &Spanned<DeValue<'i>>,
+        path: &str,
+    ) -> Option<Spanned<DeValue<'i>>> {
+        let span = value.span();
+        let keep = || Some(value.clone());
+        match (expect, value.get_ref()) {
+            (Expect::Str | Expect::Path, DeValue::String(s)) if !s.is_empty() => keep(),
+            (Expect::Str | Expect::Path | Expect::Name, DeValue::String(s)) if s.is_empty() => {
+                self.error(
+                    "empty-value",
+                    span,
+                    format!("`{key}` must not be empty"),
+                    format!("give `{key}` a value, or remove it"),
+                );
+                None
+            }
+            (Expect::Name, DeValue::String(s)) => {
+                if s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+                {
+                    keep()
+                } else {
+                    self.error(
+                        "bad-name",
+                        span,
+                        format!("`{key}` {s:?} may only contain letters, digits, `.`, `_` and `-`"),
+                        NAME_HELP.to_owned(),
+                    );
+                    None
+                }
+            }
+            (Expect::Bool, DeValue::Boolean(_)) => keep(),
+            (Expect::Bool, _) => {
+                self.wrong_type(
+                    key,
+                    value,
+                    "a boolean",
+                    format!("write `{key} = true` or `{key} = false`"),
+                );
+                None
+            }
+            (Expect::Int(min, max), DeValue::Integer(_)) => {
+                let n = int_value(value.get_ref());
+                if n.is_some_and(|n| (min..=max).contains(&n)) {
+                    keep()
+                } else {
+                    self.error(
+                        "out-of-range",
+                        span,
+                        format!("`{key}` is out of range ({min} to {max})"),
+                        format!("use a whole number from {min} to {max}"),
+                    );
+                    None
+                }
+            }
+            (Expect::Int(..), _) => {
+                self.wrong_type(
+                    key,
+                    value,
+                    "an integer",
+                    format!("write a number without quotes, like `{key} = 2`"),
+                );
+                None
+            }
+            (Expect::Version, DeValue::Integer(_)) => {
+                if int_value(value.get_ref()) == Some(1) {
+                    keep()
+                } else {
+                    self.error(
+                        "unknown-version",
+                        span,
+                        format!(
+                            "unknown manifest version {}; this whm-migrate reads version 1",
+                            value
+                                .get_ref()
+                                .as_integer()
+                                .map_or_else(String::new, ToString::to_string)
+                        ),
+                        "write `version = 1`, or upgrade whm-migrate".to_owned(),
+                    );
+                    None
+                }
+            }
+            (Expect::Enum(allowed), DeValue::String(s)) => {
+                if allowed.contains(&s.as_ref()) {
+                    keep()
+                } else {
+                    let help = match did_you_mean(s, allowed.iter().copied()) {
+                        Some(m) => format!("did you mean \"{m}\"?"),
+                        None => format!("use one of: {}", quoted(allowed)),
+                    };
+                    self.error(
+                        "invalid-value",
+                        span,
+                        format!("`{key}` must be one of {}, found {s:?}", quoted(allowed)),
+                        help,
+                    );
+                    None
+                }
+            }
+            (Expect::Enum(allowed), _) => {
+                self.wrong_type(
+                    key,
+                    value,
+                    &format!("one of {}", quoted(allowed)),
+                    format!("write `{key} = \"{}\"`", allowed[0]),
+                );
+                None
+            }
+            (Expect::Secret(field), _) => self.secret(field, key, value),
+            (Expect::Table(spec), DeValue::Table(t)) => {
+                let pruned = self.table(spec, t, &span, path);
+                Some(Spanned::new(span, DeValue::Table(pruned)))
+            }
+            (Expect::Table(spec), _) => {
+                self.wrong_type(key, value, "a table", format!("write it as {}", spec.place));
+                None
+            }
+            (Expect::Tables(spec), DeValue::Array(items)) => {
+                let mut out = DeArray::new();
+                for (i, item) in items.iter().enumerate() {
+                    let item_path = format!("{path}[{i}]");
+                    self.spans.insert(
+                        item_path.clone(),
+                        Loc {
+                            key: item.span(),
+                            value: item.span(),
+                        },
+                    );
+                    let DeValue::Table(t) = item.get_ref() else {
+                        self.wrong_type(
+                            key,
+                            item,
+                            "an array of tables",
+                            format!("write each entry as {}", spec.place),
+                        );
+                        continue;
+                    };
+                    if spec.place == "[[sources]]" {
+                        self.source_hint = Some(source_hint(t));
+                    }
+                    let missing = spec
+                        .required
+                        .iter()
+                        .any(|r| !t.keys().any(|k| k.get_ref() == r));
+                    let pruned = self.table(spec, t, &item.span(), &item_path);
+                    self.source_hint = None;
+                    if !missing {
+                        out.push(Spanned::new(item.span(), DeValue::Table(pruned)));
+                    }
+                }
+                Some(Spanned::new(span, DeValue::Array(out)))
+            }
+            (Expect::Tables(spec), _) => {
+                self.wrong_type(
+                    key,
+                    value,
+                    "an array of tables",
+                    format!("write each entry as {}", spec.place),
+                );
+                None
+            }
+            (Expect::ItemMap, DeValue::Table(t)) => {
+                let pruned = self.scalars(t, path, &[]);
+                Some(Spanned::new(span, DeValue::Table(pruned)))
+            }
+            (Expect::ItemMap, _) => {
+                self.wrong_type(
+                    key,
+                    value,
+                    "a table",
+                    "write it as [defaults.accounts]".to_owned(),
+                );
+                None
+            }
+            (Expect::Accounts, DeValue::Array(items)) => {
+                let mut out = DeArray::new();
+                for (i, item) in items.iter().enumerate() {
+                    let item_path = format!("{path}[{i}]");
+                    self.spans.insert(
+                        item_path.clone(),
+                        Loc {
+                            key: item.span(),
+                            value: item.span(),
+                        },
+                    );
+                    let DeValue::Table(t) = item.get_ref() else {
+                        self.wrong_type(
+                            key,
+                            item,
+                            "an array of tables",
+                            "write each entry as [[sources.accounts]]".to_owned(),
+                        );
+                        continue;
+                    };
+                    let pruned = self.scalars(t, &item_path, &["user", "domain", "localuser"]);
+                    if pruned.keys().any(|k| k.get_ref() == "user") {
+                        out.push(Spanned::new(item.span(), DeValue::Table(pruned)));
+                    } else if !t.keys().any(|k| k.get_ref() == "user") {
+                        self.error(
+                            "missing-key",
+                            item.span(),
+                            "missing `user` in [[sources.accounts]]".to_owned(),
+                            "add user = \"...\" (the account's name on the source)".to_owned(),
+                        );
+                    }
+                }
+                Some(Spanned::new(span, DeValue::Array(out)))
+            }
+            (Expect::Accounts, _) => {
+                self.wrong_type(
+                    key,
+                    value,
+                    "an array of tables",
+                    "write each entry as [[sources.accounts]]".to_owned(),
+                );
+                None
+            }
+            (Expect::Str | Expect::Path | Expect::Name, _) => {
+                self.wrong_type(
+                    key,
+                    value,
+                    "a string",
+                    format!("put the value in quotes: `{key} = \"...\"`"),
+                );
+                None
+            }
+            (Expect::Version, _) => {
+                self.wrong_type(
+                    key,
+                    value,
+                    "the integer 1",
+                    "write `version = 1`".to_owned(),
+                );
+                None
+            }
+        }
+    }
+
+    /// Module keys: scalar values only (`strings` must be strings); keys are checked
+    /// against the module schema later.
+    fn scalars<'i>(&mut self, table: &DeTable<'i>, path: &str, strings: &[&str]) -> DeTable<'i> {
+        let mut out = DeTable::new();
+        for (key, value) in table {
+            let name = key.get_ref().as_ref();
+            let child = join(path, name);
+            self.spans.insert(
+                child,
+                Loc {
+                    key: key.span(),
+                    value: value.span(),
+                },
+            );
+            let ok = match value.get_ref() {
+                DeValue::String(s) if strings.contains(&name) => {
+                    if s.is_empty() {
+                        self.error(
+                            "empty-value",
+                            value.span(),
+                            format!("`{name}` must not be empty"),
+                            format!("give `{name}` a value, or remove it"),
+                        );
+                        false
+                    } else {
+                        true
+                    }
+                }
+                _ if strings.contains(&name) => {
+                    self.wrong_type(
+                        name,
+                        value,
+                        "a string",
+                        format!("put the value in quotes: `{name} = \"...\"`"),
+                    );
+                    false
+                }
+                DeValue::String(_) | DeValue::Boolean(_) => true,
+                DeValue::Integer(_) => {
+                    if int_value(value.get_ref()).is_some() {
+                        true
+                    } else {
+                        self.error(
+                            "out-of-range",
+                            value.span(),
+                            format!("`{name}` does not fit in a 64-bit integer"),
+                            "use a smaller number".to_owned(),
+                        );
+                        false
+                    }
+                }
+                _ => {
+                    self.wrong_type(
+                        name,
+                        value,
+                        "a boolean, an integer or a string",
+                        "module keys take true/false, whole numbers or strings".to_owned(),
+                    );
+                    false
+                }
+            };
+            if ok {
+                out.insert(key.clone(), value.clone());
+            }
+        }
+        out
+    }
+
+    fn secret<'i>(
+        &mut self,
+        field: SecretField,
+        key: &str,
+        value: &Spanned<DeValue<'i>>,
+    ) -> Option<Spanned<DeValue<'i>>> {
+        let span = value.span();
+        match value.get_ref() {
+            DeValue::Table(t) => {
+                let mut ok = true;
+                for (k, v) in t {
+                    let name = k.get_ref().as_ref();
+                    if !matches!(name, "env" | "file") {
+                        let help = match did_you_mean(name, ["env", "file"]) {
+                            Some(s) => format!("did you mean `{s}`?"),
+                            None => {
+                                "a secret is { env = \"VAR\" } or { file = \"PATH\" }".to_owned()
+                            }
+                        };
+                        self.error(
+                            "unknown-key",
+                            k.span(),
+                            format!("unknown key `{name}` in secret `{key}`"),
+                            help,
+                        );
+                        ok = false;
+                    } else if !matches!(v.get_ref(), DeValue::String(s) if !s.is_empty()) {
+                        self.wrong_type(
+                            name,
+                            v,
+                            "a non-empty string",
+                            format!("write `{key} = {{ {name} = \"...\" }}`"),
+                        );
+                        ok = false;
+                    }
+                }
+                if ok && t.len() != 1 {
+                    self.error(
+                        "invalid-secret",
+                        span.clone(),
+                        format!("secret `{key}` must have exactly one of `env` or `file`"),
+                        format!("write `{key} = {{ env = \"{}\" }}`", self.env_hint(field)),
+                    );
+                    ok = false;
+                }
+                ok.then(|| value.clone())
+            }
+            DeValue::String(_) => {
+                self.redactions.push(span.clone());
+                self.error(
+                    "literal-secret",
+                    span,
+                    format!("`{key}` is a literal secret; manifests must not contain secrets"),
+                    format!(
+                        "write `{key} = {{ env = \"{}\" }}` and set that variable, or use {{ file = \"PATH\" }}",
+                        self.env_hint(field)
+                    ),
+                );
+                None
+            }
+            _ => {
+                self.wrong_type(
+                    key,
+                    value,
+                    "a secret reference",
+                    format!("write `{key} = {{ env = \"{}\" }}`", self.env_hint(field)),
+                );
+                None
+            }
+        }
+    }
+
+    fn env_hint(&self, field: SecretField) -> String {
+        let (source, user) = self
+            .source_hint
+            .clone()
+            .unwrap_or_else(|| (String::new(), String::new()));
+        match field {
+            SecretField::Token => "WHM_API_TOKEN".to_owned(),
+            SecretField::Password => suggested_env_var(&[&source, &user, "password"]),
+            SecretField::RootPassword => suggested_env_var(&[&source, "root", "password"]),
+            SecretField::Passphrase => suggested_env_var(&[&source, "sshkey", "passphrase"]),
+        }
+    }
+}
+
+fn source_hint(t: &DeTable<'_>) -> (String, String) {
+    let get = |k: &str| {
+        t.iter()
+            .find(|(key, _)| key.get_ref() == k)
+            .and_then(|(_, v)| v.get_ref().as_str().map(str::to_owned))
+    };
+    let name = get("name").unwrap_or_else(|| "source".to_owned());
+    let user = match get("kind").as_deref() {
+        Some("user") => String::new(),
+        _ => get("user").unwrap_or_else(|| "root".to_owned()),
+    };
+    (name, user)
+}
+
+fn quoted(values: &[&str]) -> String {
+    values
+        .iter()
+        .map(|v| format!("\"{v}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A TOML integer as i64, if it fits.
+pub(crate) fn int_value(value: &DeValue<'_>) -> Option<i64> {
+    let int = value.as_integer()?;
+    i64::from_str_radix(int.as_str(), int.radix()).ok()
+}
