@@ -155,7 +155,11 @@ async fn a_whole_root_session_with_one_failed_restore() {
     let events = parse_master_log(log.as_bytes());
     let mut progress = SessionProgress::new();
     progress.apply_all(&events);
-    let state = |t: &str, k: &str| progress.item(&ItemKey::new(t, k)).map(|i| i.state());
+    let state = |t: &str, k: &str| {
+        progress
+            .item(&ItemKey::new(t, k))
+            .map(whm_migrate::translog::ItemProgress::state)
+    };
     assert_eq!(
         state("FeatureListRemoteRoot", "gold features"),
         Some(ItemState::Done)

@@ -149,7 +149,7 @@ impl SimContext {
         world: whm_migrate::sim::World,
         mut opts: whm_migrate::sim::SimOptions,
     ) -> Self {
-        opts.api_token = TOKEN.to_owned();
+        TOKEN.clone_into(&mut opts.api_token);
         let sim = whm_migrate::sim::Simulator::start(world, opts)
             .await
             .unwrap();
