@@ -5,3 +5,4 @@ mod client_sim;
 mod manifest;
 mod sim;
 mod support;
+mod tls;
