@@ -5,7 +5,8 @@
 
 use crate::apply::poll::{PollPolicy, follow_state};
 use crate::translog::{
-    Event, ItemKey, MasterLogParser, SessionProgress, failure_excerpt, parse_item_log,
+    Event, Excerpt, ExcerptLevel, ExcerptLine, ItemKey, MasterLogParser, SessionProgress,
+    failure_excerpt, parse_item_log,
 };
 use crate::whm::{SessionState, WhmClient, WhmError};
 use std::collections::BTreeMap;
@@ -42,7 +43,7 @@ pub struct Followed {
     /// Whether the master log's end record was seen.
     pub log_complete: bool,
     /// Failed items' item-log excerpts.
-    pub excerpts: BTreeMap<ItemKey, Vec<String>>,
+    pub excerpts: BTreeMap<ItemKey, Excerpt>,
 }
 
 enum LogMessage {
@@ -212,7 +213,7 @@ async fn failed_excerpts(
     client: &WhmClient,
     session: &str,
     progress: &SessionProgress,
-) -> BTreeMap<ItemKey, Vec<String>> {
+) -> BTreeMap<ItemKey, Excerpt> {
     let mut out = BTreeMap::new();
     for (key, item) in progress.items() {
         if item.failure.is_none() {
@@ -226,16 +227,20 @@ async fn failed_excerpts(
         match client.fetch_transfer_session_log(session, log).await {
             Ok(text) => {
                 let events = parse_item_log(text.as_bytes());
-                let excerpt = failure_excerpt(&events, 20);
-                out.insert(
-                    key.clone(),
-                    excerpt.lines.into_iter().map(|l| l.text).collect(),
-                );
+                out.insert(key.clone(), failure_excerpt(&events, 20));
             }
             Err(e) => {
+                let line = ExcerptLine {
+                    line: 0,
+                    level: ExcerptLevel::Error,
+                    text: format!("(item log {log} unavailable: {e})"),
+                };
                 out.insert(
                     key.clone(),
-                    vec![format!("(item log {log} unavailable: {e})")],
+                    Excerpt {
+                        lines: vec![line],
+                        omitted: 0,
+                    },
                 );
             }
         }

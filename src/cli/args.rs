@@ -29,7 +29,13 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// When to use colours (NO_COLOR is honoured in auto mode).
-    #[arg(long, global = true, value_enum, default_value_t, env = "WHM_MIGRATE_COLOR")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t,
+        env = "WHM_MIGRATE_COLOR"
+    )]
     pub color: ColorChoice,
 }
 
@@ -44,6 +50,14 @@ pub enum Command {
     ///
     /// Example: whm-migrate plan plan.toml --format markdown --out plan.json
     Plan(PlanArgs),
+    /// Transfer what the plan says is missing, follow the sessions and report per item.
+    ///
+    /// Idempotent: a second run changes nothing, an interrupted run resumes. Exit 0 when
+    /// everything is done, 3 when some items failed (re-running retries only those, in
+    /// a new session), 1 on error.
+    ///
+    /// Example: whm-migrate apply plan.toml --junit report.xml
+    Apply(ApplyArgs),
     /// Print the manifest's JSON Schema, or check the committed copy.
     ///
     /// Example: whm-migrate schema > schemas/manifest.schema.json
@@ -103,6 +117,20 @@ pub struct PlanArgs {
     /// Exit 0 when nothing would change, 2 when something would, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+}
+
+/// `apply` options.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The manifest, or a plan saved with `plan --out` (refused when stale).
+    #[arg(value_name = "MANIFEST|PLAN.json")]
+    pub target: PathBuf,
+    /// How to show progress: bars on a terminal, plain lines in CI, NDJSON on stdout.
+    #[arg(long, value_enum, default_value_t, env = "WHM_MIGRATE_PROGRESS")]
+    pub progress: crate::report::ProgressMode,
+    /// Also write a JUnit XML report (one test case per item).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
 }
 
 /// `schema` options.

@@ -16,7 +16,7 @@ pub enum ColorChoice {
 }
 
 /// Prints for the user.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Printer {
     quiet: bool,
     verbose: u8,
@@ -60,7 +60,7 @@ impl Printer {
     /// A progress or status message on stderr; silenced by `-q`.
     pub fn info(&self, text: &str) {
         if !self.quiet {
-            self.stderr_line(text);
+            Self::stderr_line(text);
         }
     }
 
@@ -71,15 +71,15 @@ impl Printer {
         } else {
             "warning"
         };
-        self.stderr_line(&format!("{prefix}: {text}"));
+        Self::stderr_line(&format!("{prefix}: {text}"));
     }
 
     /// An error report (already formatted) on stderr.
     pub fn error(&self, text: &str) {
-        self.stderr_line(text.trim_end());
+        Self::stderr_line(text.trim_end());
     }
 
-    fn stderr_line(&self, text: &str) {
+    fn stderr_line(text: &str) {
         let mut err = std::io::stderr().lock();
         let _ = writeln!(err, "{text}");
     }

@@ -34,6 +34,7 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Plan {
     Plan {
         format_version: FORMAT_VERSION,
         migration: desired.migration.clone(),
+        manifest: None,
         summary,
         sources,
         fingerprint,

@@ -14,6 +14,10 @@ pub struct Plan {
     pub format_version: u32,
     /// The migration id.
     pub migration: String,
+    /// The manifest the plan was made from (set by `plan --out`, so `apply PLAN.json`
+    /// can find it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<String>,
     /// Counts over every source.
     pub summary: Summary,
     /// Per source, in manifest order.

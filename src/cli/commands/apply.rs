@@ -1,0 +1,215 @@
+//! `whm-migrate apply`: queue what is missing, start, follow and report — idempotently.
+
+use crate::apply::execute::{Context, SourceRun, execute};
+use crate::apply::monitor::Watcher;
+use crate::apply::poll::PollPolicy;
+use crate::cli::args::{ApplyArgs, GlobalArgs};
+use crate::cli::commands::plan::make_plan;
+use crate::cli::printer::Printer;
+use crate::cli::settings;
+use crate::cli::watch::SourceWatcher;
+use crate::cli::{EXIT_ERROR, EXIT_OK};
+use crate::plan::{Action, Plan, render};
+use crate::report::{ApplyReport, ItemOutcome, Progress, SourceReport, write_junit};
+use crate::translog::ItemKey;
+use miette::{IntoDiagnostic, WrapErr, miette};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Applies a manifest (or a saved plan, refused when stale).
+pub async fn run(printer: &Printer, global: &GlobalArgs, args: &ApplyArgs) -> miette::Result<i32> {
+    let started = Instant::now();
+    let (manifest_path, saved) = target(&args.target)?;
+    let Some(planned) = make_plan(printer, global, &manifest_path, "apply").await? else {
+        return Ok(EXIT_ERROR);
+    };
+    let crate::cli::commands::plan::Planned {
+        manifest,
+        destination,
+        state,
+        lock,
+        journal,
+        desired,
+        plan,
+    } = planned;
+    let plan = &plan;
+    if let Some(saved) = &saved
+        && saved.fingerprint != plan.fingerprint
+    {
+        destination.close().await;
+        return Err(miette!(
+            help = format!(
+                "make a new plan with `whm-migrate plan {} --out {}`, review it, then apply it",
+                manifest_path.display(),
+                args.target.display()
+            ),
+            "the saved plan {} is stale: the manifest or the servers changed since it was made",
+            args.target.display()
+        ));
+    }
+    if plan.summary.has_blockers() {
+        printer.data(&render::text(plan));
+        destination.close().await;
+        printer.error("error: the plan has blocking items (conflict, missing on source or invalid); nothing was changed");
+        return Ok(EXIT_ERROR);
+    }
+    let has_work = plan.summary.has_changes()
+        || plan.summary.already_queued > 0
+        || plan.sources.iter().any(|s| {
+            s.session
+                .as_ref()
+                .is_some_and(|x| !x.created && x.state != "PENDING")
+        });
+    if !has_work {
+        printer.info(&render::summary_line(plan));
+        destination.close().await;
+        return Ok(EXIT_OK);
+    }
+    printer.info(&render::summary_line(plan));
+
+    let progress = Arc::new(Progress::new(args.progress));
+    let watchers: Vec<Box<dyn Watcher + Send>> = desired
+        .sources
+        .iter()
+        .map(|s| Box::new(SourceWatcher::new(progress.clone(), &s.name)) as Box<dyn Watcher + Send>)
+        .collect();
+    let (_, users) = settings::access(&manifest);
+    let journal = Mutex::new(journal);
+    let cx = Context {
+        client: &destination.client,
+        state: &state,
+        journal: &journal,
+        policy: PollPolicy::default(),
+    };
+    let mut run = Box::pin(execute(cx, &desired, plan, &users, watchers));
+    let runs = tokio::select! {
+        runs = &mut run => runs,
+        () = interrupted() => {
+            progress.finish();
+            {
+                let j = journal.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let _ = state.save(&j);
+            }
+            // A second signal ends the process at once.
+            tokio::spawn(async {
+                interrupted().await;
+                std::process::exit(130);
+            });
+            printer.error(&format!(
+                "interrupted: stopped following; the transfer sessions keep running on the destination.\nresume following with: whm-migrate apply {}\npause or abort them with: whm-migrate pause|abort {}",
+                manifest_path.display(),
+                manifest_path.display()
+            ));
+            drop(run);
+            destination.close().await;
+            return Ok(130);
+        }
+    };
+    drop(run);
+    progress.finish();
+    let report = report(plan, &runs, started);
+    printer.data(&report.render_text(&manifest_path.display().to_string()));
+    if let Some(junit) = &args.junit {
+        let dir = junit
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        crate::journal::write_atomic(dir, junit, write_junit(&report).as_bytes())
+            .into_diagnostic()
+            .wrap_err_with(|| format!("cannot write {}", junit.display()))?;
+    }
+    destination.close().await;
+    drop(lock);
+    Ok(report.exit_code())
+}
+
+/// The manifest to use, and the saved plan when the target is one.
+fn target(path: &std::path::Path) -> miette::Result<(PathBuf, Option<Plan>)> {
+    if path.extension().is_some_and(|e| e == "json") {
+        let text = std::fs::read_to_string(path)
+            .into_diagnostic()
+            .wrap_err_with(|| format!("cannot read the plan {}", path.display()))?;
+        let plan: Plan = serde_json::from_str(&text)
+            .into_diagnostic()
+            .wrap_err_with(|| format!("{} is not a whm-migrate plan", path.display()))?;
+        let manifest = plan.manifest.clone().ok_or_else(|| {
+            miette!("the plan {} does not name its manifest; make it with `whm-migrate plan MANIFEST --out PLAN.json`", path.display())
+        })?;
+        return Ok((PathBuf::from(manifest), Some(plan)));
+    }
+    Ok((path.to_path_buf(), None))
+}
+
+async fn interrupted() {
+    #[cfg(unix)]
+    {
+        if let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn report(plan: &Plan, runs: &[SourceRun], started: Instant) -> ApplyReport {
+    let sources = plan
+        .sources
+        .iter()
+        .zip(runs)
+        .map(|(source_plan, run)| {
+            let planned: Vec<ItemKey> = source_plan
+                .items
+                .iter()
+                .filter(|i| matches!(i.action, Action::Transfer | Action::AlreadyQueued))
+                .map(|i| ItemKey::new(&i.module, &i.key))
+                .collect();
+            let mut report = match (&run.error, &run.followed) {
+                (Some(e), _) => {
+                    SourceReport::failed(&run.name, run.session.as_deref(), &planned, e)
+                }
+                (None, Some(f)) => {
+                    let mut r = SourceReport::from_progress(
+                        &run.name,
+                        run.session.as_deref(),
+                        Some(&f.state),
+                        &planned,
+                        &f.progress,
+                    );
+                    for (key, excerpt) in &f.excerpts {
+                        r.attach_excerpt(key, excerpt);
+                    }
+                    r
+                }
+                (None, None) => SourceReport::from_progress(
+                    &run.name,
+                    run.session.as_deref(),
+                    None,
+                    &[],
+                    &crate::translog::SessionProgress::new(),
+                ),
+            };
+            for item in &source_plan.items {
+                if item.action == Action::AlreadyPresent {
+                    report
+                        .items
+                        .push(ItemOutcome::already_present(&ItemKey::new(
+                            &item.module,
+                            &item.key,
+                        )));
+                }
+            }
+            report
+        })
+        .collect();
+    ApplyReport {
+        migration: plan.migration.clone(),
+        elapsed: started.elapsed(),
+        sources,
+    }
+}

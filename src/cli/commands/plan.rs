@@ -1,0 +1,147 @@
+//! `whm-migrate plan`: observe the servers and show what apply would do.
+
+use crate::cli::args::{GlobalArgs, PlanArgs, PlanFormat};
+use crate::cli::commands::load_manifest;
+use crate::cli::printer::Printer;
+use crate::cli::settings::{self, Destination};
+use crate::cli::{EXIT_CHANGES, EXIT_ERROR, EXIT_OK};
+use crate::journal::{Journal, MigrationLock, StateDir};
+use crate::manifest::Manifest;
+use crate::modules::ModuleCatalog;
+use crate::plan::observe::observe;
+use crate::plan::{Desired, Plan, diff, render};
+use miette::{IntoDiagnostic, WrapErr};
+use std::path::Path;
+
+/// Everything a planned run holds: the manifest, the open destination, the journal
+/// (under its lock) and the plan.
+pub struct Planned {
+    /// The loaded manifest (secrets resolved).
+    pub manifest: Manifest,
+    /// The destination.
+    pub destination: Destination,
+    /// The state directory.
+    pub state: StateDir,
+    /// The lock, held until dropped.
+    pub lock: MigrationLock,
+    /// The journal as observing left it.
+    pub journal: Journal,
+    /// The desired state.
+    pub desired: Desired,
+    /// The plan.
+    pub plan: Plan,
+}
+
+/// Loads, locks, observes and diffs. `Ok(None)` means diagnostics were printed.
+pub async fn make_plan(
+    printer: &Printer,
+    global: &GlobalArgs,
+    manifest_path: &Path,
+    command: &str,
+) -> miette::Result<Option<Planned>> {
+    let Some(mut manifest) = load_manifest(printer, manifest_path) else {
+        return Ok(None);
+    };
+    if let Err(diags) = manifest.resolve_secrets() {
+        super::print_diagnostics(printer, &diags);
+        return Ok(None);
+    }
+    let state = StateDir::new(
+        settings::state_dir(global.state_dir.as_deref(), manifest_path),
+        &manifest.name,
+    );
+    state.ensure()?;
+    let lock = MigrationLock::acquire(&state.lock_path(), command)?;
+    let mut journal = state.load()?;
+    if let Some((source, at)) = journal
+        .sources
+        .iter()
+        .find_map(|(n, r)| r.create_started.as_ref().map(|t| (n.clone(), t.clone())))
+    {
+        printer.warn(&format!(
+            "an earlier run was creating a session for source “{source}” at {at} and stopped before recording it: a PENDING session may exist on the destination holding that source's password; find and abort it in WHM » Transfers » Review Transfers and Restores"
+        ));
+    }
+    let destination = settings::destination(&manifest, state.dir())
+        .await
+        .map_err(|e| miette::miette!("{e}"))?;
+    for w in destination.client.warnings() {
+        printer.warn(w);
+    }
+    let catalog = ModuleCatalog::bundled();
+    let desired = settings::desired(&manifest, &catalog);
+    let (roots, _) = settings::access(&manifest);
+    let observed = observe(
+        &destination.client,
+        &desired,
+        &roots,
+        &state,
+        &mut journal,
+        command,
+    )
+    .await;
+    let observed = match observed {
+        Ok(o) => o,
+        Err(e) => {
+            let _ = state.save(&journal);
+            destination.close().await;
+            return Err(e.into());
+        }
+    };
+    for r in journal.sources.values_mut() {
+        r.create_started = None;
+    }
+    state.save(&journal)?;
+    let mut plan = diff(&desired, &observed);
+    plan.manifest = std::path::absolute(manifest_path)
+        .ok()
+        .map(|p| p.display().to_string());
+    Ok(Some(Planned {
+        manifest,
+        destination,
+        state,
+        lock,
+        journal,
+        desired,
+        plan,
+    }))
+}
+
+/// Plans and prints.
+pub async fn run(printer: &Printer, global: &GlobalArgs, args: &PlanArgs) -> miette::Result<i32> {
+    let Some(planned) = make_plan(printer, global, &args.manifest, "plan").await? else {
+        return Ok(EXIT_ERROR);
+    };
+    let plan = &planned.plan;
+    let text = match args.format {
+        PlanFormat::Text => render::text(plan),
+        PlanFormat::Json => render::json(plan),
+        PlanFormat::Markdown => render::markdown(plan),
+    };
+    printer.data(&text);
+    if let Some(out) = &args.out {
+        let dir = out
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        crate::journal::write_atomic(dir, out, render::json(plan).as_bytes())
+            .into_diagnostic()
+            .wrap_err_with(|| format!("cannot write the plan to {}", out.display()))?;
+        printer.info(&format!(
+            "saved the plan to {}; apply exactly it with `whm-migrate apply {}`",
+            out.display(),
+            out.display()
+        ));
+    }
+    planned.destination.close().await;
+    drop(planned.lock);
+    if plan.summary.has_blockers() {
+        printer.info("the plan has blocking items: apply will refuse it until they are resolved");
+        return Ok(EXIT_ERROR);
+    }
+    Ok(if args.detailed_exitcode && plan.summary.has_changes() {
+        EXIT_CHANGES
+    } else {
+        EXIT_OK
+    })
+}
