@@ -58,6 +58,32 @@ pub enum Command {
     ///
     /// Example: whm-migrate apply plan.toml --junit report.xml
     Apply(ApplyArgs),
+    /// Show each source's transfer session: its live state and the journal's items.
+    ///
+    /// Example: whm-migrate status plan.toml --format json
+    Status(StatusArgs),
+    /// Print a session's master log, or one item's logs (`--item USER`).
+    ///
+    /// Example: whm-migrate logs plan.toml --item bob
+    Logs(LogsArgs),
+    /// Ask the running sessions to stop after the items in progress.
+    ///
+    /// Example: whm-migrate pause plan.toml --source old1
+    Pause(ControlArgs),
+    /// Start paused sessions again (`start_transfer_session`).
+    ///
+    /// Example: whm-migrate resume plan.toml
+    Resume(ControlArgs),
+    /// Stop sessions for good.
+    ///
+    /// What abort cannot undo: accounts, packages and feature lists already restored
+    /// stay on the destination, and an item being restored may be left half done (remove
+    /// it in WHM before a retry). An aborted session cannot be restarted; the next
+    /// `apply` transfers what is still missing in a new session. Aborting a session that
+    /// never started marks it FAILED, which is how WHM discards it.
+    ///
+    /// Example: whm-migrate abort plan.toml --source old1
+    Abort(ControlArgs),
     /// Print the manifest's JSON Schema, or check the committed copy.
     ///
     /// Example: whm-migrate schema > schemas/manifest.schema.json
@@ -131,6 +157,55 @@ pub struct ApplyArgs {
     /// Also write a JUnit XML report (one test case per item).
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+}
+
+/// Output formats of `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum StatusFormat {
+    /// One line per source.
+    #[default]
+    Text,
+    /// A JSON list.
+    Json,
+}
+
+/// `status` options.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The manifest.
+    pub manifest: PathBuf,
+    /// Only this source.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: StatusFormat,
+}
+
+/// `logs` options.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The manifest.
+    pub manifest: PathBuf,
+    /// Only this source.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Show this item's (source user, package or feature list) logs instead.
+    #[arg(long, value_name = "USER")]
+    pub item: Option<String>,
+    /// Keep printing new master-log lines until the session ends.
+    #[arg(long)]
+    pub follow: bool,
+}
+
+/// `pause`, `resume`, `abort` options.
+#[derive(Debug, Args)]
+pub struct ControlArgs {
+    /// The manifest.
+    pub manifest: PathBuf,
+    /// Only this source.
+    #[arg(long)]
+    pub source: Option<String>,
 }
 
 /// `schema` options.

@@ -49,6 +49,35 @@ pub fn run() -> i32 {
             Command::Validate(a) => commands::validate::run(&printer, &cli.global, a).await,
             Command::Plan(a) => commands::plan::run(&printer, &cli.global, a).await,
             Command::Apply(a) => commands::apply::run(&printer, &cli.global, a).await,
+            Command::Status(a) => commands::control::status(&printer, &cli.global, a).await,
+            Command::Logs(a) => commands::control::logs(&printer, &cli.global, a).await,
+            Command::Pause(a) => {
+                commands::control::control(
+                    &printer,
+                    &cli.global,
+                    a,
+                    commands::control::Action::Pause,
+                )
+                .await
+            }
+            Command::Resume(a) => {
+                commands::control::control(
+                    &printer,
+                    &cli.global,
+                    a,
+                    commands::control::Action::Resume,
+                )
+                .await
+            }
+            Command::Abort(a) => {
+                commands::control::control(
+                    &printer,
+                    &cli.global,
+                    a,
+                    commands::control::Action::Abort,
+                )
+                .await
+            }
             Command::Schema(a) => commands::schema::run(&printer, a),
             Command::Sim(a) => commands::sim::run(&printer, a).await,
         }
