@@ -44,6 +44,9 @@ pub struct Followed {
     pub log_complete: bool,
     /// Failed items' item-log excerpts.
     pub excerpts: BTreeMap<ItemKey, Excerpt>,
+    /// Warning lines from the item logs of items restored with warnings whose master-log
+    /// record carried no text (servers often log the texts only in the item log).
+    pub warnings: BTreeMap<ItemKey, Vec<String>>,
 }
 
 enum LogMessage {
@@ -113,11 +116,13 @@ pub async fn follow(
     }
     follower.abort();
     let excerpts = failed_excerpts(client, session, &progress).await;
+    let warnings = warning_lines(client, session, &progress).await;
     Ok(Followed {
         state: final_state,
         progress,
         log_complete,
         excerpts,
+        warnings,
     })
 }
 
@@ -242,6 +247,38 @@ async fn failed_excerpts(
                         omitted: 0,
                     },
                 );
+            }
+        }
+    }
+    out
+}
+
+/// How many warned items' logs are read for their texts; the rest keep their counts.
+const WARNING_LOGS_MAX: usize = 50;
+
+async fn warning_lines(
+    client: &WhmClient,
+    session: &str,
+    progress: &SessionProgress,
+) -> BTreeMap<ItemKey, Vec<String>> {
+    let mut out = BTreeMap::new();
+    let warned = progress.items().filter(|(_, item)| {
+        item.state() == crate::translog::ItemState::DoneWithWarnings && item.messages.is_empty()
+    });
+    for (key, item) in warned.take(WARNING_LOGS_MAX) {
+        let Some(log) = item.restore_log.as_ref().or(item.transfer_log.as_ref()) else {
+            continue;
+        };
+        if let Ok(text) = client.fetch_transfer_session_log(session, log).await {
+            let lines: Vec<String> = parse_item_log(text.as_bytes())
+                .into_iter()
+                .filter_map(|e| match e.kind {
+                    crate::translog::ItemLogKind::Warn(t) => Some(t),
+                    _ => None,
+                })
+                .collect();
+            if !lines.is_empty() {
+                out.insert(key.clone(), lines);
             }
         }
     }

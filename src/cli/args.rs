@@ -88,6 +88,9 @@ pub enum Command {
     ///
     /// Example: whm-migrate schema > schemas/manifest.schema.json
     Schema(SchemaArgs),
+    /// Manage the bundled transfer-module schema snapshots.
+    #[command(subcommand)]
+    Schemas(SchemasCommand),
     /// Run the WHM simulator (WHM API 1 transfer functions) on a world file.
     ///
     /// Example: WHM_SIM_TOKEN=secret whm-migrate sim --world world.toml --listen 127.0.0.1:2087
@@ -214,6 +217,25 @@ pub struct SchemaArgs {
     /// Fail when schemas/manifest.schema.json differs from the generated schema.
     #[arg(long)]
     pub check: bool,
+}
+
+/// `schemas` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SchemasCommand {
+    /// Refresh schemas/modules/*.json from the destination's transfer_module_schema.
+    ///
+    /// Example: whm-migrate schemas pull plan.toml
+    Pull(SchemasPullArgs),
+}
+
+/// `schemas pull` options.
+#[derive(Debug, Args)]
+pub struct SchemasPullArgs {
+    /// The manifest naming the destination.
+    pub manifest: PathBuf,
+    /// Where the snapshots go.
+    #[arg(long, default_value = "schemas/modules")]
+    pub dir: PathBuf,
 }
 
 /// `sim` options.

@@ -79,6 +79,9 @@ pub fn run() -> i32 {
                 .await
             }
             Command::Schema(a) => commands::schema::run(&printer, a),
+            Command::Schemas(args::SchemasCommand::Pull(a)) => {
+                commands::schemas::pull(&printer, &cli.global, a).await
+            }
             Command::Sim(a) => commands::sim::run(&printer, a).await,
         }
     });

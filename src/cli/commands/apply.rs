@@ -184,6 +184,20 @@ fn report(plan: &Plan, runs: &[SourceRun], started: Instant) -> ApplyReport {
                     for (key, excerpt) in &f.excerpts {
                         r.attach_excerpt(key, excerpt);
                     }
+                    for (key, lines) in &f.warnings {
+                        if let Some(crate::report::Outcome::DoneWithWarnings {
+                            first_messages, ..
+                        }) = r
+                            .items
+                            .iter_mut()
+                            .find(|i| i.module == key.item_type && i.key == key.item)
+                            .map(|i| &mut i.outcome)
+                            && first_messages.is_empty()
+                        {
+                            first_messages
+                                .extend(lines.iter().take(crate::report::FIRST_MESSAGES).cloned());
+                        }
+                    }
                     r
                 }
                 (None, None) => SourceReport::from_progress(

@@ -4,6 +4,7 @@ pub mod apply;
 pub mod control;
 pub mod plan;
 pub mod schema;
+pub mod schemas;
 pub mod sim;
 pub mod validate;
 
