@@ -6,7 +6,7 @@ use crate::cli::commands::load_manifest;
 use crate::cli::printer::Printer;
 use crate::cli::settings;
 use crate::cli::{EXIT_ERROR, EXIT_OK};
-use crate::modules::ModuleCatalog;
+use crate::modules::{ModuleCatalog, ModuleSchema, ModuleSnapshot};
 use miette::{IntoDiagnostic, WrapErr, miette};
 
 /// Fetches every bundled module's live schema and writes it in the snapshot format.
@@ -43,7 +43,16 @@ pub async fn pull(
         let type_id = ids
             .get(name.as_str())
             .map_or_else(|| module.type_id.to_string(), ToString::to_string);
-        let doc = serde_json::json!({ "module": name, "type_id": type_id, "schema": schema });
+        // The live answer's `{"def": …}` keys, written in the snapshot form.
+        let schema: ModuleSchema = serde_json::to_value(&schema)
+            .and_then(serde_json::from_value)
+            .into_diagnostic()
+            .wrap_err_with(|| format!("{name}: the live schema is not understood"))?;
+        let doc = ModuleSnapshot {
+            module: name.clone(),
+            type_id,
+            schema,
+        };
         let mut text = serde_json::to_string_pretty(&doc).into_diagnostic()?;
         text.push('\n');
         let path = args.dir.join(format!("{name}.json"));

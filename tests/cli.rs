@@ -1,0 +1,148 @@
+//! The command line around the manifest: `schema --check`, `validate` (offline, JSON,
+//! online) and `schemas pull`, driven as a user would, against the simulator.
+
+use crate::support::{SimContext, TOKEN, world};
+use std::path::Path;
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_whm-migrate"))
+}
+
+fn manifest_for(dir: &Path, url: &str) -> std::path::PathBuf {
+    let path = dir.join("m.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"version = 1
+name = "cli-test"
+[destination]
+url = "{url}"
+token = {{ env = "WHM_TEST_TOKEN" }}
+[[sources]]
+name = "src"
+host = "src.example.com"
+kind = "root"
+password = {{ env = "SRC_PW" }}
+[[sources.accounts]]
+user = "bob"
+domain = "bob.example"
+"#
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn the_committed_manifest_schema_is_current() {
+    let out = bin()
+        .args(["schema", "--check"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn validate_reports_json_diagnostics_and_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "version = 1\nname = \"x\"\nbogus = 1\n").unwrap();
+    let out = bin()
+        .args(["validate", "--format", "json"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let diags: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let list = diags.as_array().unwrap();
+    assert!(list.iter().any(|d| d["line"] == 3), "{diags}");
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests/demo.toml");
+    let out = bin().arg("validate").arg(&demo).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn validate_online_and_schemas_pull_read_the_live_server() {
+    let cx = SimContext::start(world("basic")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = manifest_for(dir.path(), &cx.sim.base_url());
+    let snapshots = dir.path().join("modules");
+    let (online, pull) = tokio::task::spawn_blocking({
+        let manifest = manifest.clone();
+        let snapshots = snapshots.clone();
+        let state = dir.path().join("state");
+        move || {
+            let run = |args: &[&str]| {
+                bin()
+                    .args(args)
+                    .arg(&manifest)
+                    .arg("--state-dir")
+                    .arg(&state)
+                    .env("WHM_TEST_TOKEN", TOKEN)
+                    .env("SRC_PW", "rootpw")
+                    .output()
+                    .unwrap()
+            };
+            let online = run(&["validate", "--online"]);
+            let pull = bin()
+                .args(["schemas", "pull"])
+                .arg(&manifest)
+                .arg("--dir")
+                .arg(&snapshots)
+                .arg("--state-dir")
+                .arg(&state)
+                .env("WHM_TEST_TOKEN", TOKEN)
+                .output()
+                .unwrap();
+            (online, pull)
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        online.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&online.stderr)
+    );
+    assert_eq!(
+        pull.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&pull.stderr)
+    );
+    // The pulled snapshots say what the bundled ones say.
+    let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/modules");
+    let mut compared = 0;
+    for entry in std::fs::read_dir(&bundled).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap();
+        let ours: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let pulled: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(snapshots.join(name)).unwrap()).unwrap();
+        assert_eq!(ours, pulled, "{}", name.to_string_lossy());
+        compared += 1;
+    }
+    assert_eq!(compared, 19);
+    let stats = cx.sim.stats();
+    assert!(
+        stats
+            .calls
+            .get("transfer_module_schema")
+            .copied()
+            .unwrap_or(0)
+            >= 38
+    );
+}
