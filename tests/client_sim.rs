@@ -493,3 +493,32 @@ fn the_token_never_shows_in_debug_output() {
     let c = client_for("http://127.0.0.1:9", TlsMode::SystemRoots);
     assert!(!format!("{c:?}").contains(TOKEN));
 }
+
+#[tokio::test]
+async fn a_server_slower_than_the_timeout_is_a_timeout() {
+    let cx = SimContext::start(world("basic")).await;
+    cx.sim.set_faults(Faults {
+        latency_probability: 1.0,
+        latency_ms: 1_500,
+        ..Faults::default()
+    });
+    let client = WhmClient::new(whm_migrate::whm::ClientOptions {
+        base_url: cx.sim.base_url(),
+        user: "root".into(),
+        token: SecretString::from(TOKEN),
+        tls: TlsMode::SystemRoots,
+        timeouts: whm_migrate::whm::Timeouts {
+            default: Duration::from_millis(300),
+            ..whm_migrate::whm::Timeouts::default()
+        },
+        retry: whm_migrate::whm::RetryPolicy {
+            max_retries: 1,
+            min_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(1),
+        },
+    })
+    .unwrap();
+    let err = client.get_featurelists().await.unwrap_err();
+    assert!(matches!(err, WhmError::Timeout { .. }), "{err:?}");
+    assert!(err.to_string().contains("did not answer within"), "{err}");
+}

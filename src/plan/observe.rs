@@ -83,9 +83,11 @@ pub async fn destination_inventory(
     })
 }
 
-/// Which journal item states mean "in the session's queue".
+/// Which journal item states mean "in the session's queue". An item left
+/// `enqueuing` by a crash may or may not have landed: it is planned as a transfer and
+/// enqueued again, and WHM's duplicate-key answer settles it.
 pub fn is_queued_state(state: &str) -> bool {
-    matches!(state, "enqueuing" | "queued" | "transferring" | "restoring")
+    matches!(state, "queued" | "transferring" | "restoring")
 }
 
 /// Observes everything the diff needs. Creates (and journals) a root session for a
