@@ -422,6 +422,8 @@ async fn killed_at_any_point_a_rerun_transfers_everything_exactly_once() {
     let out = setup.apply(&[]).await;
     out.assert_code(0);
     assert_exactly_once(&sim);
+    // The report counts each of the manifest's items once, however the runs split them.
+    assert!(out.stdout.contains("Total over 1 source: 5 items"), "{}", out.stdout);
     // Still nothing to do afterwards.
     let before = sim.sim.stats();
     setup.apply(&[]).await.assert_code(0);
@@ -526,6 +528,7 @@ async fn sigterm_stops_following_leaves_the_session_running_and_says_how_to_resu
     // A re-run follows (or finds finished) that session: nothing is queued again.
     let out = setup.apply(&[]).await;
     out.assert_code(0);
+    assert!(out.stdout.contains("Total over 1 source: 5 items"), "{}", out.stdout);
     let after = sim.sim.stats();
     assert_eq!(after.enqueues, s.enqueues);
     assert_eq!(after.sessions_created, 1);
@@ -565,30 +568,48 @@ async fn the_demo_applies_then_finds_no_changes() {
 }
 
 // Fault matrix: 20% of requests fail (HTTP 500, dropped before or after acting).
+// Reads are retried, enqueue and start are reconciled with the server; a session
+// create whose answer is lost is not retried (it may have happened): apply stops with
+// exit 1 naming it, and a re-run completes. Seed 6 loses the first create's answer.
 #[tokio::test(flavor = "multi_thread")]
 async fn with_a_fifth_of_requests_failing_apply_completes_without_duplicates() {
-    let sim = SimContext::with(
-        world(),
-        SimOptions {
-            faults: Faults {
-                http_500: 0.1,
-                drop_before: 0.05,
-                drop_after: 0.05,
-                ..Faults::default()
+    for seed in [0x5eed, 6] {
+        let sim = SimContext::with(
+            world(),
+            SimOptions {
+                faults: Faults {
+                    http_500: 0.1,
+                    drop_before: 0.05,
+                    drop_after: 0.05,
+                    ..Faults::default()
+                },
+                seed,
+                ..SimOptions::default()
             },
-            ..SimOptions::default()
-        },
-    )
-    .await;
-    let setup = Setup::new(&sim);
-    let out = setup.apply(&[]).await;
-    out.assert_code(0);
-    let s = sim.sim.stats();
-    assert!(total(&s.faults) > 0, "no fault was injected");
-    for item in ITEMS {
-        assert_eq!(s.enqueue_count(item), 1, "{item}: {:#?}", s.enqueues);
+        )
+        .await;
+        let setup = Setup::new(&sim);
+        let mut runs = 0;
+        loop {
+            runs += 1;
+            let out = setup.apply(&[]).await;
+            if out.code == Some(0) {
+                break;
+            }
+            out.assert_code(1);
+            assert!(
+                out.stderr.contains("create_remote_root_transfer_session"),
+                "seed {seed}: {out:#?}"
+            );
+            assert!(runs < 5, "seed {seed}: no success in {runs} runs");
+        }
+        let s = sim.sim.stats();
+        assert!(total(&s.faults) > 0, "seed {seed}: no fault was injected");
+        for item in ITEMS {
+            assert_eq!(s.enqueue_count(item), 1, "{item}: {:#?}", s.enqueues);
+        }
+        assert_exactly_once(&sim);
     }
-    assert_exactly_once(&sim);
 }
 
 // Fault matrix: log fetches block until the log is finished.

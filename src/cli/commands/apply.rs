@@ -194,8 +194,16 @@ fn report(plan: &Plan, runs: &[SourceRun], started: Instant) -> ApplyReport {
                     &crate::translog::SessionProgress::new(),
                 ),
             };
+            // An item the plan found present may also be in the followed session's log
+            // (an earlier run's session restored it): count it once, with the session's
+            // outcome.
             for item in &source_plan.items {
-                if item.action == Action::AlreadyPresent {
+                if item.action == Action::AlreadyPresent
+                    && !report
+                        .items
+                        .iter()
+                        .any(|i| i.module == item.module && i.key == item.key)
+                {
                     report
                         .items
                         .push(ItemOutcome::already_present(&ItemKey::new(
