@@ -198,7 +198,12 @@ fn assert_exactly_once(sim: &SimContext) {
             "transfers of {user}: {:#?}",
             s.transfers
         );
-        assert_eq!(s.restores.get(user), Some(&1), "restores: {:#?}", s.restores);
+        assert_eq!(
+            s.restores.get(user),
+            Some(&1),
+            "restores: {:#?}",
+            s.restores
+        );
     }
     assert_eq!(s.transfers.len(), ACCOUNTS.len(), "{:#?}", s.transfers);
     for item in ITEMS {
@@ -258,7 +263,13 @@ async fn a_fresh_apply_transfers_every_item_once() {
     );
     assert!(out.stdout.contains("warnings bob"), "{}", out.stdout);
     // The plain progress names every item as it is restored.
-    for name in ["alice", "bob", "carol", "package gold", "feature list gold features"] {
+    for name in [
+        "alice",
+        "bob",
+        "carol",
+        "package gold",
+        "feature list gold features",
+    ] {
         assert!(
             out.stderr.contains(&format!("{name}: restored")),
             "{name}: {}",
@@ -361,6 +372,9 @@ async fn a_failed_restore_exits_3_and_a_rerun_retries_only_it() {
     assert_world_complete(&sim.sim.world());
 }
 
+/// A point in a run, from the counters before it and now.
+type Milestone = Box<dyn Fn(&SimStats, &SimStats) -> bool>;
+
 // 4.
 #[tokio::test(flavor = "multi_thread")]
 async fn killed_at_any_point_a_rerun_transfers_everything_exactly_once() {
@@ -373,7 +387,6 @@ async fn killed_at_any_point_a_rerun_transfers_everything_exactly_once() {
     };
     let sim = SimContext::with(world(), opts).await;
     let setup = Setup::new(&sim);
-    type Milestone = Box<dyn Fn(&SimStats, &SimStats) -> bool>;
     let points: [(&str, Milestone); 4] = [
         (
             "session created, nothing queued",
@@ -423,7 +436,11 @@ async fn killed_at_any_point_a_rerun_transfers_everything_exactly_once() {
     out.assert_code(0);
     assert_exactly_once(&sim);
     // The report counts each of the manifest's items once, however the runs split them.
-    assert!(out.stdout.contains("Total over 1 source: 5 items"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("Total over 1 source: 5 items"),
+        "{}",
+        out.stdout
+    );
     // Still nothing to do afterwards.
     let before = sim.sim.stats();
     setup.apply(&[]).await.assert_code(0);
@@ -493,46 +510,118 @@ async fn the_journal_is_private_records_sessions_and_items_and_holds_no_secret()
     }
 }
 
-// 8.
-#[tokio::test(flavor = "multi_thread")]
-async fn sigterm_stops_following_leaves_the_session_running_and_says_how_to_resume() {
-    let sim = SimContext::with(world(), slow()).await;
-    let setup = Setup::new(&sim);
-    let mut child = setup.command(&[]).spawn().unwrap();
-    let pid = child.id().unwrap();
-    // Following: started, and the first item is done moving.
-    assert!(
-        wait_for(&sim, &mut child, |s| calls(s, "start_transfer_session") >= 1
-            && calls(s, "get_transfer_session_state") >= 3)
-        .await
-    );
+fn term(child: &tokio::process::Child) {
+    let pid = child.id().unwrap().to_string();
     let status = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
+        .args(["-TERM", &pid])
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+// 8.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_stops_following_leaves_the_session_running_and_says_how_to_resume() {
+    // Slower still: the session must outlive the interrupted run and the re-run's plan.
+    let mut opts = slow();
+    opts.time_scale.bytes_per_second = 3_000_000;
+    let sim = SimContext::with(world(), opts).await;
+    let setup = Setup::new(&sim);
+    let mut child = setup.command(&[]).spawn().unwrap();
+    // Following: started, and polled a few times.
+    assert!(
+        wait_for(&sim, &mut child, |s| calls(s, "start_transfer_session")
+            >= 1
+            && calls(s, "get_transfer_session_state") >= 3)
+        .await
+    );
+    term(&child);
     let out = finish(child).await;
     out.assert_code(130);
-    let resume = format!("whm-migrate apply {}", setup.manifest.display());
+    let resume = format!(
+        "resume with: whm-migrate apply {} --state-dir {}",
+        setup.manifest.display(),
+        setup.state.display()
+    );
     assert!(out.stderr.contains(&resume), "{}", out.stderr);
     let s = sim.sim.stats();
     let session = the_session(&s);
-    let state = sim.sim.session_state(&session).unwrap();
     assert!(
-        state == "RUNNING" || state == "COMPLETED",
-        "the session was left {state}"
+        out.stderr.contains(&format!(
+            "still running on the destination: old1 (session {session})"
+        )),
+        "{}",
+        out.stderr
     );
+    assert_eq!(sim.sim.session_state(&session).as_deref(), Some("RUNNING"));
     assert_eq!(calls(&s, "abort_transfer_session"), 0);
     assert_eq!(calls(&s, "pause_transfer_session"), 0);
+    let journal = setup.journal();
+    assert_eq!(
+        journal["sources"]["old1"]["session"]["id"],
+        session.as_str()
+    );
+    assert_eq!(journal["sources"]["old1"]["session"]["state"], "RUNNING");
 
-    // A re-run follows (or finds finished) that session: nothing is queued again.
+    // The re-run follows that session to its end: nothing is queued again.
     let out = setup.apply(&[]).await;
     out.assert_code(0);
-    assert!(out.stdout.contains("Total over 1 source: 5 items"), "{}", out.stdout);
+    assert!(
+        out.stderr.contains(&format!("following session {session}")),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("No changes"), "{}", out.stderr);
+    assert!(
+        out.stdout.contains("Total over 1 source: 5 items"),
+        "{}",
+        out.stdout
+    );
     let after = sim.sim.stats();
     assert_eq!(after.enqueues, s.enqueues);
     assert_eq!(after.sessions_created, 1);
     assert_exactly_once(&sim);
+}
+
+// 8, before the session starts: nothing runs until the next apply, and it says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_while_enqueueing_says_the_session_waits_and_a_rerun_finishes() {
+    let mut opts = slow();
+    opts.faults = Faults {
+        latency_probability: 1.0,
+        latency_ms: 100,
+        ..Faults::default()
+    };
+    let sim = SimContext::with(world(), opts).await;
+    let setup = Setup::new(&sim);
+    let mut child = setup.command(&[]).spawn().unwrap();
+    assert!(wait_for(&sim, &mut child, |s| calls(s, "enqueue_transfer_item") >= 2).await);
+    term(&child);
+    let out = finish(child).await;
+    out.assert_code(130);
+    let s = sim.sim.stats();
+    let session = the_session(&s);
+    assert_eq!(sim.sim.session_state(&session).as_deref(), Some("PENDING"));
+    assert!(
+        out.stderr.contains(&format!(
+            "not started yet (their queued items wait for the next apply): old1 (session {session})"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("still running"), "{}", out.stderr);
+    sim.sim.set_faults(Faults::default());
+    let out = setup.apply(&[]).await;
+    out.assert_code(0);
+    assert_eq!(sim.sim.stats().sessions_created, 1);
+    assert_exactly_once(&sim);
+    for item in ITEMS {
+        assert_eq!(
+            sim.sim.stats().enqueues[&session].get(item),
+            Some(&1),
+            "{item}"
+        );
+    }
 }
 
 // 9.
