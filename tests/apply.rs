@@ -23,7 +23,7 @@ const ITEMS: [&str; 5] = [
     "AccountRemoteRoot/carol",
 ];
 /// Upper bound for one run (a guard against hangs, not a timing assertion).
-const RUN_LIMIT: Duration = Duration::from_secs(60);
+const RUN_LIMIT: Duration = Duration::from_secs(30);
 
 fn world() -> World {
     support::world("apply")
@@ -716,5 +716,42 @@ async fn blocking_log_fetches_do_not_stall_apply() {
         "{}",
         out.stdout
     );
+    assert_exactly_once(&sim);
+}
+
+// Someone pauses the session (WHM's UI, `whm-migrate pause`) while apply follows it:
+// apply stops following and says so instead of polling a PAUSED session forever; a
+// re-run resumes the same session.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_paused_on_the_destination_stops_apply_and_a_rerun_resumes_it() {
+    let sim = SimContext::with(world(), slow()).await;
+    let setup = Setup::new(&sim);
+    let mut child = setup.command(&[]).spawn().unwrap();
+    assert!(
+        wait_for(&sim, &mut child, |s| calls(s, "start_transfer_session")
+            >= 1
+            && calls(s, "get_transfer_session_state") >= 2)
+        .await
+    );
+    let session = the_session(&sim.sim.stats());
+    sim.client.pause_transfer_session(&session).await.unwrap();
+    let out = finish(child).await;
+    out.assert_code(1);
+    assert!(out.stdout.contains("PAUSED"), "{out:#?}");
+    assert!(
+        out.stdout
+            .contains(&format!("whm-migrate apply {}", setup.manifest.display())),
+        "{out:#?}"
+    );
+    assert_eq!(sim.sim.session_state(&session).as_deref(), Some("PAUSED"));
+
+    let out = setup.apply(&[]).await;
+    out.assert_code(0);
+    let s = sim.sim.stats();
+    assert_eq!(s.sessions_created, 1);
+    assert_eq!(s.enqueues.len(), 1);
+    for item in ITEMS {
+        assert_eq!(s.enqueue_count(item), 1, "{item}");
+    }
     assert_exactly_once(&sim);
 }

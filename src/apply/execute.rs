@@ -118,6 +118,7 @@ async fn run_source(
         let keys = queued_keys(journal, &source.name, id);
         let followed = follow(client, id, &keys, policy, watcher).await?;
         settle(journal, state, &source.name, id, &followed);
+        run.error = paused(id, &followed);
         run.followed = Some(followed);
         return Ok(());
     }
@@ -175,8 +176,19 @@ async fn run_source(
     let keys = queued_keys(journal, &source.name, &session);
     let followed = follow(client, &session, &keys, policy, watcher).await?;
     settle(journal, state, &source.name, &session, &followed);
+    run.error = paused(&session, &followed);
     run.followed = Some(followed);
     Ok(())
+}
+
+/// A session paused on the destination stops this run: say so (apply's next run
+/// starts it again).
+fn paused(session: &str, followed: &Followed) -> Option<String> {
+    (followed.state == SessionState::Paused).then(|| {
+        format!(
+            "session {session} was paused on the destination before it finished; re-run apply to resume it, or abort it"
+        )
+    })
 }
 
 /// Adds the analysis' size when the manifest did not set one: WHM uses it to pick the

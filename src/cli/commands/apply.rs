@@ -249,7 +249,22 @@ fn report(plan: &Plan, runs: &[SourceRun], started: Instant) -> ApplyReport {
                 .map(|i| ItemKey::new(&i.module, &i.key))
                 .collect();
             let mut report = match (&run.error, &run.followed) {
-                (Some(e), _) => {
+                // Stopped after following (a paused session): keep what it did.
+                (Some(e), Some(f)) => {
+                    let mut r = SourceReport::from_progress(
+                        &run.name,
+                        run.session.as_deref(),
+                        Some(&f.state),
+                        &planned,
+                        &f.progress,
+                    );
+                    for (key, excerpt) in &f.excerpts {
+                        r.attach_excerpt(key, excerpt);
+                    }
+                    r.error = Some(e.clone());
+                    r
+                }
+                (Some(e), None) => {
                     SourceReport::failed(&run.name, run.session.as_deref(), &planned, e)
                 }
                 (None, Some(f)) => {
