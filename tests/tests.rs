@@ -1,5 +1,6 @@
 //! The one integration-test binary: the CLI and the library against the simulator.
 
+mod apply;
 mod cli;
 mod client;
 mod client_sim;

@@ -111,19 +111,28 @@ async fn run_source(
         && s.is_active()
     {
         run.resumed = true;
+        note_state(journal, state, &source.name, id, s);
         watcher.note(&format!(
             "following session {id}, started by an earlier run"
         ));
         let keys = queued_keys(journal, &source.name, id);
         let followed = follow(client, id, &keys, policy, watcher).await?;
         settle(journal, state, &source.name, id, &followed);
+        run.error = paused(id, &followed);
         run.followed = Some(followed);
         return Ok(());
     }
+    // An item whose enqueue was in flight when an earlier run stopped may or may not
+    // be in the queue: ask again (WHM answers "already exists in the queue" if it is).
+    let uncertain = uncertain_keys(journal, &source.name, run.session.as_deref());
     let items: Vec<(ItemPlan, Vec<(String, String)>)> = source_plan
         .items
         .iter()
-        .filter(|i| i.action == Action::Transfer)
+        .filter(|i| {
+            i.action == Action::Transfer
+                || (i.action == Action::AlreadyQueued
+                    && uncertain.contains(&queue_key(&i.module, &i.key)))
+        })
         .filter_map(|i| {
             source
                 .items
@@ -157,11 +166,29 @@ async fn run_source(
         }
     ));
     start_session(client, &session).await?;
+    note_state(
+        journal,
+        state,
+        &source.name,
+        &session,
+        &SessionState::Running,
+    );
     let keys = queued_keys(journal, &source.name, &session);
     let followed = follow(client, &session, &keys, policy, watcher).await?;
     settle(journal, state, &source.name, &session, &followed);
+    run.error = paused(&session, &followed);
     run.followed = Some(followed);
     Ok(())
+}
+
+/// A session paused on the destination stops this run: say so (apply's next run
+/// starts it again).
+fn paused(session: &str, followed: &Followed) -> Option<String> {
+    (followed.state == SessionState::Paused).then(|| {
+        format!(
+            "session {session} was paused on the destination before it finished; re-run apply to resume it, or abort it"
+        )
+    })
 }
 
 /// Adds the analysis' size when the manifest did not set one: WHM uses it to pick the
@@ -217,6 +244,24 @@ async fn create_session(
     Ok(created.transfer_session_id)
 }
 
+/// Items the journal records as being enqueued into `session` without an answer.
+fn uncertain_keys(journal: &Mutex<Journal>, source: &str, session: Option<&str>) -> Vec<String> {
+    let Some(session) = session else {
+        return Vec::new();
+    };
+    let j = lock(journal);
+    j.sources
+        .get(source)
+        .map(|r| {
+            r.items
+                .iter()
+                .filter(|(_, i)| i.session == session && i.state == "enqueuing")
+                .map(|(k, _)| k.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn queued_keys(journal: &Mutex<Journal>, source: &str, session: &str) -> Vec<ItemKey> {
     let j = lock(journal);
     j.sources
@@ -230,6 +275,27 @@ fn queued_keys(journal: &Mutex<Journal>, source: &str, session: &str) -> Vec<Ite
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Records `session`'s state as last seen, so the journal (and an interrupted run's
+/// message) can tell a running session from one still waiting to be started.
+fn note_state(
+    journal: &Mutex<Journal>,
+    state: &StateDir,
+    source: &str,
+    session: &str,
+    seen: &SessionState,
+) {
+    let mut j = lock(journal);
+    if let Some(rec) = j
+        .sources
+        .get_mut(source)
+        .and_then(|s| s.session.as_mut())
+        .filter(|r| r.id == session)
+    {
+        seen.name().clone_into(&mut rec.state);
+        let _ = state.save(&j);
+    }
 }
 
 /// Records the session's end and each item's outcome in the journal.

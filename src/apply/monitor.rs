@@ -99,10 +99,11 @@ pub async fn follow(
             return Err(e);
         }
     };
-    // The session has ended: its master log is (or is about to be) finished.
+    // The session has ended: its master log is (or is about to be) finished. A paused
+    // session's log is not: take what has arrived.
     let deadline = tokio::time::sleep(FINAL_LOG_WAIT);
     tokio::pin!(deadline);
-    while !log_complete {
+    while !log_complete && final_state.is_terminal() {
         tokio::select! {
             () = &mut deadline => {
                 watcher.note("the finished master log did not arrive in time; item outcomes may be incomplete");

@@ -26,8 +26,8 @@ impl Default for PollPolicy {
     }
 }
 
-/// Polls until the session reaches a terminal state (confirmed), calling `on_change`
-/// with every new state. Returns the final state.
+/// Polls until the session reaches a terminal state (confirmed) or is paused, calling
+/// `on_change` with every new state. Returns the final state.
 pub async fn follow_state(
     client: &WhmClient,
     session: &str,
@@ -55,6 +55,14 @@ pub async fn follow_state(
                         return Ok(confirmed);
                     }
                     continue;
+                }
+                // Paused by someone else (WHM's UI, `whm-migrate pause`): it stays so
+                // until started again, so following it further would never end.
+                if state == SessionState::Paused {
+                    if last.as_ref() != Some(&state) {
+                        on_change(&state);
+                    }
+                    return Ok(state);
                 }
                 if last.as_ref() == Some(&state) {
                     interval = (interval * 2).min(policy.max);

@@ -9,11 +9,14 @@ use crate::cli::printer::Printer;
 use crate::cli::settings;
 use crate::cli::watch::SourceWatcher;
 use crate::cli::{EXIT_ERROR, EXIT_OK};
+use crate::journal::Journal;
 use crate::plan::{Action, Plan, render};
 use crate::report::{ApplyReport, ItemOutcome, Progress, SourceReport, write_junit};
 use crate::translog::ItemKey;
+use crate::whm::SessionState;
 use miette::{IntoDiagnostic, WrapErr, miette};
-use std::path::PathBuf;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -66,7 +69,8 @@ pub async fn run(printer: &Printer, global: &GlobalArgs, args: &ApplyArgs) -> mi
         destination.close().await;
         return Ok(EXIT_OK);
     }
-    printer.info(&render::summary_line(plan));
+    printer.info(&summary_line(plan));
+    let rerun = rerun_args(&manifest_path, global.state_dir.as_deref());
 
     let progress = Arc::new(Progress::new(args.progress));
     let watchers: Vec<Box<dyn Watcher + Send>> = desired
@@ -87,20 +91,17 @@ pub async fn run(printer: &Printer, global: &GlobalArgs, args: &ApplyArgs) -> mi
         runs = &mut run => runs,
         () = interrupted() => {
             progress.finish();
-            {
+            let message = {
                 let j = journal.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 let _ = state.save(&j);
-            }
+                interrupted_message(&j, &rerun)
+            };
             // A second signal ends the process at once.
             tokio::spawn(async {
                 interrupted().await;
                 std::process::exit(130);
             });
-            printer.error(&format!(
-                "interrupted: stopped following; the transfer sessions keep running on the destination.\nresume following with: whm-migrate apply {}\npause or abort them with: whm-migrate pause|abort {}",
-                manifest_path.display(),
-                manifest_path.display()
-            ));
+            printer.error(&message);
             drop(run);
             destination.close().await;
             return Ok(130);
@@ -109,7 +110,7 @@ pub async fn run(printer: &Printer, global: &GlobalArgs, args: &ApplyArgs) -> mi
     drop(run);
     progress.finish();
     let report = report(plan, &runs, started);
-    printer.data(&report.render_text(&manifest_path.display().to_string()));
+    printer.data(&report.render_text(&rerun));
     if let Some(junit) = &args.junit {
         let dir = junit
             .parent()
@@ -141,6 +142,84 @@ fn target(path: &std::path::Path) -> miette::Result<(PathBuf, Option<Plan>)> {
     Ok((path.to_path_buf(), None))
 }
 
+/// What to pass `whm-migrate apply` to pick this migration up again: the manifest and,
+/// when one was given, the state dir (another one would not find the journal), quoted
+/// for a POSIX shell.
+fn rerun_args(manifest: &Path, state_dir: Option<&Path>) -> String {
+    let mut args = shell_quote(&manifest.display().to_string());
+    if let Some(dir) = state_dir {
+        args.push_str(" --state-dir ");
+        args.push_str(&shell_quote(&dir.display().to_string()));
+    }
+    args
+}
+
+fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@%".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// The plan's summary when apply has work: a plan with nothing new to queue still has
+/// an earlier run's queued items or running session to finish.
+fn summary_line(plan: &Plan) -> String {
+    let s = &plan.summary;
+    if s.has_changes() {
+        return render::summary_line(plan);
+    }
+    format!(
+        "Nothing new to queue ({} already present, {} already queued): finishing what an earlier run started.",
+        s.already_present, s.already_queued
+    )
+}
+
+/// What an interrupted apply leaves behind, per the journal: sessions started keep
+/// running on the destination; sessions not started yet wait for the next run.
+fn interrupted_message(journal: &Journal, rerun: &str) -> String {
+    let mut started = Vec::new();
+    let mut waiting = Vec::new();
+    for (name, source) in &journal.sources {
+        let Some(session) = &source.session else {
+            continue;
+        };
+        let line = format!("{name} (session {})", session.id);
+        if SessionState::from_name(&session.state) == SessionState::Pending {
+            waiting.push(line);
+        } else {
+            started.push(line);
+        }
+    }
+    let mut out = String::from("interrupted: stopped following.");
+    if !started.is_empty() {
+        let _ = write!(
+            out,
+            "\nstill running on the destination: {}",
+            started.join(", ")
+        );
+    }
+    if !waiting.is_empty() {
+        let _ = write!(
+            out,
+            "\nnot started yet (their queued items wait for the next apply): {}",
+            waiting.join(", ")
+        );
+    }
+    let _ = write!(out, "\nresume with: whm-migrate apply {rerun}");
+    if !started.is_empty() {
+        let _ = write!(
+            out,
+            "\npause or abort with: whm-migrate pause|abort {rerun}"
+        );
+    }
+    out
+}
+
 async fn interrupted() {
     #[cfg(unix)]
     {
@@ -170,7 +249,22 @@ fn report(plan: &Plan, runs: &[SourceRun], started: Instant) -> ApplyReport {
                 .map(|i| ItemKey::new(&i.module, &i.key))
                 .collect();
             let mut report = match (&run.error, &run.followed) {
-                (Some(e), _) => {
+                // Stopped after following (a paused session): keep what it did.
+                (Some(e), Some(f)) => {
+                    let mut r = SourceReport::from_progress(
+                        &run.name,
+                        run.session.as_deref(),
+                        Some(&f.state),
+                        &planned,
+                        &f.progress,
+                    );
+                    for (key, excerpt) in &f.excerpts {
+                        r.attach_excerpt(key, excerpt);
+                    }
+                    r.error = Some(e.clone());
+                    r
+                }
+                (Some(e), None) => {
                     SourceReport::failed(&run.name, run.session.as_deref(), &planned, e)
                 }
                 (None, Some(f)) => {
@@ -208,8 +302,16 @@ fn report(plan: &Plan, runs: &[SourceRun], started: Instant) -> ApplyReport {
                     &crate::translog::SessionProgress::new(),
                 ),
             };
+            // An item the plan found present may also be in the followed session's log
+            // (an earlier run's session restored it): count it once, with the session's
+            // outcome.
             for item in &source_plan.items {
-                if item.action == Action::AlreadyPresent {
+                if item.action == Action::AlreadyPresent
+                    && !report
+                        .items
+                        .iter()
+                        .any(|i| i.module == item.module && i.key == item.key)
+                {
                     report
                         .items
                         .push(ItemOutcome::already_present(&ItemKey::new(
