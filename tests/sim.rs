@@ -1407,7 +1407,7 @@ async fn example_worlds_load() {
 }
 
 /// Saves one success response per function (`--1` documented style, `--2` integers)
-/// for `python3 /work/shared/whm-api/check-openapi.py DIR`.
+/// for `python3 ../shared/whm-api/check-openapi.py DIR`, which `.ci/run` runs.
 #[tokio::test]
 async fn sim_responses_for_openapi_check() {
     let dir = std::path::Path::new(concat!(env!("CARGO_TARGET_TMPDIR"), "/sim-responses"));

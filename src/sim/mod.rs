@@ -1,5 +1,5 @@
 //! The WHM simulator: a real HTTP(S) server speaking WHM API 1's transfer functions as
-//! `/work/shared/whm-api/REFERENCE.md` documents them. It serves the demo, every test
+//! `../shared/whm-api/REFERENCE.md` (beside the project) documents them. It serves the demo, every test
 //! and every benchmark; where it and the documentation disagree, the documentation wins.
 //!
 //! * [`World`]: the simulated destination and source servers (TOML).
