@@ -9,7 +9,7 @@ use crate::plan::observe::SourceAccess;
 use crate::plan::{Desired, DesiredItem, DesiredSource, SourceKind};
 use crate::sim::{SimHandle, SimOptions, Simulator, World};
 use crate::whm::{
-    ClientOptions, RetryPolicy, RootSessionRequest, SessionOptions, SourceLogin, Timeouts, TlsMode,
+    ClientOptions, RetryPolicy, RootSessionRequest, SourceLogin, Timeouts, TlsMode,
     UserSessionRequest, WhmClient,
 };
 use secrecy::SecretString;
@@ -214,7 +214,6 @@ pub fn access(manifest: &Manifest) -> (Vec<SourceAccess>, Vec<UserAccess>) {
     for s in &manifest.sources {
         match s.kind {
             SessionKind::Root => {
-                let o = &s.session;
                 roots.push(SourceAccess {
                     name: s.name.clone(),
                     root: Some(RootSessionRequest {
@@ -232,19 +231,7 @@ pub fn access(manifest: &Manifest) -> (Vec<SourceAccess>, Vec<UserAccess>) {
                             sshkey_passphrase: secret(s.sshkey_passphrase.as_ref()),
                         },
                         comm_transport: s.comm_transport.as_ref().map(serde_plain),
-                        options: SessionOptions {
-                            transfer_threads: o.transfer_threads,
-                            restore_threads: o.restore_threads,
-                            unrestricted_restore: o.unrestricted_restore,
-                            copy_reseller_privs: o.copy_reseller_privs,
-                            compressed: o.compressed,
-                            unencrypted: o.unencrypted,
-                            use_backups: o.use_backups,
-                            low_priority: o.low_priority,
-                            enable_custom_pkgacct: o.enable_custom_pkgacct,
-                            remote_server_type: None,
-                            session_timeout: o.session_timeout,
-                        },
+                        options: s.session.to_request(),
                     }),
                 });
             }

@@ -283,37 +283,29 @@ impl SessionOptions {
     }
 
     /// The names of the options that are set.
-    pub fn set_keys(&self) -> Vec<&'static str> {
-        self.form_params().into_iter().map(|(k, _)| k).collect()
+    pub fn set_keys(&self) -> Vec<String> {
+        self.to_request()
+            .form()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect()
     }
 
-    /// The create call's form parameters for the options that are set (booleans `1`/`0`).
-    pub fn form_params(&self) -> Vec<(&'static str, String)> {
-        let b = |v: bool| if v { "1" } else { "0" }.to_owned();
-        let mut out = Vec::new();
-        let mut num = |k: &'static str, v: Option<u64>| {
-            if let Some(v) = v {
-                out.push((k, v.to_string()));
-            }
-        };
-        num("transfer_threads", self.transfer_threads.map(u64::from));
-        num("restore_threads", self.restore_threads.map(u64::from));
-        num("session_timeout", self.session_timeout);
-        for (k, v) in [
-            ("unrestricted_restore", self.unrestricted_restore),
-            ("copy_reseller_privs", self.copy_reseller_privs),
-            ("compressed", self.compressed),
-            ("unencrypted", self.unencrypted),
-            ("use_backups", self.use_backups),
-            ("low_priority", self.low_priority),
-            ("enable_custom_pkgacct", self.enable_custom_pkgacct),
-        ] {
-            if let Some(v) = v {
-                out.push((k, b(v)));
-            }
+    /// The options as the client sends them to `create_remote_root_transfer_session`.
+    pub fn to_request(&self) -> crate::whm::SessionOptions {
+        crate::whm::SessionOptions {
+            transfer_threads: self.transfer_threads,
+            restore_threads: self.restore_threads,
+            unrestricted_restore: self.unrestricted_restore,
+            copy_reseller_privs: self.copy_reseller_privs,
+            compressed: self.compressed,
+            unencrypted: self.unencrypted,
+            use_backups: self.use_backups,
+            low_priority: self.low_priority,
+            enable_custom_pkgacct: self.enable_custom_pkgacct,
+            remote_server_type: None,
+            session_timeout: self.session_timeout,
         }
-        out.sort_by_key(|(k, _)| *k);
-        out
     }
 }
 

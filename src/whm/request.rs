@@ -33,6 +33,13 @@ pub struct SessionOptions {
 }
 
 impl SessionOptions {
+    /// The form parameters of the options that are set (booleans as `1`/`0`).
+    pub fn form(&self) -> Vec<(String, String)> {
+        let mut form = Vec::new();
+        self.push(&mut form);
+        form
+    }
+
     fn push(&self, form: &mut Vec<(String, String)>) {
         let mut num = |k: &str, v: Option<u64>| {
             if let Some(v) = v {

@@ -125,12 +125,13 @@ pub fn client_config(
             }
             webpki(roots, &provider, seen)?
         }
-        TlsMode::Pinned(pin) => Arc::new(PinnedLeaf {
-            pin: *pin,
+        TlsMode::Pinned(pin) => Arc::new(LeafVerifier {
+            pin: Some(*pin),
             provider: provider.clone(),
             seen: seen.clone(),
         }),
-        TlsMode::Insecure => Arc::new(AcceptAny {
+        TlsMode::Insecure => Arc::new(LeafVerifier {
+            pin: None,
             provider: provider.clone(),
             seen: seen.clone(),
         }),
@@ -202,16 +203,18 @@ impl ServerCertVerifier for Recording {
     }
 }
 
-/// Trusts exactly one leaf certificate, by fingerprint; the handshake signatures are
-/// still verified, so the server must hold that certificate's private key.
+/// Checks only the leaf certificate: against a pinned SHA-256 fingerprint, or not at
+/// all (insecure mode). The handshake signatures are still verified either way, so the
+/// server must hold the presented certificate's private key.
 #[derive(Debug)]
-struct PinnedLeaf {
-    pin: [u8; 32],
+struct LeafVerifier {
+    /// `None` accepts any certificate.
+    pin: Option<[u8; 32]>,
     provider: Arc<CryptoProvider>,
     seen: SeenCertificate,
 }
 
-impl ServerCertVerifier for PinnedLeaf {
+impl ServerCertVerifier for LeafVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -221,72 +224,19 @@ impl ServerCertVerifier for PinnedLeaf {
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         self.seen.record(end_entity);
+        let Some(pin) = self.pin else {
+            return Ok(ServerCertVerified::assertion());
+        };
         let digest: [u8; 32] = Sha256::digest(end_entity.as_ref()).into();
-        if digest == self.pin {
+        if digest == pin {
             Ok(ServerCertVerified::assertion())
         } else {
             Err(rustls::Error::General(format!(
                 "the server's certificate has SHA-256 fingerprint {}, not the pinned {}",
                 fingerprint(&digest),
-                fingerprint(&self.pin)
+                fingerprint(&pin)
             )))
         }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
-}
-
-/// Accepts any certificate (insecure mode); signatures are still checked so the
-/// connection is at least bound to whoever holds the presented key.
-#[derive(Debug)]
-struct AcceptAny {
-    provider: Arc<CryptoProvider>,
-    seen: SeenCertificate,
-}
-
-impl ServerCertVerifier for AcceptAny {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        self.seen.record(end_entity);
-        Ok(ServerCertVerified::assertion())
     }
 
     fn verify_tls12_signature(
