@@ -67,20 +67,8 @@ impl WhmClient {
         &self,
         request: &RootSessionRequest,
     ) -> Result<CreatedSession, WhmError> {
-        const F: &str = "create_remote_root_transfer_session";
-        let owned = request.form();
-        let env = self
-            .call(
-                F,
-                &params(&owned),
-                Effect::Write,
-                Slowness::CreateSession,
-                None,
-            )
-            .await?;
-        let mut created: CreatedSession = env.data(self.site(F, None))?;
-        created.warnings.clone_from(&env.metadata.output.warnings);
-        Ok(created)
+        self.create_session("create_remote_root_transfer_session", &request.form())
+            .await
     }
 
     /// `create_remote_user_transfer_session`: a session authenticated with one cPanel
@@ -89,18 +77,25 @@ impl WhmClient {
         &self,
         request: &UserSessionRequest,
     ) -> Result<CreatedSession, WhmError> {
-        const F: &str = "create_remote_user_transfer_session";
-        let owned = request.form();
+        self.create_session("create_remote_user_transfer_session", &request.form())
+            .await
+    }
+
+    async fn create_session(
+        &self,
+        function: &str,
+        form: &[(String, String)],
+    ) -> Result<CreatedSession, WhmError> {
         let env = self
             .call(
-                F,
-                &params(&owned),
+                function,
+                &params(form),
                 Effect::Write,
                 Slowness::CreateSession,
                 None,
             )
             .await?;
-        let mut created: CreatedSession = env.data(self.site(F, None))?;
+        let mut created: CreatedSession = env.data(self.site(function, None))?;
         created.warnings.clone_from(&env.metadata.output.warnings);
         Ok(created)
     }
