@@ -755,3 +755,104 @@ async fn a_session_paused_on_the_destination_stops_apply_and_a_rerun_resumes_it(
     }
     assert_exactly_once(&sim);
 }
+
+impl Setup {
+    /// Runs a control command (`pause`, `resume`, `abort`, `status`) as a second process.
+    async fn control(&self, verb: &str) -> Out {
+        let child = tokio::process::Command::new(BIN)
+            .arg(verb)
+            .arg(&self.manifest)
+            .arg("--state-dir")
+            .arg(&self.state)
+            .env("WHM_TEST_TOKEN", support::TOKEN)
+            .env_remove("SRC_PW")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        finish(child).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pause_resume_and_abort_from_a_second_process_during_a_run() {
+    let sim = SimContext::with(world(), slow()).await;
+    let setup = Setup::new(&sim);
+    let mut child = setup.command(&[]).spawn().unwrap();
+    assert!(
+        wait_for(&sim, &mut child, |s| calls(s, "start_transfer_session")
+            >= 1)
+        .await
+    );
+    let session = the_session(&sim.sim.stats());
+
+    // status works beside the running apply (no lock), and names the session.
+    let status = setup.control("status").await;
+    status.assert_code(0);
+    assert!(status.stdout.contains(&session), "{status:#?}");
+
+    // pause from a second process: the session pauses, apply stops and says so.
+    let paused = setup.control("pause").await;
+    paused.assert_code(0);
+    assert!(paused.stdout.contains("asked to pause"), "{paused:#?}");
+    let out = finish(child).await;
+    out.assert_code(1);
+    let state = sim.sim.session_state(&session);
+    assert!(
+        matches!(state.as_deref(), Some("PAUSED" | "COMPLETED")),
+        "{state:?}"
+    );
+
+    // resume from a second process: the same session runs again.
+    if state.as_deref() == Some("PAUSED") {
+        let resumed = setup.control("resume").await;
+        resumed.assert_code(0);
+        assert_ne!(sim.sim.session_state(&session).as_deref(), Some("PAUSED"));
+    }
+    // apply follows it to the end without a second session or a second enqueue.
+    let out = setup.apply(&[]).await;
+    out.assert_code(0);
+    let s = sim.sim.stats();
+    assert_eq!(s.sessions_created, 1);
+    for item in ITEMS {
+        assert_eq!(s.enqueue_count(item), 1, "{item}");
+    }
+    assert_exactly_once(&sim);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn abort_from_a_second_process_stops_the_run_and_the_next_apply_moves_the_rest() {
+    let sim = SimContext::with(world(), slow()).await;
+    let setup = Setup::new(&sim);
+    let mut child = setup.command(&[]).spawn().unwrap();
+    assert!(
+        wait_for(&sim, &mut child, |s| calls(s, "start_transfer_session")
+            >= 1)
+        .await
+    );
+    let session = the_session(&sim.sim.stats());
+    let aborted = setup.control("abort").await;
+    aborted.assert_code(0);
+    assert!(aborted.stdout.contains("aborted"), "{aborted:#?}");
+    let out = finish(child).await;
+    assert_ne!(
+        out.code,
+        Some(0),
+        "an aborted run is not a success: {out:#?}"
+    );
+    assert_eq!(sim.sim.session_state(&session).as_deref(), Some("ABORTED"));
+    // A second abort is refused: the session is over.
+    setup.control("abort").await.assert_code(1);
+
+    // The next apply moves what the abort left, in a new session, each item once.
+    let out = setup.apply(&[]).await;
+    out.assert_code(0);
+    let s = sim.sim.stats();
+    assert_eq!(s.sessions_created, 2, "{s:#?}");
+    for user in ACCOUNTS {
+        assert_eq!(s.restores.get(user), Some(&1), "{:#?}", s.restores);
+    }
+    assert_world_complete(&sim.sim.world());
+}
