@@ -522,3 +522,139 @@ async fn a_server_slower_than_the_timeout_is_a_timeout() {
     assert!(matches!(err, WhmError::Timeout { .. }), "{err:?}");
     assert!(err.to_string().contains("did not answer within"), "{err}");
 }
+
+const LOCAL_ARCHIVES: &str = r#"
+[destination]
+hostname = "dest.example.com"
+
+[[destination.accounts]]
+user = "taken"
+domain = "taken.example"
+
+[[destination.archives]]
+path = "/home/cpmove-dave.tar.gz"
+user = "dave"
+domain = "dave.example"
+bytesused = 1048576
+
+[[destination.archives]]
+path = "/home/cpmove-erin"
+user = "erin"
+domain = "erin.example"
+bytesused = 2048
+"#;
+
+/// Runs one local restore to its end; returns the session id and the parsed progress.
+async fn local_restore(
+    c: &WhmClient,
+    request: &whm_migrate::whm::LocalRestoreRequest,
+) -> (String, SessionProgress) {
+    let id = c.start_local_cpmove_restore(request).await.unwrap();
+    assert_eq!(wait_terminal(c, &id).await, SessionState::Completed);
+    let log = c
+        .fetch_transfer_session_log(&id, "master.log")
+        .await
+        .unwrap();
+    let mut progress = SessionProgress::new();
+    progress.apply_all(&parse_master_log(log.as_bytes()));
+    (id, progress)
+}
+
+#[tokio::test]
+async fn a_local_cpmove_restore_runs_as_a_session() {
+    use whm_migrate::whm::LocalRestoreRequest;
+    let world = whm_migrate::sim::World::from_toml_str(LOCAL_ARCHIVES).unwrap();
+    let cx = SimContext::start(world).await;
+    let c = &cx.client;
+
+    let request = LocalRestoreRequest {
+        cpmovepath: "/home/cpmove-dave.tar.gz".into(),
+        ..LocalRestoreRequest::default()
+    };
+    let (id, progress) = local_restore(c, &request).await;
+    assert!(id.contains("start"), "{id}");
+    let dave = progress
+        .item(&ItemKey::new("AccountLocal", "dave"))
+        .unwrap();
+    assert_eq!(dave.state(), ItemState::Done);
+    let accounts = c.listaccts(&AccountQuery::default()).await.unwrap();
+    let dave_acct = accounts.iter().find(|a| a.user == "dave").unwrap();
+    assert_eq!(dave_acct.domain, "dave.example");
+    let stats = cx.sim.stats();
+    assert_eq!(stats.restores.get("dave"), Some(&1));
+    assert_eq!(stats.sessions_created, 1);
+
+    // Again without `overwrite`: the account exists, so the item fails; with it, the
+    // account is replaced.
+    let (_, again) = local_restore(c, &request).await;
+    let item = again.item(&ItemKey::new("AccountLocal", "dave")).unwrap();
+    assert_eq!(item.state(), ItemState::Failed);
+    assert!(
+        item.failure
+            .as_deref()
+            .unwrap_or("")
+            .contains("already exists"),
+        "{:?}",
+        item.failure
+    );
+    let overwrite = LocalRestoreRequest {
+        overwrite: true,
+        ..request.clone()
+    };
+    let (_, replaced) = local_restore(c, &overwrite).await;
+    assert_eq!(
+        replaced
+            .item(&ItemKey::new("AccountLocal", "dave"))
+            .unwrap()
+            .state(),
+        ItemState::Done
+    );
+    assert_eq!(cx.sim.stats().restores.get("dave"), Some(&2));
+}
+
+#[tokio::test]
+async fn a_local_cpmove_restore_can_rename_and_refuses_a_missing_archive() {
+    use whm_migrate::whm::LocalRestoreRequest;
+    let world = whm_migrate::sim::World::from_toml_str(LOCAL_ARCHIVES).unwrap();
+    let cx = SimContext::start(world).await;
+    let c = &cx.client;
+
+    let request = LocalRestoreRequest {
+        cpmovepath: "/home/cpmove-erin/".into(),
+        username: Some("erin2".into()),
+        update_a_records: Some("basic".into()),
+        delete_archive: true,
+        ..LocalRestoreRequest::default()
+    };
+    let (id, progress) = local_restore(c, &request).await;
+    assert!(id.contains("start"), "{id}");
+    // The item is keyed by the archive's user; it is restored under the new name.
+    let erin = progress
+        .item(&ItemKey::new("AccountLocal", "erin"))
+        .unwrap();
+    assert_eq!(erin.state(), ItemState::Done);
+    let names: Vec<String> = c
+        .listaccts(&AccountQuery::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.user)
+        .collect();
+    assert!(
+        names.contains(&"erin2".to_owned()) && !names.contains(&"erin".to_owned()),
+        "{names:?}"
+    );
+
+    // The archive was deleted after the restore; a path that never existed fails too.
+    for path in ["/home/cpmove-erin", "/home/cpmove-nobody.tar.gz"] {
+        let err = c
+            .start_local_cpmove_restore(&LocalRestoreRequest {
+                cpmovepath: path.into(),
+                ..LocalRestoreRequest::default()
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(err, WhmError::Api { .. }), "{err:?}");
+    }
+    assert_eq!(cx.sim.stats().sessions_created, 1);
+}

@@ -7,13 +7,16 @@
 //! unconfirmed but written in the same style.
 
 use super::session::{Item, Session, SessionKind};
-use super::world::{DestAccount, Package, Source, World};
+use super::world::{DestAccount, LocalArchive, Package, Source, SourceAccount, World};
 
 /// Checks the TRANSFER step of an item; `Err` carries the failure text.
 ///
 /// Like the documented log example, an account that already exists on the destination
 /// (without `force`/`skipaccount`) fails here already; the restore checks again.
 pub(crate) fn transfer(world: &World, session: &Session, item: &Item) -> Result<(), String> {
+    if session.kind == SessionKind::Local {
+        return local_archive(world, item).map(drop);
+    }
     let Some(src) = world.sources.get(&session.source_key) else {
         return Err(format!(
             "The remote server “{}” is no longer reachable.",
@@ -65,6 +68,16 @@ pub(crate) fn transfer(world: &World, session: &Session, item: &Item) -> Result<
     }
 }
 
+/// The archive a local restore item names (`cpmovefile`); it may have gone since.
+fn local_archive<'w>(world: &'w World, item: &Item) -> Result<&'w LocalArchive, String> {
+    let path = item.params.get("cpmovefile").map_or("", String::as_str);
+    // Unconfirmed wording, in the style of the other failures.
+    world
+        .destination
+        .archive(path)
+        .ok_or_else(|| format!("The archive “{path}” does not exist on this server."))
+}
+
 /// Whether restoring the account would collide with the destination.
 fn account_conflict(world: &World, item: &Item, src_domain: &str) -> Result<(), String> {
     let dest = &world.destination;
@@ -99,6 +112,17 @@ pub(crate) fn restore(
     session: &Session,
     item: &Item,
 ) -> Result<Vec<String>, String> {
+    if session.kind == SessionKind::Local {
+        let archive = local_archive(world, item)?.clone();
+        let warnings = restore_acct(world, item, &archive.account())?;
+        if item.flag("delete_archive") {
+            world
+                .destination
+                .archives
+                .retain(|a| a.path != archive.path);
+        }
+        return Ok(warnings);
+    }
     let src = world
         .sources
         .get(&session.source_key)
@@ -139,6 +163,15 @@ fn restore_account(world: &mut World, src: &Source, item: &Item) -> Result<Vec<S
     let Some(acct) = src.account(&item.key).cloned() else {
         return Err(format!("The archive for “{}” is missing.", item.key));
     };
+    restore_acct(world, item, &acct)
+}
+
+/// Restores one account's data onto the destination.
+fn restore_acct(
+    world: &mut World,
+    item: &Item,
+    acct: &SourceAccount,
+) -> Result<Vec<String>, String> {
     if let Some(text) = &acct.fail_restore {
         return Err(text.clone());
     }

@@ -38,4 +38,4 @@ pub use serve::{serve_until, serve_until_signal, token_from_env};
 pub use server::{SimError, SimHandle, Simulator};
 pub use state::Persisted;
 pub use stats::SimStats;
-pub use world::{World, WorldError};
+pub use world::{LocalArchive, World, WorldError};

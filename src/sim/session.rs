@@ -76,6 +76,8 @@ pub enum SessionKind {
     RemoteRoot,
     /// `create_remote_user_transfer_session` (initiator `norootcopy`).
     RemoteUser,
+    /// `start_local_cpmove_restore` (initiator `start_local_cpmove_restore`).
+    Local,
 }
 
 /// An item's place in the two queues (REFERENCE §5.3).
@@ -163,7 +165,7 @@ pub struct Session {
     pub id: String,
     /// Root or user session.
     pub kind: SessionKind,
-    /// `copyacct` or `norootcopy`.
+    /// `copyacct`, `norootcopy` or `start_local_cpmove_restore`.
     pub initiator: String,
     /// The API user that created it.
     pub creator: String,

@@ -12,7 +12,7 @@ use super::effects;
 use super::faults::kind;
 use super::logs::{self, ERROR_LOG, MASTER};
 use super::modules;
-use super::session::{ItemState, Session, SessionState};
+use super::session::{ItemState, Session, SessionKind, SessionState};
 use super::state::{Inner, Shared};
 use super::stats::SimStats;
 
@@ -90,6 +90,8 @@ fn pick(s: &Session, queue: Queue) -> Pick {
 struct Job {
     idx: usize,
     size: u64,
+    /// The step takes no time (the TRANSFER step of a local restore, REFERENCE §5.3).
+    instant: bool,
     fields: Map<String, Value>,
     logfile: String,
 }
@@ -104,6 +106,7 @@ fn begin(
 ) -> Option<Job> {
     let s = inner.sessions.get_mut(id)?;
     let host = s.source_key.clone();
+    let instant = queue == Queue::Transfer && s.kind == SessionKind::Local;
     let item = &mut s.items[idx];
     item.state = match queue {
         Queue::Transfer => ItemState::TransferInprogress,
@@ -146,6 +149,7 @@ fn begin(
     Some(Job {
         idx,
         size: data_size,
+        instant,
         fields,
         logfile,
     })
@@ -203,7 +207,11 @@ pub(crate) async fn worker(
             Queue::Transfer => scale.bytes_per_second,
             Queue::Restore => scale.restore_bytes_per_second,
         };
-        let quarter = scale.duration(job.size, rate) / 4;
+        let quarter = if job.instant {
+            Duration::ZERO
+        } else {
+            scale.duration(job.size, rate) / 4
+        };
         for pct in [25, 50, 75, 100] {
             tokio::select! {
                 () = tokio::time::sleep(quarter) => {}
@@ -310,14 +318,21 @@ fn end_transfer(inner: &mut Inner, id: &str, job: &Job, child: u32, pid: u32) ->
             let item = &mut s.items[job.idx];
             item.state = ItemState::RestorePending;
             let is_account = modules::get(&item.module).is_some_and(modules::ModuleDef::is_account);
-            if is_account {
+            let local = s.kind == SessionKind::Local;
+            // A local restore copies nothing: no transfer is counted.
+            if is_account && !local {
                 SimStats::bump(
                     &mut stats.transfers,
                     &format!("{}/{}", s.source_key, item.key),
                 );
             }
             let size = item.size;
-            let out = format!("Copying “{}” from “{}” …", item.key, s.host);
+            let out = if local {
+                let path = item.params.get("cpmovefile").cloned().unwrap_or_default();
+                format!("Using the local archive “{path}” for “{}” …", item.key)
+            } else {
+                format!("Copying “{}” from “{}” …", item.key, s.host)
+            };
             logs::append(&mut s.logs, &job.logfile, &logs::item_msg("out", &out, pid));
             succeed(s, job, child, pid, size, &[]);
         }

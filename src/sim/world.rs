@@ -105,6 +105,10 @@ pub struct Destination {
     pub dbs: Dbs,
     /// System names that may not be used for accounts.
     pub reserved_usernames: Vec<String>,
+    /// cpmove archives (or extracted directories) lying on this server, for
+    /// `start_local_cpmove_restore`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub archives: Vec<LocalArchive>,
 }
 
 impl Default for Destination {
@@ -141,6 +145,7 @@ impl Default for Destination {
             .into_iter()
             .map(String::from)
             .collect(),
+            archives: Vec::new(),
         }
     }
 }
@@ -156,6 +161,14 @@ impl Destination {
     /// The account with this user name.
     pub fn account(&self, user: &str) -> Option<&DestAccount> {
         self.accounts.iter().find(|a| a.user == user)
+    }
+
+    /// The local archive at `path` (a trailing `/` of a directory path is ignored).
+    pub fn archive(&self, path: &str) -> Option<&LocalArchive> {
+        let want = path.trim_end_matches('/');
+        self.archives
+            .iter()
+            .find(|a| a.path.trim_end_matches('/') == want)
     }
 
     /// Who owns a domain here, if anyone.
@@ -198,6 +211,53 @@ pub struct DestAccount {
     /// Creation time (epoch seconds).
     #[serde(default = "default_startdate")]
     pub startdate: i64,
+}
+
+/// A cpmove archive (or extracted directory) on the destination's disk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalArchive {
+    /// Where it lies, e.g. `/home/cpmove-dave.tar.gz`.
+    pub path: String,
+    /// The account user name inside the archive.
+    pub user: String,
+    /// The account's main domain.
+    pub domain: String,
+    /// The owning reseller.
+    #[serde(default = "root")]
+    pub owner: String,
+    /// The hosting plan.
+    #[serde(default = "default_plan")]
+    pub plan: String,
+    /// Disk use in bytes of the account's data.
+    #[serde(default)]
+    pub bytesused: u64,
+    /// MySQL databases.
+    #[serde(default)]
+    pub databases: Vec<String>,
+    /// MySQL database users.
+    #[serde(default)]
+    pub db_users: Vec<String>,
+}
+
+impl LocalArchive {
+    /// The account the archive holds, as a restore reads it.
+    pub fn account(&self) -> SourceAccount {
+        SourceAccount {
+            user: self.user.clone(),
+            domain: self.domain.clone(),
+            owner: self.owner.clone(),
+            plan: self.plan.clone(),
+            bytesused: self.bytesused,
+            filesused: 0,
+            has_dedicated_ip: false,
+            databases: self.databases.clone(),
+            db_users: self.db_users.clone(),
+            fail_transfer: None,
+            fail_restore: None,
+            warnings: Vec::new(),
+        }
+    }
 }
 
 /// A hosting plan.

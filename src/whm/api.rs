@@ -9,8 +9,9 @@ use crate::whm::inventory::{
 use crate::whm::request::{CredentialCheckRequest, RootSessionRequest, UserSessionRequest};
 use crate::whm::state::SessionState;
 use crate::whm::types::{
-    ArchiveCleanup, CreatedSession, CredentialCheck, LogData, ModulesData, PidData, RestoreModule,
-    RestoreModulesData, SchemaData, StateData, SystemUserCheck, TransferModuleSchema,
+    ArchiveCleanup, CreatedSession, CredentialCheck, LocalRestoreData, LocalRestoreRequest,
+    LogData, ModulesData, PidData, RestoreModule, RestoreModulesData, SchemaData, StateData,
+    SystemUserCheck, TransferModuleSchema,
 };
 use std::collections::BTreeMap;
 
@@ -98,6 +99,29 @@ impl WhmClient {
         let mut created: CreatedSession = env.data(self.site(function, None))?;
         created.warnings.clone_from(&env.metadata.output.warnings);
         Ok(created)
+    }
+
+    /// `start_local_cpmove_restore`: restores a cpmove archive lying on the destination
+    /// in a new session (one `AccountLocal` item, already started) and returns its id.
+    /// Monitor it like any other session. Never retried: a repeat would restore twice.
+    pub async fn start_local_cpmove_restore(
+        &self,
+        request: &LocalRestoreRequest,
+    ) -> Result<String, WhmError> {
+        const F: &str = "start_local_cpmove_restore";
+        let owned = request.form();
+        let env = self
+            .call(
+                F,
+                &params(&owned),
+                Effect::Write,
+                Slowness::CreateSession,
+                None,
+            )
+            .await?;
+        Ok(env
+            .data::<LocalRestoreData>(self.site(F, None))?
+            .transfer_session_id)
     }
 
     /// `analyze_transfer_session_remote`: re-runs the source analysis of a root session.

@@ -44,6 +44,6 @@ pub use request::{
 pub use state::SessionState;
 pub use tls::TlsMode;
 pub use types::{
-    ArchiveCleanup, CreatedSession, CredentialCheck, KeyDef, RestoreModule, SystemUserCheck,
-    TransferModuleSchema,
+    ArchiveCleanup, CreatedSession, CredentialCheck, KeyDef, LocalRestoreRequest, RestoreModule,
+    SystemUserCheck, TransferModuleSchema,
 };

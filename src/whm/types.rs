@@ -149,3 +149,92 @@ pub struct ArchiveCleanup {
     /// The script's standard error.
     pub warnings: Vec<String>,
 }
+
+/// `start_local_cpmove_restore` parameters (REFERENCE §4.18): restores a cpmove
+/// archive (or an extracted directory) that lies on the destination. Booleans are
+/// always sent (as `1`/`0`); `None` options are not sent, leaving the server's default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LocalRestoreRequest {
+    /// The archive file or extracted directory on the destination (required).
+    pub cpmovepath: String,
+    /// Restore under this user name instead of the archive's.
+    pub username: Option<String>,
+    /// Replace an existing account of the same name.
+    pub overwrite: bool,
+    /// Give the account a dedicated IP address.
+    pub dedicated_ip: bool,
+    /// Use Restricted Restore.
+    pub restricted: bool,
+    /// Which DNS A records to update: `all` (the server's default) or `basic`.
+    pub update_a_records: Option<String>,
+    /// Delete the archive after the restore.
+    pub delete_archive: bool,
+    /// Where the account's mail goes (`.local`, `.existing` or a linked node's alias).
+    pub mail_location: Option<String>,
+}
+
+impl LocalRestoreRequest {
+    pub(crate) fn form(&self) -> Vec<(String, String)> {
+        let bit = |b: bool| if b { "1" } else { "0" }.to_owned();
+        let mut form = vec![("cpmovepath".to_owned(), self.cpmovepath.clone())];
+        if let Some(u) = &self.username {
+            form.push(("username".to_owned(), u.clone()));
+        }
+        form.push(("overwrite".to_owned(), bit(self.overwrite)));
+        form.push(("dedicated_ip".to_owned(), bit(self.dedicated_ip)));
+        form.push(("restricted".to_owned(), bit(self.restricted)));
+        if let Some(u) = &self.update_a_records {
+            form.push(("update_a_records".to_owned(), u.clone()));
+        }
+        form.push(("delete_archive".to_owned(), bit(self.delete_archive)));
+        if let Some(m) = &self.mail_location {
+            form.push(("mail_location".to_owned(), m.clone()));
+        }
+        form
+    }
+}
+
+/// `start_local_cpmove_restore`'s answer.
+#[derive(Debug, Deserialize)]
+pub(crate) struct LocalRestoreData {
+    #[serde(deserialize_with = "lenient::string")]
+    pub transfer_session_id: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LocalRestoreRequest;
+
+    #[test]
+    fn local_restore_form_sends_flags_as_bits_and_skips_unset_options() {
+        let req = LocalRestoreRequest {
+            cpmovepath: "/home/cpmove-dave.tar.gz".into(),
+            overwrite: true,
+            ..LocalRestoreRequest::default()
+        };
+        let form = req.form();
+        let keys: Vec<&str> = form.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "cpmovepath",
+                "overwrite",
+                "dedicated_ip",
+                "restricted",
+                "delete_archive"
+            ]
+        );
+        assert_eq!(form[1].1, "1");
+        assert_eq!(form[2].1, "0");
+        let full = LocalRestoreRequest {
+            username: Some("dave2".into()),
+            update_a_records: Some("basic".into()),
+            mail_location: Some(".local".into()),
+            ..req
+        }
+        .form();
+        assert!(full.contains(&("username".to_owned(), "dave2".to_owned())));
+        assert!(full.contains(&("update_a_records".to_owned(), "basic".to_owned())));
+        assert!(full.contains(&("mail_location".to_owned(), ".local".to_owned())));
+    }
+}

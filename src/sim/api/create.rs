@@ -148,7 +148,8 @@ fn threads(inner: &mut Inner, p: &Params, name: &str) -> Result<u64, Reply> {
     }
 }
 
-fn new_session(
+/// Creates a PENDING session and returns its id (REFERENCE §5.1).
+pub(crate) fn new_session(
     inner: &mut Inner,
     kind: SessionKind,
     host: &str,
@@ -159,6 +160,7 @@ fn new_session(
     let initiator = match kind {
         SessionKind::RemoteRoot => "copyacct",
         SessionKind::RemoteUser => "norootcopy",
+        SessionKind::Local => "start_local_cpmove_restore",
     };
     let mut id = build_id(host, initiator, chrono::Utc::now(), &mut inner.rng);
     while inner.sessions.contains_key(&id) {

@@ -12,7 +12,7 @@ use crate::sim::stats::SimStats;
 const FUNCTION: &str = "enqueue_transfer_item";
 
 /// Mail locations accepted besides a linked node's alias (none are simulated).
-const MAIL_LOCATIONS: [&str; 2] = [".local", ".existing"];
+pub(crate) const MAIL_LOCATIONS: [&str; 2] = [".local", ".existing"];
 
 /// `enqueue_transfer_item`.
 pub fn enqueue(inner: &mut Inner, p: &Params, caller: &str) -> Reply {

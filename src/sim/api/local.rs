@@ -215,7 +215,7 @@ pub fn get_featurelists(inner: &Inner) -> Reply {
 }
 
 /// Transfer rule: 1–32 of `[a-z0-9_.-]`, starting with a letter or digit.
-fn valid_for_transfer(u: &str) -> bool {
+pub(crate) fn valid_for_transfer(u: &str) -> bool {
     (1..=32).contains(&u.len())
         && u.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
         && u.bytes()

@@ -14,6 +14,7 @@ pub mod envelope;
 pub mod local;
 pub mod params;
 pub mod pattern;
+pub mod restore;
 
 use std::sync::Arc;
 
@@ -63,6 +64,7 @@ pub async fn call(shared: &Arc<Shared>, function: &str, p: &Params, caller: &str
         "fetch_transfer_session_log" => control::fetch_log(shared, p, caller).await,
         "pause_transfer_session" => control::pause(shared, p, caller),
         "abort_transfer_session" => control::abort(shared, p, caller),
+        "start_local_cpmove_restore" => restore::start_local_cpmove_restore(shared, p, caller),
         "delete_account_archives" => local::delete_account_archives(&mut shared.lock(), p),
         "listaccts" => local::listaccts(&shared.lock(), p),
         "listpkgs" => local::listpkgs(&shared.lock()),
