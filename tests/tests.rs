@@ -3,6 +3,7 @@
 mod client;
 mod client_sim;
 mod manifest;
+mod plan;
 mod sim;
 mod support;
 mod tls;
