@@ -5,6 +5,7 @@
 
 use crate::support::{SimContext, TOKEN};
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use whm_migrate::plan::{Action, Plan};
 use whm_migrate::sim::World;
@@ -160,11 +161,12 @@ fn generated(n: usize) -> (World, String) {
          [[sources]]\nname = \"big\"\nhost = \"big.example.com\"\nkind = \"root\"\npassword = { env = \"SRC_PW\" }\n",
     );
     for i in 0..n {
-        world.push_str(&format!(
+        let _ = write!(
+            world,
             "[[sources.\"big.example.com\".accounts]]\nuser = \"user{i:04}\"\ndomain = \"site{i:04}.example\"\nbytesused = {}\n",
             1_000_000 + i
-        ));
-        manifest.push_str(&format!("[[sources.accounts]]\nuser = \"user{i:04}\"\n"));
+        );
+        let _ = write!(manifest, "[[sources.accounts]]\nuser = \"user{i:04}\"\n");
     }
     (World::from_toml_str(&world).unwrap(), manifest)
 }
@@ -453,19 +455,32 @@ async fn out_saves_the_json_plan_with_its_fingerprint_and_manifest() {
 #[tokio::test]
 async fn apply_refuses_a_saved_plan_made_stale_by_a_manifest_change() {
     let cx = plan_world().await;
-    let case = Case::fixture(&cx, "fresh");
+    // The conflicts plan: apply refuses it for its blockers, so the control run below
+    // changes nothing and shows that an unchanged saved plan is not called stale.
+    let case = Case::fixture(&cx, "conflicts");
     let out = case.path("PLAN.json");
     let run = case.plan(&["--out", out.to_str().unwrap()]).await;
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(out.exists(), "a plan with blockers is saved too");
+    let control = case.run(&["apply", out.to_str().unwrap()]).await;
+    assert_eq!(control.code, 1);
+    assert!(
+        control.stderr.contains("blocking items"),
+        "{}",
+        control.stderr
+    );
+    assert!(!control.stderr.contains("stale"), "{}", control.stderr);
+
     let mut manifest = std::fs::read_to_string(&case.manifest).unwrap();
     manifest.push_str("\n[[sources.accounts]]\nuser = \"carol\"\n");
     std::fs::write(&case.manifest, manifest).unwrap();
-
     let apply = case.run(&["apply", out.to_str().unwrap()]).await;
     assert_eq!(apply.code, 1, "{}\n{}", apply.stdout, apply.stderr);
     assert!(apply.stderr.contains("stale"), "{}", apply.stderr);
+    assert!(!apply.stderr.contains("blocking items"), "{}", apply.stderr);
     assert!(cx.sim.stats().enqueues.is_empty(), "nothing queued");
     assert_eq!(calls(&cx, "start_transfer_session"), 0);
+    assert_eq!(cx.sim.stats().sessions_created, 1, "the session is reused");
 }
 
 // ---------------------------------------------------------------------------------------
