@@ -5,6 +5,7 @@ mod cli;
 mod client;
 mod client_sim;
 mod manifest;
+mod plan;
 mod sim;
 mod support;
 mod tls;

@@ -256,6 +256,14 @@ fn a_domain_owned_by_another_user_conflicts() {
             .insert("carol.example".into(), "someone".into());
     }
     assert_eq!(actions(&d, &o), [("carol".to_owned(), Action::Conflict)]);
+    // Domains compare without regard to case.
+    let (d, mut o) = world(vec![account("carol", "carol.example")]);
+    if let Some(a) = o.sources[0].analysis.as_mut() {
+        a.local
+            .domains
+            .insert("Carol.Example".into(), "someone".into());
+    }
+    assert_eq!(actions(&d, &o), [("carol".to_owned(), Action::Conflict)]);
 }
 
 #[test]
@@ -295,6 +303,9 @@ fn databases_and_database_users_owned_by_others_conflict_unless_overwritten() {
             }
         ]
     );
+    // Only the item's own databases count: alice has none of bob's.
+    let (d2, _) = world(vec![account("alice", "alice.example")]);
+    assert_eq!(actions(&d2, &o), [("alice".to_owned(), Action::Transfer)]);
     let mut overwrite = account("bob", "bob.example");
     overwrite.overwrite_dbs = true;
     let (d, _) = world(vec![overwrite]);

@@ -76,7 +76,7 @@ pub struct ItemPlan {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// The conflicts found, also when `force` overrides them.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conflicts: Vec<Conflict>,
 }
 
