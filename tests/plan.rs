@@ -577,3 +577,34 @@ async fn a_5000_account_markdown_plan_fits_a_comment_and_counts_what_it_left_out
         md.matches("```\n</details>").count()
     );
 }
+
+#[tokio::test]
+async fn an_account_named_without_its_domain_is_checked_against_the_source() {
+    // The destination has a user "taken" (taken.example); the source's "taken" is
+    // other.example. Without a domain in the manifest only the analysis can tell them
+    // apart, so the plan opens a session instead of calling it already present.
+    let cx = plan_world().await;
+    let case = Case::new(
+        &cx,
+        r#"version = 1
+name = "no-domain"
+[destination]
+url = "@URL@"
+token = { env = "WHM_TEST_TOKEN" }
+[[sources]]
+name = "old1"
+host = "src.example.com"
+kind = "root"
+password = { env = "SRC_PW" }
+[[sources.accounts]]
+user = "taken"
+"#,
+    );
+    let run = case.plan(&["--format", "json"]).await;
+    assert_eq!(run.code, 1, "a conflict blocks: {}", run.stderr);
+    assert_eq!(
+        actions(&run.plan()),
+        [("taken".to_owned(), Action::Conflict)]
+    );
+    assert_eq!(cx.sim.stats().sessions_created, 1);
+}

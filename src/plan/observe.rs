@@ -104,11 +104,26 @@ pub async fn observe(
     let index = DestinationIndex::new(&destination);
     let shared = Mutex::new(std::mem::take(journal));
     let tasks = desired.sources.iter().map(|source| {
+        let restored_by_us = |key: &str| {
+            lock(&shared).sources.get(&source.name).is_some_and(|r| {
+                r.items
+                    .get(key)
+                    .is_some_and(|i| matches!(i.state.as_str(), "done" | "warnings"))
+            })
+        };
+        // An account the manifest names without its domain is only known to be ours
+        // when this migration restored it; otherwise the analysis must tell its domain.
+        let settled = |i: &crate::plan::DesiredItem| {
+            index.has(i, i.domain.as_deref())
+                && (i.domain.is_some()
+                    || !i.is_account()
+                    || restored_by_us(&queue_key(&i.module, &i.key)))
+        };
         let needs_session = source.kind == SourceKind::Root
             && source
                 .items
                 .iter()
-                .any(|i| i.problems.is_empty() && !index.has(i, i.domain.as_deref()));
+                .any(|i| i.problems.is_empty() && !settled(i));
         let request = access
             .iter()
             .find(|a| a.name == source.name)

@@ -124,9 +124,14 @@ pub async fn run(printer: &Printer, global: &GlobalArgs, args: &PlanArgs) -> mie
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        crate::journal::write_atomic(dir, out, render::json(plan).as_bytes())
-            .into_diagnostic()
-            .wrap_err_with(|| format!("cannot write the plan to {}", out.display()))?;
+        let written = std::fs::create_dir_all(dir)
+            .and_then(|()| crate::journal::write_atomic(dir, out, render::json(plan).as_bytes()));
+        if let Err(e) = written {
+            planned.destination.close().await;
+            return Err(e)
+                .into_diagnostic()
+                .wrap_err_with(|| format!("cannot write the plan to {}", out.display()));
+        }
         printer.info(&format!(
             "saved the plan to {}; apply exactly it with `whm-migrate apply {}`",
             out.display(),
