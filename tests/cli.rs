@@ -146,3 +146,47 @@ async fn validate_online_and_schemas_pull_read_the_live_server() {
             >= 38
     );
 }
+
+#[test]
+fn the_command_line_definition_is_consistent() {
+    <whm_migrate::cli::args::Cli as clap::CommandFactory>::command().debug_assert();
+}
+
+#[test]
+fn completions_and_the_man_page_name_every_command() {
+    let bash = bin().args(["completions", "bash"]).output().unwrap();
+    assert!(bash.status.success());
+    let man = bin().arg("man").output().unwrap();
+    assert!(man.status.success());
+    let (bash, man) = (
+        String::from_utf8_lossy(&bash.stdout),
+        String::from_utf8_lossy(&man.stdout),
+    );
+    for command in [
+        "validate", "plan", "apply", "status", "logs", "pause", "resume", "abort",
+    ] {
+        assert!(bash.contains(command), "completions lack {command}");
+        assert!(man.contains(command), "the man page lacks {command}");
+    }
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH whm-migrate 1"),
+        "{man}"
+    );
+}
+
+#[test]
+fn every_command_help_has_an_example() {
+    let cmd = <whm_migrate::cli::args::Cli as clap::CommandFactory>::command();
+    for sub in cmd.get_subcommands() {
+        let name = sub.get_name();
+        if name == "help" || name == "schemas" {
+            continue;
+        }
+        let out = bin().args([name, "--help"]).output().unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            help.contains("Example: ") && help.contains(&format!("whm-migrate {name}")),
+            "`{name} --help` has no example:\n{help}"
+        );
+    }
+}

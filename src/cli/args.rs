@@ -91,6 +91,14 @@ pub enum Command {
     /// Manage the bundled transfer-module schema snapshots.
     #[command(subcommand)]
     Schemas(SchemasCommand),
+    /// Print shell completions.
+    ///
+    /// Example: whm-migrate completions bash > /etc/bash_completion.d/whm-migrate
+    Completions(CompletionsArgs),
+    /// Print the man page (roff).
+    ///
+    /// Example: whm-migrate man > /usr/local/share/man/man1/whm-migrate.1
+    Man,
     /// Run the WHM simulator (WHM API 1 transfer functions) on a world file.
     ///
     /// Example: WHM_SIM_TOKEN=secret whm-migrate sim --world world.toml --listen 127.0.0.1:2087
@@ -236,6 +244,14 @@ pub struct SchemasPullArgs {
     /// Where the snapshots go.
     #[arg(long, default_value = "schemas/modules")]
     pub dir: PathBuf,
+}
+
+/// `completions` options.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `sim` options.

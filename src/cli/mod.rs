@@ -83,6 +83,21 @@ pub fn run() -> i32 {
                 commands::schemas::pull(&printer, &cli.global, a).await
             }
             Command::Sim(a) => commands::sim::run(&printer, a).await,
+            Command::Completions(a) => {
+                let mut cmd = <Cli as clap::CommandFactory>::command();
+                let mut out = Vec::new();
+                clap_complete::generate(a.shell, &mut cmd, "whm-migrate", &mut out);
+                printer.data(&String::from_utf8_lossy(&out));
+                Ok(EXIT_OK)
+            }
+            Command::Man => {
+                let mut out = Vec::new();
+                clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                    .render(&mut out)
+                    .map_err(|e| miette::miette!("cannot render the man page: {e}"))?;
+                printer.data(&String::from_utf8_lossy(&out));
+                Ok(EXIT_OK)
+            }
         }
     });
     // Background tasks (the embedded simulator's workers) must not hold the exit.
