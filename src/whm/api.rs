@@ -142,17 +142,12 @@ impl WhmClient {
         &self,
         session_id: &str,
     ) -> Result<RemoteAnalysis, WhmError> {
-        const F: &str = "retrieve_transfer_session_remote_analysis";
-        let env = self
-            .call(
-                F,
-                &[("transfer_session_id", session_id)],
-                Effect::Read,
-                Slowness::Normal,
-                Some(session_id),
-            )
-            .await?;
-        env.data(self.site(F, Some(session_id)))
+        self.on_session(
+            "retrieve_transfer_session_remote_analysis",
+            session_id,
+            Effect::Read,
+        )
+        .await
     }
 
     /// `remote_basic_credential_check`: tests credentials for a source without a session.
@@ -223,17 +218,10 @@ impl WhmClient {
     /// `start_transfer_session`: starts (or resumes a paused) session; returns the
     /// master pid. On a running session it returns the same pid and changes nothing.
     pub async fn start_transfer_session(&self, session_id: &str) -> Result<Option<u64>, WhmError> {
-        const F: &str = "start_transfer_session";
-        let env = self
-            .call(
-                F,
-                &[("transfer_session_id", session_id)],
-                Effect::Write,
-                Slowness::Normal,
-                Some(session_id),
-            )
+        let data: PidData = self
+            .on_session("start_transfer_session", session_id, Effect::Write)
             .await?;
-        Ok(env.data::<PidData>(self.site(F, Some(session_id)))?.pid)
+        Ok(data.pid)
     }
 
     /// `get_transfer_session_state`: the session's state (cheap; never blocks).
@@ -241,19 +229,10 @@ impl WhmClient {
         &self,
         session_id: &str,
     ) -> Result<SessionState, WhmError> {
-        const F: &str = "get_transfer_session_state";
-        let env = self
-            .call(
-                F,
-                &[("transfer_session_id", session_id)],
-                Effect::Read,
-                Slowness::Normal,
-                Some(session_id),
-            )
+        let data: StateData = self
+            .on_session("get_transfer_session_state", session_id, Effect::Read)
             .await?;
-        Ok(env
-            .data::<StateData>(self.site(F, Some(session_id)))?
-            .state_name)
+        Ok(data.state_name)
     }
 
     /// `fetch_transfer_session_log`: the whole text of one log file. May block until
@@ -292,6 +271,25 @@ impl WhmClient {
     pub async fn abort_transfer_session(&self, session_id: &str) -> Result<(), WhmError> {
         self.session_write("abort_transfer_session", session_id)
             .await
+    }
+
+    /// Calls a function whose only argument is the session id and decodes its `data`.
+    async fn on_session<T: serde::de::DeserializeOwned>(
+        &self,
+        function: &str,
+        session_id: &str,
+        effect: Effect,
+    ) -> Result<T, WhmError> {
+        let env = self
+            .call(
+                function,
+                &[("transfer_session_id", session_id)],
+                effect,
+                Slowness::Normal,
+                Some(session_id),
+            )
+            .await?;
+        env.data(self.site(function, Some(session_id)))
     }
 
     async fn session_write(&self, function: &str, session_id: &str) -> Result<(), WhmError> {
