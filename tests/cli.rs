@@ -190,3 +190,43 @@ fn every_command_help_has_an_example() {
         );
     }
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_secret_file_others_can_read_gets_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let cx = SimContext::start(world("basic")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, format!("{TOKEN}\n")).unwrap();
+    let manifest = manifest_for(dir.path(), &cx.sim.base_url());
+    let text = std::fs::read_to_string(&manifest).unwrap().replace(
+        "token = { env = \"WHM_TEST_TOKEN\" }",
+        "token = { file = \"token\" }",
+    );
+    std::fs::write(&manifest, text).unwrap();
+    let run = |mode: u32| {
+        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(mode)).unwrap();
+        let manifest = manifest.clone();
+        let state = dir.path().join("state");
+        tokio::task::spawn_blocking(move || {
+            bin()
+                .arg("plan")
+                .arg(&manifest)
+                .arg("--state-dir")
+                .arg(&state)
+                .env("SRC_PW", "rootpw")
+                .output()
+                .unwrap()
+        })
+    };
+    let open = run(0o644).await.unwrap();
+    let stderr = String::from_utf8_lossy(&open.stderr);
+    assert_eq!(open.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("can be read by other users"), "{stderr}");
+    assert!(!stderr.contains(TOKEN) && !String::from_utf8_lossy(&open.stdout).contains(TOKEN));
+    let closed = run(0o600).await.unwrap();
+    let stderr = String::from_utf8_lossy(&closed.stderr);
+    assert_eq!(closed.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("can be read by other users"), "{stderr}");
+}
