@@ -8,4 +8,5 @@ mod manifest;
 mod plan;
 mod sim;
 mod support;
+mod terminal;
 mod tls;
