@@ -3,7 +3,7 @@
 //! and must never stall the state poll), incremental parsing of only the new bytes,
 //! and item-log excerpts for failed items at the end.
 
-use crate::apply::poll::{PollPolicy, follow_state};
+use crate::apply::poll::{PollPolicy, follow_state_with};
 use crate::translog::{
     Event, Excerpt, ExcerptLevel, ExcerptLine, ItemKey, MasterLogParser, SessionProgress,
     failure_excerpt, parse_item_log,
@@ -75,7 +75,8 @@ pub async fn follow(
         log_tx,
     ));
     let (state_tx, mut state_rx) = mpsc::unbounded_channel();
-    let poll = follow_state(client, session, policy, move |s| {
+    let wake = tokio::sync::Notify::new();
+    let poll = follow_state_with(client, session, policy, &wake, move |s| {
         let _ = state_tx.send(s.clone());
     });
     tokio::pin!(poll);
@@ -85,7 +86,12 @@ pub async fn follow(
             result = &mut poll => break result,
             Some(state) = state_rx.recv() => watcher.state(&state),
             Some(msg) = log_rx.recv() => {
-                log_complete |= handle(msg, &mut progress, planned, watcher);
+                if handle(msg, &mut progress, planned, watcher) {
+                    log_complete = true;
+                    // The log says the session ended: confirm it now, not at the next
+                    // backed-off poll.
+                    wake.notify_one();
+                }
             }
         }
     };

@@ -34,6 +34,25 @@ pub async fn follow_state(
     policy: PollPolicy,
     mut on_change: impl FnMut(&SessionState),
 ) -> Result<SessionState, WhmError> {
+    follow_state_with(
+        client,
+        session,
+        policy,
+        &tokio::sync::Notify::new(),
+        &mut on_change,
+    )
+    .await
+}
+
+/// Like [`follow_state`], but `wake` cuts a wait short (the master log has shown the
+/// session's end, so the next poll should not wait out a backed-off interval).
+pub async fn follow_state_with(
+    client: &WhmClient,
+    session: &str,
+    policy: PollPolicy,
+    wake: &tokio::sync::Notify,
+    mut on_change: impl FnMut(&SessionState),
+) -> Result<SessionState, WhmError> {
     let mut last: Option<SessionState> = None;
     let mut interval = policy.min;
     let mut failing_since: Option<Instant> = None;
@@ -85,6 +104,9 @@ pub async fn follow_state(
             }
             Err(e) => return Err(e),
         }
-        tokio::time::sleep(interval).await;
+        tokio::select! {
+            () = tokio::time::sleep(interval) => {}
+            () = wake.notified() => interval = policy.min,
+        }
     }
 }

@@ -1,0 +1,226 @@
+//! How close `apply` comes to the ideal schedule of the simulated thread pools, how many
+//! requests it makes, and how soon it notices the end of a session, for N accounts on
+//! one root source against the in-process simulator.
+//!
+//! ```text
+//! cargo run --release --example bench_apply -- 200
+//! ```
+//!
+//! The ideal is a lower bound: every TRANSFER step's time spread perfectly over the
+//! transfer threads, or every RESTORE step's over the restore threads, whichever is
+//! longer, plus the shortest other step (the pipeline cannot start restoring before
+//! one transfer ends). Results go to `docs/benchmarks.md`; no test asserts on timings.
+
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use whm_migrate::apply::execute::{Context, execute};
+use whm_migrate::apply::monitor::Watcher;
+use whm_migrate::apply::poll::PollPolicy;
+use whm_migrate::journal::StateDir;
+use whm_migrate::plan::observe::{SourceAccess, observe};
+use whm_migrate::plan::{Desired, DesiredItem, DesiredSource, SourceKind, diff};
+use whm_migrate::sim::{SimOptions, Simulator, TimeScale, World};
+use whm_migrate::translog::SessionProgress;
+use whm_migrate::whm::{
+    ClientOptions, RetryPolicy, RootSessionRequest, SessionOptions, SessionState, SourceLogin,
+    Timeouts, TlsMode, WhmClient,
+};
+
+const TOKEN: &str = "BENCHTOKEN0123456789";
+const THREADS: u32 = 4;
+
+struct Quiet;
+impl Watcher for Quiet {
+    fn state(&mut self, _: &SessionState) {}
+    fn progress(&mut self, _: &SessionProgress) {}
+    fn note(&mut self, _: &str) {}
+    fn logs_deferred(&mut self) {}
+}
+
+#[tokio::main]
+async fn main() {
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(200);
+    let scale = TimeScale {
+        bytes_per_second: 2_000_000_000,
+        restore_bytes_per_second: 4_000_000_000,
+        item_overhead_ms: 2,
+    };
+    // Sizes 10 MB .. ~400 MB, deterministic.
+    let sizes: Vec<u64> = (0..n as u64)
+        .map(|i| 10_000_000 + (i * 7919 % 400) * 1_000_000)
+        .collect();
+    let mut text = "[sources.\"big.example.com\".credentials]\nroot_password = \"pw\"\n".to_owned();
+    for (i, size) in sizes.iter().enumerate() {
+        let _ = write!(
+            text,
+            "[[sources.\"big.example.com\".accounts]]\nuser = \"u{i:05}\"\ndomain = \"s{i:05}.example\"\nbytesused = {size}\n"
+        );
+    }
+    let world = World::from_toml_str(&text).expect("world");
+    let sim = Simulator::start(
+        world,
+        SimOptions {
+            api_token: TOKEN.into(),
+            time_scale: scale,
+            ..SimOptions::default()
+        },
+    )
+    .await
+    .expect("simulator");
+    let client = WhmClient::new(ClientOptions {
+        base_url: sim.base_url(),
+        user: "root".into(),
+        token: TOKEN.into(),
+        tls: TlsMode::SystemRoots,
+        timeouts: Timeouts::default(),
+        retry: RetryPolicy::default(),
+    })
+    .expect("client");
+    let desired = Desired {
+        migration: "bench".into(),
+        sources: vec![DesiredSource {
+            name: "big".into(),
+            host: "big.example.com".into(),
+            kind: SourceKind::Root,
+            items: (0..n)
+                .map(|i| {
+                    let user = format!("u{i:05}");
+                    DesiredItem {
+                        module: "AccountRemoteRoot".into(),
+                        type_id: 3000,
+                        key: user.clone(),
+                        localuser: Some(user.clone()),
+                        domain: Some(format!("s{i:05}.example")),
+                        force: false,
+                        overwrite_dbs: false,
+                        params: vec![("user".into(), user.clone()), ("localuser".into(), user)],
+                        problems: vec![],
+                    }
+                })
+                .collect(),
+        }],
+    };
+    let access = [SourceAccess {
+        name: "big".into(),
+        root: Some(RootSessionRequest {
+            login: SourceLogin {
+                host: "big.example.com".into(),
+                user: "root".into(),
+                password: Some("pw".into()),
+                ..SourceLogin::default()
+            },
+            comm_transport: None,
+            options: SessionOptions {
+                transfer_threads: Some(THREADS),
+                restore_threads: Some(THREADS),
+                ..SessionOptions::default()
+            },
+        }),
+    }];
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = StateDir::new(dir.path(), "bench");
+    let mut journal = state.load().expect("journal");
+    let observed = observe(&client, &desired, &access, &state, &mut journal, "apply")
+        .await
+        .expect("observe");
+    let plan = diff(&desired, &observed);
+    let before = sim.stats();
+    let journal = Mutex::new(journal);
+    let cx = Context {
+        client: &client,
+        state: &state,
+        journal: &journal,
+        policy: PollPolicy::default(),
+    };
+    // Watch the session on the simulator itself to learn when it really ended.
+    let session = plan.sources[0]
+        .session
+        .as_ref()
+        .expect("session")
+        .id
+        .clone();
+    let mut ended_at: Option<Instant> = None;
+    let mut running_at: Option<Instant> = None;
+    let started = Instant::now();
+    let run = execute(cx, &desired, &plan, &[], vec![Box::new(Quiet)]);
+    tokio::pin!(run);
+    let runs = loop {
+        tokio::select! {
+            runs = &mut run => break runs,
+            () = tokio::time::sleep(Duration::from_millis(1)) => {
+                let now = sim.session_state(&session);
+                if running_at.is_none() && now.as_deref() == Some("RUNNING") {
+                    running_at = Some(Instant::now());
+                }
+                if ended_at.is_none() && now.as_deref() == Some("COMPLETED") {
+                    ended_at = Some(Instant::now());
+                }
+            }
+        }
+    };
+    let noticed = Instant::now();
+    let makespan = started.elapsed();
+    assert!(runs[0].error.is_none(), "{:?}", runs[0].error);
+    let after = sim.stats();
+    let calls = |f: &str| {
+        after.calls.get(f).copied().unwrap_or(0) - before.calls.get(f).copied().unwrap_or(0)
+    };
+    let transfer: Duration = sizes
+        .iter()
+        .map(|s| scale.duration(*s, scale.bytes_per_second))
+        .sum();
+    let restore: Duration = sizes
+        .iter()
+        .map(|s| scale.duration(*s, scale.restore_bytes_per_second))
+        .sum();
+    let shortest = sizes
+        .iter()
+        .map(|s| scale.duration(*s, scale.restore_bytes_per_second))
+        .min()
+        .unwrap_or_default()
+        .min(
+            sizes
+                .iter()
+                .map(|s| scale.duration(*s, scale.bytes_per_second))
+                .min()
+                .unwrap_or_default(),
+        );
+    let ideal = (transfer / THREADS).max(restore / THREADS) + shortest;
+    let delay = ended_at.map(|t| noticed.saturating_duration_since(t));
+    println!("accounts: {n}, threads: {THREADS}+{THREADS}");
+    println!(
+        "makespan: {:.0} ms, ideal lower bound: {:.0} ms, ratio {:.3}",
+        makespan.as_secs_f64() * 1000.0,
+        ideal.as_secs_f64() * 1000.0,
+        makespan.as_secs_f64() / ideal.as_secs_f64()
+    );
+    println!(
+        "requests: enqueue {}, start {}, state polls {}, log fetches {}, total HTTP {}",
+        calls("enqueue_transfer_item"),
+        calls("start_transfer_session"),
+        calls("get_transfer_session_state"),
+        calls("fetch_transfer_session_log"),
+        after.http_requests - before.http_requests
+    );
+    if let (Some(r), Some(e)) = (running_at, ended_at) {
+        let server = e.duration_since(r);
+        println!(
+            "the session itself ran {:.0} ms (ratio {:.3} to the ideal); enqueueing and starting took {:.0} ms",
+            server.as_secs_f64() * 1000.0,
+            server.as_secs_f64() / ideal.as_secs_f64(),
+            r.duration_since(started).as_secs_f64() * 1000.0
+        );
+    }
+    match delay {
+        Some(d) => println!(
+            "end noticed {:.0} ms after the session completed",
+            d.as_secs_f64() * 1000.0
+        ),
+        None => println!("end noticed: the session's end was not observed by the probe"),
+    }
+    let _ = sim.shutdown().await;
+}
