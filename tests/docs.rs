@@ -24,14 +24,14 @@ fn schema_properties(root: &Value) -> BTreeSet<String> {
     ) {
         match node {
             Value::Object(map) => {
-                if let Some(Value::String(reference)) = map.get("$ref") {
-                    if seen_refs.insert(reference.clone()) {
-                        let target = reference
-                            .strip_prefix('#')
-                            .and_then(|pointer| root.pointer(pointer))
-                            .unwrap_or_else(|| panic!("unresolvable $ref {reference}"));
-                        walk(root, target, seen_refs, out);
-                    }
+                if let Some(Value::String(reference)) = map.get("$ref")
+                    && seen_refs.insert(reference.clone())
+                {
+                    let target = reference
+                        .strip_prefix('#')
+                        .and_then(|pointer| root.pointer(pointer))
+                        .unwrap_or_else(|| panic!("unresolvable $ref {reference}"));
+                    walk(root, target, seen_refs, out);
                 }
                 if let Some(Value::Object(props)) = map.get("properties") {
                     for (name, sub) in props {
