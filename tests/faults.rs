@@ -144,6 +144,10 @@ domain = "carol.example"
                 out.stderr.contains("error") || out.stdout.contains("FAILED"),
                 "{what}: run {run} failed without saying why: {out:#?}"
             );
+            // A broken connection says how to go on.
+            if out.stderr.contains("connection") && out.stderr.contains("broke") {
+                assert!(out.stderr.contains("re-run"), "{what}: {out:#?}");
+            }
             eprintln!(
                 "{what}: run {run} exited {:?}; re-running\n{}",
                 out.code, out.stderr
