@@ -5,6 +5,7 @@ mod cli;
 mod client;
 mod client_sim;
 mod docs;
+mod faults;
 mod manifest;
 mod plan;
 mod sim;

@@ -5,8 +5,8 @@
 
 use crate::apply::poll::{PollPolicy, follow_state_with};
 use crate::translog::{
-    Event, Excerpt, ExcerptLevel, ExcerptLine, ItemKey, MasterLogParser, SessionProgress,
-    failure_excerpt, parse_item_log,
+    Event, Excerpt, ExcerptLevel, ExcerptLine, ItemKey, MasterLogParser, SessionOutcome,
+    SessionProgress, failure_excerpt, parse_item_log,
 };
 use crate::whm::{SessionState, WhmClient, WhmError};
 use std::collections::BTreeMap;
@@ -122,6 +122,14 @@ pub async fn follow(
         }
     }
     follower.abort();
+    // A session failed or aborted from outside can show COMPLETED for longer than the
+    // state poll's confirmation (REFERENCE §5.2): the master log's end record, written
+    // before the state settles, says how it really ended.
+    let final_state = match (&final_state, progress.outcome()) {
+        (SessionState::Completed, Some(SessionOutcome::Failed)) => SessionState::Failed,
+        (SessionState::Completed, Some(SessionOutcome::Aborted)) => SessionState::Aborted,
+        _ => final_state,
+    };
     let excerpts = failed_excerpts(client, session, &progress).await;
     let warnings = warning_lines(client, session, &progress).await;
     Ok(Followed {

@@ -61,7 +61,9 @@ pub enum WhmError {
     #[error("the connection to {server} broke during {function}: {detail}")]
     #[diagnostic(
         code(whm::transport),
-        help("a network or proxy problem; reads are retried automatically")
+        help(
+            "a network or proxy problem; reads are retried automatically. When a change was lost this way, re-run the same command: apply asks the server what already happened and never repeats a transfer"
+        )
     )]
     Transport {
         /// `host:port` of the server.

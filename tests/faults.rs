@@ -1,0 +1,601 @@
+//! The fault matrix (issue 6, item 1): `whm-migrate apply` against a simulator that
+//! misbehaves on purpose. Every test ends with the migration complete (possibly after a
+//! re-run) or a clear error, and proves "never twice" on the simulator's counters.
+
+use crate::support::{self, SimContext};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+use tempfile::TempDir;
+use whm_migrate::sim::{Faults, SimOptions, SimStats, Simulator, TimeScale, World};
+
+const BIN: &str = env!("CARGO_BIN_EXE_whm-migrate");
+const PASSWORD: &str = "ROOTPW-SENTINEL-7f3a";
+const ACCOUNTS: [&str; 3] = ["alice", "bob", "carol"];
+const ITEMS: [&str; 5] = [
+    "FeatureListRemoteRoot/gold features",
+    "PackageRemoteRoot/gold",
+    "AccountRemoteRoot/alice",
+    "AccountRemoteRoot/bob",
+    "AccountRemoteRoot/carol",
+];
+/// Upper bound for one run (a guard against hangs, not a timing assertion).
+const RUN_LIMIT: Duration = Duration::from_secs(30);
+/// How many runs a faulty destination may take before apply must have completed.
+const MAX_RUNS: usize = 6;
+
+fn world() -> World {
+    support::world("apply")
+}
+
+/// Transfers slow enough (a few hundred ms per account) to act during a run.
+fn slow() -> SimOptions {
+    SimOptions {
+        time_scale: TimeScale {
+            bytes_per_second: 10_000_000,
+            restore_bytes_per_second: 20_000_000,
+            item_overhead_ms: 150,
+        },
+        ..SimOptions::default()
+    }
+}
+
+fn with_faults(faults: Faults, seed: u64) -> SimOptions {
+    SimOptions {
+        faults,
+        seed,
+        ..SimOptions::default()
+    }
+}
+
+struct Setup {
+    _dir: TempDir,
+    manifest: PathBuf,
+    state: PathBuf,
+}
+
+impl Setup {
+    fn new(url: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = dir.path().join("migrate.toml");
+        std::fs::write(
+            &manifest,
+            format!(
+                r#"version = 1
+name = "faults-test"
+
+[destination]
+url = "{url}"
+token = {{ env = "WHM_TEST_TOKEN" }}
+
+[[sources]]
+name = "old1"
+host = "src.example.com"
+kind = "root"
+password = {{ env = "SRC_PW" }}
+
+[[sources.feature_lists]]
+name = "gold features"
+
+[[sources.packages]]
+name = "gold"
+
+[[sources.accounts]]
+user = "alice"
+domain = "alice.example"
+
+[[sources.accounts]]
+user = "bob"
+domain = "bob.example"
+
+[[sources.accounts]]
+user = "carol"
+domain = "carol.example"
+"#
+            ),
+        )
+        .unwrap();
+        let state = dir.path().join("state");
+        Self {
+            _dir: dir,
+            manifest,
+            state,
+        }
+    }
+
+    fn command(&self) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(BIN);
+        cmd.arg("apply")
+            .arg(&self.manifest)
+            .arg("--state-dir")
+            .arg(&self.state)
+            .args(["--progress", "plain"])
+            .env("WHM_TEST_TOKEN", support::TOKEN)
+            .env("SRC_PW", PASSWORD)
+            .env_remove("WHM_MIGRATE_PROGRESS")
+            .env_remove("WHM_MIGRATE_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        cmd
+    }
+
+    async fn apply(&self) -> Out {
+        finish(self.command().spawn().unwrap()).await
+    }
+
+    /// Runs apply until it succeeds. A failed run must exit 1 (an error before or
+    /// during the run) or 3 (items failed), say what went wrong, never leak a secret,
+    /// and never transfer anything twice.
+    async fn converge(&self, sim: &SimContext, what: &str) -> (usize, Out) {
+        for run in 1..=MAX_RUNS {
+            let out = self.apply().await;
+            assert_no_secret(&out);
+            assert_never_twice(&sim.sim.stats(), what);
+            if out.code == Some(0) {
+                return (run, out);
+            }
+            assert!(
+                matches!(out.code, Some(1 | 3)),
+                "{what}: run {run} ended with {out:#?}"
+            );
+            assert!(
+                out.stderr.contains("error") || out.stdout.contains("FAILED"),
+                "{what}: run {run} failed without saying why: {out:#?}"
+            );
+            // A broken connection says how to go on.
+            if out.stderr.contains("connection") && out.stderr.contains("broke") {
+                assert!(out.stderr.contains("re-run"), "{what}: {out:#?}");
+            }
+            eprintln!(
+                "{what}: run {run} exited {:?}; re-running\n{}",
+                out.code, out.stderr
+            );
+        }
+        panic!("{what}: apply did not complete in {MAX_RUNS} runs");
+    }
+}
+
+#[derive(Debug)]
+struct Out {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    fn assert_code(&self, code: i32) {
+        assert_eq!(self.code, Some(code), "{self:#?}");
+    }
+}
+
+async fn finish(child: tokio::process::Child) -> Out {
+    let out = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
+        .await
+        .expect("apply did not finish")
+        .unwrap();
+    Out {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Waits until `done(stats)` holds or the child exits; true when the condition held.
+async fn wait_for(
+    sim: &SimContext,
+    child: &mut tokio::process::Child,
+    done: impl Fn(&SimStats) -> bool,
+) -> bool {
+    let deadline = tokio::time::Instant::now() + RUN_LIMIT;
+    loop {
+        if done(&sim.sim.stats()) {
+            return true;
+        }
+        if child.try_wait().unwrap().is_some() {
+            return done(&sim.sim.stats());
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the milestone never came"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+fn calls(s: &SimStats, function: &str) -> u64 {
+    s.calls.get(function).copied().unwrap_or(0)
+}
+
+fn fault_count(s: &SimStats, kind: &str) -> u64 {
+    s.faults.get(kind).copied().unwrap_or(0)
+}
+
+fn assert_no_secret(out: &Out) {
+    for secret in [PASSWORD, support::TOKEN] {
+        assert!(
+            !out.stdout.contains(secret) && !out.stderr.contains(secret),
+            "a secret leaked: {out:#?}"
+        );
+    }
+}
+
+/// Nothing transferred, restored or queued twice so far.
+fn assert_never_twice(s: &SimStats, what: &str) {
+    assert!(s.transfers.values().all(|n| *n <= 1), "{what}: {s:#?}");
+    assert!(s.restores.values().all(|n| *n <= 1), "{what}: {s:#?}");
+    assert!(s.item_restores.values().all(|n| *n <= 1), "{what}: {s:#?}");
+    for item in ITEMS {
+        assert!(s.enqueue_count(item) <= 1, "{what}: {item}: {s:#?}");
+    }
+}
+
+/// Every account transferred and restored exactly once, every item restored and
+/// queued once, and the destination holds them all.
+fn assert_exactly_once(sim: &SimContext, what: &str) {
+    let s = sim.sim.stats();
+    for user in ACCOUNTS {
+        assert_eq!(
+            s.transfers.get(&format!("src.example.com/{user}")),
+            Some(&1),
+            "{what}: transfers of {user}: {:#?}",
+            s.transfers
+        );
+        assert_eq!(s.restores.get(user), Some(&1), "{what}: {:#?}", s.restores);
+    }
+    assert_eq!(
+        s.transfers.len(),
+        ACCOUNTS.len(),
+        "{what}: {:#?}",
+        s.transfers
+    );
+    for item in ITEMS {
+        assert_eq!(
+            s.item_restores.get(item),
+            Some(&1),
+            "{what}: restores of {item}: {:#?}",
+            s.item_restores
+        );
+        assert_eq!(
+            s.enqueue_count(item),
+            1,
+            "{what}: {item}: {:#?}",
+            s.enqueues
+        );
+    }
+    assert_world_complete(&sim.sim.world());
+}
+
+fn assert_world_complete(world: &World) {
+    for user in ACCOUNTS {
+        assert!(
+            world.destination.account(user).is_some(),
+            "{user} missing on the destination"
+        );
+    }
+    assert!(world.destination.packages.iter().any(|p| p.name == "gold"));
+    assert!(
+        world
+            .destination
+            .featurelists
+            .iter()
+            .any(|f| f == "gold features")
+    );
+}
+
+fn the_session(s: &SimStats) -> String {
+    assert_eq!(s.enqueues.len(), 1, "{:#?}", s.enqueues);
+    s.enqueues.keys().next().unwrap().clone()
+}
+
+/// Acts on a session "from outside" through the simulator's admin endpoint.
+async fn admin(sim: &SimContext, session: &str, action: &str) -> serde_json::Value {
+    let url = format!("{}/__sim/sessions/{session}/{action}", sim.sim.base_url());
+    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(rustls::RootCertStore::empty())
+    .with_no_client_auth();
+    let http = reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .build()
+        .unwrap();
+    let body = http
+        .post(url)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    serde_json::from_str(&body).unwrap()
+}
+
+/// A faulty destination under a few seeds: apply converges, each item exactly once.
+async fn converges_under(faults: Faults, kinds: &[&str], what: &str) {
+    let mut injected = 0;
+    for seed in [1, 2, 3] {
+        let sim = SimContext::with(world(), with_faults(faults.clone(), seed)).await;
+        let setup = Setup::new(&sim.sim.base_url());
+        let what = format!("{what} (seed {seed})");
+        let (_, out) = setup.converge(&sim, &what).await;
+        assert!(out.stdout.contains("COMPLETED"), "{what}: {out:#?}");
+        let s = sim.sim.stats();
+        injected += kinds.iter().map(|k| fault_count(&s, k)).sum::<u64>();
+        assert_exactly_once(&sim, &what);
+    }
+    assert!(injected > 0, "{what}: no fault was injected");
+}
+
+// 1. result-0 answers on reads: retried at most twice per read, otherwise an error
+// that names the call; nothing is doubled.
+#[tokio::test(flavor = "multi_thread")]
+async fn result_zero_reads_complete_without_duplicates() {
+    converges_under(
+        Faults {
+            result_zero: 0.2,
+            ..Faults::default()
+        },
+        &["result_zero"],
+        "result_zero",
+    )
+    .await;
+}
+
+// 2. HTML pages (a proxy's error page, a login page) and truncated JSON.
+#[tokio::test(flavor = "multi_thread")]
+async fn html_pages_and_truncated_json_complete_without_duplicates() {
+    converges_under(
+        Faults {
+            html_page: 0.15,
+            truncated_json: 0.15,
+            ..Faults::default()
+        },
+        &["html_page", "truncated_json"],
+        "html+truncated",
+    )
+    .await;
+}
+
+// 3. Responses lost after the server acted: on enqueue and start the dangerous case.
+#[tokio::test(flavor = "multi_thread")]
+async fn answers_lost_after_the_server_acted_never_double_anything() {
+    converges_under(
+        Faults {
+            drop_after: 0.2,
+            ..Faults::default()
+        },
+        &["drop_after"],
+        "drop_after",
+    )
+    .await;
+}
+
+// 3b. Every enqueue and start answer lost once the server acted, on one session: the
+// enqueue's "already in the queue" and the start's state read reconcile them.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_write_answer_lost_after_the_fact_is_reconciled() {
+    let sim = SimContext::start(world()).await;
+    let setup = Setup::new(&sim.sim.base_url());
+    let mut child = setup.command().spawn().unwrap();
+    // Lose every answer once the session exists (enqueues, start and reads alike).
+    assert!(wait_for(&sim, &mut child, |s| s.sessions_created >= 1).await);
+    sim.sim.set_faults(Faults {
+        drop_after: 0.5,
+        ..Faults::default()
+    });
+    let out = finish(child).await;
+    sim.sim.set_faults(Faults::default());
+    assert_never_twice(&sim.sim.stats(), "drop_after 0.5");
+    if out.code != Some(0) {
+        assert!(out.stderr.contains("error"), "{out:#?}");
+        setup.converge(&sim, "after drop_after 0.5").await;
+    }
+    let s = sim.sim.stats();
+    assert!(fault_count(&s, "drop_after") > 0, "{s:#?}");
+    assert_eq!(s.sessions_created, 1, "{s:#?}");
+    assert_exactly_once(&sim, "drop_after 0.5");
+}
+
+// 4. Latency spikes are only a slowdown.
+#[tokio::test(flavor = "multi_thread")]
+async fn latency_spikes_only_slow_apply_down() {
+    let sim = SimContext::with(
+        world(),
+        with_faults(
+            Faults {
+                latency_probability: 0.3,
+                latency_ms: 300,
+                ..Faults::default()
+            },
+            7,
+        ),
+    )
+    .await;
+    let setup = Setup::new(&sim.sim.base_url());
+    let out = setup.apply().await;
+    out.assert_code(0);
+    let s = sim.sim.stats();
+    assert!(fault_count(&s, "latency") > 0, "{s:#?}");
+    assert_eq!(s.sessions_created, 1);
+    assert_exactly_once(&sim, "latency");
+}
+
+/// Starts apply on a slow simulator and returns once the session is running and
+/// polled, with its id.
+async fn running(sim: &SimContext, setup: &Setup) -> (tokio::process::Child, String) {
+    let mut child = setup.command().spawn().unwrap();
+    assert!(
+        wait_for(sim, &mut child, |s| calls(s, "start_transfer_session") >= 1
+            && calls(s, "get_transfer_session_state") >= 2)
+        .await
+    );
+    let session = the_session(&sim.sim.stats());
+    (child, session)
+}
+
+/// After a session ended early from outside: a re-run finishes the rest in a new
+/// session, and nothing was transferred or restored twice.
+async fn rerun_finishes_the_rest(sim: &SimContext, setup: &Setup, what: &str) {
+    let out = setup.apply().await;
+    out.assert_code(0);
+    let s = sim.sim.stats();
+    assert_eq!(s.sessions_created, 2, "{what}: {s:#?}");
+    for user in ACCOUNTS {
+        assert_eq!(
+            s.restores.get(user),
+            Some(&1),
+            "{what}: {user}: {:#?}",
+            s.restores
+        );
+    }
+    for item in ITEMS {
+        assert_eq!(
+            s.item_restores.get(item),
+            Some(&1),
+            "{what}: {item}: {s:#?}"
+        );
+    }
+    assert!(s.transfers.values().all(|n| *n <= 2), "{what}: {s:#?}");
+    assert_world_complete(&sim.sim.world());
+    let again = setup.apply().await;
+    again.assert_code(0);
+    assert_eq!(sim.sim.stats().sessions_created, 2, "{what}: nothing left");
+}
+
+// 5a. A session failed from outside: apply says FAILED (non-zero), a re-run completes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_failed_from_outside_is_reported_failed_and_a_rerun_completes() {
+    let sim = SimContext::with(world(), slow()).await;
+    let setup = Setup::new(&sim.sim.base_url());
+    let (child, session) = running(&sim, &setup).await;
+    let r = admin(&sim, &session, "fail").await;
+    assert_eq!(r["ok"], true, "{r}");
+    let out = finish(child).await;
+    assert_ne!(out.code, Some(0), "{out:#?}");
+    assert!(out.stdout.contains("FAILED"), "{out:#?}");
+    assert!(!out.stdout.contains("COMPLETED"), "{out:#?}");
+    assert_eq!(sim.sim.session_state(&session).as_deref(), Some("FAILED"));
+    rerun_finishes_the_rest(&sim, &setup, "failed from outside").await;
+}
+
+// 5b. A session aborted from outside: apply says ABORTED (non-zero), a re-run completes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_aborted_from_outside_is_reported_aborted_and_a_rerun_completes() {
+    let sim = SimContext::with(world(), slow()).await;
+    let setup = Setup::new(&sim.sim.base_url());
+    let (child, session) = running(&sim, &setup).await;
+    let r = admin(&sim, &session, "abort").await;
+    assert_eq!(r["ok"], true, "{r}");
+    let out = finish(child).await;
+    assert_ne!(out.code, Some(0), "{out:#?}");
+    assert!(out.stdout.contains("ABORTED"), "{out:#?}");
+    assert!(!out.stdout.contains("COMPLETED"), "{out:#?}");
+    assert_eq!(sim.sim.session_state(&session).as_deref(), Some("ABORTED"));
+    rerun_finishes_the_rest(&sim, &setup, "aborted from outside").await;
+}
+
+// 6. COMPLETED shown for a while before FAILED: apply reports FAILED, not COMPLETED.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_completed_flicker_before_failed_is_reported_failed() {
+    for flicker_ms in [100, 1_500] {
+        let mut opts = slow();
+        opts.faults.flicker_ms = flicker_ms;
+        let sim = SimContext::with(world(), opts).await;
+        let setup = Setup::new(&sim.sim.base_url());
+        let (child, session) = running(&sim, &setup).await;
+        let r = admin(&sim, &session, "fail").await;
+        assert_eq!(r["ok"], true, "{r}");
+        let out = finish(child).await;
+        let s = sim.sim.stats();
+        assert_eq!(fault_count(&s, "flicker"), 1, "{s:#?}");
+        assert_ne!(out.code, Some(0), "flicker {flicker_ms} ms: {out:#?}");
+        assert!(
+            out.stdout.contains("FAILED"),
+            "flicker {flicker_ms} ms: {out:#?}"
+        );
+        assert!(
+            !out.stdout.contains("COMPLETED"),
+            "flicker {flicker_ms} ms: {out:#?}"
+        );
+        // apply may have ended before the flicker did: wait it out.
+        let deadline = tokio::time::Instant::now() + RUN_LIMIT;
+        while sim.sim.session_state(&session).as_deref() != Some("FAILED") {
+            assert!(tokio::time::Instant::now() < deadline, "never FAILED");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        rerun_finishes_the_rest(&sim, &setup, &format!("flicker {flicker_ms} ms")).await;
+    }
+}
+
+// 7. The destination restarts mid-run (same state file, same port): apply rides out the
+// outage and every item lands exactly once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_destination_restarting_mid_run_is_ridden_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = slow();
+    opts.state_file = Some(dir.path().join("sim-state.json"));
+    let sim = SimContext::with(world(), opts.clone()).await;
+    let addr = sim.sim.addr();
+    let setup = Setup::new(&sim.sim.base_url());
+    let (mut child, session) = running(&sim, &setup).await;
+    let before = sim.sim.stats();
+    let last = sim.sim.shutdown().await;
+    assert_eq!(
+        last.sessions.get(&session).map(|s| s.state.name()),
+        Some("RUNNING"),
+        "the restart must land mid-run"
+    );
+    // Restored before the restart, as the state file says.
+    let restored_before: Vec<&str> = ACCOUNTS
+        .into_iter()
+        .filter(|u| last.world.destination.account(u).is_some())
+        .collect();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "apply gave up during the outage"
+    );
+    opts.listen = addr;
+    support::TOKEN.clone_into(&mut opts.api_token);
+    let restarted = Simulator::start(World::default(), opts)
+        .await
+        .expect("the simulator could not come back on the same port");
+    let sim = SimContext {
+        client: support::client_for(
+            &restarted.base_url(),
+            whm_migrate::whm::TlsMode::SystemRoots,
+        ),
+        sim: restarted,
+    };
+    let out = finish(child).await;
+    out.assert_code(0);
+    assert!(out.stdout.contains("COMPLETED"), "{out:#?}");
+    let after = sim.sim.stats();
+    assert_eq!(
+        before.sessions_created + after.sessions_created,
+        1,
+        "{after:#?}"
+    );
+    assert_eq!(after.enqueues.len(), 0, "nothing queued after the restart");
+    for user in ACCOUNTS {
+        let again = after.restores.get(user).copied().unwrap_or(0);
+        let want = u64::from(!restored_before.contains(&user));
+        assert_eq!(
+            again, want,
+            "{user}: before {restored_before:?}, {after:#?}"
+        );
+    }
+    assert!(after.transfers.values().all(|n| *n <= 1), "{after:#?}");
+    assert_world_complete(&sim.sim.world());
+    // Nothing left to do.
+    let before = sim.sim.stats();
+    let again = setup.apply().await;
+    again.assert_code(0);
+    assert_eq!(sim.sim.stats().enqueues, before.enqueues);
+}
