@@ -311,4 +311,30 @@ mod tests {
             "{err}"
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bodies_never_panic(body in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let _ = decode(&body, SITE).map(|env| env.data::<serde_json::Value>(SITE));
+        }
+
+        #[test]
+        fn arbitrary_json_envelopes_never_panic(
+            result in proptest::prop_oneof![
+                proptest::strategy::Just("1".to_owned()),
+                proptest::strategy::Just("\"0\"".to_owned()),
+                "[0-9]{1,3}",
+                "\"[a-z0-9]{0,4}\"",
+            ],
+            reason in "[ -~]{0,40}",
+            data in "[ -~]{0,60}",
+        ) {
+            let body = format!(
+                r#"{{"metadata":{{"result":{result},"reason":{reason:?}}},"data":{data}}}"#
+            );
+            if let Ok(env) = decode(body.as_bytes(), SITE) {
+                let _ = env.data::<crate::whm::RemoteAnalysis>(SITE);
+            }
+        }
+    }
 }
