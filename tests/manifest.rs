@@ -366,3 +366,32 @@ proptest! {
         never_panics(&mutated);
     }
 }
+
+#[test]
+fn odd_but_valid_manifests_load() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/manifests/odd");
+    let mut loaded = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let manifest = load_ok(&path);
+        assert!(!manifest.name.is_empty());
+        loaded += 1;
+    }
+    assert_eq!(loaded, 3);
+    let unicode = load_ok(&dir.join("unicode-domains.toml"));
+    assert_eq!(
+        unicode.sources[0].accounts[1].domain.as_deref(),
+        Some("東京.example")
+    );
+    assert_eq!(
+        unicode.sources[0].packages[0].name, "Paket Grün ",
+        "trailing space kept"
+    );
+    let long = load_ok(&dir.join("long-values.toml"));
+    assert_eq!(
+        long.sources[0].accounts[0].domain.as_deref().map(str::len),
+        Some(255)
+    );
+    let empty = load_ok(&dir.join("empty-lists.toml"));
+    assert!(empty.sources[0].accounts.is_empty());
+}

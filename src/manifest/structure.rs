@@ -62,7 +62,8 @@ pub(crate) struct TableSpec {
     pub elsewhere: &'static [(&'static [(&'static str, Expect)], &'static str)],
 }
 
-const NAME_HELP: &str = "use only letters, digits, `.`, `_` and `-`";
+const NAME_HELP: &str =
+    "use only ASCII letters, digits (it names the journal and lock files), `.`, `_` and `-`";
 
 pub(crate) static SESSION_KEYS: &[(&str, Expect)] = &[
     ("transfer_threads", Expect::Int(1, u32::MAX as i64)),
@@ -353,7 +354,9 @@ impl Walker {
                     self.error(
                         "bad-name",
                         span,
-                        format!("`{key}` {s:?} may only contain letters, digits, `.`, `_` and `-`"),
+                        format!(
+                            "`{key}` {s:?} may only contain ASCII letters, digits, `.`, `_` and `-`"
+                        ),
                         NAME_HELP.to_owned(),
                     );
                     None
