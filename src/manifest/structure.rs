@@ -63,7 +63,7 @@ pub(crate) struct TableSpec {
 }
 
 const NAME_HELP: &str =
-    "use only ASCII letters, digits (it names the journal and lock files), `.`, `_` and `-`";
+    "use only ASCII letters, digits, `.`, `_` and `-`: names end up in file names and journal keys";
 
 pub(crate) static SESSION_KEYS: &[(&str, Expect)] = &[
     ("transfer_threads", Expect::Int(1, u32::MAX as i64)),
