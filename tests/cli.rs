@@ -230,3 +230,68 @@ async fn a_secret_file_others_can_read_gets_a_warning() {
     assert_eq!(closed.status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("can be read by other users"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_user_credential_source_moves_its_account_in_a_user_session() {
+    let cx = SimContext::start(world("basic")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("user.toml");
+    std::fs::write(
+        &manifest,
+        format!(
+            r#"version = 1
+name = "user-move"
+[destination]
+url = "{}"
+token = {{ env = "WHM_TEST_TOKEN" }}
+[[sources]]
+name = "alice-cpanel"
+host = "src.example.com"
+kind = "user"
+password = {{ env = "ALICE_PW" }}
+[[sources.accounts]]
+user = "alice"
+domain = "alice.example"
+"#,
+            cx.sim.base_url()
+        ),
+    )
+    .unwrap();
+    let state = dir.path().join("state");
+    let apply = || {
+        let manifest = manifest.clone();
+        let state = state.clone();
+        tokio::task::spawn_blocking(move || {
+            bin()
+                .arg("apply")
+                .arg(&manifest)
+                .arg("--state-dir")
+                .arg(&state)
+                .args(["--progress", "plain"])
+                .env("WHM_TEST_TOKEN", TOKEN)
+                .env("ALICE_PW", "alicepw")
+                .output()
+                .unwrap()
+        })
+    };
+    let first = apply().await.unwrap();
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}\n{}",
+        String::from_utf8_lossy(&first.stdout),
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let stats = cx.sim.stats();
+    assert_eq!(
+        stats.calls.get("create_remote_user_transfer_session"),
+        Some(&1)
+    );
+    assert_eq!(stats.calls.get("create_remote_root_transfer_session"), None);
+    assert_eq!(stats.enqueue_count("AccountRemoteUser/alice"), 1);
+    assert_eq!(stats.restores.get("alice"), Some(&1));
+    // A second run finds it on the destination and opens no session.
+    let second = apply().await.unwrap();
+    assert_eq!(second.status.code(), Some(0));
+    assert_eq!(cx.sim.stats().sessions_created, 1);
+}
