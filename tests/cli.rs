@@ -295,3 +295,93 @@ domain = "alice.example"
     assert_eq!(second.status.code(), Some(0));
     assert_eq!(cx.sim.stats().sessions_created, 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_sources_run_concurrently_each_in_its_own_session() {
+    let world = whm_migrate::sim::World::from_toml_str(
+        r#"
+[sources."a.example.com".credentials]
+root_password = "apw"
+[[sources."a.example.com".accounts]]
+user = "anna"
+domain = "anna.example"
+bytesused = 3_000_000
+[sources."b.example.com".credentials]
+root_password = "bpw"
+[[sources."b.example.com".accounts]]
+user = "bert"
+domain = "bert.example"
+bytesused = 4_000_000
+"#,
+    )
+    .unwrap();
+    let cx = SimContext::start(world).await;
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("two.toml");
+    std::fs::write(
+        &manifest,
+        format!(
+            r#"version = 1
+name = "two"
+[destination]
+url = "{}"
+token = {{ env = "WHM_TEST_TOKEN" }}
+[[sources]]
+name = "a"
+host = "a.example.com"
+kind = "root"
+password = {{ env = "A_PW" }}
+[[sources.accounts]]
+user = "anna"
+domain = "anna.example"
+[[sources]]
+name = "b"
+host = "b.example.com"
+kind = "root"
+password = {{ env = "B_PW" }}
+[[sources.accounts]]
+user = "bert"
+domain = "bert.example"
+"#,
+            cx.sim.base_url()
+        ),
+    )
+    .unwrap();
+    let state = dir.path().join("state");
+    let out = tokio::task::spawn_blocking(move || {
+        bin()
+            .arg("apply")
+            .arg(&manifest)
+            .arg("--state-dir")
+            .arg(&state)
+            .args(["--progress", "plain"])
+            .env("WHM_TEST_TOKEN", TOKEN)
+            .env("A_PW", "apw")
+            .env("B_PW", "bpw")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stats = cx.sim.stats();
+    assert_eq!(stats.sessions_created, 2);
+    assert_eq!(
+        stats.enqueues.len(),
+        2,
+        "one session per source: {:?}",
+        stats.enqueues
+    );
+    assert_eq!(stats.restores.get("anna"), Some(&1));
+    assert_eq!(stats.restores.get("bert"), Some(&1));
+    assert!(
+        stdout.contains("a (session") && stdout.contains("b (session"),
+        "{stdout}"
+    );
+}
