@@ -4,6 +4,7 @@ mod apply;
 mod cli;
 mod client;
 mod client_sim;
+mod crashloop;
 mod docs;
 mod faults;
 mod manifest;
