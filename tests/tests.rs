@@ -9,6 +9,7 @@ mod docs;
 mod faults;
 mod manifest;
 mod plan;
+mod secrets;
 mod sim;
 mod support;
 mod terminal;
