@@ -219,7 +219,13 @@ async fn handle(
     router: Router,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Dropped> {
-    shared.lock().stats.http_requests += 1;
+    {
+        let mut inner = shared.lock();
+        inner.stats.http_requests += 1;
+        if req.uri().query().is_some() {
+            inner.stats.uris_with_query.push(req.uri().to_string());
+        }
+    }
     let req = req.map(Body::new);
     if req.uri().path().starts_with("/__sim/") {
         return Ok(serve(router, req).await);

@@ -25,6 +25,10 @@ pub struct SimStats {
     pub item_restores: BTreeMap<String, u64>,
     /// Sessions created.
     pub sessions_created: u64,
+    /// The raw URI (path and query) of every request that carried a query string, so
+    /// tests can prove no secret travels in a URL (the client sends everything in POST
+    /// bodies).
+    pub uris_with_query: Vec<String>,
 }
 
 impl SimStats {

@@ -1,0 +1,336 @@
+//! Crash loop (issue 6 item 2): `apply` over 50 accounts, a package and a feature list,
+//! killed with SIGKILL at 25 pseudo-random moments (before, during and after enqueueing,
+//! while monitoring) and re-run each time, then run to completion. The destination ends
+//! equal to the manifest, and the simulator's counters show every item moved once.
+
+use crate::support::{self, SimContext};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+use whm_migrate::sim::{SimOptions, SimStats, TimeScale, World};
+
+const BIN: &str = env!("CARGO_BIN_EXE_whm-migrate");
+const PASSWORD: &str = "CRASHLOOP-ROOTPW-1b9e";
+const SOURCE: &str = "src.example.com";
+const ACCOUNTS: usize = 50;
+const KILLS: usize = 25;
+/// Upper bound for one run (a guard against hangs, not a timing assertion).
+const RUN_LIMIT: Duration = Duration::from_secs(30);
+
+fn user(i: usize) -> String {
+    format!("acct{i:02}")
+}
+
+/// The source: a feature list, a package using it, and 50 accounts (every other one on
+/// the package).
+fn world() -> World {
+    let mut text = format!(
+        r#"[destination]
+hostname = "dest.example.com"
+
+[sources."{SOURCE}"]
+featurelists = ["default", "gold features"]
+
+[sources."{SOURCE}".credentials]
+root_password = "{PASSWORD}"
+
+[[sources."{SOURCE}".packages]]
+name = "gold"
+featurelist = "gold features"
+"#
+    );
+    for i in 0..ACCOUNTS {
+        let plan = if i % 2 == 0 { "gold" } else { "default" };
+        write!(
+            text,
+            r#"
+[[sources."{SOURCE}".accounts]]
+user = "{u}"
+domain = "{u}.example"
+plan = "{plan}"
+bytesused = {bytes}
+"#,
+            u = user(i),
+            bytes = 500_000 + (i as u64 % 7) * 100_000,
+        )
+        .unwrap();
+    }
+    World::from_toml_str(&text).unwrap()
+}
+
+/// Slowed so a full run lasts a few seconds.
+fn slow() -> SimOptions {
+    SimOptions {
+        time_scale: TimeScale {
+            bytes_per_second: 20_000_000,
+            restore_bytes_per_second: 40_000_000,
+            item_overhead_ms: 15,
+        },
+        ..SimOptions::default()
+    }
+}
+
+struct Setup {
+    _dir: TempDir,
+    manifest: PathBuf,
+    state: PathBuf,
+}
+
+impl Setup {
+    fn new(sim: &SimContext) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = dir.path().join("migrate.toml");
+        let mut text = format!(
+            r#"version = 1
+name = "crashloop"
+
+[destination]
+url = "{url}"
+token = {{ env = "WHM_TEST_TOKEN" }}
+
+[[sources]]
+name = "old1"
+host = "{SOURCE}"
+kind = "root"
+password = {{ env = "SRC_PW" }}
+
+[[sources.feature_lists]]
+name = "gold features"
+
+[[sources.packages]]
+name = "gold"
+"#,
+            url = sim.sim.base_url()
+        );
+        for i in 0..ACCOUNTS {
+            write!(
+                text,
+                "\n[[sources.accounts]]\nuser = \"{u}\"\ndomain = \"{u}.example\"\n",
+                u = user(i)
+            )
+            .unwrap();
+        }
+        std::fs::write(&manifest, text).unwrap();
+        let state = dir.path().join("state");
+        Self {
+            _dir: dir,
+            manifest,
+            state,
+        }
+    }
+
+    fn command(&self) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(BIN);
+        cmd.arg("apply")
+            .arg(&self.manifest)
+            .arg("--state-dir")
+            .arg(&self.state)
+            .args(["--progress", "plain"])
+            .env("WHM_TEST_TOKEN", support::TOKEN)
+            .env("SRC_PW", PASSWORD)
+            .env_remove("WHM_MIGRATE_PROGRESS")
+            .env_remove("WHM_MIGRATE_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        cmd
+    }
+}
+
+#[derive(Debug)]
+struct Out {
+    code: Option<i32>,
+    stdout: String,
+    #[allow(dead_code)] // shown by the assertions' Debug output
+    stderr: String,
+}
+
+async fn finish(child: tokio::process::Child) -> Out {
+    let out = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
+        .await
+        .expect("apply did not finish")
+        .unwrap();
+    Out {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A fixed-seed linear congruential generator (Knuth's MMIX constants).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+
+    /// A delay in `0..max_ms` milliseconds.
+    fn delay(&mut self, max_ms: u64) -> Duration {
+        Duration::from_millis(self.next() % max_ms)
+    }
+}
+
+fn calls(s: &SimStats, function: &str) -> u64 {
+    s.calls.get(function).copied().unwrap_or(0)
+}
+
+/// Where a run was when it was killed, from the counters.
+fn phase(s: &SimStats) -> &'static str {
+    let items = ACCOUNTS as u64 + 2;
+    let queued: u64 = s.enqueues.values().flat_map(|m| m.values()).sum();
+    if s.sessions_created == 0 {
+        "before the session"
+    } else if queued == 0 {
+        "session created, nothing queued"
+    } else if queued < items && calls(s, "start_transfer_session") == 0 {
+        "while enqueueing"
+    } else if calls(s, "start_transfer_session") == 0 {
+        "after enqueueing, before the start"
+    } else {
+        "while monitoring"
+    }
+}
+
+/// No effect happened twice, and no session got an item twice.
+fn assert_no_duplicate(s: &SimStats, when: &str) {
+    assert!(
+        s.transfers.values().all(|n| *n == 1),
+        "{when}: {:#?}",
+        s.transfers
+    );
+    assert!(
+        s.restores.values().all(|n| *n == 1),
+        "{when}: {:#?}",
+        s.restores
+    );
+    assert!(
+        s.item_restores.values().all(|n| *n == 1),
+        "{when}: {:#?}",
+        s.item_restores
+    );
+    for (session, items) in &s.enqueues {
+        assert!(
+            items.values().all(|n| *n == 1),
+            "{when}: an item enqueued twice in session {session}: {items:#?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_25_times_at_random_moments_apply_still_moves_everything_exactly_once() {
+    let started = Instant::now();
+    let sim = SimContext::with(world(), slow()).await;
+    let setup = Setup::new(&sim);
+    let mut rng = Lcg(0x00c0_ffee_2024);
+    let mut killed = 0;
+    let mut phases = std::collections::BTreeMap::<&str, u32>::new();
+    for round in 0..KILLS {
+        // Short delays: each run restarts from the journal while the destination's
+        // session moves on, so 25 of them spread over the whole migration. The first
+        // A re-run after a kill while enqueueing re-enqueues every item the journal had
+        // not saved yet (WHM refuses those already queued), so only a run given longer
+        // than that reaches the start. The range widens round by round, so the first
+        // kills land before and during enqueueing and the later ones while monitoring.
+        let delay = rng.delay(40 + 16 * round as u64);
+        let mut child = setup.command().spawn().unwrap();
+        tokio::time::sleep(delay).await;
+        let when = format!("round {round} (killed after {delay:?})");
+        if child.try_wait().unwrap().is_none() {
+            child.kill().await.unwrap(); // SIGKILL
+            killed += 1;
+            let s = sim.sim.stats();
+            eprintln!(
+                "{when}: {} at {:?}, {} queued, {} transferred",
+                phase(&s),
+                started.elapsed(),
+                s.enqueues.values().flat_map(|m| m.values()).sum::<u64>(),
+                s.transfers.len()
+            );
+            *phases.entry(phase(&s)).or_default() += 1;
+        }
+        let out = finish(child).await;
+        assert!(
+            out.code.is_none() || out.code == Some(0),
+            "{when}: {out:#?}"
+        );
+        assert_no_duplicate(&sim.sim.stats(), &when);
+    }
+    eprintln!("{killed} kills landed: {phases:#?}");
+    assert!(killed >= 15, "only {killed} kill(s) landed: {phases:#?}");
+    assert!(
+        phases.len() >= 3
+            && phases.contains_key("while monitoring")
+            && phases
+                .keys()
+                .any(|p| *p != "while monitoring" && *p != "before the session"),
+        "the kills did not spread over the run: {phases:#?}"
+    );
+
+    let out = finish(setup.command().spawn().unwrap()).await;
+    assert_eq!(out.code, Some(0), "{out:#?}");
+
+    // The destination equals the manifest.
+    let world = sim.sim.world();
+    for i in 0..ACCOUNTS {
+        let u = user(i);
+        let account = world
+            .destination
+            .account(&u)
+            .unwrap_or_else(|| panic!("{u} missing on the destination"));
+        assert_eq!(account.domain, format!("{u}.example"));
+    }
+    assert!(world.destination.packages.iter().any(|p| p.name == "gold"));
+    assert!(
+        world
+            .destination
+            .featurelists
+            .iter()
+            .any(|f| f == "gold features")
+    );
+
+    // Every item transferred and restored exactly once.
+    let s = sim.sim.stats();
+    assert_no_duplicate(&s, "at the end");
+    assert_eq!(s.transfers.len(), ACCOUNTS, "{:#?}", s.transfers);
+    assert_eq!(s.restores.len(), ACCOUNTS, "{:#?}", s.restores);
+    for i in 0..ACCOUNTS {
+        let u = user(i);
+        assert_eq!(s.transfers.get(&format!("{SOURCE}/{u}")), Some(&1), "{u}");
+        assert_eq!(s.restores.get(&u), Some(&1), "{u}");
+        assert_eq!(
+            s.item_restores.get(&format!("AccountRemoteRoot/{u}")),
+            Some(&1),
+            "{u}"
+        );
+    }
+    for item in [
+        "PackageRemoteRoot/gold",
+        "FeatureListRemoteRoot/gold features",
+    ] {
+        assert_eq!(s.item_restores.get(item), Some(&1), "{item}");
+    }
+    assert_eq!(
+        s.item_restores.len(),
+        ACCOUNTS + 2,
+        "{:#?}",
+        s.item_restores
+    );
+    assert!(
+        out.stdout
+            .contains(&format!("Total over 1 source: {} items", ACCOUNTS + 2)),
+        "{out:#?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(40),
+        "the crash loop took {:?}",
+        started.elapsed()
+    );
+}
