@@ -11,6 +11,9 @@ use crate::whm::{EnqueueOutcome, SessionState, WhmClient, WhmError};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+/// The longest the journal lags behind the enqueues while queueing.
+const SAVE_EVERY: Duration = Duration::from_millis(100);
+
 /// How many times an enqueue or start whose answer was lost is asked again.
 const RECONCILE_ATTEMPTS: u32 = 8;
 
@@ -27,6 +30,7 @@ pub async fn enqueue_items(
     let mut queued = 0;
     let mut already = 0;
     let mut unsaved = 0;
+    let mut last_save = std::time::Instant::now();
     for (item, params) in items {
         let key = queue_key(&item.module, &item.key);
         record(&mut lock(journal), source, &key, session, "enqueuing");
@@ -41,11 +45,13 @@ pub async fn enqueue_items(
         }
         record(&mut lock(journal), source, &key, session, "queued");
         unsaved += 1;
-        // The server is the record of what is queued; the journal only speeds up the
-        // next run, so it is saved in batches rather than after every item.
-        if unsaved >= 50 {
+        // The server is the record of what is queued; the journal only spares the next
+        // run from asking again, so it is saved in batches (by count or time, so a
+        // crash repeats at most a fraction of a second of enqueues), not per item.
+        if unsaved >= 50 || last_save.elapsed() >= SAVE_EVERY {
             let _ = state.save(&lock(journal));
             unsaved = 0;
+            last_save = std::time::Instant::now();
         }
     }
     let _ = state.save(&lock(journal));
