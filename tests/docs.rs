@@ -221,7 +221,7 @@ fn check_command(argv: &[String]) -> Result<String, String> {
 #[test]
 fn the_command_checker_rejects_what_does_not_exist() {
     let lines = command_lines(
-        "run: whm-migrate plan plan.toml --bogus\n  whm-migrate cleanup plan.toml\n  whm-migrate plan p.toml --format yaml\n",
+        "run: whm-migrate plan plan.toml --bogus\n  whm-migrate purge plan.toml\n  whm-migrate plan p.toml --format yaml\n",
     );
     assert_eq!(lines.len(), 3, "{lines:?}");
     for argv in &lines {

@@ -1,6 +1,7 @@
 //! The one integration-test binary: the CLI and the library against the simulator.
 
 mod apply;
+mod cleanup;
 mod cli;
 mod client;
 mod client_sim;

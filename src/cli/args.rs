@@ -48,7 +48,14 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Show what apply would do, without changing anything on the servers.
     ///
+    /// Planning a root source with missing items opens a PENDING transfer session, which
+    /// holds the source's password on the destination until it ends; the next plan or
+    /// apply reuses it. With --no-keep (for pull-request plans) that session is discarded
+    /// once the plan is printed.
+    ///
     /// Example: whm-migrate plan plan.toml --format markdown --out plan.json
+    ///
+    /// Example: whm-migrate plan plan.toml --format markdown --no-keep > plan.md
     Plan(PlanArgs),
     /// Transfer what the plan says is missing, follow the sessions and report per item.
     ///
@@ -84,6 +91,15 @@ pub enum Command {
     ///
     /// Example: whm-migrate abort plan.toml --source old1
     Abort(ControlArgs),
+    /// Discard the PENDING (never started) sessions the journal records.
+    ///
+    /// Each one is aborted (WHM marks a PENDING session FAILED, discarding it and the
+    /// source password it holds) and moved to the journal's previous sessions, so the
+    /// next plan or apply creates a fresh one. Running, paused or finished sessions are
+    /// left alone. Takes the migration lock. Exit 0, or 1 if an abort failed.
+    ///
+    /// Example: whm-migrate cleanup plan.toml --keep-plan plan.json
+    Cleanup(CleanupArgs),
     /// Print the manifest's JSON Schema, or check the committed copy.
     ///
     /// Example: whm-migrate schema > schemas/manifest.schema.json
@@ -154,6 +170,12 @@ pub struct PlanArgs {
     /// Exit 0 when nothing would change, 2 when something would, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Once the plan is printed (and saved), abort the PENDING sessions it created or
+    /// reused, so no source password stays on the destination; the next plan or apply
+    /// creates a new session. A plan saved with --out stays valid for `apply PLAN.json`,
+    /// which observes again in a new session.
+    #[arg(long)]
+    pub no_keep: bool,
 }
 
 /// `apply` options.
@@ -217,6 +239,19 @@ pub struct ControlArgs {
     /// Only this source.
     #[arg(long)]
     pub source: Option<String>,
+}
+
+/// `cleanup` options.
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    /// The manifest.
+    pub manifest: PathBuf,
+    /// Only this source.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Keep the sessions this saved plan (from `plan --out`) names.
+    #[arg(long, value_name = "PLAN.json")]
+    pub keep_plan: Option<PathBuf>,
 }
 
 /// `schema` options.

@@ -78,6 +78,7 @@ pub fn run() -> i32 {
                 )
                 .await
             }
+            Command::Cleanup(a) => commands::cleanup::run(&printer, &cli.global, a).await,
             Command::Schema(a) => commands::schema::run(&printer, a),
             Command::Schemas(args::SchemasCommand::Pull(a)) => {
                 commands::schemas::pull(&printer, &cli.global, a).await

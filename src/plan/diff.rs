@@ -42,8 +42,10 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Plan {
 }
 
 /// The part of a plan that depends on observed state and decides what apply does:
-/// actions, conflicts and session ids, not volatile figures such as disk use.
-fn decisions(sources: &[SourcePlan]) -> Vec<(String, Option<String>, Vec<String>)> {
+/// actions, conflicts and whether a session is in use, not volatile figures such as
+/// disk use, nor the session's id: a plan made with `plan --no-keep` (whose session is
+/// discarded) stays valid for `apply PLAN.json`, which plans again in a new session.
+fn decisions(sources: &[SourcePlan]) -> Vec<(String, bool, Vec<String>)> {
     sources
         .iter()
         .map(|s| {
@@ -61,11 +63,7 @@ fn decisions(sources: &[SourcePlan]) -> Vec<(String, Option<String>, Vec<String>
                     )
                 })
                 .collect();
-            (
-                s.name.clone(),
-                s.session.as_ref().map(|x| x.id.clone()),
-                items,
-            )
+            (s.name.clone(), s.session.is_some(), items)
         })
         .collect()
 }

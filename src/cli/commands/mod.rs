@@ -1,6 +1,7 @@
 //! One handler per command; each returns the exit code or an error report.
 
 pub mod apply;
+pub mod cleanup;
 pub mod control;
 pub mod plan;
 pub mod schema;

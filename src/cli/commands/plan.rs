@@ -1,6 +1,7 @@
 //! `whm-migrate plan`: observe the servers and show what apply would do.
 
 use crate::cli::args::{GlobalArgs, PlanArgs, PlanFormat};
+use crate::cli::commands::cleanup::discard;
 use crate::cli::commands::load_manifest;
 use crate::cli::printer::Printer;
 use crate::cli::settings::{self, Destination};
@@ -10,6 +11,7 @@ use crate::manifest::Manifest;
 use crate::modules::ModuleCatalog;
 use crate::plan::observe::observe;
 use crate::plan::{Desired, Plan, diff, render};
+use crate::whm::SessionState;
 use miette::{IntoDiagnostic, WrapErr};
 use std::path::Path;
 
@@ -107,9 +109,50 @@ pub async fn make_plan(
     }))
 }
 
+/// `--no-keep`: aborts the PENDING sessions the plan created or reused and retires them
+/// in the journal. False when one could not be discarded (the error is printed).
+async fn discard_sessions(printer: &Printer, planned: &mut Planned) -> bool {
+    let mut ok = true;
+    for source in &planned.plan.sources {
+        let Some(session) = &source.session else {
+            continue;
+        };
+        if session.state != SessionState::Pending.name() {
+            continue;
+        }
+        match discard(
+            &planned.destination.client,
+            &mut planned.journal,
+            &source.name,
+            &session.id,
+        )
+        .await
+        {
+            Ok(now) => printer.info(&format!(
+                "{}: discarded session {} (now {now}); the next plan or apply creates a new one",
+                source.name, session.id
+            )),
+            Err(e) => {
+                ok = false;
+                printer.error(&format!(
+                    "{}: cannot discard session {}: {:?}",
+                    source.name,
+                    session.id,
+                    miette::Report::new(e)
+                ));
+            }
+        }
+    }
+    if let Err(e) = planned.state.save(&planned.journal) {
+        printer.error(&format!("{:?}", miette::Report::new(e)));
+        ok = false;
+    }
+    ok
+}
+
 /// Plans and prints.
 pub async fn run(printer: &Printer, global: &GlobalArgs, args: &PlanArgs) -> miette::Result<i32> {
-    let Some(planned) = make_plan(printer, global, &args.manifest, "plan").await? else {
+    let Some(mut planned) = make_plan(printer, global, &args.manifest, "plan").await? else {
         return Ok(EXIT_ERROR);
     };
     let plan = &planned.plan;
@@ -138,8 +181,16 @@ pub async fn run(printer: &Printer, global: &GlobalArgs, args: &PlanArgs) -> mie
             out.display()
         ));
     }
+    let mut discard_failed = false;
+    if args.no_keep {
+        discard_failed = !discard_sessions(printer, &mut planned).await;
+    }
+    let plan = &planned.plan;
     planned.destination.close().await;
     drop(planned.lock);
+    if discard_failed {
+        return Ok(EXIT_ERROR);
+    }
     if plan.summary.has_blockers() {
         printer.info("the plan has blocking items: apply will refuse it until they are resolved");
         return Ok(EXIT_ERROR);

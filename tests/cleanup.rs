@@ -1,0 +1,238 @@
+//! No plan leaves a source password on the server: `plan --no-keep` discards the PENDING
+//! session it created or reused, `cleanup` discards the ones the journal records, and a
+//! plain `plan` then `apply` still shares one session.
+
+use crate::support::{self, SimContext};
+use std::path::PathBuf;
+use std::time::Duration;
+use tempfile::TempDir;
+
+const BIN: &str = env!("CARGO_BIN_EXE_whm-migrate");
+/// The `apply` world's root password.
+const PASSWORD: &str = "ROOTPW-SENTINEL-7f3a";
+/// Upper bound for one run (a guard against hangs, not a timing assertion).
+const RUN_LIMIT: Duration = Duration::from_secs(60);
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// A manifest for the `apply` world and its state directory.
+struct Case {
+    dir: TempDir,
+    manifest: PathBuf,
+}
+
+impl Case {
+    fn new(cx: &SimContext) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = dir.path().join("migrate.toml");
+        std::fs::write(
+            &manifest,
+            format!(
+                r#"version = 1
+name = "cleanup-test"
+
+[destination]
+url = "{url}"
+token = {{ env = "WHM_TEST_TOKEN" }}
+
+[[sources]]
+name = "old1"
+host = "src.example.com"
+kind = "root"
+password = {{ env = "SRC_PW" }}
+
+[[sources.packages]]
+name = "gold"
+
+[[sources.accounts]]
+user = "alice"
+domain = "alice.example"
+"#,
+                url = cx.sim.base_url()
+            ),
+        )
+        .unwrap();
+        Self { dir, manifest }
+    }
+
+    fn journal(&self) -> serde_json::Value {
+        let path = self.dir.path().join("state").join("cleanup-test.json");
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    /// Every session id the journal ever recorded for `old1`.
+    fn recorded_sessions(&self) -> Vec<String> {
+        let journal = self.journal();
+        let source = &journal["sources"]["old1"];
+        let mut ids: Vec<String> = source["previous_sessions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| s["id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.extend(source["session"]["id"].as_str().map(str::to_owned));
+        ids
+    }
+
+    /// `whm-migrate COMMAND MANIFEST ARGS… --state-dir DIR --color never`.
+    async fn run(&self, command: &str, args: &[&str]) -> Run {
+        let out = tokio::process::Command::new(BIN)
+            .arg(command)
+            .arg(&self.manifest)
+            .args(args)
+            .arg("--state-dir")
+            .arg(self.dir.path().join("state"))
+            .args(["--color", "never"])
+            .current_dir(self.dir.path())
+            .env("WHM_TEST_TOKEN", support::TOKEN)
+            .env("SRC_PW", PASSWORD)
+            .env_remove("WHM_MIGRATE_STATE_DIR")
+            .env_remove("WHM_MIGRATE_COLOR")
+            .env_remove("WHM_MIGRATE_PROGRESS")
+            .kill_on_drop(true)
+            .output();
+        let out = tokio::time::timeout(RUN_LIMIT, out)
+            .await
+            .expect("the run hung")
+            .unwrap();
+        Run {
+            code: out.status.code().expect("killed by a signal"),
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            stderr: String::from_utf8(out.stderr).unwrap(),
+        }
+    }
+}
+
+async fn sim() -> SimContext {
+    SimContext::start(support::world("apply")).await
+}
+
+#[tokio::test]
+async fn ten_no_keep_plans_leave_no_pending_session() {
+    let cx = sim().await;
+    let case = Case::new(&cx);
+    for _ in 0..10 {
+        let run = case.run("plan", &["--no-keep"]).await;
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(run.stderr.contains("discarded session"), "{}", run.stderr);
+        assert!(!run.stderr.contains(PASSWORD) && !run.stdout.contains(PASSWORD));
+    }
+    assert_eq!(cx.sim.stats().sessions_created, 10);
+    let ids = case.recorded_sessions();
+    assert_eq!(ids.len(), 10, "{:#}", case.journal());
+    for id in &ids {
+        assert_ne!(cx.sim.session_state(id).as_deref(), Some("PENDING"), "{id}");
+    }
+    assert!(case.journal()["sources"]["old1"]["session"].is_null());
+}
+
+#[tokio::test]
+async fn a_no_keep_plan_saved_with_out_is_still_applied() {
+    let cx = sim().await;
+    let case = Case::new(&cx);
+    let out = case.dir.path().join("plan.json");
+    let out = out.to_str().unwrap();
+    let run = case.run("plan", &["--no-keep", "--out", out]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let apply = tokio::process::Command::new(BIN)
+        .arg("apply")
+        .arg(out)
+        .arg("--state-dir")
+        .arg(case.dir.path().join("state"))
+        .args(["--progress", "plain", "--color", "never"])
+        .env("WHM_TEST_TOKEN", support::TOKEN)
+        .env("SRC_PW", PASSWORD)
+        .env_remove("WHM_MIGRATE_STATE_DIR")
+        .kill_on_drop(true)
+        .output();
+    let apply = tokio::time::timeout(RUN_LIMIT, apply)
+        .await
+        .expect("apply hung")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&apply.stderr);
+    assert_eq!(apply.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("stale"), "{stderr}");
+    assert_eq!(cx.sim.stats().sessions_created, 2);
+}
+
+#[tokio::test]
+async fn plan_then_apply_share_one_session() {
+    let cx = sim().await;
+    let case = Case::new(&cx);
+    let plan = case.run("plan", &[]).await;
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let apply = case.run("apply", &["--progress", "plain"]).await;
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    assert_eq!(cx.sim.stats().sessions_created, 1);
+}
+
+#[tokio::test]
+async fn cleanup_discards_the_session_of_a_plain_plan() {
+    let cx = sim().await;
+    let case = Case::new(&cx);
+    let plan = case.run("plan", &[]).await;
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let ids = case.recorded_sessions();
+    assert_eq!(ids.len(), 1);
+    assert_eq!(cx.sim.session_state(&ids[0]).as_deref(), Some("PENDING"));
+
+    let cleanup = case.run("cleanup", &[]).await;
+    assert_eq!(cleanup.code, 0, "{}", cleanup.stderr);
+    assert!(
+        cleanup.stdout.contains("old1: discarded session"),
+        "{}",
+        cleanup.stdout
+    );
+    assert_eq!(cx.sim.session_state(&ids[0]).as_deref(), Some("FAILED"));
+    let journal = case.journal();
+    assert!(journal["sources"]["old1"]["session"].is_null());
+    assert_eq!(
+        journal["sources"]["old1"]["previous_sessions"][0]["state"],
+        "FAILED"
+    );
+
+    let again = case.run("plan", &[]).await;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(cx.sim.stats().sessions_created, 2);
+    let now = case.recorded_sessions();
+    assert_eq!(now.len(), 2);
+    assert_ne!(now[1], ids[0]);
+    assert_eq!(cx.sim.session_state(&now[1]).as_deref(), Some("PENDING"));
+}
+
+#[tokio::test]
+async fn cleanup_keeps_the_session_a_saved_plan_needs() {
+    let cx = sim().await;
+    let case = Case::new(&cx);
+    let out = case.dir.path().join("plan.json");
+    let out = out.to_str().unwrap();
+    let plan = case.run("plan", &["--out", out]).await;
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let ids = case.recorded_sessions();
+    let cleanup = case.run("cleanup", &["--keep-plan", out]).await;
+    assert_eq!(cleanup.code, 0, "{}", cleanup.stderr);
+    assert!(
+        cleanup.stdout.contains("kept session"),
+        "{}",
+        cleanup.stdout
+    );
+    assert_eq!(cx.sim.session_state(&ids[0]).as_deref(), Some("PENDING"));
+}
+
+#[tokio::test]
+async fn cleanup_with_nothing_to_clean_exits_0() {
+    let cx = sim().await;
+    let case = Case::new(&cx);
+    let run = case.run("cleanup", &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("nothing to clean"), "{}", run.stdout);
+    let run = case.run("cleanup", &["--source", "old1"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = case.run("cleanup", &["--source", "nope"]).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(cx.sim.stats().sessions_created, 0);
+}
