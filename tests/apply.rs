@@ -3,10 +3,10 @@
 //! world, not on what apply says about itself.
 
 use crate::support::{self, SimContext};
+use crate::support::{Out, RUN_LIMIT, calls, finish, wait_for};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::Duration;
 use tempfile::TempDir;
 use whm_migrate::sim::{Faults, SimOptions, SimStats, TimeScale, World};
 
@@ -22,9 +22,6 @@ const ITEMS: [&str; 5] = [
     "AccountRemoteRoot/bob",
     "AccountRemoteRoot/carol",
 ];
-/// Upper bound for one run (a guard against hangs, not a timing assertion).
-const RUN_LIMIT: Duration = Duration::from_secs(30);
-
 fn world() -> World {
     support::world("apply")
 }
@@ -129,58 +126,6 @@ domain = "carol.example"
         let child = self.command(extra).spawn().unwrap();
         finish(child).await
     }
-}
-
-/// What a finished run printed.
-#[derive(Debug)]
-struct Out {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    fn assert_code(&self, code: i32) {
-        assert_eq!(self.code, Some(code), "{self:#?}");
-    }
-}
-
-async fn finish(child: tokio::process::Child) -> Out {
-    let out = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
-        .await
-        .expect("apply did not finish")
-        .unwrap();
-    Out {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-/// Waits until `done(stats)` holds or the child exits; true when the condition held.
-async fn wait_for(
-    sim: &SimContext,
-    child: &mut tokio::process::Child,
-    done: impl Fn(&SimStats) -> bool,
-) -> bool {
-    let deadline = tokio::time::Instant::now() + RUN_LIMIT;
-    loop {
-        if done(&sim.sim.stats()) {
-            return true;
-        }
-        if child.try_wait().unwrap().is_some() {
-            return done(&sim.sim.stats());
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the milestone never came"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
-fn calls(s: &SimStats, function: &str) -> u64 {
-    s.calls.get(function).copied().unwrap_or(0)
 }
 
 fn total(map: &BTreeMap<String, u64>) -> u64 {

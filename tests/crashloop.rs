@@ -4,6 +4,7 @@
 //! equal to the manifest, and the simulator's counters show every item moved once.
 
 use crate::support::{self, SimContext};
+use crate::support::{calls, finish};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -16,9 +17,6 @@ const PASSWORD: &str = "CRASHLOOP-ROOTPW-1b9e";
 const SOURCE: &str = "src.example.com";
 const ACCOUNTS: usize = 50;
 const KILLS: usize = 25;
-/// Upper bound for one run (a guard against hangs, not a timing assertion).
-const RUN_LIMIT: Duration = Duration::from_secs(30);
-
 fn user(i: usize) -> String {
     format!("acct{i:02}")
 }
@@ -140,26 +138,6 @@ name = "gold"
     }
 }
 
-#[derive(Debug)]
-struct Out {
-    code: Option<i32>,
-    stdout: String,
-    #[allow(dead_code)] // shown by the assertions' Debug output
-    stderr: String,
-}
-
-async fn finish(child: tokio::process::Child) -> Out {
-    let out = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
-        .await
-        .expect("apply did not finish")
-        .unwrap();
-    Out {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
 /// A fixed-seed linear congruential generator (Knuth's MMIX constants).
 struct Lcg(u64);
 
@@ -176,10 +154,6 @@ impl Lcg {
     fn delay(&mut self, max_ms: u64) -> Duration {
         Duration::from_millis(self.next() % max_ms)
     }
-}
-
-fn calls(s: &SimStats, function: &str) -> u64 {
-    s.calls.get(function).copied().unwrap_or(0)
 }
 
 /// Where a run was when it was killed, from the counters.

@@ -3,6 +3,7 @@
 //! re-run) or a clear error, and proves "never twice" on the simulator's counters.
 
 use crate::support::{self, SimContext};
+use crate::support::{Out, RUN_LIMIT, calls, finish, wait_for};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
@@ -20,7 +21,6 @@ const ITEMS: [&str; 5] = [
     "AccountRemoteRoot/carol",
 ];
 /// Upper bound for one run (a guard against hangs, not a timing assertion).
-const RUN_LIMIT: Duration = Duration::from_secs(30);
 /// How many runs a faulty destination may take before apply must have completed.
 const MAX_RUNS: usize = 6;
 
@@ -155,57 +155,6 @@ domain = "carol.example"
         }
         panic!("{what}: apply did not complete in {MAX_RUNS} runs");
     }
-}
-
-#[derive(Debug)]
-struct Out {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    fn assert_code(&self, code: i32) {
-        assert_eq!(self.code, Some(code), "{self:#?}");
-    }
-}
-
-async fn finish(child: tokio::process::Child) -> Out {
-    let out = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
-        .await
-        .expect("apply did not finish")
-        .unwrap();
-    Out {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-/// Waits until `done(stats)` holds or the child exits; true when the condition held.
-async fn wait_for(
-    sim: &SimContext,
-    child: &mut tokio::process::Child,
-    done: impl Fn(&SimStats) -> bool,
-) -> bool {
-    let deadline = tokio::time::Instant::now() + RUN_LIMIT;
-    loop {
-        if done(&sim.sim.stats()) {
-            return true;
-        }
-        if child.try_wait().unwrap().is_some() {
-            return done(&sim.sim.stats());
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the milestone never came"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
-fn calls(s: &SimStats, function: &str) -> u64 {
-    s.calls.get(function).copied().unwrap_or(0)
 }
 
 fn fault_count(s: &SimStats, kind: &str) -> u64 {

@@ -157,3 +157,61 @@ impl SimContext {
         Self { sim, client }
     }
 }
+
+/// How long one run of the binary may take in a test (a guard against hangs, not a
+/// timing assertion).
+pub const RUN_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// What a finished run of the binary printed.
+#[derive(Debug)]
+pub struct Out {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    pub fn assert_code(&self, code: i32) {
+        assert_eq!(self.code, Some(code), "{self:#?}");
+    }
+}
+
+/// Waits for a spawned binary and collects its output.
+pub async fn finish(child: tokio::process::Child) -> Out {
+    let out = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
+        .await
+        .expect("the run did not finish")
+        .unwrap();
+    Out {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Waits until `done(stats)` holds or the child exits; true when the condition held.
+pub async fn wait_for(
+    sim: &SimContext,
+    child: &mut tokio::process::Child,
+    done: impl Fn(&whm_migrate::sim::SimStats) -> bool,
+) -> bool {
+    let deadline = tokio::time::Instant::now() + RUN_LIMIT;
+    loop {
+        if done(&sim.sim.stats()) {
+            return true;
+        }
+        if child.try_wait().unwrap().is_some() {
+            return done(&sim.sim.stats());
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the milestone never came"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+/// How many times the simulator answered `function`.
+pub fn calls(s: &whm_migrate::sim::SimStats, function: &str) -> u64 {
+    s.calls.get(function).copied().unwrap_or(0)
+}
