@@ -20,7 +20,7 @@ const ITEMS: [&str; 5] = [
     "AccountRemoteRoot/bob",
     "AccountRemoteRoot/carol",
 ];
-/// Upper bound for one run (a guard against hangs, not a timing assertion).
+
 /// How many runs a faulty destination may take before apply must have completed.
 const MAX_RUNS: usize = 6;
 
