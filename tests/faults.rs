@@ -377,6 +377,27 @@ async fn latency_spikes_only_slow_apply_down() {
 
 /// Starts apply on a slow simulator and returns once the session is running and
 /// polled, with its id.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_five_second_latency_spike_while_following_only_delays_apply() {
+    let sim = SimContext::with(world(), slow()).await;
+    let setup = Setup::new(&sim.sim.base_url());
+    let (child, _session) = running(&sim, &setup).await;
+    // Every answer takes 5 s for a while: polls and log fetches wait, nothing fails.
+    sim.sim.set_faults(Faults {
+        latency_probability: 1.0,
+        latency_ms: 5_000,
+        ..Faults::default()
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(5_500)).await;
+    sim.sim.set_faults(Faults::default());
+    let out = finish(child).await;
+    out.assert_code(0);
+    let s = sim.sim.stats();
+    assert!(fault_count(&s, "latency") > 0, "{s:#?}");
+    assert_eq!(s.sessions_created, 1);
+    assert_exactly_once(&sim, "a 5 s latency spike");
+}
+
 async fn running(sim: &SimContext, setup: &Setup) -> (tokio::process::Child, String) {
     let mut child = setup.command().spawn().unwrap();
     assert!(
