@@ -390,6 +390,12 @@ fn warnings(a: &RemoteAnalysis) -> Vec<Warning> {
             }
         }
     }
+    if !a.remote.has_disk_used && !a.items.accounts.is_empty() {
+        out.push(Warning {
+            code: "disk-use-unknown".to_owned(),
+            message: "the source does not report disk use: account sizes, the bytes to transfer and WHM's disk-space checks on the destination rest on guesses; check the destination's free space by hand".to_owned(),
+        });
+    }
     if let (Some(local), Some(remote)) = (&a.local.major_version, &a.remote.major_version)
         && let (Some(l), Some(r)) = (version(local), version(remote))
         && l < r

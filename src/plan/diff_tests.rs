@@ -77,6 +77,7 @@ fn world(items: Vec<DesiredItem>) -> (Desired, Observed) {
         }],
     };
     let mut analysis = RemoteAnalysis::default();
+    analysis.remote.has_disk_used = true;
     analysis.items.accounts = vec![
         src_account("alice", "alice.example", 10),
         src_account("bob", "bob.example", 20),
@@ -366,4 +367,21 @@ fn the_plan_is_deterministic_and_its_fingerprint_follows_decisions() {
         diff(&d2, &o).fingerprint.manifest,
         diff(&d, &o).fingerprint.manifest
     );
+}
+
+#[test]
+fn a_source_that_does_not_report_disk_use_is_a_warning() {
+    let (d, mut o) = world(vec![account("bob", "bob.example")]);
+    let codes = |o: &Observed| -> Vec<String> {
+        diff(&d, o).sources[0]
+            .warnings
+            .iter()
+            .map(|w| w.code.clone())
+            .collect()
+    };
+    assert!(codes(&o).is_empty());
+    if let Some(a) = o.sources[0].analysis.as_mut() {
+        a.remote.has_disk_used = false;
+    }
+    assert_eq!(codes(&o), ["disk-use-unknown"]);
 }
