@@ -6,6 +6,7 @@ use crate::support::{self, SimContext};
 use std::path::PathBuf;
 use std::time::Duration;
 use tempfile::TempDir;
+use whm_migrate::sim::Faults;
 
 const BIN: &str = env!("CARGO_BIN_EXE_whm-migrate");
 /// The `apply` world's root password.
@@ -78,10 +79,32 @@ domain = "alice.example"
         ids
     }
 
+    /// `whm-migrate COMMAND MANIFEST ARGS… --state-dir DIR --color never`, running.
+    fn spawn(&self, command: &str, args: &[&str]) -> tokio::process::Child {
+        self.command(command, args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
     /// `whm-migrate COMMAND MANIFEST ARGS… --state-dir DIR --color never`.
     async fn run(&self, command: &str, args: &[&str]) -> Run {
-        let out = tokio::process::Command::new(BIN)
-            .arg(command)
+        let out = self.command(command, args).output();
+        let out = tokio::time::timeout(RUN_LIMIT, out)
+            .await
+            .expect("the run hung")
+            .unwrap();
+        Run {
+            code: out.status.code().expect("killed by a signal"),
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            stderr: String::from_utf8(out.stderr).unwrap(),
+        }
+    }
+
+    fn command(&self, command: &str, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(BIN);
+        cmd.arg(command)
             .arg(&self.manifest)
             .args(args)
             .arg("--state-dir")
@@ -93,17 +116,8 @@ domain = "alice.example"
             .env_remove("WHM_MIGRATE_STATE_DIR")
             .env_remove("WHM_MIGRATE_COLOR")
             .env_remove("WHM_MIGRATE_PROGRESS")
-            .kill_on_drop(true)
-            .output();
-        let out = tokio::time::timeout(RUN_LIMIT, out)
-            .await
-            .expect("the run hung")
-            .unwrap();
-        Run {
-            code: out.status.code().expect("killed by a signal"),
-            stdout: String::from_utf8(out.stdout).unwrap(),
-            stderr: String::from_utf8(out.stderr).unwrap(),
-        }
+            .kill_on_drop(true);
+        cmd
     }
 }
 
@@ -235,4 +249,86 @@ async fn cleanup_with_nothing_to_clean_exits_0() {
     let run = case.run("cleanup", &["--source", "nope"]).await;
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(cx.sim.stats().sessions_created, 0);
+}
+
+/// SIGKILL after the destination created a session but before its id reached the
+/// journal: the session exists, holds the source password, and nobody recorded it.
+/// `status`, then every later run, report it until `cleanup --forget-unrecorded`.
+#[tokio::test]
+async fn a_crash_between_create_and_record_is_reported_until_forgotten() {
+    let cx = sim().await;
+    cx.sim.set_faults(Faults {
+        answer_delay_ms: [("create_remote_root_transfer_session".to_owned(), 30_000)].into(),
+        ..Faults::default()
+    });
+    let case = Case::new(&cx);
+    let mut child = case.spawn("plan", &[]);
+    assert!(
+        support::wait_for(&cx, &mut child, |s| s.sessions_created == 1).await,
+        "the plan never asked for a session"
+    );
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+    cx.sim.set_faults(Faults::default());
+
+    let journal = case.journal();
+    let source = &journal["sources"]["old1"];
+    assert!(source["session"].is_null(), "{journal:#}");
+    let started = source["create_started"].as_str().unwrap().to_owned();
+
+    let status = case.run("status", &[]).await;
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    assert!(
+        status.stdout.contains(&format!(
+            "source “old1”: a session creation started at {started} was never recorded"
+        )) && status.stdout.contains("Review Transfers and Restores"),
+        "{}",
+        status.stdout
+    );
+    let json = case.run("status", &["--format", "json"]).await;
+    let rows: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(
+        rows[0]["unrecorded_sessions_started_at"],
+        serde_json::json!([started])
+    );
+
+    // The next runs create a fresh session, and keep warning about the lost one.
+    for _ in 0..2 {
+        let plan = case.run("plan", &[]).await;
+        assert_eq!(plan.code, 0, "{}", plan.stderr);
+        assert!(
+            plan.stderr
+                .contains(&format!("started at {started} was never recorded")),
+            "{}",
+            plan.stderr
+        );
+    }
+    assert_eq!(cx.sim.stats().sessions_created, 2);
+    let source = case.journal()["sources"]["old1"].clone();
+    assert!(source["session"]["id"].is_string());
+    assert!(source["create_started"].is_null());
+    assert_eq!(source["unrecorded_sessions"], serde_json::json!([started]));
+
+    // `cleanup` alone still warns; with the flag, the admin says it is dealt with.
+    let cleanup = case.run("cleanup", &[]).await;
+    assert!(
+        cleanup.stderr.contains("never recorded"),
+        "{}",
+        cleanup.stderr
+    );
+    let forget = case.run("cleanup", &["--forget-unrecorded"]).await;
+    assert_eq!(forget.code, 0, "{}", forget.stderr);
+    assert!(
+        forget.stdout.contains(&format!(
+            "old1: forgot 1 unrecorded session creation(s) started at {started}"
+        )),
+        "{}",
+        forget.stdout
+    );
+    let status = case.run("status", &[]).await;
+    assert!(
+        !status.stdout.contains("never recorded"),
+        "{}",
+        status.stdout
+    );
 }

@@ -222,12 +222,21 @@ async fn create_session(
         j.sources
             .entry(source.name.clone())
             .or_default()
-            .create_started = Some(now());
+            .begin_create(now());
         let _ = state.save(&j);
     }
-    let created = client
+    let created = match client
         .create_remote_user_transfer_session(&user.request)
-        .await?;
+        .await
+    {
+        Ok(created) => created,
+        Err(e) => {
+            if e.server_did_not_act() {
+                crate::plan::observe::forget_create(journal, state, &source.name);
+            }
+            return Err(e);
+        }
+    };
     let mut j = lock(journal);
     let entry = j.sources.entry(source.name.clone()).or_default();
     if let Some(old) = entry.session.take() {

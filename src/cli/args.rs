@@ -252,6 +252,11 @@ pub struct CleanupArgs {
     /// Keep the sessions this saved plan (from `plan --out`) names.
     #[arg(long, value_name = "PLAN.json")]
     pub keep_plan: Option<PathBuf>,
+    /// Forget the journal's marks of session creations that were never recorded, once
+    /// you have found and aborted those sessions in WHM » Transfers » Review Transfers
+    /// and Restores (or made sure none exists).
+    #[arg(long)]
+    pub forget_unrecorded: bool,
 }
 
 /// `schema` options.

@@ -6,5 +6,5 @@ mod store;
 pub use lock::{LockError, MigrationLock};
 pub use store::{
     ItemRecord, JOURNAL_VERSION, Journal, JournalError, SessionRecord, SourceRecord, StateDir, now,
-    write_atomic,
+    unrecorded_warning, write_atomic,
 };

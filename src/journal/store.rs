@@ -66,12 +66,45 @@ pub struct SourceRecord {
     /// happens in between, a session may exist on the server that nobody recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_started: Option<String>,
+    /// Earlier `create_started` marks never cleared by a recorded id: each may be a
+    /// PENDING session on the destination holding the source's password. Kept (and
+    /// reported by every run) until `cleanup --forget-unrecorded`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unrecorded_sessions: Vec<String>,
     /// Earlier sessions of this source (finished, failed or given up).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub previous_sessions: Vec<SessionRecord>,
     /// Item (`Module/key`) → last known state.
     #[serde(default)]
     pub items: BTreeMap<String, ItemRecord>,
+}
+
+impl SourceRecord {
+    /// Marks the start of a session-create call at `at`. A mark still set from an
+    /// earlier run means that run died inside the create: keep it as unrecorded.
+    pub fn begin_create(&mut self, at: String) {
+        if let Some(old) = self.create_started.replace(at) {
+            self.unrecorded_sessions.push(old);
+        }
+    }
+
+    /// When each create call that may have left an unrecorded session started, oldest
+    /// first (the current mark last).
+    pub fn unrecorded(&self) -> Vec<&str> {
+        self.unrecorded_sessions
+            .iter()
+            .chain(&self.create_started)
+            .map(String::as_str)
+            .collect()
+    }
+}
+
+/// The warning every command prints for a create call that may have left an
+/// unrecorded session.
+pub fn unrecorded_warning(source: &str, started_at: &str) -> String {
+    format!(
+        "source “{source}”: a session creation started at {started_at} was never recorded; a PENDING session holding this source's password may exist on the destination: find and abort it in WHM » Transfers » Review Transfers and Restores, then run `whm-migrate cleanup MANIFEST --forget-unrecorded`"
+    )
 }
 
 /// A session this migration created.
@@ -301,5 +334,18 @@ mod tests {
         let text = format!("{:?}", miette::Report::new(err));
         assert!(text.contains("is damaged"), "{text}");
         assert!(text.contains("move it aside"), "{text}");
+    }
+
+    #[test]
+    fn a_create_mark_left_by_a_dead_run_is_kept_as_unrecorded() {
+        let mut r = super::SourceRecord::default();
+        r.begin_create("t1".into());
+        assert_eq!(r.unrecorded(), ["t1"]);
+        // The run died; the next one starts its own create.
+        r.begin_create("t2".into());
+        r.create_started = None; // t2's id was recorded
+        assert_eq!(r.unrecorded(), ["t1"]);
+        r.begin_create("t3".into());
+        assert_eq!(r.unrecorded(), ["t1", "t3"]);
     }
 }

@@ -198,13 +198,18 @@ async fn observe_source(
             j.sources
                 .entry(source.name.clone())
                 .or_default()
-                .create_started = Some(now());
+                .begin_create(now());
             state.save(&j)?;
         }
-        let created = client
-            .create_remote_root_transfer_session(request)
-            .await
-            .map_err(wrap)?;
+        let created = match client.create_remote_root_transfer_session(request).await {
+            Ok(created) => created,
+            Err(e) => {
+                if e.server_did_not_act() {
+                    forget_create(journal, state, &source.name);
+                }
+                return Err(wrap(e));
+            }
+        };
         let rec = SessionRecord {
             id: created.transfer_session_id.clone(),
             created_at: now(),
@@ -276,4 +281,13 @@ fn lock(journal: &Mutex<Journal>) -> std::sync::MutexGuard<'_, Journal> {
     journal
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Clears the create mark of a create call the server certainly did not run.
+pub(crate) fn forget_create(journal: &Mutex<Journal>, state: &StateDir, source: &str) {
+    let mut j = lock(journal);
+    if let Some(r) = j.sources.get_mut(source) {
+        r.create_started = None;
+        let _ = state.save(&j);
+    }
 }

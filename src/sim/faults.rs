@@ -40,6 +40,10 @@ pub struct Faults {
     /// When a session ends FAILED or ABORTED, show COMPLETED for this many milliseconds
     /// first (REFERENCE §5.2's rare flicker). 0 = off.
     pub flicker_ms: u64,
+    /// WHM function → hold its answer this many milliseconds after it ran (a slow
+    /// network on the way back: the window in which a client can die after the server
+    /// acted but before it learned the result).
+    pub answer_delay_ms: BTreeMap<String, u64>,
 }
 
 /// What a single request suffers, decided up front.
@@ -85,6 +89,8 @@ pub mod kind {
     pub const WORKER_CRASH: &str = "worker_crash";
     /// COMPLETED flicker.
     pub const FLICKER: &str = "flicker";
+    /// An answer held back after the function ran.
+    pub const ANSWER_DELAY: &str = "answer_delay";
     /// Session acted on through `/__sim/sessions/…`.
     pub const ADMIN: &str = "admin";
 }

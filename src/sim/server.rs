@@ -230,10 +230,12 @@ async fn handle(
     if req.uri().path().starts_with("/__sim/") {
         return Ok(serve(router, req).await);
     }
-    let f = {
+    let function = req.uri().path().rsplit('/').next().unwrap_or_default();
+    let (f, answer_delay) = {
         let mut inner = shared.lock();
         let inner = &mut *inner;
         let f = inner.faults.draw(&mut inner.rng);
+        let answer_delay = inner.faults.answer_delay_ms.get(function).copied();
         for (on, k) in [
             (f.latency_ms > 0, kind::LATENCY),
             (f.http_500, kind::HTTP_500),
@@ -246,7 +248,10 @@ async fn handle(
                 SimStats::bump(&mut inner.stats.faults, k);
             }
         }
-        f
+        if answer_delay.is_some() {
+            SimStats::bump(&mut inner.stats.faults, kind::ANSWER_DELAY);
+        }
+        (f, answer_delay)
     };
     if f.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(f.latency_ms)).await;
@@ -264,6 +269,9 @@ async fn handle(
     let mut req = req;
     req.extensions_mut().insert(f);
     let resp = serve(router, req).await;
+    if let Some(ms) = answer_delay {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
     if f.drop_after {
         return Err(Dropped);
     }

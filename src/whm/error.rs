@@ -166,6 +166,20 @@ impl WhmError {
         }
     }
 
+    /// Whether the call certainly had no effect on the server: it refused the call (a
+    /// result-0 answer, 401/403), or the request never reached it. Anything else (a lost
+    /// answer, a timeout, a 5xx, a garbled body) may hide a call that ran.
+    pub fn server_did_not_act(&self) -> bool {
+        match self {
+            Self::Api { .. } | Self::Connect { .. } | Self::Tls { .. } | Self::Config(_) => true,
+            Self::HttpStatus { status, .. } => matches!(status, 401 | 403),
+            Self::Timeout { .. }
+            | Self::Transport { .. }
+            | Self::NotWhmJson { .. }
+            | Self::Shape { .. } => false,
+        }
+    }
+
     /// The server's failure reason, when the function itself reported failure.
     pub fn api_reason(&self) -> Option<&str> {
         match self {

@@ -8,7 +8,7 @@ use crate::cli::commands::load_manifest;
 use crate::cli::printer::Printer;
 use crate::cli::settings;
 use crate::cli::{EXIT_ERROR, EXIT_OK};
-use crate::journal::{Journal, MigrationLock, StateDir};
+use crate::journal::{Journal, MigrationLock, StateDir, unrecorded_warning};
 use crate::plan::Plan;
 use crate::whm::{SessionState, WhmClient, WhmError};
 use miette::{IntoDiagnostic, WrapErr, miette};
@@ -95,6 +95,23 @@ pub async fn run(
         .map(|s| s.name.clone())
         .collect();
     for source in sources {
+        if let Some(record) = journal.sources.get_mut(&source) {
+            let marks: Vec<String> = record.unrecorded().into_iter().map(str::to_owned).collect();
+            if args.forget_unrecorded && !marks.is_empty() {
+                record.create_started = None;
+                record.unrecorded_sessions.clear();
+                state.save(&journal)?;
+                printer.data(&format!(
+                    "{source}: forgot {} unrecorded session creation(s) started at {}\n",
+                    marks.len(),
+                    marks.join(", ")
+                ));
+            } else {
+                for at in &marks {
+                    printer.warn(&unrecorded_warning(&source, at));
+                }
+            }
+        }
         let Some(rec) = journal.sources.get(&source).and_then(|r| r.session.clone()) else {
             printer.data(&format!(
                 "{source}: no session recorded; nothing to clean\n"

@@ -7,7 +7,7 @@ use crate::cli::commands::load_manifest;
 use crate::cli::printer::Printer;
 use crate::cli::settings::{self, Destination};
 use crate::cli::{EXIT_ERROR, EXIT_OK};
-use crate::journal::{Journal, SessionRecord, StateDir};
+use crate::journal::{Journal, SessionRecord, StateDir, unrecorded_warning};
 use crate::manifest::Manifest;
 use crate::translog::{MasterLogParser, parse_item_log};
 use crate::whm::{SessionState, WhmError};
@@ -112,14 +112,14 @@ pub async fn status(
                 *counts.entry(item.state.clone()).or_default() += 1;
             }
         }
-        let orphan = record.and_then(|r| r.create_started.clone());
+        let unrecorded: Vec<&str> = record.map(|r| r.unrecorded()).unwrap_or_default();
         rows.push(serde_json::json!({
             "source": source,
             "session": session.map(|s| &s.id),
             "created_at": session.map(|s| &s.created_at),
             "state": live,
             "items": counts,
-            "unrecorded_session_since": orphan,
+            "unrecorded_sessions_started_at": unrecorded,
         }));
     }
     opened.destination.close().await;
@@ -154,11 +154,13 @@ pub async fn status(
                         let _ = writeln!(out, "{source}: no session recorded");
                     }
                 }
-                if let Some(at) = row["unrecorded_session_since"].as_str() {
-                    let _ = writeln!(
-                        out,
-                        "  warning: a session creation started at {at} was never recorded; a PENDING session holding this source's password may exist: find and abort it in WHM » Transfers » Review Transfers and Restores"
-                    );
+                for at in row["unrecorded_sessions_started_at"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_str())
+                {
+                    let _ = writeln!(out, "  warning: {}", unrecorded_warning(source, at));
                 }
             }
             printer.data(&out);

@@ -6,7 +6,7 @@ use crate::cli::commands::load_manifest;
 use crate::cli::printer::Printer;
 use crate::cli::settings::{self, Destination};
 use crate::cli::{EXIT_CHANGES, EXIT_ERROR, EXIT_OK};
-use crate::journal::{Journal, MigrationLock, StateDir};
+use crate::journal::{Journal, MigrationLock, StateDir, unrecorded_warning};
 use crate::manifest::Manifest;
 use crate::modules::ModuleCatalog;
 use crate::plan::observe::observe;
@@ -55,14 +55,10 @@ pub async fn make_plan(
     state.ensure()?;
     let lock = MigrationLock::acquire(&state.lock_path(), command)?;
     let mut journal = state.load()?;
-    if let Some((source, at)) = journal
-        .sources
-        .iter()
-        .find_map(|(n, r)| r.create_started.as_ref().map(|t| (n.clone(), t.clone())))
-    {
-        printer.warn(&format!(
-            "an earlier run was creating a session for source “{source}” at {at} and stopped before recording it: a PENDING session may exist on the destination holding that source's password; find and abort it in WHM » Transfers » Review Transfers and Restores"
-        ));
+    for (source, record) in &journal.sources {
+        for at in record.unrecorded() {
+            printer.warn(&unrecorded_warning(source, at));
+        }
     }
     let destination = settings::destination(&manifest, state.dir())
         .await
@@ -90,9 +86,6 @@ pub async fn make_plan(
             return Err(e.into());
         }
     };
-    for r in journal.sources.values_mut() {
-        r.create_started = None;
-    }
     state.save(&journal)?;
     let mut plan = diff(&desired, &observed);
     plan.manifest = std::path::absolute(manifest_path)
