@@ -130,17 +130,19 @@ impl SourceReport {
             if !planned_set.contains(key) {
                 items.push(ItemOutcome::of(key, Some(p), ended));
             }
-            let flag = |count| FlaggedItem {
+            // Each list keeps its own texts: a dangerous item's report must not be
+            // padded with the item's ordinary warnings.
+            let flag = |count, messages: &Vec<String>| FlaggedItem {
                 module: key.item_type.clone(),
                 key: key.item.clone(),
                 count,
-                messages: p.messages.clone(),
+                messages: messages.clone(),
             };
             if p.counts.dangerous_items > 0 {
-                dangerous.push(flag(p.counts.dangerous_items));
+                dangerous.push(flag(p.counts.dangerous_items, &p.dangerous));
             }
             if p.counts.altered_items > 0 {
-                altered.push(flag(p.counts.altered_items));
+                altered.push(flag(p.counts.altered_items, &p.altered));
             }
         }
         Self {

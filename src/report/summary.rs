@@ -121,8 +121,7 @@ pub struct FlaggedItem {
     pub key: String,
     /// How many dangerous (or altered) items the log counted.
     pub count: u64,
-    /// The item's messages in log order. The log fold keeps warning, skipped,
-    /// dangerous and altered texts in one list, so this is all of them.
+    /// The item's dangerous (or altered) texts, in log order.
     pub messages: Vec<String>,
 }
 

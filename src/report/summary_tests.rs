@@ -81,6 +81,15 @@ fn outcomes_follow_the_log() {
     assert_eq!(old1.items[1].localuser.as_deref(), Some("bob2"));
     assert_eq!(old1.dangerous.len(), 1);
     assert_eq!(old1.altered.len(), 1);
+    // Each list carries its own texts, not the item's ordinary warnings.
+    assert_eq!(
+        old1.dangerous[0].messages,
+        ["Grants for “bob_wp” allow access from any host."]
+    );
+    assert_eq!(
+        old1.altered[0].messages,
+        ["Database “bob_wp” restored as “bob2_wp”."]
+    );
     assert!(matches!(
         &report.sources[1].items[0].outcome,
         Outcome::NotRun { reason } if reason == "the session ended ABORTED before it started"

@@ -95,6 +95,10 @@ pub struct ItemProgress {
     pub counts: ItemCounts,
     /// Warning, skipped, dangerous and altered texts, and free messages, in log order.
     pub messages: Vec<String>,
+    /// The dangerous texts alone (also in `messages`).
+    pub dangerous: Vec<String>,
+    /// The altered texts alone (also in `messages`).
+    pub altered: Vec<String>,
     /// The first failure text.
     pub failure: Option<String>,
     /// The step that failed first.
@@ -170,6 +174,8 @@ impl ItemProgress {
             self.messages.extend(list.iter().cloned());
         }
         self.messages.extend(report.message.iter().cloned());
+        self.dangerous.extend(report.dangerous.iter().cloned());
+        self.altered.extend(report.altered.iter().cloned());
     }
 }
 
