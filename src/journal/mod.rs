@@ -2,9 +2,11 @@
 
 mod lock;
 mod store;
+mod throughput;
 
 pub use lock::{LockError, MigrationLock};
 pub use store::{
     ItemRecord, JOURNAL_VERSION, Journal, JournalError, SessionRecord, SourceRecord, StateDir, now,
     write_atomic,
 };
+pub use throughput::{MAX_RUNS, RunRecord, measured_throughput};

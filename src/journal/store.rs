@@ -72,6 +72,10 @@ pub struct SourceRecord {
     /// Item (`Module/key`) → last known state.
     #[serde(default)]
     pub items: BTreeMap<String, ItemRecord>,
+    /// Figures of this source's sessions that ran to completion under an apply (the
+    /// newest last), for the measured throughput.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<super::throughput::RunRecord>,
 }
 
 /// A session this migration created.
@@ -99,6 +103,9 @@ pub struct ItemRecord {
     /// The failure text, for failed items.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
+    /// The wave the item was queued in (`apply --wave NAME`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wave: Option<String>,
 }
 
 /// The current time as the journal writes it.
@@ -272,6 +279,7 @@ mod tests {
                 state: "queued".into(),
                 updated_at: super::now(),
                 failure: None,
+                wave: Some("night-1".into()),
             },
         );
         state.save(&j).unwrap();
