@@ -230,10 +230,15 @@ fn estimate(plan: &Plan, desired: &Desired) -> u64 {
             prerequisite: i.prerequisite_user.clone(),
         })
         .collect();
-    schedule::estimate_ms(&jobs, Pools::new(Some(THREADS), Some(THREADS)), &throughput())
+    schedule::estimate_ms(
+        &jobs,
+        Pools::new(Some(THREADS), Some(THREADS)),
+        &throughput(),
+    )
 }
 
 #[tokio::main]
+#[allow(clippy::cast_precision_loss)]
 async fn main() {
     let n: usize = std::env::args()
         .nth(1)

@@ -4,6 +4,7 @@
 
 use crate::support::{self, Out, SimContext, finish};
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Stdio;
 use whm_migrate::sim::{SimOptions, TimeScale, World};
@@ -76,7 +77,7 @@ restore_threads = 2
 "#
     );
     for user in ["small", "mid", "res", "big"] {
-        text.push_str(&format!("\n[[sources.accounts]]\nuser = \"{user}\"\n"));
+        let _ = write!(text, "\n[[sources.accounts]]\nuser = \"{user}\"\n");
     }
     text.push_str("\n[[sources.accounts]]\nuser = \"pinned\"\npriority = 100\n");
     std::fs::write(&path, text).unwrap();
@@ -148,7 +149,13 @@ async fn the_server_gets_the_planned_order_and_resellers_go_first() {
     let plan_out = run(
         &manifest,
         &state,
-        &["plan", "--format", "json", "--out", plan_file.to_str().unwrap()],
+        &[
+            "plan",
+            "--format",
+            "json",
+            "--out",
+            plan_file.to_str().unwrap(),
+        ],
     )
     .await;
     plan_out.assert_code(0);
@@ -222,8 +229,7 @@ async fn the_server_gets_the_planned_order_and_resellers_go_first() {
 
     // The journal measured the run: the next plan assumes that throughput.
     let journal: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(state.join("schedule-test.json")).unwrap())
-            .unwrap();
+        serde_json::from_slice(&std::fs::read(state.join("schedule-test.json")).unwrap()).unwrap();
     let runs = journal["sources"]["old1"]["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0]["bytes"], 93_000_000);

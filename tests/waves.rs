@@ -154,7 +154,10 @@ async fn two_waves_in_turn_then_nothing_left() {
 
     // Wave 2's plan lists only its own accounts (the package is already there).
     let plan = setup
-        .run("plan", &["--wave", "night-2", "--format", "json", "--no-keep"])
+        .run(
+            "plan",
+            &["--wave", "night-2", "--format", "json", "--no-keep"],
+        )
         .await;
     plan.assert_code(0);
     let plan: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
@@ -216,8 +219,7 @@ async fn an_unknown_wave_is_refused_with_the_known_ones() {
         let out = setup.run(command, &["--wave", "night-3"]).await;
         out.assert_code(1);
         assert!(
-            out.stderr.contains("no wave “night-3”")
-                && out.stderr.contains("night-1, night-2"),
+            out.stderr.contains("no wave “night-3”") && out.stderr.contains("night-1, night-2"),
             "{out:#?}"
         );
     }

@@ -58,7 +58,9 @@ pub fn measured_throughput(journal: &Journal) -> Option<u64> {
     if worker_ms == 0 {
         return None;
     }
-    u64::try_from(bytes * 1000 / worker_ms).ok().filter(|s| *s > 0)
+    u64::try_from(bytes * 1000 / worker_ms)
+        .ok()
+        .filter(|s| *s > 0)
 }
 
 #[cfg(test)]

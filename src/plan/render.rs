@@ -1,9 +1,7 @@
 //! Plan rendering: text like `terraform plan`, stable JSON, and Markdown sized for a
 //! pull-request comment. Meaning never depends on colour: every action has a symbol.
 
-use crate::plan::model::{
-    Action, ItemPlan, Plan, SetBy, SourcePlan, Throughput, ThroughputSource,
-};
+use crate::plan::model::{Action, ItemPlan, Plan, SetBy, SourcePlan, Throughput, ThroughputSource};
 use std::fmt::Write as _;
 
 /// The longest Markdown plan; GitHub refuses comments over 65,536 characters.
@@ -196,15 +194,19 @@ pub fn throughput_text(t: &Throughput) -> String {
 /// The overall estimate line: bytes, duration and the throughput assumed.
 pub fn overall_estimate_line(plan: &Plan) -> Option<String> {
     let e = plan.estimate.as_ref()?;
-    (e.bytes > 0 || plan.sources.iter().any(|s| s.estimate.as_ref().is_some_and(|x| x.items > 0)))
-        .then(|| {
-            format!(
-                "Estimate: {} in about {} (sources run in parallel), assuming {}.",
-                human_bytes(e.bytes),
-                human_duration(e.duration_ms),
-                throughput_text(&e.throughput)
-            )
-        })
+    (e.bytes > 0
+        || plan
+            .sources
+            .iter()
+            .any(|s| s.estimate.as_ref().is_some_and(|x| x.items > 0)))
+    .then(|| {
+        format!(
+            "Estimate: {} in about {} (sources run in parallel), assuming {}.",
+            human_bytes(e.bytes),
+            human_duration(e.duration_ms),
+            throughput_text(&e.throughput)
+        )
+    })
 }
 
 /// The plan as text for a terminal.

@@ -64,10 +64,7 @@ impl Pools {
     /// The pools a create call with these options gets: WHM's default when unset,
     /// limited to 1..=9.
     pub fn new(transfer: Option<u32>, restore: Option<u32>) -> Self {
-        let clamp = |n: Option<u32>| {
-            n.unwrap_or(WHM_DEFAULT_THREADS)
-                .clamp(1, WHM_MAX_THREADS)
-        };
+        let clamp = |n: Option<u32>| n.unwrap_or(WHM_DEFAULT_THREADS).clamp(1, WHM_MAX_THREADS);
         Self {
             transfer: clamp(transfer),
             restore: clamp(restore),
@@ -111,7 +108,9 @@ impl Throughput {
         let data = rate.map_or(0, |r| {
             u64::try_from(u128::from(size) * 1_000_000 / u128::from(r.max(1))).unwrap_or(u64::MAX)
         });
-        self.step_overhead_ms.saturating_mul(1000).saturating_add(data)
+        self.step_overhead_ms
+            .saturating_mul(1000)
+            .saturating_add(data)
     }
 
     /// Microseconds one TRANSFER step over `size` bytes takes.
@@ -284,10 +283,10 @@ pub fn lower_bound_ms(sizes: &[u64], pools: Pools, throughput: &Throughput) -> u
 }
 
 /// One account the schedule orders.
-struct Account<'a> {
+struct Account {
     /// Index in the source plan's items.
     item: usize,
-    key: &'a str,
+    key: String,
     size: u64,
     explicit_priority: Option<i64>,
     prerequisite: Option<(String, SetBy)>,
@@ -367,23 +366,18 @@ pub fn schedule(
             };
             accounts.push(Account {
                 item: k,
-                key: &item.key,
+                key: item.key.clone(),
                 size: item.size.unwrap_or(0),
                 explicit_priority,
                 prerequisite,
             });
         }
         let priorities = order_accounts(&accounts, &throughput);
-        let assigned: Vec<(usize, i64, SetBy, Option<(String, SetBy)>)> = accounts
-            .into_iter()
-            .zip(priorities)
-            .map(|(a, (p, by))| (a.item, p, by, a.prerequisite))
-            .collect();
-        for (k, priority, by, prerequisite) in assigned {
-            let item = &mut source.items[k];
+        for (account, (priority, by)) in accounts.into_iter().zip(priorities) {
+            let item = &mut source.items[account.item];
             item.priority = Some(priority);
             item.priority_by = Some(by);
-            if let Some((user, by)) = prerequisite {
+            if let Some((user, by)) = account.prerequisite {
                 item.prerequisite_user = Some(user);
                 item.prerequisite_by = Some(by);
             }
@@ -430,11 +424,11 @@ pub fn schedule(
 /// Each account's priority and who set it: the manifest's value when it has one, else
 /// ascending from [`FIRST_PRIORITY`] by descending chain of work (own transfer and
 /// restore plus the longest chain of the accounts waiting on it), then size, then key.
-fn order_accounts(accounts: &[Account<'_>], throughput: &Throughput) -> Vec<(i64, SetBy)> {
+fn order_accounts(accounts: &[Account], throughput: &Throughput) -> Vec<(i64, SetBy)> {
     let by_key: HashMap<&str, usize> = accounts
         .iter()
         .enumerate()
-        .map(|(i, a)| (a.key, i))
+        .map(|(i, a)| (a.key.as_str(), i))
         .collect();
     let mut children = vec![Vec::new(); accounts.len()];
     for (i, a) in accounts.iter().enumerate() {
@@ -462,17 +456,15 @@ fn order_accounts(accounts: &[Account<'_>], throughput: &Throughput) -> Vec<(i64
         (
             Reverse(chain[i].unwrap_or(0)),
             Reverse(accounts[i].size),
-            accounts[i].key,
+            accounts[i].key.clone(),
         )
     });
     let mut out: Vec<(i64, SetBy)> = accounts
         .iter()
         .map(|a| (a.explicit_priority.unwrap_or(0), SetBy::Manifest))
         .collect();
-    let mut next = FIRST_PRIORITY;
-    for i in order {
-        out[i] = (next, SetBy::Schedule);
-        next += 1;
+    for (priority, i) in (FIRST_PRIORITY..).zip(order) {
+        out[i] = (priority, SetBy::Schedule);
     }
     out
 }

@@ -31,7 +31,10 @@ fn equal_jobs_spread_over_the_transfer_pool() {
         .map(|i| job(3000, &format!("u{i}"), 10_000, 255, None))
         .collect();
     // Restores folded in: four 10 ms steps on two workers.
-    assert_eq!(estimate_ms(&jobs, Pools::new(Some(2), Some(2)), &unit(None)), 20);
+    assert_eq!(
+        estimate_ms(&jobs, Pools::new(Some(2), Some(2)), &unit(None)),
+        20
+    );
     // One worker: all in a row.
     assert_eq!(estimate_ms(&jobs, Pools::default(), &unit(None)), 40);
 }
@@ -40,8 +43,14 @@ fn equal_jobs_spread_over_the_transfer_pool() {
 fn restores_overlap_transfers_and_add_the_last_tail() {
     // Two 10 ms transfers on one worker, restores of 5 ms each: the first restore runs
     // during the second transfer, the second after it.
-    let jobs = [job(3000, "a", 10_000, 1, None), job(3000, "b", 10_000, 2, None)];
-    assert_eq!(estimate_ms(&jobs, Pools::default(), &unit(Some(2_000_000))), 25);
+    let jobs = [
+        job(3000, "a", 10_000, 1, None),
+        job(3000, "b", 10_000, 2, None),
+    ];
+    assert_eq!(
+        estimate_ms(&jobs, Pools::default(), &unit(Some(2_000_000))),
+        25
+    );
 }
 
 #[test]
@@ -52,12 +61,18 @@ fn one_type_at_a_time_per_queue() {
         job(3000, "a", 10_000, 255, None),
         job(3000, "b", 10_000, 255, None),
     ];
-    assert_eq!(estimate_ms(&jobs, Pools::new(Some(2), Some(2)), &unit(None)), 20);
+    assert_eq!(
+        estimate_ms(&jobs, Pools::new(Some(2), Some(2)), &unit(None)),
+        20
+    );
 }
 
 #[test]
 fn a_prerequisite_holds_its_dependant_back() {
-    let free = [job(3000, "r", 10_000, 1, None), job(3000, "c", 10_000, 2, None)];
+    let free = [
+        job(3000, "r", 10_000, 1, None),
+        job(3000, "c", 10_000, 2, None),
+    ];
     let chained = [
         job(3000, "r", 10_000, 1, None),
         job(3000, "c", 10_000, 2, Some("r")),
@@ -130,7 +145,11 @@ fn account(user: &str, extra: &[(&str, &str)]) -> DesiredItem {
         ("user".to_owned(), user.to_owned()),
         ("localuser".to_owned(), user.to_owned()),
     ];
-    params.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    params.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
     DesiredItem {
         module: "AccountRemoteRoot".into(),
         type_id: 3000,
@@ -204,7 +223,13 @@ fn scheduled(pools: Pools) -> Plan {
         }],
     };
     let mut plan = diff(&desired, &observed);
-    schedule(&mut plan, &desired, &observed, &[pools], unit(Some(2_000_000)));
+    schedule(
+        &mut plan,
+        &desired,
+        &observed,
+        &[pools],
+        unit(Some(2_000_000)),
+    );
     plan
 }
 
@@ -246,7 +271,10 @@ fn the_estimate_states_bytes_pools_and_throughput() {
     assert_eq!(total.throughput.from, ThroughputSource::Given);
     // The package (1 µs), then res (1 ms) and big (900 ms) on one worker, mid (500 ms)
     // on the other: big's transfer ends last and its restore adds 450 ms.
-    assert_eq!(e.duration_ms, (1 + 1_000 + 900_000 + 450_000_u64).div_ceil(1000));
+    assert_eq!(
+        e.duration_ms,
+        (1 + 1_000 + 900_000 + 450_000_u64).div_ceil(1000)
+    );
 }
 
 #[test]
@@ -281,8 +309,14 @@ fn a_manifest_prerequisite_wins_over_the_owner() {
     let big = item(&plan, "big");
     assert_eq!(big.prerequisite_user.as_deref(), Some("mid"));
     assert_eq!(big.prerequisite_by, Some(SetBy::Manifest));
-    assert_eq!((big.priority, big.priority_by), (Some(3), Some(SetBy::Manifest)));
+    assert_eq!(
+        (big.priority, big.priority_by),
+        (Some(3), Some(SetBy::Manifest))
+    );
     let e = plan.sources[0].estimate.as_ref().unwrap();
     assert_eq!((e.transfer_threads, e.restore_threads), (1, 1));
-    assert_eq!(plan.estimate.unwrap().throughput.from, ThroughputSource::Default);
+    assert_eq!(
+        plan.estimate.unwrap().throughput.from,
+        ThroughputSource::Default
+    );
 }

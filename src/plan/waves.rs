@@ -54,12 +54,12 @@ pub fn select(
     let mut out = desired.clone();
     for (i, source) in out.sources.iter_mut().enumerate() {
         let waves = item_waves.get(i).unwrap_or(&empty);
-        source
-            .items
-            .retain(|item| match waves.get(&queue_key(&item.module, &item.key)) {
+        source.items.retain(
+            |item| match waves.get(&queue_key(&item.module, &item.key)) {
                 Some(w) => w == wave,
                 None => !item.is_account(),
-            });
+            },
+        );
     }
     Ok(out)
 }
@@ -142,7 +142,11 @@ mod tests {
         let known = BTreeSet::from(["one".to_owned(), "two".to_owned()]);
         let err = select(&desired(), &waves(), &known, Some("three")).unwrap_err();
         assert_eq!(err.known, ["one", "two"]);
-        assert!(help(&err.known).contains("one, two"), "{}", help(&err.known));
+        assert!(
+            help(&err.known).contains("one, two"),
+            "{}",
+            help(&err.known)
+        );
         let none = select(&desired(), &[], &BTreeSet::new(), Some("x")).unwrap_err();
         assert!(help(&none.known).contains("no item in a wave"));
     }

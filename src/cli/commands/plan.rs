@@ -53,7 +53,14 @@ pub async fn make_plan(
     manifest_path: &Path,
     command: &str,
 ) -> miette::Result<Option<Planned>> {
-    make_plan_with(printer, global, manifest_path, command, &PlanScope::default()).await
+    make_plan_with(
+        printer,
+        global,
+        manifest_path,
+        command,
+        &PlanScope::default(),
+    )
+    .await
 }
 
 /// Like [`make_plan`], for one wave or with a given throughput.
