@@ -6,7 +6,7 @@
 //! server, not a blind retry, decides. WHM has no call that lists a session's queue.
 
 use crate::journal::{ItemRecord, Journal, StateDir, now};
-use crate::plan::{ItemPlan, queue_key};
+use crate::plan::{ItemPlan, SetBy, queue_key};
 use crate::whm::{EnqueueOutcome, SessionState, WhmClient, WhmError};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -33,8 +33,13 @@ pub async fn enqueue_items(
     let mut last_save = std::time::Instant::now();
     for (item, params) in items {
         let key = queue_key(&item.module, &item.key);
-        record(&mut lock(journal), source, &key, session, "enqueuing");
-        let outcome = enqueue_one(client, session, &item.module, params).await;
+        {
+            let mut j = lock(journal);
+            record(&mut j, source, &key, session, "enqueuing");
+            set_wave(&mut j, source, &key, item.wave.as_deref());
+        }
+        let params = with_schedule(item, params);
+        let outcome = enqueue_one(client, session, &item.module, &params).await;
         match outcome {
             Ok(EnqueueOutcome::Queued) => queued += 1,
             Ok(EnqueueOutcome::AlreadyQueued) => already += 1,
@@ -56,6 +61,31 @@ pub async fn enqueue_items(
     }
     let _ = state.save(&lock(journal));
     Ok((queued, already))
+}
+
+/// Adds the `priority` and `prerequisite_user` the schedule chose (what the manifest
+/// sets is already in `params` and wins).
+fn with_schedule(item: &ItemPlan, params: &[(String, String)]) -> Vec<(String, String)> {
+    let mut out = params.to_vec();
+    let mut add = |name: &str, value: Option<String>, by: Option<SetBy>| {
+        if let Some(value) = value
+            && by == Some(SetBy::Schedule)
+            && !out.iter().any(|(k, _)| k == name)
+        {
+            out.push((name.to_owned(), value));
+        }
+    };
+    add(
+        "priority",
+        item.priority.map(|p| p.to_string()),
+        item.priority_by,
+    );
+    add(
+        "prerequisite_user",
+        item.prerequisite_user.clone(),
+        item.prerequisite_by,
+    );
+    out
 }
 
 async fn enqueue_one(
@@ -112,20 +142,29 @@ pub fn lock(journal: &Mutex<Journal>) -> MutexGuard<'_, Journal> {
     journal.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Records an item's state in the journal.
+/// Records an item's state in the journal (its wave, once recorded, stays).
 pub fn record(journal: &mut Journal, source: &str, key: &str, session: &str, state: &str) {
-    journal
+    let items = &mut journal.sources.entry(source.to_owned()).or_default().items;
+    let wave = items.get(key).and_then(|r| r.wave.clone());
+    items.insert(
+        key.to_owned(),
+        ItemRecord {
+            session: session.to_owned(),
+            state: state.to_owned(),
+            updated_at: now(),
+            failure: None,
+            wave,
+        },
+    );
+}
+
+/// Records the wave an item is queued in.
+fn set_wave(journal: &mut Journal, source: &str, key: &str, wave: Option<&str>) {
+    if let Some(rec) = journal
         .sources
-        .entry(source.to_owned())
-        .or_default()
-        .items
-        .insert(
-            key.to_owned(),
-            ItemRecord {
-                session: session.to_owned(),
-                state: state.to_owned(),
-                updated_at: now(),
-                failure: None,
-            },
-        );
+        .get_mut(source)
+        .and_then(|s| s.items.get_mut(key))
+    {
+        rec.wave = wave.map(str::to_owned);
+    }
 }

@@ -8,7 +8,7 @@
 use crate::apply::enqueue::{enqueue_items, lock, record, start_session};
 use crate::apply::monitor::{Followed, Watcher, follow};
 use crate::apply::poll::PollPolicy;
-use crate::journal::{Journal, SessionRecord, StateDir, now};
+use crate::journal::{Journal, RunRecord, SessionRecord, StateDir, now};
 use crate::plan::{
     Action, Desired, DesiredSource, ItemPlan, Plan, SourceKind, SourcePlan, queue_key,
 };
@@ -165,6 +165,7 @@ async fn run_source(
             String::new()
         }
     ));
+    let started = std::time::Instant::now();
     start_session(client, &session).await?;
     note_state(
         journal,
@@ -176,9 +177,45 @@ async fn run_source(
     let keys = queued_keys(journal, &source.name, &session);
     let followed = follow(client, &session, &keys, policy, watcher).await?;
     settle(journal, state, &source.name, &session, &followed);
+    if followed.state == SessionState::Completed {
+        measure(journal, state, source_plan, &session, started.elapsed());
+    }
     run.error = paused(&session, &followed);
     run.followed = Some(followed);
     Ok(())
+}
+
+/// Records the bytes and elapsed time of a session this run started and saw complete,
+/// for the throughput later plans assume.
+fn measure(
+    journal: &Mutex<Journal>,
+    state: &StateDir,
+    source_plan: &SourcePlan,
+    session: &str,
+    elapsed: std::time::Duration,
+) {
+    let Some(estimate) = &source_plan.estimate else {
+        return;
+    };
+    let wave = source_plan
+        .items
+        .iter()
+        .filter(|i| i.action == Action::Transfer)
+        .find_map(|i| i.wave.clone());
+    let mut j = lock(journal);
+    j.record_run(
+        &source_plan.name,
+        RunRecord {
+            session: session.to_owned(),
+            finished_at: now(),
+            wave,
+            items: estimate.items,
+            bytes: estimate.bytes,
+            elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+            transfer_threads: estimate.transfer_threads,
+        },
+    );
+    let _ = state.save(&j);
 }
 
 /// A session paused on the destination stops this run: say so (apply's next run

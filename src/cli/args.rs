@@ -176,6 +176,11 @@ pub struct PlanArgs {
     /// which observes again in a new session.
     #[arg(long)]
     pub no_keep: bool,
+    /// Act on one wave of the manifest (`wave = "NAME"` on its items): that wave's
+    /// items plus the feature lists and packages that name no wave. Without it, the
+    /// whole manifest, including accounts that name no wave.
+    #[arg(long, value_name = "NAME")]
+    pub wave: Option<String>,
 }
 
 /// `apply` options.
@@ -190,6 +195,11 @@ pub struct ApplyArgs {
     /// Also write a JUnit XML report (one test case per item).
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Act on one wave of the manifest (`wave = "NAME"` on its items): that wave's
+    /// items plus the feature lists and packages that name no wave. Without it, a saved
+    /// plan's wave, else the whole manifest, including accounts that name no wave.
+    #[arg(long, value_name = "NAME")]
+    pub wave: Option<String>,
 }
 
 /// Output formats of `status`.

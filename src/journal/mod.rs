@@ -2,9 +2,11 @@
 
 mod lock;
 mod store;
+mod throughput;
 
 pub use lock::{LockError, MigrationLock};
 pub use store::{
     ItemRecord, JOURNAL_VERSION, Journal, JournalError, SessionRecord, SourceRecord, StateDir, now,
     unrecorded_warning, write_atomic,
 };
+pub use throughput::{MAX_RUNS, RunRecord, measured_throughput};

@@ -77,6 +77,10 @@ pub struct SourceRecord {
     /// Item (`Module/key`) → last known state.
     #[serde(default)]
     pub items: BTreeMap<String, ItemRecord>,
+    /// Figures of this source's sessions that ran to completion under an apply (the
+    /// newest last), for the measured throughput.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<super::throughput::RunRecord>,
 }
 
 impl SourceRecord {
@@ -132,6 +136,9 @@ pub struct ItemRecord {
     /// The failure text, for failed items.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
+    /// The wave the item was queued in (`apply --wave NAME`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wave: Option<String>,
 }
 
 /// The current time as the journal writes it.
@@ -305,6 +312,7 @@ mod tests {
                 state: "queued".into(),
                 updated_at: super::now(),
                 failure: None,
+                wave: Some("night-1".into()),
             },
         );
         state.save(&j).unwrap();

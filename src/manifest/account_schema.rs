@@ -7,7 +7,11 @@ use serde_json::{Map, Value, json};
 use crate::modules::{FieldKind, FieldType, ModuleCatalog, names};
 
 /// Keys of an account that cannot come from `[defaults.accounts]`.
-pub const PER_ACCOUNT_KEYS: [&str; 3] = ["user", "localuser", "domain"];
+pub const PER_ACCOUNT_KEYS: [&str; 4] = ["user", "localuser", "domain", WAVE_KEY];
+
+/// The account key naming its wave: whm-migrate's own, never sent to WHM. Set per
+/// account only: a default wave would silently move every unlabelled account with it.
+pub const WAVE_KEY: &str = "wave";
 
 /// What each account key means (REFERENCE §4.9), for editor tooltips.
 fn describe(key: &str) -> &'static str {
@@ -15,6 +19,9 @@ fn describe(key: &str) -> &'static str {
         "user" => "The account's name on the source (the queue's primary key).",
         "localuser" => "The name to create on the destination; defaults to `user`.",
         "domain" => "The account's main domain.",
+        WAVE_KEY => {
+            "The wave the account moves in (`plan`/`apply --wave NAME`); without one it moves only in a run without `--wave`."
+        }
         "detected_remote_user" => "The name the source reports.",
         "replaceip" => {
             "`all` rewrites every matching A record to the new IP; `basic` only the cPanel-managed ones."
@@ -96,7 +103,11 @@ impl JsonSchema for AccountSchema {
     }
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        let properties = account_properties(&[]);
+        let mut properties = account_properties(&[]);
+        properties.insert(
+            WAVE_KEY.to_owned(),
+            json!({"type": "string", "minLength": 1, "description": describe(WAVE_KEY)}),
+        );
         json_schema!({
             "description": "An account to move: `user`, optional `domain` and `localuser` (defaults to `user`), and any key of the AccountRemoteRoot / AccountRemoteUser schema.",
             "type": "object",

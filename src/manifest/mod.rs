@@ -14,6 +14,7 @@ mod origin;
 mod rules;
 mod secret;
 mod structure;
+mod waves;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -316,6 +316,11 @@ pub struct FeatureList {
     /// The feature list's name on the source.
     #[schemars(length(min = 1, max = 255))]
     pub name: String,
+    /// Move it only with this wave (`plan`/`apply --wave NAME`). Without one it rides
+    /// with every wave, since accounts may need it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub wave: Option<String>,
 }
 
 /// A package to move.
@@ -325,6 +330,11 @@ pub struct Package {
     /// The package's name on the source (trailing spaces are kept).
     #[schemars(length(min = 1, max = 255))]
     pub name: String,
+    /// Move it only with this wave (`plan`/`apply --wave NAME`). Without one it rides
+    /// with every wave, since accounts may need it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub wave: Option<String>,
 }
 
 /// An account to move. Besides `user`, `domain` and `localuser`, any key of the account
@@ -339,6 +349,10 @@ pub struct Account {
     /// The name to create on the destination; defaults to `user`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub localuser: Option<String>,
+    /// The wave the account moves in (`plan`/`apply --wave NAME`). Without one it moves
+    /// only in a run without `--wave`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wave: Option<String>,
     /// Every other module key, for example `skiphomedir = true`.
     #[serde(flatten)]
     pub keys: BTreeMap<String, ItemValue>,

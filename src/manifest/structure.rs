@@ -87,14 +87,14 @@ static SESSION: TableSpec = TableSpec {
 
 static FEATURE_LIST: TableSpec = TableSpec {
     place: "[[sources.feature_lists]]",
-    keys: &[("name", Expect::Str)],
+    keys: &[("name", Expect::Str), ("wave", Expect::Str)],
     required: &["name"],
     elsewhere: &[],
 };
 
 static PACKAGE: TableSpec = TableSpec {
     place: "[[sources.packages]]",
-    keys: &[("name", Expect::Str)],
+    keys: &[("name", Expect::Str), ("wave", Expect::Str)],
     required: &["name"],
     elsewhere: &[],
 };
@@ -526,7 +526,8 @@ impl Walker {
                         );
                         continue;
                     };
-                    let pruned = self.scalars(t, &item_path, &["user", "domain", "localuser"]);
+                    let pruned =
+                        self.scalars(t, &item_path, &["user", "domain", "localuser", "wave"]);
                     if pruned.keys().any(|k| k.get_ref() == "user") {
                         out.push(Spanned::new(item.span(), DeValue::Table(pruned)));
                     } else if !t.keys().any(|k| k.get_ref() == "user") {

@@ -38,6 +38,8 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Plan {
         summary,
         sources,
         fingerprint,
+        wave: None,
+        estimate: None,
     }
 }
 
@@ -139,6 +141,7 @@ fn plan_source(
             state: s.state.name().to_owned(),
             created: s.created,
         }),
+        estimate: None,
         warnings: analysis.map(warnings).unwrap_or_default(),
         items,
     }
@@ -227,6 +230,11 @@ fn plan_item(
         action: Action::Transfer,
         reason: None,
         conflicts: Vec::new(),
+        wave: None,
+        priority: None,
+        priority_by: None,
+        prerequisite_user: None,
+        prerequisite_by: None,
     };
     if !item.problems.is_empty() {
         plan.action = Action::Invalid;

@@ -8,6 +8,8 @@ pub mod input;
 pub mod model;
 pub mod observe;
 pub mod render;
+pub mod schedule;
+pub mod waves;
 
 pub use diff::diff;
 pub use input::{
@@ -15,6 +17,6 @@ pub use input::{
     ObservedSource, SourceKind, queue_key,
 };
 pub use model::{
-    Action, Conflict, FORMAT_VERSION, Fingerprint, ItemPlan, Plan, SessionRef, SourcePlan, Summary,
-    Warning,
+    Action, Conflict, FORMAT_VERSION, Fingerprint, ItemPlan, Plan, PlanEstimate, SessionRef, SetBy,
+    SourceEstimate, SourcePlan, Summary, Throughput, ThroughputSource, Warning,
 };

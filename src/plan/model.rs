@@ -24,6 +24,76 @@ pub struct Plan {
     pub sources: Vec<SourcePlan>,
     /// Digests that let `apply PLAN.json` refuse a stale plan.
     pub fingerprint: Fingerprint,
+    /// The wave this plan covers (`plan --wave NAME`); absent for the whole manifest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wave: Option<String>,
+    /// Bytes and estimated duration over every source, and the throughput assumed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<PlanEstimate>,
+}
+
+/// The estimate over every source (they run in parallel: the longest one decides).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanEstimate {
+    /// Bytes the sessions move (items to transfer and items already queued).
+    pub bytes: u64,
+    /// The estimated makespan, in milliseconds.
+    pub duration_ms: u64,
+    /// The throughput the estimate assumed.
+    pub throughput: Throughput,
+}
+
+/// One source's schedule estimate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceEstimate {
+    /// Items the session processes (to transfer or already queued).
+    pub items: usize,
+    /// Bytes they move.
+    pub bytes: u64,
+    /// TRANSFER workers the estimate models (the manifest's option, else WHM's default 1,
+    /// capped at 9 and at the number of items).
+    pub transfer_threads: u32,
+    /// RESTORE workers, likewise.
+    pub restore_threads: u32,
+    /// The estimated duration of the session, in milliseconds.
+    pub duration_ms: u64,
+}
+
+/// How fast one worker moves data, as the estimate assumes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Throughput {
+    /// Bytes per second one TRANSFER worker moves.
+    pub transfer_bytes_per_second: u64,
+    /// Bytes per second one RESTORE worker processes; absent when the restore time is
+    /// folded into `transfer_bytes_per_second` (a measured throughput).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_bytes_per_second: Option<u64>,
+    /// Fixed time every item step takes, in milliseconds.
+    pub step_overhead_ms: u64,
+    /// Where the figures come from.
+    pub from: ThroughputSource,
+}
+
+/// Where an assumed throughput comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ThroughputSource {
+    /// The stated defaults (`plan::schedule::DEFAULT_THROUGHPUT`).
+    Default,
+    /// Measured from this migration's earlier applies (the journal).
+    Measured,
+    /// Given by the caller (for example a rehearsal's `--speed`).
+    Given,
+}
+
+/// Who decided an item's `priority` or `prerequisite_user`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SetBy {
+    /// The manifest sets it explicitly; the schedule leaves it alone.
+    Manifest,
+    /// The schedule chose it (largest first; a reseller before the accounts it owns).
+    Schedule,
 }
 
 /// The plan of one source.
@@ -37,6 +107,9 @@ pub struct SourcePlan {
     pub kind: SourceKind,
     /// The session used, if any.
     pub session: Option<SessionRef>,
+    /// Bytes, workers and estimated duration of this source's session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<SourceEstimate>,
     /// Warnings from the analysis.
     pub warnings: Vec<Warning>,
     /// One entry per manifest item, in processing order (module id, then key).
@@ -78,6 +151,22 @@ pub struct ItemPlan {
     /// The conflicts found, also when `force` overrides them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conflicts: Vec<Conflict>,
+    /// The wave the manifest puts the item in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wave: Option<String>,
+    /// For accounts apply queues: the `priority` sent (lower goes first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i64>,
+    /// Who chose `priority`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority_by: Option<SetBy>,
+    /// For accounts: the `prerequisite_user` sent (the account that finishes each step
+    /// first, e.g. the reseller that owns this one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prerequisite_user: Option<String>,
+    /// Who chose `prerequisite_user`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prerequisite_by: Option<SetBy>,
 }
 
 /// The action for one item.

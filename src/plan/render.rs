@@ -1,7 +1,7 @@
 //! Plan rendering: text like `terraform plan`, stable JSON, and Markdown sized for a
 //! pull-request comment. Meaning never depends on colour: every action has a symbol.
 
-use crate::plan::model::{Action, ItemPlan, Plan, SourcePlan};
+use crate::plan::model::{Action, ItemPlan, Plan, SetBy, SourcePlan, Throughput, ThroughputSource};
 use std::fmt::Write as _;
 
 /// The longest Markdown plan; GitHub refuses comments over 65,536 characters.
@@ -74,6 +74,24 @@ fn item_line(item: &ItemPlan) -> String {
     if !facts.is_empty() {
         let _ = write!(line, " ({})", facts.join(", "));
     }
+    if let Some(p) = item.priority {
+        let by = match item.priority_by {
+            Some(SetBy::Manifest) => ", from the manifest",
+            _ => "",
+        };
+        let _ = write!(line, " [priority {p}{by}");
+        if let Some(after) = &item.prerequisite_user {
+            let by = match item.prerequisite_by {
+                Some(SetBy::Manifest) => " (from the manifest)",
+                _ => ", its owner",
+            };
+            let _ = write!(line, "; after {after}{by}");
+        }
+        line.push(']');
+    }
+    if let Some(w) = &item.wave {
+        let _ = write!(line, " {{wave {w}}}");
+    }
     if item.action != Action::Transfer || item.reason.is_some() {
         let _ = write!(line, ": {}", item.action.name());
         if let Some(reason) = &item.reason {
@@ -99,9 +117,105 @@ fn session_line(source: &SourcePlan) -> String {
     )
 }
 
+/// A duration for people: `45s`, `3m 20s`, `2h 05m`; under a second in milliseconds.
+pub fn human_duration(ms: u64) -> String {
+    let secs = ms.div_ceil(1000);
+    match secs {
+        0 => "0s".to_owned(),
+        _ if ms < 1000 => format!("{ms}ms"),
+        1..60 => format!("{secs}s"),
+        60..3600 => format!("{}m {:02}s", secs / 60, secs % 60),
+        _ => format!("{}h {:02}m", secs / 3600, (secs % 3600).div_ceil(60)),
+    }
+}
+
+/// The order the accounts go in, by priority (at most `shown` names).
+fn order_line(source: &SourcePlan, shown: usize) -> Option<String> {
+    let mut accounts: Vec<&ItemPlan> = source
+        .items
+        .iter()
+        .filter(|i| i.priority.is_some())
+        .collect();
+    if accounts.is_empty() {
+        return None;
+    }
+    accounts.sort_by(|a, b| (a.priority, &a.key).cmp(&(b.priority, &b.key)));
+    let mut line = accounts
+        .iter()
+        .take(shown)
+        .map(|i| i.key.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if accounts.len() > shown {
+        let _ = write!(line, ", … ({} more)", accounts.len() - shown);
+    }
+    Some(format!("order: {line}"))
+}
+
+/// A source's schedule: items, bytes, workers and estimated duration.
+pub fn estimate_line(source: &SourcePlan) -> Option<String> {
+    let e = source.estimate.as_ref()?;
+    (e.items > 0).then(|| {
+        format!(
+            "schedule: {} item(s), {}, over {} transfer and {} restore worker(s): about {}",
+            e.items,
+            human_bytes(e.bytes),
+            e.transfer_threads,
+            e.restore_threads,
+            human_duration(e.duration_ms)
+        )
+    })
+}
+
+/// The assumed throughput, and where it comes from.
+pub fn throughput_text(t: &Throughput) -> String {
+    let restore = match t.restore_bytes_per_second {
+        Some(r) => format!(", {}/s per restore worker", human_bytes(r)),
+        None => ", restores included".to_owned(),
+    };
+    let overhead = if t.step_overhead_ms > 0 {
+        format!(", {} per item step", human_duration(t.step_overhead_ms))
+    } else {
+        String::new()
+    };
+    let from = match t.from {
+        ThroughputSource::Default => {
+            "the stated defaults: no apply of this migration has been measured yet"
+        }
+        ThroughputSource::Measured => "measured from this migration's earlier applies",
+        ThroughputSource::Given => "given",
+    };
+    format!(
+        "{}/s per transfer worker{restore}{overhead} ({from})",
+        human_bytes(t.transfer_bytes_per_second)
+    )
+}
+
+/// The overall estimate line: bytes, duration and the throughput assumed.
+pub fn overall_estimate_line(plan: &Plan) -> Option<String> {
+    let e = plan.estimate.as_ref()?;
+    (e.bytes > 0
+        || plan
+            .sources
+            .iter()
+            .any(|s| s.estimate.as_ref().is_some_and(|x| x.items > 0)))
+    .then(|| {
+        format!(
+            "Estimate: {} in about {} (sources run in parallel), assuming {}.",
+            human_bytes(e.bytes),
+            human_duration(e.duration_ms),
+            throughput_text(&e.throughput)
+        )
+    })
+}
+
 /// The plan as text for a terminal.
 pub fn text(plan: &Plan) -> String {
-    let mut out = format!("whm-migrate plan for “{}”\n", plan.migration);
+    let mut out = format!("whm-migrate plan for “{}”", plan.migration);
+    if let Some(w) = &plan.wave {
+        let _ = write!(out, ", wave “{w}”");
+    }
+    out.push('\n');
     for source in &plan.sources {
         let _ = writeln!(out, "\n{}", session_line(source));
         if source.items.is_empty() {
@@ -113,8 +227,17 @@ pub fn text(plan: &Plan) -> String {
         for w in &source.warnings {
             let _ = writeln!(out, "  warning[{}]: {}", w.code, w.message);
         }
+        if let Some(line) = estimate_line(source) {
+            let _ = writeln!(out, "  {line}");
+        }
+        if let Some(line) = order_line(source, 10) {
+            let _ = writeln!(out, "  {line}");
+        }
     }
     let _ = writeln!(out, "\n{}", summary_line(plan));
+    if let Some(line) = overall_estimate_line(plan) {
+        let _ = writeln!(out, "{line}");
+    }
     out.push_str("Legend: + transfer, = already present, ~ already queued, ! conflict, ? missing on source, x invalid\n");
     out
 }
@@ -160,6 +283,21 @@ pub fn markdown(plan: &Plan) -> String {
         s.transfer,
         human_bytes(s.bytes_to_transfer)
     );
+    if let Some(w) = &plan.wave {
+        let _ = writeln!(head, "Wave: `{}`.\n", md_escape(w));
+    }
+    if let Some(line) = overall_estimate_line(plan) {
+        let _ = writeln!(head, "{}\n", md_escape(&line));
+        for src in &plan.sources {
+            if let Some(line) = estimate_line(src) {
+                let _ = writeln!(head, "- {}: {}", md_escape(&src.name), md_escape(&line));
+            }
+            if let Some(line) = order_line(src, 10) {
+                let _ = writeln!(head, "  - {}", md_escape(&line));
+            }
+        }
+        head.push('\n');
+    }
     let blockers: Vec<(&SourcePlan, &ItemPlan)> = plan
         .sources
         .iter()

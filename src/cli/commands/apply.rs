@@ -4,7 +4,7 @@ use crate::apply::execute::{Context, SourceRun, execute};
 use crate::apply::monitor::Watcher;
 use crate::apply::poll::PollPolicy;
 use crate::cli::args::{ApplyArgs, GlobalArgs};
-use crate::cli::commands::plan::make_plan;
+use crate::cli::commands::plan::{PlanScope, make_plan_with};
 use crate::cli::printer::Printer;
 use crate::cli::settings;
 use crate::cli::watch::SourceWatcher;
@@ -24,7 +24,25 @@ use std::time::Instant;
 pub async fn run(printer: &Printer, global: &GlobalArgs, args: &ApplyArgs) -> miette::Result<i32> {
     let started = Instant::now();
     let (manifest_path, saved) = target(&args.target)?;
-    let Some(planned) = make_plan(printer, global, &manifest_path, "apply").await? else {
+    let wave = match (&args.wave, saved.as_ref().and_then(|p| p.wave.as_ref())) {
+        (Some(given), Some(planned)) if given != planned => {
+            return Err(miette!(
+                help = format!(
+                    "apply the plan as it is (drop --wave), or make a plan of wave “{given}” with `whm-migrate plan {} --wave {given} --out PLAN.json`",
+                    manifest_path.display()
+                ),
+                "the saved plan {} covers wave “{planned}”, not “{given}”",
+                args.target.display()
+            ));
+        }
+        (given, planned) => given.clone().or_else(|| planned.cloned()),
+    };
+    let scope = PlanScope {
+        wave,
+        throughput: None,
+    };
+    let Some(planned) = make_plan_with(printer, global, &manifest_path, "apply", &scope).await?
+    else {
         return Ok(EXIT_ERROR);
     };
     let crate::cli::commands::plan::Planned {

@@ -6,11 +6,12 @@ use crate::cli::commands::load_manifest;
 use crate::cli::printer::Printer;
 use crate::cli::settings::{self, Destination};
 use crate::cli::{EXIT_CHANGES, EXIT_ERROR, EXIT_OK};
-use crate::journal::{Journal, MigrationLock, StateDir, unrecorded_warning};
+use crate::journal::{Journal, MigrationLock, StateDir, measured_throughput, unrecorded_warning};
 use crate::manifest::Manifest;
 use crate::modules::ModuleCatalog;
 use crate::plan::observe::observe;
-use crate::plan::{Desired, Plan, diff, render};
+use crate::plan::schedule::{self, Pools};
+use crate::plan::{Desired, Plan, Throughput, diff, render, waves};
 use crate::whm::SessionState;
 use miette::{IntoDiagnostic, WrapErr};
 use std::path::Path;
@@ -34,16 +35,53 @@ pub struct Planned {
     pub plan: Plan,
 }
 
-/// Loads, locks, observes and diffs. `Ok(None)` means diagnostics were printed.
+/// What part of the manifest a plan covers and how it estimates.
+#[derive(Debug, Clone, Default)]
+pub struct PlanScope {
+    /// Only this wave (see [`crate::plan::waves`]).
+    pub wave: Option<String>,
+    /// The throughput to assume; default: measured from the journal, else
+    /// [`schedule::DEFAULT_THROUGHPUT`].
+    pub throughput: Option<Throughput>,
+}
+
+/// Loads, locks, observes and diffs the whole manifest. `Ok(None)` means diagnostics
+/// were printed.
 pub async fn make_plan(
     printer: &Printer,
     global: &GlobalArgs,
     manifest_path: &Path,
     command: &str,
 ) -> miette::Result<Option<Planned>> {
+    make_plan_with(
+        printer,
+        global,
+        manifest_path,
+        command,
+        &PlanScope::default(),
+    )
+    .await
+}
+
+/// Like [`make_plan`], for one wave or with a given throughput.
+pub async fn make_plan_with(
+    printer: &Printer,
+    global: &GlobalArgs,
+    manifest_path: &Path,
+    command: &str,
+    scope: &PlanScope,
+) -> miette::Result<Option<Planned>> {
     let Some(mut manifest) = load_manifest(printer, manifest_path) else {
         return Ok(None);
     };
+    let catalog = ModuleCatalog::bundled();
+    let item_waves = manifest.item_waves();
+    let desired = waves::select(
+        &settings::desired(&manifest, &catalog),
+        &item_waves,
+        &manifest.wave_names(),
+        scope.wave.as_deref(),
+    )?;
     if let Err(diags) = manifest.resolve_secrets() {
         super::print_diagnostics(printer, &diags);
         return Ok(None);
@@ -66,8 +104,6 @@ pub async fn make_plan(
     for w in destination.client.warnings() {
         printer.warn(w);
     }
-    let catalog = ModuleCatalog::bundled();
-    let desired = settings::desired(&manifest, &catalog);
     let (roots, _) = settings::access(&manifest);
     let observed = observe(
         &destination.client,
@@ -88,6 +124,16 @@ pub async fn make_plan(
     };
     state.save(&journal)?;
     let mut plan = diff(&desired, &observed);
+    waves::label(&mut plan, &item_waves, scope.wave.as_deref());
+    let pools: Vec<Pools> = manifest
+        .sources
+        .iter()
+        .map(|s| Pools::new(s.session.transfer_threads, s.session.restore_threads))
+        .collect();
+    let throughput = scope.throughput.unwrap_or_else(|| {
+        measured_throughput(&journal).map_or(schedule::DEFAULT_THROUGHPUT, Throughput::measured)
+    });
+    schedule::schedule(&mut plan, &desired, &observed, &pools, throughput);
     plan.manifest = std::path::absolute(manifest_path)
         .ok()
         .map(|p| p.display().to_string());
@@ -145,7 +191,12 @@ async fn discard_sessions(printer: &Printer, planned: &mut Planned) -> bool {
 
 /// Plans and prints.
 pub async fn run(printer: &Printer, global: &GlobalArgs, args: &PlanArgs) -> miette::Result<i32> {
-    let Some(mut planned) = make_plan(printer, global, &args.manifest, "plan").await? else {
+    let scope = PlanScope {
+        wave: args.wave.clone(),
+        throughput: None,
+    };
+    let Some(mut planned) = make_plan_with(printer, global, &args.manifest, "plan", &scope).await?
+    else {
         return Ok(EXIT_ERROR);
     };
     let plan = &planned.plan;
