@@ -10,7 +10,7 @@ use crate::journal::{Journal, MigrationLock, StateDir};
 use crate::manifest::Manifest;
 use crate::modules::ModuleCatalog;
 use crate::plan::observe::observe;
-use crate::plan::{Desired, Plan, diff, render};
+use crate::plan::{Desired, Observed, Plan, diff, render};
 use crate::whm::SessionState;
 use miette::{IntoDiagnostic, WrapErr};
 use std::path::Path;
@@ -32,6 +32,8 @@ pub struct Planned {
     pub desired: Desired,
     /// The plan.
     pub plan: Plan,
+    /// What observing found (a rehearsal builds its world from it).
+    pub observed: Observed,
 }
 
 /// Loads, locks, observes and diffs. `Ok(None)` means diagnostics were printed.
@@ -106,6 +108,7 @@ pub async fn make_plan(
         journal,
         desired,
         plan,
+        observed,
     }))
 }
 
@@ -167,8 +170,17 @@ pub async fn run(printer: &Printer, global: &GlobalArgs, args: &PlanArgs) -> mie
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
+        // The observed state beside the plan, for `rehearse PLAN.json --offline`.
+        let sidecar = crate::rehearse::observed_path(out);
         let written = std::fs::create_dir_all(dir)
-            .and_then(|()| crate::journal::write_atomic(dir, out, render::json(plan).as_bytes()));
+            .and_then(|()| crate::journal::write_atomic(dir, out, render::json(plan).as_bytes()))
+            .and_then(|()| {
+                crate::journal::write_atomic(
+                    dir,
+                    &sidecar,
+                    &crate::rehearse::observed_json(&planned.observed),
+                )
+            });
         if let Err(e) = written {
             planned.destination.close().await;
             return Err(e)
