@@ -127,6 +127,10 @@ pub async fn run(
             }
         } else if !has_work(&sim_plan) {
             break;
+        } else if sim_plan.summary.has_blockers() {
+            printer.data(&render::text(&sim_plan));
+            printer.error("error: after a fault, the simulated copy has blocking items; apply would refuse to run again");
+            break;
         }
         let progress = Arc::new(Progress::new(args.progress));
         let watchers: Vec<Box<dyn Watcher + Send>> = desired
