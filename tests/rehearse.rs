@@ -249,22 +249,19 @@ async fn a_fault_seed_replays_the_same_outcome() {
         assert_eq!(seen[0], seen[1], "seed {seed}");
         let (items, world) = &seen[0];
         assert_eq!(items.len(), 6, "{items:#?}");
-        match failed {
-            Some(user) => {
-                let failed: Vec<_> = items
-                    .iter()
-                    .filter(|(_, s)| s.starts_with("failed"))
-                    .collect();
-                assert_eq!(failed.len(), 1, "{items:#?}");
-                assert!(failed[0].0.ends_with(user), "{items:#?}");
-                let mut want = destination(&clean_world);
-                want.retain(|l| !l.starts_with("account bob2 "));
-                assert_eq!(world, &want);
-            }
-            None => {
-                assert!(items.values().all(|s| s.starts_with("done")), "{items:#?}");
-                assert_eq!(world, &destination(&clean_world));
-            }
+        if let Some(user) = failed {
+            let failed: Vec<_> = items
+                .iter()
+                .filter(|(_, s)| s.starts_with("failed"))
+                .collect();
+            assert_eq!(failed.len(), 1, "{items:#?}");
+            assert!(failed[0].0.ends_with(user), "{items:#?}");
+            let mut want = destination(&clean_world);
+            want.retain(|l| !l.starts_with("account bob2 "));
+            assert_eq!(world, &want);
+        } else {
+            assert!(items.values().all(|s| s.starts_with("done")), "{items:#?}");
+            assert_eq!(world, &destination(&clean_world));
         }
     }
 }
