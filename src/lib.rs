@@ -11,6 +11,7 @@ pub mod journal;
 pub mod manifest;
 pub mod modules;
 pub mod plan;
+pub mod rehearse;
 pub mod report;
 pub mod sim;
 pub mod translog;

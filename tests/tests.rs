@@ -10,6 +10,7 @@ mod docs;
 mod faults;
 mod manifest;
 mod plan;
+mod rehearse;
 mod schedule;
 mod secrets;
 mod sim;

@@ -65,6 +65,18 @@ pub enum Command {
     ///
     /// Example: whm-migrate apply plan.toml --junit report.xml
     Apply(ApplyArgs),
+    /// Play the migration on an embedded simulator built from the observed servers:
+    /// the same executor as apply, the same report, and the predicted makespan.
+    ///
+    /// The real destination only receives the plan's reads (and the create and abort of
+    /// a session when the plan needs one). `--faults SEED` injects failures chosen from
+    /// the seed (the same seed replays the same per-item outcome); `--offline` rehearses
+    /// a plan saved with `plan --out` without contacting any server. Exits like apply.
+    ///
+    /// Example: whm-migrate rehearse plan.toml --faults 7 --speed 40
+    ///
+    /// Example: whm-migrate rehearse plan.json --offline
+    Rehearse(RehearseArgs),
     /// Show each source's transfer session: its live state and the journal's items.
     ///
     /// Example: whm-migrate status plan.toml --format json
@@ -200,6 +212,39 @@ pub struct ApplyArgs {
     /// plan's wave, else the whole manifest, including accounts that name no wave.
     #[arg(long, value_name = "NAME")]
     pub wave: Option<String>,
+}
+
+/// `rehearse` options.
+#[derive(Debug, Args)]
+pub struct RehearseArgs {
+    /// The manifest, or a plan saved with `plan --out`.
+    #[arg(value_name = "MANIFEST|PLAN.json")]
+    pub target: PathBuf,
+    /// Inject the fault matrix, chosen deterministically from this seed.
+    #[arg(long, value_name = "SEED")]
+    pub faults: Option<u64>,
+    /// Transfer throughput to simulate, in MB/s (default: 50, see docs/rehearse.md).
+    #[arg(long, value_name = "MB/s", value_parser = parse_speed)]
+    pub speed: Option<f64>,
+    /// Rehearse a saved plan (and the observed state saved beside it) without
+    /// contacting any server.
+    #[arg(long)]
+    pub offline: bool,
+    /// How to show progress: bars on a terminal, plain lines in CI, NDJSON on stdout.
+    #[arg(long, value_enum, default_value_t, env = "WHM_MIGRATE_PROGRESS")]
+    pub progress: crate::report::ProgressMode,
+    /// Also write a JUnit XML report of the rehearsal's last run.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+}
+
+fn parse_speed(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!(
+            "“{text}” is not a throughput: give megabytes per second as a positive number, e.g. --speed 40"
+        )),
+    }
 }
 
 /// Output formats of `status`.

@@ -49,6 +49,7 @@ pub fn run() -> i32 {
             Command::Validate(a) => commands::validate::run(&printer, &cli.global, a).await,
             Command::Plan(a) => commands::plan::run(&printer, &cli.global, a).await,
             Command::Apply(a) => commands::apply::run(&printer, &cli.global, a).await,
+            Command::Rehearse(a) => commands::rehearse::run(&printer, &cli.global, a).await,
             Command::Status(a) => commands::control::status(&printer, &cli.global, a).await,
             Command::Logs(a) => commands::control::logs(&printer, &cli.global, a).await,
             Command::Pause(a) => {

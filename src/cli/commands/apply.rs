@@ -53,6 +53,7 @@ pub async fn run(printer: &Printer, global: &GlobalArgs, args: &ApplyArgs) -> mi
         journal,
         desired,
         plan,
+        ..
     } = planned;
     let plan = &plan;
     if let Some(saved) = &saved
@@ -144,7 +145,7 @@ pub async fn run(printer: &Printer, global: &GlobalArgs, args: &ApplyArgs) -> mi
 }
 
 /// The manifest to use, and the saved plan when the target is one.
-fn target(path: &std::path::Path) -> miette::Result<(PathBuf, Option<Plan>)> {
+pub(crate) fn target(path: &std::path::Path) -> miette::Result<(PathBuf, Option<Plan>)> {
     if path.extension().is_some_and(|e| e == "json") {
         let text = std::fs::read_to_string(path)
             .into_diagnostic()
@@ -163,7 +164,7 @@ fn target(path: &std::path::Path) -> miette::Result<(PathBuf, Option<Plan>)> {
 /// What to pass `whm-migrate apply` to pick this migration up again: the manifest and,
 /// when one was given, the state dir (another one would not find the journal), quoted
 /// for a POSIX shell.
-fn rerun_args(manifest: &Path, state_dir: Option<&Path>) -> String {
+pub(crate) fn rerun_args(manifest: &Path, state_dir: Option<&Path>) -> String {
     let mut args = shell_quote(&manifest.display().to_string());
     if let Some(dir) = state_dir {
         args.push_str(" --state-dir ");
@@ -238,7 +239,7 @@ fn interrupted_message(journal: &Journal, rerun: &str) -> String {
     out
 }
 
-async fn interrupted() {
+pub(crate) async fn interrupted() {
     #[cfg(unix)]
     {
         if let Ok(mut term) =
@@ -254,7 +255,7 @@ async fn interrupted() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-fn report(plan: &Plan, runs: &[SourceRun], started: Instant) -> ApplyReport {
+pub(crate) fn report(plan: &Plan, runs: &[SourceRun], started: Instant) -> ApplyReport {
     let sources = plan
         .sources
         .iter()

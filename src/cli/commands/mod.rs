@@ -4,6 +4,7 @@ pub mod apply;
 pub mod cleanup;
 pub mod control;
 pub mod plan;
+pub mod rehearse;
 pub mod schema;
 pub mod schemas;
 pub mod sim;

@@ -11,7 +11,7 @@ use crate::manifest::Manifest;
 use crate::modules::ModuleCatalog;
 use crate::plan::observe::observe;
 use crate::plan::schedule::{self, Pools};
-use crate::plan::{Desired, Plan, Throughput, diff, render, waves};
+use crate::plan::{Desired, Observed, Plan, Throughput, diff, render, waves};
 use crate::whm::SessionState;
 use miette::{IntoDiagnostic, WrapErr};
 use std::path::Path;
@@ -33,6 +33,8 @@ pub struct Planned {
     pub desired: Desired,
     /// The plan.
     pub plan: Plan,
+    /// What observing found (a rehearsal builds its world from it).
+    pub observed: Observed,
 }
 
 /// What part of the manifest a plan covers and how it estimates.
@@ -145,6 +147,7 @@ pub async fn make_plan_with(
         journal,
         desired,
         plan,
+        observed,
     }))
 }
 
@@ -211,8 +214,17 @@ pub async fn run(printer: &Printer, global: &GlobalArgs, args: &PlanArgs) -> mie
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
+        // The observed state beside the plan, for `rehearse PLAN.json --offline`.
+        let sidecar = crate::rehearse::observed_path(out);
         let written = std::fs::create_dir_all(dir)
-            .and_then(|()| crate::journal::write_atomic(dir, out, render::json(plan).as_bytes()));
+            .and_then(|()| crate::journal::write_atomic(dir, out, render::json(plan).as_bytes()))
+            .and_then(|()| {
+                crate::journal::write_atomic(
+                    dir,
+                    &sidecar,
+                    &crate::rehearse::observed_json(&planned.observed),
+                )
+            });
         if let Err(e) = written {
             planned.destination.close().await;
             return Err(e)

@@ -1,0 +1,171 @@
+//! The rehearsal's predicted makespan of the demo against a real apply on the simulator
+//! at the same speed (docs/benchmarks.md, "Rehearsal").
+//!
+//! The "real" destination is the demo world served at real time (one simulated second
+//! is one second) at `SPEED` MB/s; the rehearsal observes it, plays the migration
+//! compressed, and predicts; then apply's executor runs on the real-time simulator and
+//! the session is timed on the simulator itself.
+//!
+//! Run: `cargo run --release --example bench_rehearse -- [SPEED_MB_S]` (default 2000).
+#![allow(clippy::print_stdout, clippy::expect_used, clippy::unwrap_used)]
+
+use secrecy::SecretString;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use whm_migrate::apply::execute::{Context, execute};
+use whm_migrate::apply::monitor::Watcher;
+use whm_migrate::apply::poll::PollPolicy;
+use whm_migrate::cli::settings;
+use whm_migrate::journal::StateDir;
+use whm_migrate::modules::ModuleCatalog;
+use whm_migrate::plan::observe::observe;
+use whm_migrate::plan::{Action, diff};
+use whm_migrate::rehearse::scale::{Scale, SourceWork};
+use whm_migrate::rehearse::{Options, Rehearsal};
+use whm_migrate::sim::{SimOptions, Simulator, World};
+use whm_migrate::translog::SessionProgress;
+use whm_migrate::whm::{ClientOptions, RetryPolicy, SessionState, Timeouts, TlsMode, WhmClient};
+
+struct Quiet;
+impl Watcher for Quiet {
+    fn state(&mut self, _: &SessionState) {}
+    fn progress(&mut self, _: &SessionProgress) {}
+    fn note(&mut self, _: &str) {}
+    fn logs_deferred(&mut self) {}
+}
+
+#[tokio::main]
+async fn main() {
+    let speed: f64 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(2000.0);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests");
+    let mut manifest = whm_migrate::manifest::load(root.join("demo.toml")).expect("demo");
+    manifest.resolve_secrets().expect("demo secret");
+    let desired = settings::desired(&manifest, &ModuleCatalog::bundled());
+    let (access, _) = settings::access(&manifest);
+    let sessions: Vec<_> = manifest
+        .sources
+        .iter()
+        .map(|s| s.session.to_request())
+        .collect();
+
+    let real_time = Scale {
+        speed_mb_s: speed,
+        factor: 1.0,
+    };
+    let sim = Simulator::start(
+        World::load(root.join("worlds/demo.toml")).expect("world"),
+        SimOptions {
+            api_token: "BENCHTOKEN".into(),
+            time_scale: real_time.time_scale(),
+            ..SimOptions::default()
+        },
+    )
+    .await
+    .expect("simulator");
+    let client = WhmClient::new(ClientOptions {
+        base_url: sim.base_url(),
+        user: "root".into(),
+        token: SecretString::from("BENCHTOKEN"),
+        tls: TlsMode::SystemRoots,
+        timeouts: Timeouts::default(),
+        retry: RetryPolicy::default(),
+    })
+    .expect("client");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = StateDir::new(dir.path(), "demo");
+    let mut journal = state.load().expect("journal");
+    let observed = observe(&client, &desired, &access, &state, &mut journal, "apply")
+        .await
+        .expect("observe");
+    let plan = diff(&desired, &observed);
+
+    // The rehearsal, from the observed state only.
+    let work: Vec<SourceWork> = plan
+        .sources
+        .iter()
+        .zip(&sessions)
+        .map(|(s, o)| {
+            let moving = s.items.iter().filter(|i| i.action == Action::Transfer);
+            SourceWork {
+                bytes: moving.clone().filter_map(|i| i.size).sum(),
+                items: moving.count(),
+                threads: o.transfer_threads.unwrap_or(1),
+            }
+        })
+        .collect();
+    let scale = Scale::new(speed, &work);
+    let wall = Instant::now();
+    let mut rehearsal = Rehearsal::start(
+        &desired,
+        &observed,
+        Options {
+            state: StateDir::new(dir.path().join("rehearse"), "demo"),
+            scale,
+            faults: None,
+            sessions,
+        },
+    )
+    .await
+    .expect("rehearsal");
+    let rehearsed = rehearsal.plan(&desired).await.expect("rehearsal plan");
+    let round = rehearsal
+        .execute(&desired, rehearsed, vec![Box::new(Quiet)])
+        .await;
+    let rehearsal_wall = wall.elapsed();
+    let _ = rehearsal.finish().await;
+    let predicted = scale.real(round.simulated_overall.expect("measured"));
+
+    // The real apply, timed on the simulator.
+    let session = plan.sources[0]
+        .session
+        .as_ref()
+        .expect("session")
+        .id
+        .clone();
+    let journal = Mutex::new(journal);
+    let cx = Context {
+        client: &client,
+        state: &state,
+        journal: &journal,
+        policy: PollPolicy::default(),
+    };
+    let run = execute(cx, &desired, &plan, &[], vec![Box::new(Quiet)]);
+    tokio::pin!(run);
+    let (mut running, mut ended) = (None, None);
+    let runs = loop {
+        tokio::select! {
+            runs = &mut run => break runs,
+            () = tokio::time::sleep(Duration::from_millis(1)) => {
+                let now = sim.session_state(&session);
+                if running.is_none() && now.as_deref() == Some("RUNNING") {
+                    running = Some(Instant::now());
+                }
+                if ended.is_none() && now.as_deref() == Some("COMPLETED") {
+                    ended = Some(Instant::now());
+                }
+            }
+        }
+    };
+    assert!(runs[0].error.is_none(), "{:?}", runs[0].error);
+    let real = ended.expect("ended") - running.expect("ran");
+    println!(
+        "speed: {speed} MB/s, time scale of the rehearsal: {:.1}x",
+        scale.factor
+    );
+    println!(
+        "predicted makespan: {:.1} s (rehearsal took {:.1} s of wall time)",
+        predicted.as_secs_f64(),
+        rehearsal_wall.as_secs_f64()
+    );
+    println!(
+        "real apply's session on the simulator: {:.1} s",
+        real.as_secs_f64()
+    );
+    println!(
+        "predicted / real: {:.3}",
+        predicted.as_secs_f64() / real.as_secs_f64()
+    );
+}

@@ -1,0 +1,427 @@
+//! Rehearsal: tomorrow's migration played tonight on an embedded simulator whose world
+//! is built from the real observed state, through the same observe, diff and executor
+//! code `apply` uses, with faults on request and a predicted makespan in real time.
+//!
+//! Nothing here talks to the real destination: the caller observes it (as `plan` does)
+//! and hands over the [`Observed`] state. The rehearsal keeps its own journal in a
+//! separate state directory, so a later real `apply` never sees it.
+
+pub mod faults;
+pub mod scale;
+pub mod world;
+
+use crate::apply::execute::{Context, SourceRun, UserAccess, execute};
+use crate::apply::monitor::Watcher;
+use crate::apply::poll::PollPolicy;
+use crate::journal::{Journal, JournalError, StateDir};
+use crate::plan::observe::{ObserveError, SourceAccess, observe};
+use crate::plan::{Desired, Observed, Plan, SourceKind, diff};
+use crate::sim::{Persisted, SimHandle, SimOptions, Simulator};
+use crate::whm::{
+    ClientOptions, RetryPolicy, RootSessionRequest, SessionOptions, SourceLogin, Timeouts, TlsMode,
+    UserSessionRequest, WhmClient,
+};
+use faults::{FaultPlan, SessionEvent};
+use scale::Scale;
+use secrecy::SecretString;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// Errors setting a rehearsal up.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum RehearseError {
+    /// The embedded simulator could not start.
+    #[error("cannot start the rehearsal's simulator: {0}")]
+    Simulator(String),
+    /// The rehearsal's own state could not be written.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Journal(#[from] JournalError),
+    /// Observing the simulated world failed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Observe(#[from] ObserveError),
+}
+
+/// How to rehearse.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The rehearsal's own state directory (never the real migration's).
+    pub state: StateDir,
+    /// The time scale.
+    pub scale: Scale,
+    /// The faults to inject, if any.
+    pub faults: Option<FaultPlan>,
+    /// Per source (manifest order): its session options (threads), as the manifest sets them.
+    pub sessions: Vec<SessionOptions>,
+}
+
+/// One run of the executor against the simulated world (a rehearsal re-runs after a
+/// fault stopped a run, like an operator would).
+#[derive(Debug)]
+pub struct Round {
+    /// The plan the round executed (made against the simulated world).
+    pub plan: Plan,
+    /// What happened per source, as `apply` reports it.
+    pub runs: Vec<SourceRun>,
+    /// Per source: how long its session(s) ran, in simulated time.
+    pub simulated: Vec<Option<Duration>>,
+    /// From the first session running to the last one ending, in simulated time.
+    pub simulated_overall: Option<Duration>,
+    /// The session-level fault that struck during this round, if any.
+    pub event: Option<SessionEvent>,
+}
+
+impl Round {
+    /// Whether a fault stopped the round before it ran to the end, so an operator would
+    /// run `apply` again.
+    pub fn needs_rerun(&self) -> bool {
+        self.runs.iter().any(|r| {
+            r.error.is_some()
+                || r.followed.as_ref().is_some_and(|f| {
+                    matches!(
+                        f.state,
+                        crate::whm::SessionState::Aborted | crate::whm::SessionState::Failed
+                    )
+                })
+        })
+    }
+}
+
+/// The simulator, replaceable while the executor runs (a destination restart).
+struct Slot {
+    handle: tokio::sync::Mutex<Option<SimHandle>>,
+    options: SimOptions,
+}
+
+/// A rehearsal in progress: the simulator, a client for it and the rehearsal's journal.
+pub struct Rehearsal {
+    slot: Arc<Slot>,
+    client: WhmClient,
+    state: StateDir,
+    journal: Arc<Mutex<Journal>>,
+    roots: Vec<SourceAccess>,
+    users: Vec<UserAccess>,
+    faults: Option<FaultPlan>,
+    event_pending: bool,
+}
+
+impl Rehearsal {
+    /// Builds the world from `observed`, starts the simulator and opens a fresh journal
+    /// in the rehearsal's state directory (an earlier rehearsal's is discarded).
+    pub async fn start(
+        desired: &Desired,
+        observed: &Observed,
+        options: Options,
+    ) -> Result<Self, RehearseError> {
+        let world = world::world_from_observed(desired, observed);
+        options.state.ensure()?;
+        let state_file = options
+            .state
+            .dir()
+            .join(format!("{}.sim-world.json", desired.migration));
+        let _ = std::fs::remove_file(&state_file);
+        let token = token();
+        let sim_options = SimOptions {
+            api_token: token.clone(),
+            time_scale: options.scale.time_scale(),
+            faults: options
+                .faults
+                .as_ref()
+                .map(|f| f.faults.clone())
+                .unwrap_or_default(),
+            seed: options.faults.as_ref().map_or(0, |f| f.seed),
+            state_file: Some(state_file),
+            ..SimOptions::default()
+        };
+        let handle = Simulator::start(world, sim_options.clone())
+            .await
+            .map_err(|e| RehearseError::Simulator(e.to_string()))?;
+        let addr = handle.addr();
+        let client = WhmClient::new(ClientOptions {
+            base_url: handle.base_url(),
+            user: "root".to_owned(),
+            token: SecretString::from(token),
+            tls: TlsMode::SystemRoots,
+            timeouts: Timeouts::default(),
+            retry: RetryPolicy::default(),
+        })
+        .map_err(|e| RehearseError::Simulator(e.to_string()))?;
+        let journal = Journal::default();
+        options.state.save(&journal)?;
+        let (roots, users) = access(desired, &options.sessions);
+        let event_pending = options.faults.as_ref().is_some_and(|f| f.event.is_some());
+        Ok(Self {
+            slot: Arc::new(Slot {
+                handle: tokio::sync::Mutex::new(Some(handle)),
+                options: SimOptions {
+                    listen: addr,
+                    ..sim_options
+                },
+            }),
+            client,
+            state: options.state,
+            journal: Arc::new(Mutex::new(journal)),
+            roots,
+            users,
+            faults: options.faults,
+            event_pending,
+        })
+    }
+
+    /// Observes the simulated world exactly as `plan` observes a real one, and diffs.
+    pub async fn plan(&self, desired: &Desired) -> Result<Plan, RehearseError> {
+        let mut journal = std::mem::take(&mut *lock(&self.journal));
+        let observed = observe(
+            &self.client,
+            desired,
+            &self.roots,
+            &self.state,
+            &mut journal,
+            "rehearse",
+        )
+        .await;
+        *lock(&self.journal) = journal;
+        let observed = observed?;
+        self.state.save(&lock(&self.journal))?;
+        Ok(diff(desired, &observed))
+    }
+
+    /// Runs `apply`'s executor over `plan`, measuring each session's run on the
+    /// simulator and striking the seeded session-level fault when its moment comes.
+    pub async fn execute(
+        &mut self,
+        desired: &Desired,
+        plan: Plan,
+        watchers: Vec<Box<dyn Watcher + Send>>,
+    ) -> Round {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let event = self
+            .faults
+            .as_ref()
+            .and_then(|f| f.event)
+            .filter(|_| self.event_pending);
+        let driver = tokio::spawn(drive(
+            self.slot.clone(),
+            self.client.clone(),
+            self.journal.clone(),
+            desired.sources.iter().map(|s| s.name.clone()).collect(),
+            event,
+            stop_rx,
+        ));
+        let cx = Context {
+            client: &self.client,
+            state: &self.state,
+            journal: &self.journal,
+            policy: PollPolicy::default(),
+        };
+        let runs = execute(cx, desired, &plan, &self.users, watchers).await;
+        stop_tx.send_replace(true);
+        let measured = driver.await.unwrap_or_default();
+        if measured.fired.is_some() {
+            self.event_pending = false;
+        }
+        Round {
+            simulated: measured.per_source,
+            simulated_overall: measured.overall,
+            event: measured.fired,
+            plan,
+            runs,
+        }
+    }
+
+    /// Stops the simulator and returns the world as the rehearsal left it (also kept in
+    /// the rehearsal's state directory).
+    pub async fn finish(self) -> Option<Persisted> {
+        let handle = self.slot.handle.lock().await.take()?;
+        Some(handle.shutdown().await)
+    }
+}
+
+/// Session requests the simulated sources accept: the manifest's hosts and session
+/// options with the rehearsal's password, never the real one.
+fn access(desired: &Desired, sessions: &[SessionOptions]) -> (Vec<SourceAccess>, Vec<UserAccess>) {
+    let mut roots = Vec::new();
+    let mut users = Vec::new();
+    for (i, s) in desired.sources.iter().enumerate() {
+        let password = SecretString::from(world::REHEARSAL_PASSWORD);
+        match s.kind {
+            SourceKind::Root => roots.push(SourceAccess {
+                name: s.name.clone(),
+                root: Some(RootSessionRequest {
+                    login: SourceLogin {
+                        host: s.host.clone(),
+                        user: "root".to_owned(),
+                        password: Some(password),
+                        ..SourceLogin::default()
+                    },
+                    comm_transport: None,
+                    options: sessions.get(i).cloned().unwrap_or_default(),
+                }),
+            }),
+            SourceKind::User => users.push(UserAccess {
+                name: s.name.clone(),
+                request: UserSessionRequest {
+                    host: s.host.clone(),
+                    password,
+                    unrestricted_restore: sessions
+                        .get(i)
+                        .and_then(|o| o.unrestricted_restore)
+                        .unwrap_or(false),
+                },
+            }),
+        }
+    }
+    (roots, users)
+}
+
+fn token() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..32)
+        .map(|_| char::from(b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789"[rng.random_range(0..32)]))
+        .collect()
+}
+
+fn lock(journal: &Mutex<Journal>) -> std::sync::MutexGuard<'_, Journal> {
+    journal
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[derive(Debug, Default)]
+struct Measured {
+    per_source: Vec<Option<Duration>>,
+    overall: Option<Duration>,
+    fired: Option<SessionEvent>,
+}
+
+/// How often the driver looks at the simulator (in-process, no HTTP).
+const SAMPLE: Duration = Duration::from_millis(1);
+
+/// Samples every source's session state on the simulator until told to stop, and
+/// strikes `event` once enough restores completed.
+async fn drive(
+    slot: Arc<Slot>,
+    client: WhmClient,
+    journal: Arc<Mutex<Journal>>,
+    sources: Vec<String>,
+    event: Option<(SessionEvent, u64)>,
+    mut stop: watch::Receiver<bool>,
+) -> Measured {
+    // Session id → (source index, first seen running, first seen ended).
+    let mut seen: BTreeMap<String, (usize, Option<Instant>, Option<Instant>)> = BTreeMap::new();
+    let mut pending = event;
+    let mut fired = None;
+    loop {
+        {
+            let j = lock(&journal);
+            for (i, name) in sources.iter().enumerate() {
+                if let Some(s) = j.sources.get(name).and_then(|r| r.session.as_ref()) {
+                    seen.entry(s.id.clone()).or_insert((i, None, None));
+                }
+            }
+        }
+        let mut restores = 0;
+        {
+            let handle = slot.handle.lock().await;
+            if let Some(h) = handle.as_ref() {
+                let now = Instant::now();
+                for (id, (_, running, ended)) in &mut seen {
+                    match h.session_state(id).as_deref() {
+                        Some("RUNNING" | "PAUSING" | "ABORTING") if running.is_none() => {
+                            *running = Some(now);
+                        }
+                        Some("COMPLETED" | "ABORTED" | "FAILED" | "PAUSED")
+                            if running.is_some() && ended.is_none() =>
+                        {
+                            *ended = Some(now);
+                        }
+                        _ => {}
+                    }
+                }
+                if pending.is_some() {
+                    restores = h.stats().item_restores.values().sum::<u64>();
+                }
+            }
+        }
+        if let Some((what, after)) = pending
+            && restores >= after.max(1)
+        {
+            let running: Vec<String> = seen
+                .iter()
+                .filter(|(_, (_, r, e))| r.is_some() && e.is_none())
+                .map(|(id, _)| id.clone())
+                .collect();
+            if let Some(id) = running.first() {
+                strike(&slot, &client, id, what).await;
+                pending = None;
+                fired = Some(what);
+            }
+        }
+        if *stop.borrow() {
+            break;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(SAMPLE) => {}
+            _ = stop.changed() => {}
+        }
+    }
+    let mut per_source = vec![None; sources.len()];
+    let mut first: Option<Instant> = None;
+    let mut last: Option<Instant> = None;
+    for (i, running, ended) in seen.values() {
+        if let (Some(r), Some(e)) = (running, ended) {
+            let d = e.saturating_duration_since(*r);
+            let slot: &mut Option<Duration> = &mut per_source[*i];
+            *slot = Some(slot.unwrap_or_default() + d);
+            first = Some(first.map_or(*r, |f| f.min(*r)));
+            last = Some(last.map_or(*e, |l| l.max(*e)));
+        }
+    }
+    Measured {
+        per_source,
+        overall: first.zip(last).map(|(f, l)| l.saturating_duration_since(f)),
+        fired,
+    }
+}
+
+/// Acts on the running session `id` from outside the migration: as someone in WHM's
+/// interface would, through the same API functions.
+async fn strike(slot: &Slot, client: &WhmClient, id: &str, what: SessionEvent) {
+    match what {
+        SessionEvent::Pause => {
+            let _ = client.pause_transfer_session(id).await;
+        }
+        SessionEvent::Abort => {
+            let _ = client.abort_transfer_session(id).await;
+        }
+        SessionEvent::Restart => {
+            let mut handle = slot.handle.lock().await;
+            if let Some(h) = handle.take() {
+                let _ = h.shutdown().await;
+            }
+            // The persisted state file brings the world and its sessions back.
+            *handle = Simulator::start(crate::sim::World::default(), slot.options.clone())
+                .await
+                .ok();
+        }
+    }
+}
+
+/// Where `plan --out PLAN.json` keeps the observed state: `PLAN.observed.json`.
+pub fn observed_path(plan: &std::path::Path) -> std::path::PathBuf {
+    let stem = plan
+        .file_stem()
+        .map_or_else(|| "plan".into(), |s| s.to_string_lossy().into_owned());
+    plan.with_file_name(format!("{stem}.observed.json"))
+}
+
+/// The observed state as saved beside a plan (no secrets: inventories and analyses).
+pub fn observed_json(observed: &Observed) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(observed).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}

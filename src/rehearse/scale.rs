@@ -1,0 +1,138 @@
+//! Speed and time: the throughput a rehearsal assumes, and the time scale that lets the
+//! simulator play hours of transfers in seconds while the predicted makespan is given in
+//! real-world time.
+
+use crate::journal::StateDir;
+use crate::sim::TimeScale;
+use std::time::Duration;
+
+/// The transfer throughput assumed when none is given and none was measured: 50 MB/s
+/// (about 400 Mbit/s, a common sustained rate between two hosting servers).
+pub const DEFAULT_SPEED_MB_S: f64 = 50.0;
+
+/// One megabyte, as `--speed` counts it.
+pub const MB: f64 = 1_000_000.0;
+
+/// Restores run this many times faster than transfers (the simulator's default ratio:
+/// unpacking on the destination is local, the transfer crosses the network).
+pub const RESTORE_SPEEDUP: f64 = 2.0;
+
+/// The fixed real-world cost of every item step (SSH set-up, packaging, restore
+/// bookkeeping) that does not depend on its size.
+pub const STEP_OVERHEAD: Duration = Duration::from_secs(5);
+
+/// The shortest wall time a rehearsal's sessions aim to run: long enough that the
+/// simulator's timer granularity stays small against the played time.
+const TARGET_WALL: Duration = Duration::from_secs(2);
+
+/// The shortest wall time one simulated item step may take.
+const MIN_STEP_WALL: Duration = Duration::from_millis(20);
+
+/// The speed to assume when `--speed` is not given.
+///
+/// This is the one place to read a throughput measured by this migration's earlier
+/// runs from the state directory; until the journal records one, it is
+/// [`DEFAULT_SPEED_MB_S`].
+pub fn default_speed(_state: &StateDir) -> f64 {
+    DEFAULT_SPEED_MB_S
+}
+
+/// How simulated time maps to real time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scale {
+    /// The assumed transfer throughput, MB/s.
+    pub speed_mb_s: f64,
+    /// Real seconds per simulated second (≥ 1).
+    pub factor: f64,
+}
+
+impl Scale {
+    /// A scale for `speed_mb_s` that plays `work` (per source: its bytes, its item
+    /// count and its transfer threads) in a few seconds of wall time.
+    pub fn new(speed_mb_s: f64, work: &[SourceWork]) -> Self {
+        let speed = speed_mb_s.max(0.001);
+        let mut estimate = 0.0_f64;
+        let mut steps = 0.0_f64;
+        for w in work {
+            let threads = f64::from(w.threads.max(1));
+            #[allow(clippy::cast_precision_loss)]
+            let (bytes, items) = (w.bytes as f64, w.items as f64);
+            let serial = bytes / (speed * MB) + items * STEP_OVERHEAD.as_secs_f64();
+            estimate = estimate.max(serial / threads);
+            steps = steps.max(items / threads);
+        }
+        let wall = TARGET_WALL
+            .as_secs_f64()
+            .max(steps * MIN_STEP_WALL.as_secs_f64());
+        Self {
+            speed_mb_s: speed,
+            factor: (estimate / wall).max(1.0),
+        }
+    }
+
+    /// The simulator's time scale.
+    pub fn time_scale(&self) -> TimeScale {
+        let bytes = self.speed_mb_s * MB * self.factor;
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        TimeScale {
+            bytes_per_second: (bytes.round() as u64).max(1),
+            restore_bytes_per_second: ((bytes * RESTORE_SPEEDUP).round() as u64).max(1),
+            item_overhead_ms: (STEP_OVERHEAD.as_secs_f64() * 1000.0 / self.factor).round() as u64,
+        }
+    }
+
+    /// A simulated duration in real-world time.
+    pub fn real(&self, simulated: Duration) -> Duration {
+        simulated.mul_f64(self.factor)
+    }
+}
+
+/// A real-world duration for people: `45s`, `12m03s`, `3h05m12s`.
+pub fn human(d: Duration) -> String {
+    let secs = d.as_secs();
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m{:02}s", secs / 60, secs % 60),
+        _ => format!(
+            "{}h{:02}m{:02}s",
+            secs / 3600,
+            (secs % 3600) / 60,
+            secs % 60
+        ),
+    }
+}
+
+/// What one source has to move, for sizing the time scale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SourceWork {
+    /// Bytes to transfer.
+    pub bytes: u64,
+    /// Items to transfer.
+    pub items: usize,
+    /// Transfer threads of its session.
+    pub threads: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_migration_is_compressed_and_small_work_is_not() {
+        let big = Scale::new(
+            100.0,
+            &[SourceWork {
+                bytes: 1_000_000_000_000,
+                items: 10,
+                threads: 2,
+            }],
+        );
+        // 10,000 s of transfer + 50 s overhead over 2 threads, played in 2 s.
+        assert!((big.factor - 5025.0 / 2.0).abs() < 1.0, "{big:?}");
+        assert_eq!(big.time_scale().bytes_per_second, 251_250_000_000);
+        assert_eq!(big.real(Duration::from_secs(2)), Duration::from_secs(5025));
+        let small = Scale::new(100.0, &[SourceWork::default()]);
+        assert!((small.factor - 1.0).abs() < f64::EPSILON);
+        assert_eq!(small.time_scale().item_overhead_ms, 5000);
+    }
+}

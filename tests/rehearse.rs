@@ -1,0 +1,361 @@
+//! `whm-migrate rehearse`: the migration played on an embedded simulator built from the
+//! observed state, never touching the real destination beyond the plan's reads.
+
+use crate::support::{self, Out, SimContext, finish};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use tempfile::TempDir;
+use whm_migrate::journal::Journal;
+use whm_migrate::sim::{Persisted, World};
+
+const BIN: &str = env!("CARGO_BIN_EXE_whm-migrate");
+const PASSWORD: &str = "ROOTPW-SENTINEL-7f3a";
+
+fn manifest(url: &str) -> String {
+    format!(
+        r#"version = 1
+name = "rehearse-test"
+
+[destination]
+url = "{url}"
+token = {{ env = "WHM_TEST_TOKEN" }}
+
+[[sources]]
+name = "old1"
+host = "src.example.com"
+kind = "root"
+password = {{ env = "SRC_PW" }}
+
+[sources.session]
+transfer_threads = 2
+restore_threads = 2
+
+[[sources.feature_lists]]
+name = "gold features"
+
+[[sources.packages]]
+name = "gold"
+
+[[sources.accounts]]
+user = "alice"
+domain = "alice.example"
+
+[[sources.accounts]]
+user = "bob"
+domain = "bob.example"
+
+[[sources.accounts]]
+user = "carol"
+domain = "carol.example"
+"#
+    )
+}
+
+async fn run(dir: &Path, args: &[&str]) -> Out {
+    let child = tokio::process::Command::new(BIN)
+        .args(args)
+        .args(if matches!(args[0], "apply" | "rehearse") {
+            &["--progress", "plain"][..]
+        } else {
+            &[]
+        })
+        .current_dir(dir)
+        .env("WHM_TEST_TOKEN", support::TOKEN)
+        .env("SRC_PW", PASSWORD)
+        .env_remove("WHM_MIGRATE_PROGRESS")
+        .env_remove("WHM_MIGRATE_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let out = finish(child).await;
+    assert!(!out.stdout.contains(PASSWORD) && !out.stderr.contains(PASSWORD));
+    out
+}
+
+/// The demo (manifest, world and demo secret) copied into a fresh directory.
+fn demo() -> (TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests");
+    let to = dir.path().join("manifests");
+    for sub in ["worlds", "demo-secrets"] {
+        std::fs::create_dir_all(to.join(sub)).unwrap();
+    }
+    for file in [
+        "demo.toml",
+        "worlds/demo.toml",
+        "demo-secrets/old1-root-password",
+    ] {
+        std::fs::copy(from.join(file), to.join(file)).unwrap();
+    }
+    (dir, to.join("demo.toml"))
+}
+
+/// The destination as a rehearsal (or the demo) left it: accounts with their domain and
+/// owner; packages; feature lists. Creation times and IPs are left out, and so is an
+/// account's plan: the analysis does not report it, so the rehearsal cannot know it.
+fn destination(world: &World) -> Vec<String> {
+    let d = &world.destination;
+    let mut out: Vec<String> = d
+        .accounts
+        .iter()
+        .map(|a| format!("account {} {} {}", a.user, a.domain, a.owner))
+        .chain(d.packages.iter().map(|p| format!("package {}", p.name)))
+        .chain(d.featurelists.iter().map(|f| format!("featurelist {f}")))
+        .collect();
+    out.sort();
+    out
+}
+
+fn persisted(path: &Path) -> Persisted {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Item → its final state (and failure text) in the rehearsal's journal.
+fn outcomes(state: &Path, name: &str) -> BTreeMap<String, String> {
+    let text =
+        std::fs::read_to_string(state.join("rehearse").join(format!("{name}.json"))).unwrap();
+    let journal: Journal = serde_json::from_str(&text).unwrap();
+    journal
+        .sources
+        .iter()
+        .flat_map(|(source, r)| {
+            r.items.iter().map(move |(key, item)| {
+                (
+                    format!("{source} {key}"),
+                    format!(
+                        "{} {}",
+                        item.state,
+                        item.failure.clone().unwrap_or_default()
+                    ),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Reads `overall: …` from the makespan lines, in seconds.
+fn overall_secs(stdout: &str) -> u64 {
+    let text = stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("overall: "))
+        .unwrap_or_else(|| panic!("no overall makespan in {stdout}"));
+    let text = text.split_whitespace().next().unwrap();
+    let mut secs = 0;
+    let mut number = 0;
+    for c in text.chars() {
+        match c {
+            '0'..='9' => number = number * 10 + u64::from(c.to_digit(10).unwrap()),
+            'h' => (secs, number) = (secs + number * 3600, 0),
+            'm' => (secs, number) = (secs + number * 60, 0),
+            's' => (secs, number) = (secs + number, 0),
+            _ => panic!("unexpected duration {text}"),
+        }
+    }
+    secs
+}
+
+// (1) The real destination sees only the plan's reads, and the session observing
+// created is released; a real apply afterwards is not confused by the rehearsal.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_real_destination_only_sees_the_plans_reads() {
+    let sim = SimContext::start(support::world("apply")).await;
+    let before = sim.sim.world();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("m.toml"), manifest(&sim.sim.base_url())).unwrap();
+    let out = run(dir.path(), &["rehearse", "m.toml", "--state-dir", "state"]).await;
+    out.assert_code(0);
+    assert!(out.stdout.contains("5 done"), "{out:#?}");
+    assert!(out.stdout.contains("Predicted makespan"), "{out:#?}");
+    assert!(out.stdout.contains("Fault seed: none"), "{out:#?}");
+    let s = sim.sim.stats();
+    let allowed = [
+        "listaccts",
+        "listpkgs",
+        "get_featurelists",
+        "create_remote_root_transfer_session",
+        "retrieve_transfer_session_remote_analysis",
+        "abort_transfer_session",
+        "get_transfer_session_state",
+    ];
+    for function in s.calls.keys() {
+        assert!(allowed.contains(&function.as_str()), "{function}: {s:#?}");
+    }
+    assert_eq!(support::calls(&s, "create_remote_root_transfer_session"), 1);
+    assert_eq!(support::calls(&s, "abort_transfer_session"), 1, "released");
+    assert!(s.enqueues.is_empty(), "{s:#?}");
+    assert!(s.restores.is_empty() && s.transfers.is_empty(), "{s:#?}");
+    assert_eq!(sim.sim.world().destination, before.destination);
+    // The rehearsal kept its own journal; the real one knows no item.
+    let state = dir.path().join("state");
+    assert!(!outcomes(&state, "rehearse-test").is_empty());
+    let real: Journal =
+        serde_json::from_str(&std::fs::read_to_string(state.join("rehearse-test.json")).unwrap())
+            .unwrap();
+    assert!(
+        real.sources.values().all(|r| r.items.is_empty()),
+        "{real:#?}"
+    );
+    // A real apply afterwards moves everything exactly once.
+    let out = run(dir.path(), &["apply", "m.toml", "--state-dir", "state"]).await;
+    out.assert_code(0);
+    let s = sim.sim.stats();
+    for user in ["alice", "bob", "carol"] {
+        assert_eq!(s.restores.get(user), Some(&1), "{s:#?}");
+    }
+}
+
+// (2) The demo under a fault seed, twice: the same per-item outcome and the same final
+// world; and, for a seed that fails no item, the world of a clean apply. Sessions that
+// a fault stops are run again inside the rehearsal, as an operator would.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fault_seed_replays_the_same_outcome() {
+    let (clean_dir, clean) = demo();
+    run(clean_dir.path(), &["apply", clean.to_str().unwrap()])
+        .await
+        .assert_code(0);
+    let clean_world = persisted(
+        &clean
+            .parent()
+            .unwrap()
+            .join(".whm-migrate/demo.sim-world.json"),
+    )
+    .world;
+    // Seed 1: bob's restore fails, a pause strikes; seed 4: no item fails, an abort
+    // strikes. (The seeds' choices are printed, so this reads them back.)
+    for (seed, code, failed) in [("1", 3, Some("bob")), ("4", 0, None)] {
+        let mut seen = Vec::new();
+        for _ in 0..2 {
+            let (dir, demo) = demo();
+            let out = run(
+                dir.path(),
+                &["rehearse", demo.to_str().unwrap(), "--faults", seed],
+            )
+            .await;
+            out.assert_code(code);
+            assert!(
+                out.stdout
+                    .contains(&format!("Fault seed: {seed} (`--faults {seed}`")),
+                "{out:#?}"
+            );
+            assert!(out.stderr.contains("struck during run 1"), "{out:#?}");
+            let state = demo.parent().unwrap().join(".whm-migrate");
+            let world = persisted(&state.join("rehearse/demo.sim-world.json")).world;
+            seen.push((outcomes(&state, "demo"), destination(&world)));
+        }
+        assert_eq!(seen[0], seen[1], "seed {seed}");
+        let (items, world) = &seen[0];
+        assert_eq!(items.len(), 6, "{items:#?}");
+        if let Some(user) = failed {
+            let failed: Vec<_> = items
+                .iter()
+                .filter(|(_, s)| s.starts_with("failed"))
+                .collect();
+            assert_eq!(failed.len(), 1, "{items:#?}");
+            assert!(failed[0].0.ends_with(user), "{items:#?}");
+            let mut want = destination(&clean_world);
+            want.retain(|l| !l.starts_with("account bob2 "));
+            assert_eq!(world, &want);
+        } else {
+            assert!(items.values().all(|s| s.starts_with("done")), "{items:#?}");
+            assert_eq!(world, &destination(&clean_world));
+        }
+    }
+}
+
+// (3) The predicted makespan is real-world time at the given speed: never below the
+// longest chain the work forces (carol's 10 GiB transferred, then restored), and the
+// real demo world is untouched. The comparison with a real apply at the same speed is
+// a benchmark (docs/benchmarks.md, "Rehearsal"), not a timed assertion.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_predicted_makespan_is_in_real_time_at_the_given_speed() {
+    let (dir, demo) = demo();
+    let out = run(
+        dir.path(),
+        &["rehearse", demo.to_str().unwrap(), "--speed", "100"],
+    )
+    .await;
+    out.assert_code(0);
+    assert!(out.stdout.contains("at 100 MB/s"), "{out:#?}");
+    // 10 GiB at 100 MB/s, restored at twice that, plus 5 s per step.
+    let carol = 10_737_418_240_u64;
+    let chain = carol / 100_000_000 + carol / 200_000_000 + 10;
+    let overall = overall_secs(&out.stdout);
+    assert!(overall >= chain, "{overall} s < {chain} s: {out:#?}");
+    // The demo's own (persisted) world got no account from the rehearsal.
+    let world = persisted(
+        &demo
+            .parent()
+            .unwrap()
+            .join(".whm-migrate/demo.sim-world.json"),
+    );
+    assert!(world.world.destination.account("alice").is_none());
+}
+
+// (4) A saved plan rehearses with no server reachable.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saved_plan_rehearses_offline() {
+    let sim = SimContext::start(support::world("apply")).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("m.toml"), manifest(&sim.sim.base_url())).unwrap();
+    let out = run(
+        dir.path(),
+        &[
+            "plan",
+            "m.toml",
+            "--out",
+            "p.json",
+            "--no-keep",
+            "--state-dir",
+            "state",
+        ],
+    )
+    .await;
+    out.assert_code(0);
+    let sidecar = dir.path().join("p.observed.json");
+    let text = std::fs::read_to_string(&sidecar).unwrap();
+    assert!(!text.contains(PASSWORD) && !text.contains(support::TOKEN));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&sidecar).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let _ = sim.sim.shutdown().await;
+    let child = tokio::process::Command::new(BIN)
+        .args(["rehearse", "p.json", "--offline", "--state-dir", "state"])
+        .args(["--progress", "plain"])
+        .current_dir(dir.path())
+        // No secrets: offline needs none.
+        .env_remove("WHM_TEST_TOKEN")
+        .env_remove("SRC_PW")
+        .env_remove("WHM_MIGRATE_PROGRESS")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let out = finish(child).await;
+    out.assert_code(0);
+    assert!(out.stdout.contains("5 done"), "{out:#?}");
+    assert!(out.stdout.contains("Predicted makespan"), "{out:#?}");
+    // A changed manifest makes the saved plan stale, offline too.
+    let m = std::fs::read_to_string(dir.path().join("m.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("m.toml"),
+        m.replace("name = \"gold\"", "name = \"silver\""),
+    )
+    .unwrap();
+    let out = run(
+        dir.path(),
+        &["rehearse", "p.json", "--offline", "--state-dir", "state"],
+    )
+    .await;
+    out.assert_code(1);
+    assert!(out.stderr.contains("does not match"), "{out:#?}");
+    assert!(out.stderr.contains("whm-migrate plan"), "{out:#?}");
+}
