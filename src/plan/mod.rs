@@ -3,6 +3,7 @@
 //! The diff ([`diff::diff`]) is a pure function of plain values; observing lives in
 //! `observe`, rendering in `render`.
 
+pub mod checks;
 pub mod diff;
 pub mod input;
 pub mod model;
@@ -15,6 +16,6 @@ pub use input::{
     ObservedSource, SourceKind, queue_key,
 };
 pub use model::{
-    Action, Conflict, FORMAT_VERSION, Fingerprint, ItemPlan, Plan, SessionRef, SourcePlan, Summary,
-    Warning,
+    Action, Check, Conflict, FORMAT_VERSION, Fingerprint, ItemPlan, Plan, Risk, SessionRef,
+    Severity, SourcePlan, Summary, Warning,
 };
