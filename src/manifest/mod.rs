@@ -25,8 +25,8 @@ use serde::de::IntoDeserializer as _;
 pub use diagnostic::{Diagnostic, Diagnostics, JsonDiagnostic, Severity, SourceFile};
 pub use items::QueueItem;
 pub use model::{
-    Account, AccountDefaults, CommTransport, Defaults, Destination, EscalationMethod, FeatureList, Manifest,
-    Package, SessionOptions, SimulatorRef, Source, Timeouts,
+    Account, AccountDefaults, CommTransport, Defaults, Destination, EscalationMethod, FeatureList,
+    Manifest, Package, SessionOptions, SimulatorRef, Source, Timeouts,
 };
 pub use secret::{Secret, SecretError, SecretRef};
 

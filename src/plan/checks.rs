@@ -88,7 +88,9 @@ pub fn risk_meaning(name: &str) -> &'static str {
     match name {
         "force" => "replaces an existing destination account of the same name",
         "overwrite-with-delete" => "deletes the account's data on the destination first",
-        "overwrite-all-dbs" => "overwrites destination databases of the same name, whoever owns them",
+        "overwrite-all-dbs" => {
+            "overwrites destination databases of the same name, whoever owns them"
+        }
         "overwrite-all-dbusers" => {
             "overwrites destination database users of the same name, whoever owns them"
         }
@@ -141,10 +143,7 @@ fn describe(name: &str) -> (Severity, &'static str) {
             Severity::Blocker,
             "remove `live_transfer` from the account; this source cannot do a Live Transfer",
         ),
-        "localuser-refused" => (
-            Severity::Blocker,
-            "set another `localuser` for the account",
-        ),
+        "localuser-refused" => (Severity::Blocker, "set another `localuser` for the account"),
         _ => (Severity::Warning, "see docs/checks.md"),
     }
 }
@@ -170,8 +169,8 @@ impl Found<'_> {
 
     fn item(&mut self, name: &str, item: &DesiredItem, message: String) {
         let (severity, fix) = describe(name);
-        let waived = self.source.waive.iter().any(|w| w == name)
-            || item.waive.iter().any(|w| w == name);
+        let waived =
+            self.source.waive.iter().any(|w| w == name) || item.waive.iter().any(|w| w == name);
         self.out.push(Check {
             name: name.to_owned(),
             severity,
@@ -254,7 +253,9 @@ fn analysis_checks(found: &mut Found<'_>, a: &RemoteAnalysis) {
     {
         found.source_level(
             "roundcube-dbtype-mismatch",
-            format!("Roundcube stores its data in {remote} on the source and {local} on the destination"),
+            format!(
+                "Roundcube stores its data in {remote} on the source and {local} on the destination"
+            ),
         );
     }
 }
@@ -307,7 +308,10 @@ fn account_checks(
             found.item(
                 "not-enough-ips",
                 item,
-                format!("“{}” asks for IP {ip}, which is not free on the destination", item.key),
+                format!(
+                    "“{}” asks for IP {ip}, which is not free on the destination",
+                    item.key
+                ),
             );
         } else if scope.ip_demand > free.len() {
             found.item(

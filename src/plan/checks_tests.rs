@@ -10,7 +10,11 @@ fn account(user: &str, params: &[(&str, &str)]) -> DesiredItem {
         ("user".to_owned(), user.to_owned()),
         ("localuser".to_owned(), user.to_owned()),
     ];
-    all.extend(params.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    all.extend(
+        params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
     DesiredItem {
         module: "AccountRemoteRoot".into(),
         type_id: 3000,
@@ -127,7 +131,11 @@ fn analysis_facts_become_source_level_checks() {
     assert_eq!(severity("older-destination"), Severity::Blocker);
     assert_eq!(severity("module-error"), Severity::Blocker);
     assert_eq!(severity("roundcube-dbtype-mismatch"), Severity::Warning);
-    assert!(checks.iter().all(|c| c.items.is_empty() && !c.fix.is_empty()));
+    assert!(
+        checks
+            .iter()
+            .all(|c| c.items.is_empty() && !c.fix.is_empty())
+    );
 }
 
 #[test]
@@ -192,7 +200,11 @@ fn dedicated_ips_must_be_free_for_every_account_asking() {
     };
     let checks = run_in(&source(&[]), &a, &items, &short);
     assert_eq!(names(&checks), ["not-enough-ips"]);
-    assert!(checks[0].message.contains("2 accounts"), "{}", checks[0].message);
+    assert!(
+        checks[0].message.contains("2 accounts"),
+        "{}",
+        checks[0].message
+    );
     // A custom IP must be one of the free ones.
     let custom = bob(&[("ip", "1"), ("customip", "192.0.2.99")]);
     let checks = run_in(&source(&[]), &a, &custom, &enough);
@@ -251,10 +263,7 @@ fn local_user_names_the_destination_refuses() {
     }
     // A system user of the destination that is not an account.
     let mut with_system = analysis();
-    with_system
-        .local
-        .users
-        .insert("mailman".into(), "1".into());
+    with_system.local.users.insert("mailman".into(), "1".into());
     assert!(refused_user("mailman", Some(&with_system), &scope).is_some());
     let mut accounts = Scope::default();
     accounts.dest_users.insert("mailman");
@@ -280,7 +289,10 @@ fn risks_are_named_and_acknowledged_by_name() {
         .collect();
     assert_eq!(
         found,
-        [("force".to_owned(), false), ("dns-cutover".to_owned(), true)]
+        [
+            ("force".to_owned(), false),
+            ("dns-cutover".to_owned(), true)
+        ]
     );
     assert!(risks(&account("bob", &[("force", "0")])).is_empty());
 }

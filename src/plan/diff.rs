@@ -1,10 +1,10 @@
 //! The diff: a pure, deterministic function from (desired, observed) to a [`Plan`].
 
+use crate::plan::checks::{self, Scope};
 use crate::plan::input::{
     Desired, DesiredItem, DesiredSource, DestinationInventory, Observed, ObservedSource,
     SourceKind, queue_key,
 };
-use crate::plan::checks::{self, Scope};
 use crate::plan::model::{
     Action, Conflict, FORMAT_VERSION, Fingerprint, ItemPlan, Plan, SessionRef, SourcePlan, Summary,
     Warning,
@@ -337,7 +337,10 @@ fn plan_item(
         );
         if !plan.conflicts.is_empty() {
             let in_the_way = |c: &Conflict| {
-                matches!(c, Conflict::UserExists { .. } | Conflict::DomainTaken { .. })
+                matches!(
+                    c,
+                    Conflict::UserExists { .. } | Conflict::DomainTaken { .. }
+                )
             };
             // Databases in the way are the `database-taken` check (waivable), not a
             // conflict.

@@ -508,9 +508,15 @@ fn md_gates(plan: &Plan) -> Vec<String> {
             out.push(String::new());
         }
     };
-    section(format!("#### Blocking apply ({blocking_count})\n"), blocking);
+    section(
+        format!("#### Blocking apply ({blocking_count})\n"),
+        blocking,
+    );
     section(format!("#### Risks ({risk_count})\n"), risks);
-    section(format!("#### Waived checks ({})\n", plan.summary.waived_checks), waived);
+    section(
+        format!("#### Waived checks ({})\n", plan.summary.waived_checks),
+        waived,
+    );
     let warning_count = plan
         .sources
         .iter()
