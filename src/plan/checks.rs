@@ -136,7 +136,7 @@ fn describe(name: &str) -> (Severity, &'static str) {
             "add free IPs to the destination, or drop `ip`/`customip` from some accounts",
         ),
         "owner-missing" => (
-            Severity::Blocker,
+            Severity::Warning,
             "add the owner's account to the manifest, or create the reseller on the destination first",
         ),
         "live-transfer-unsupported" => (
