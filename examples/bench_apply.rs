@@ -99,9 +99,12 @@ async fn main() {
                         overwrite_dbs: false,
                         params: vec![("user".into(), user.clone()), ("localuser".into(), user)],
                         problems: vec![],
+                        waive: vec![],
+                        acknowledge: vec![],
                     }
                 })
                 .collect(),
+            waive: vec![],
         }],
     };
     let access = [SourceAccess {

@@ -283,7 +283,15 @@ async fn conflicts_block_apply_with_exit_1_and_name_what_is_in_the_way() {
     .map(|(k, v)| (k.to_owned(), v.into_iter().map(str::to_owned).collect()))
     .collect();
     assert_eq!(kinds, want);
-    assert_eq!((plan.summary.conflict, plan.summary.transfer), (4, 1));
+    // Databases in the way are the `database-taken` check, not a conflict action.
+    assert_eq!(
+        (
+            plan.summary.conflict,
+            plan.summary.transfer,
+            plan.summary.blocking_checks
+        ),
+        (2, 3, 2)
+    );
     case.snapshot("plan__conflicts_json", &json.stdout);
 
     let md = case.plan(&["--format", "markdown"]).await;

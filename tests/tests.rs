@@ -10,6 +10,7 @@ mod docs;
 mod faults;
 mod manifest;
 mod plan;
+mod preflight;
 mod rehearse;
 mod schedule;
 mod secrets;

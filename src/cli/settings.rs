@@ -186,6 +186,8 @@ pub fn desired(manifest: &Manifest, catalog: &ModuleCatalog) -> Desired {
                             .filter(|(k, _)| k != "module")
                             .collect(),
                         problems: Vec::new(),
+                        waive: q.waive.clone(),
+                        acknowledge: q.acknowledge.clone(),
                         key,
                     }
                 })
@@ -198,6 +200,7 @@ pub fn desired(manifest: &Manifest, catalog: &ModuleCatalog) -> Desired {
                     SessionKind::User => SourceKind::User,
                 },
                 items,
+                waive: source.waive.clone(),
             }
         })
         .collect();

@@ -4,6 +4,7 @@
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde_json::{Map, Value, json};
 
+use super::gates;
 use crate::modules::{FieldKind, FieldType, ModuleCatalog, names};
 
 /// Keys of an account that cannot come from `[defaults.accounts]`.
@@ -91,7 +92,28 @@ fn account_properties(skip: &[&str]) -> Map<String, Value> {
         .iter()
         .filter(|(k, _)| !skip.contains(&k.as_str()))
         .map(|(k, key)| (k.clone(), key_schema(k, &key.ty)))
+        .chain(gate_properties())
         .collect()
+}
+
+/// `waive` and `acknowledge`: manifest-only lists, never sent to WHM.
+fn gate_properties() -> [(String, Value); 2] {
+    [
+        (
+            "waive".to_owned(),
+            gates::names_value(
+                gates::CHECK_NAMES.iter().copied(),
+                "Pre-flight checks to waive for this account, by name (see docs/checks.md).",
+            ),
+        ),
+        (
+            "acknowledge".to_owned(),
+            gates::names_value(
+                gates::risk_names(),
+                "Risks of this account's options to acknowledge, by name (see docs/checks.md).",
+            ),
+        ),
+    ]
 }
 
 /// Schema-only type for `[[sources.accounts]]`.

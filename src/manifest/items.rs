@@ -12,6 +12,10 @@ pub struct QueueItem {
     pub module: &'static str,
     /// The keys actually set (defaults applied).
     pub values: Item,
+    /// Pre-flight checks waived for this item (its own and `[defaults.accounts]`'s).
+    pub waive: Vec<String>,
+    /// Risks acknowledged for this item (its own and `[defaults.accounts]`'s).
+    pub acknowledge: Vec<String>,
 }
 
 impl QueueItem {
@@ -75,14 +79,32 @@ impl ItemEntry<'_> {
     }
 }
 
-fn named<'m>(module: &'static str, key: &str, name: &str, path: String) -> ItemEntry<'m> {
+fn named<'m>(
+    module: &'static str,
+    key: &str,
+    name: &str,
+    waive: &[String],
+    path: String,
+) -> ItemEntry<'m> {
     let mut values = Item::new();
     values.insert(key.to_owned(), ItemValue::Str(name.to_owned()));
     ItemEntry {
         path,
-        item: QueueItem { module, values },
+        item: QueueItem {
+            module,
+            values,
+            waive: waive.to_vec(),
+            acknowledge: Vec::new(),
+        },
         account: None,
     }
+}
+
+/// `own` then the names of `defaults` it lacks.
+fn union(own: &[String], defaults: &[String]) -> Vec<String> {
+    let mut out = own.to_vec();
+    out.extend(defaults.iter().filter(|d| !own.contains(d)).cloned());
+    out
 }
 
 /// Every item of source `index`, in processing order (feature lists, packages, accounts).
@@ -101,6 +123,7 @@ pub(crate) fn source_items<'m>(
             names::FEATURE_LIST,
             "featurelist",
             &f.name,
+            &f.waive,
             format!("{base}.feature_lists[{i}]"),
         ));
     }
@@ -109,6 +132,7 @@ pub(crate) fn source_items<'m>(
             names::PACKAGE,
             "package",
             &p.name,
+            &p.waive,
             format!("{base}.packages[{i}]"),
         ));
     }
@@ -128,7 +152,7 @@ pub(crate) fn source_items<'m>(
         for (k, v) in &account.keys {
             values.insert(k.clone(), v.clone());
         }
-        for (k, v) in &manifest.defaults.accounts {
+        for (k, v) in &manifest.defaults.accounts.keys {
             if values.contains_key(k) || PER_ACCOUNT_KEYS.contains(&k.as_str()) {
                 continue;
             }
@@ -140,9 +164,15 @@ pub(crate) fn source_items<'m>(
                 values.insert(k.clone(), v.clone());
             }
         }
+        let defaults = &manifest.defaults.accounts;
         out.push(ItemEntry {
             path,
-            item: QueueItem { module, values },
+            item: QueueItem {
+                module,
+                values,
+                waive: union(&account.waive, &defaults.waive),
+                acknowledge: union(&account.acknowledge, &defaults.acknowledge),
+            },
             account: Some(account),
         });
     }

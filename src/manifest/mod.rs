@@ -8,6 +8,7 @@
 
 mod account_schema;
 mod diagnostic;
+pub mod gates;
 mod items;
 mod model;
 mod origin;
@@ -25,8 +26,8 @@ use serde::de::IntoDeserializer as _;
 pub use diagnostic::{Diagnostic, Diagnostics, JsonDiagnostic, Severity, SourceFile};
 pub use items::QueueItem;
 pub use model::{
-    Account, CommTransport, Defaults, Destination, EscalationMethod, FeatureList, Manifest,
-    Package, SessionOptions, SimulatorRef, Source, Timeouts,
+    Account, AccountDefaults, CommTransport, Defaults, Destination, EscalationMethod, FeatureList,
+    Manifest, Package, SessionOptions, SimulatorRef, Source, Timeouts,
 };
 pub use secret::{Secret, SecretError, SecretRef};
 

@@ -114,13 +114,35 @@ pub struct Defaults {
     /// Account keys (any key of the account module except `user`, `localuser`, `domain`).
     #[serde(default)]
     #[schemars(with = "AccountDefaultsSchema")]
-    pub accounts: BTreeMap<String, ItemValue>,
+    pub accounts: AccountDefaults,
 }
 
 impl Defaults {
     /// Whether nothing is set.
     pub fn is_empty(&self) -> bool {
         self.accounts.is_empty()
+    }
+}
+
+/// `[defaults.accounts]`: module keys for every account, plus check names to waive and
+/// risk names to acknowledge for every account (added to each account's own lists).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountDefaults {
+    /// Pre-flight checks waived for every account.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waive: Vec<String>,
+    /// Risks acknowledged for every account.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acknowledge: Vec<String>,
+    /// Module keys, for example `skiphomedir = true`.
+    #[serde(flatten)]
+    pub keys: BTreeMap<String, ItemValue>,
+}
+
+impl AccountDefaults {
+    /// Whether nothing is set.
+    pub fn is_empty(&self) -> bool {
+        self.waive.is_empty() && self.acknowledge.is_empty() && self.keys.is_empty()
     }
 }
 
@@ -212,6 +234,11 @@ pub struct Source {
     /// Options of the session's create call.
     #[serde(default, skip_serializing_if = "SessionOptions::is_empty")]
     pub session: SessionOptions,
+    /// Pre-flight checks waived for this whole source: its source-level checks
+    /// (`older-destination`…) and every item's (see docs/checks.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "super::gates::waive_schema")]
+    pub waive: Vec<String>,
     /// Feature lists to move (FeatureListRemoteRoot; root sources).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub feature_lists: Vec<FeatureList>,
@@ -321,6 +348,10 @@ pub struct FeatureList {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1))]
     pub wave: Option<String>,
+    /// Pre-flight checks waived for this feature list (see docs/checks.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "super::gates::waive_schema")]
+    pub waive: Vec<String>,
 }
 
 /// A package to move.
@@ -335,6 +366,10 @@ pub struct Package {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1))]
     pub wave: Option<String>,
+    /// Pre-flight checks waived for this package (see docs/checks.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "super::gates::waive_schema")]
+    pub waive: Vec<String>,
 }
 
 /// An account to move. Besides `user`, `domain` and `localuser`, any key of the account
@@ -353,6 +388,12 @@ pub struct Account {
     /// only in a run without `--wave`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wave: Option<String>,
+    /// Pre-flight checks waived for this account (see docs/checks.md); never sent to WHM.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waive: Vec<String>,
+    /// Risks acknowledged for this account (see docs/checks.md); never sent to WHM.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acknowledge: Vec<String>,
     /// Every other module key, for example `skiphomedir = true`.
     #[serde(flatten)]
     pub keys: BTreeMap<String, ItemValue>,

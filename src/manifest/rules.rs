@@ -229,7 +229,7 @@ fn defaults(rules: &mut Rules<'_>, manifest: &Manifest, catalog: &ModuleCatalog)
     let Some(module) = catalog.get(names::ACCOUNT_ROOT) else {
         return;
     };
-    for (key, value) in &manifest.defaults.accounts {
+    for (key, value) in &manifest.defaults.accounts.keys {
         let path = format!("defaults.accounts.{key}");
         if PER_ACCOUNT_KEYS.contains(&key.as_str()) {
             rules.error(

@@ -9,6 +9,7 @@ use toml::Spanned;
 use toml::de::{DeArray, DeTable, DeValue};
 
 use super::diagnostic::Diagnostic;
+use super::gates::{CHECK_NAMES, GATE_KEYS, risk_names};
 use super::origin::{Loc, SpanIndex};
 use super::secret::suggested_env_var;
 use crate::modules::did_you_mean;
@@ -40,6 +41,8 @@ pub(crate) enum Expect {
     ItemMap,
     /// An array of account tables (fixed keys plus module keys, checked later).
     Accounts,
+    /// An array of pre-flight check names (`waive`).
+    Checks,
 }
 
 /// Which secret, to suggest an environment variable name.
@@ -87,14 +90,22 @@ static SESSION: TableSpec = TableSpec {
 
 static FEATURE_LIST: TableSpec = TableSpec {
     place: "[[sources.feature_lists]]",
-    keys: &[("name", Expect::Str), ("wave", Expect::Str)],
+    keys: &[
+        ("name", Expect::Str),
+        ("wave", Expect::Str),
+        ("waive", Expect::Checks),
+    ],
     required: &["name"],
     elsewhere: &[],
 };
 
 static PACKAGE: TableSpec = TableSpec {
     place: "[[sources.packages]]",
-    keys: &[("name", Expect::Str), ("wave", Expect::Str)],
+    keys: &[
+        ("name", Expect::Str),
+        ("wave", Expect::Str),
+        ("waive", Expect::Checks),
+    ],
     required: &["name"],
     elsewhere: &[],
 };
@@ -121,6 +132,7 @@ pub(crate) static SOURCE_KEYS: &[(&str, Expect)] = &[
     ("feature_lists", Expect::Tables(&FEATURE_LIST)),
     ("packages", Expect::Tables(&PACKAGE)),
     ("accounts", Expect::Accounts),
+    ("waive", Expect::Checks),
 ];
 
 static SOURCE: TableSpec = TableSpec {
@@ -550,6 +562,7 @@ impl Walker {
                 );
                 None
             }
+            (Expect::Checks, _) => Some(self.gate_names(key, value, true)),
             (Expect::Str | Expect::Path | Expect::Name, _) => {
                 self.wrong_type(
                     key,
@@ -585,6 +598,11 @@ impl Walker {
                     value: value.span(),
                 },
             );
+            if GATE_KEYS.contains(&name) {
+                let kept = self.gate_names(name, value, name == "waive");
+                out.insert(key.clone(), kept);
+                continue;
+            }
             let ok = match value.get_ref() {
                 DeValue::String(s) if strings.contains(&name) => {
                     if s.is_empty() {
@@ -637,6 +655,48 @@ impl Walker {
             }
         }
         out
+    }
+
+    /// `waive = [...]` (check names) or `acknowledge = [...]` (risk names): every name
+    /// must be known; unknown ones are reported (with a "did you mean") and dropped.
+    fn gate_names<'i>(
+        &mut self,
+        key: &str,
+        value: &Spanned<DeValue<'i>>,
+        checks: bool,
+    ) -> Spanned<DeValue<'i>> {
+        let (what, known): (&str, Vec<&str>) = if checks {
+            ("pre-flight check", CHECK_NAMES.to_vec())
+        } else {
+            ("risk", risk_names().collect())
+        };
+        let example = format!("write `{key} = [\"{}\"]`", known[0]);
+        let mut out = DeArray::new();
+        let DeValue::Array(names) = value.get_ref() else {
+            self.wrong_type(key, value, "an array of names", example);
+            return Spanned::new(value.span(), DeValue::Array(out));
+        };
+        for name in names {
+            let DeValue::String(s) = name.get_ref() else {
+                self.wrong_type(key, name, "a name in quotes", example.clone());
+                continue;
+            };
+            if known.contains(&s.as_ref()) {
+                out.push(name.clone());
+                continue;
+            }
+            let help = match did_you_mean(s, known.iter().copied()) {
+                Some(m) => format!("did you mean \"{m}\"?"),
+                None => format!("known {what} names: {}", quoted(&known)),
+            };
+            self.error(
+                "unknown-name",
+                name.span(),
+                format!("`{key}` names an unknown {what} {s:?}"),
+                help,
+            );
+        }
+        Spanned::new(value.span(), DeValue::Array(out))
     }
 
     fn secret<'i>(

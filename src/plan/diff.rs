@@ -1,5 +1,6 @@
 //! The diff: a pure, deterministic function from (desired, observed) to a [`Plan`].
 
+use crate::plan::checks::{self, Scope};
 use crate::plan::input::{
     Desired, DesiredItem, DesiredSource, DestinationInventory, Observed, ObservedSource,
     SourceKind, queue_key,
@@ -17,14 +18,45 @@ use std::collections::{BTreeMap, BTreeSet};
 pub fn diff(desired: &Desired, observed: &Observed) -> Plan {
     let dest = DestinationIndex::new(&observed.destination);
     let empty = ObservedSource::default();
+    let seen = |i: usize| observed.sources.get(i).unwrap_or(&empty);
+    let planned: Vec<(SourcePlan, Vec<&DesiredItem>)> = desired
+        .sources
+        .iter()
+        .enumerate()
+        .map(|(i, source)| plan_source(source, seen(i), &dest))
+        .collect();
+    let scope = checks_scope(desired, observed, &planned);
     let mut summary = Summary::default();
-    let mut sources = Vec::with_capacity(desired.sources.len());
-    for (i, source) in desired.sources.iter().enumerate() {
-        let seen = observed.sources.get(i).unwrap_or(&empty);
-        let plan = plan_source(source, seen, &dest);
+    let mut sources = Vec::with_capacity(planned.len());
+    for (i, (mut plan, items)) in planned.into_iter().enumerate() {
+        let analysis = seen(i).analysis.as_ref();
+        for (item, p) in items.iter().zip(plan.items.iter_mut()) {
+            p.risks = checks::risks(item);
+        }
+        let pairs: Vec<(&DesiredItem, &ItemPlan)> =
+            items.iter().copied().zip(plan.items.iter()).collect();
+        plan.checks = checks::source_checks(&desired.sources[i], analysis, &pairs, &scope);
+        // Source-level checks first, then per item.
+        plan.checks
+            .sort_by(|a, b| (!a.items.is_empty(), a).cmp(&(!b.items.is_empty(), b)));
+        plan.warnings = plan
+            .checks
+            .iter()
+            .filter(|c| c.items.is_empty())
+            .map(|c| Warning {
+                code: c.name.clone(),
+                message: c.message.clone(),
+            })
+            .collect();
+        plan.warnings.sort();
         for item in &plan.items {
             summary.add(item);
+            if item.unacknowledged_risks().next().is_some() {
+                summary.unacknowledged_risks += 1;
+            }
         }
+        summary.blocking_checks += plan.checks.iter().filter(|c| c.blocks()).count();
+        summary.waived_checks += plan.checks.iter().filter(|c| c.waived).count();
         sources.push(plan);
     }
     let fingerprint = Fingerprint {
@@ -43,11 +75,40 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Plan {
     }
 }
 
+/// What the checks need across sources: who exists, who the manifest brings, and how
+/// many accounts apply would give a dedicated IP.
+fn checks_scope<'a>(
+    desired: &'a Desired,
+    observed: &'a Observed,
+    planned: &[(SourcePlan, Vec<&'a DesiredItem>)],
+) -> Scope<'a> {
+    let mut scope = Scope {
+        dest_users: observed
+            .destination
+            .accounts
+            .iter()
+            .map(|a| a.user.as_str())
+            .collect(),
+        ..Scope::default()
+    };
+    for item in desired.sources.iter().flat_map(|s| &s.items) {
+        if item.is_account() {
+            scope.add_manifest_account(item);
+        }
+    }
+    scope.ip_demand = planned
+        .iter()
+        .flat_map(|(plan, items)| plan.items.iter().zip(items))
+        .filter(|(p, i)| p.is_actionable() && i.is_account() && checks::asks_for_ip(i))
+        .count();
+    scope
+}
+
 /// The part of a plan that depends on observed state and decides what apply does:
 /// actions, conflicts and whether a session is in use, not volatile figures such as
 /// disk use, nor the session's id: a plan made with `plan --no-keep` (whose session is
 /// discarded) stays valid for `apply PLAN.json`, which plans again in a new session.
-fn decisions(sources: &[SourcePlan]) -> Vec<(String, bool, Vec<String>)> {
+fn decisions(sources: &[SourcePlan]) -> Vec<(String, bool, Vec<String>, Vec<String>)> {
     sources
         .iter()
         .map(|s| {
@@ -56,16 +117,23 @@ fn decisions(sources: &[SourcePlan]) -> Vec<(String, bool, Vec<String>)> {
                 .iter()
                 .map(|i| {
                     format!(
-                        "{}|{}|{}|{}|{:?}",
+                        "{}|{}|{}|{}|{:?}|{:?}",
                         queue_key(&i.module, &i.key),
                         i.localuser.as_deref().unwrap_or(""),
                         i.domain.as_deref().unwrap_or(""),
                         i.action.name(),
-                        i.conflicts
+                        i.conflicts,
+                        i.risks
                     )
                 })
                 .collect();
-            (s.name.clone(), s.session.is_some(), items)
+            // Which checks fire and whether they are waived, not their wording.
+            let checks = s
+                .checks
+                .iter()
+                .map(|c| format!("{}|{:?}|{}", c.name, c.items, c.waived))
+                .collect();
+            (s.name.clone(), s.session.is_some(), items, checks)
         })
         .collect()
 }
@@ -119,20 +187,21 @@ impl<'a> DestinationIndex<'a> {
     }
 }
 
-fn plan_source(
-    source: &DesiredSource,
+/// The source's plan without its checks, and its items in the plan's order.
+fn plan_source<'d>(
+    source: &'d DesiredSource,
     seen: &ObservedSource,
     dest: &DestinationIndex<'_>,
-) -> SourcePlan {
+) -> (SourcePlan, Vec<&'d DesiredItem>) {
     let analysis = seen.analysis.as_ref();
-    let mut items: Vec<&DesiredItem> = source.items.iter().collect();
-    items.sort_by(|a, b| (a.type_id, &a.key).cmp(&(b.type_id, &b.key)));
+    let mut sorted: Vec<&DesiredItem> = source.items.iter().collect();
+    sorted.sort_by(|a, b| (a.type_id, &a.key).cmp(&(b.type_id, &b.key)));
     let facts = SourceIndex::new(analysis);
-    let items = items
-        .into_iter()
+    let items = sorted
+        .iter()
         .map(|item| plan_item(item, source.kind, seen, dest, &facts))
         .collect();
-    SourcePlan {
+    let plan = SourcePlan {
         name: source.name.clone(),
         host: source.host.clone(),
         kind: source.kind,
@@ -142,9 +211,11 @@ fn plan_source(
             created: s.created,
         }),
         estimate: None,
-        warnings: analysis.map(warnings).unwrap_or_default(),
+        warnings: Vec::new(),
+        checks: Vec::new(),
         items,
-    }
+    };
+    (plan, sorted)
 }
 
 /// One database or database user of the source, as the analysis lists it.
@@ -235,6 +306,7 @@ fn plan_item(
         priority_by: None,
         prerequisite_user: None,
         prerequisite_by: None,
+        risks: Vec::new(),
     };
     if !item.problems.is_empty() {
         plan.action = Action::Invalid;
@@ -272,13 +344,17 @@ fn plan_item(
             &mut plan.conflicts,
         );
         if !plan.conflicts.is_empty() {
-            let overridden = plan.conflicts.iter().all(|c| match c {
-                Conflict::UserExists { .. } | Conflict::DomainTaken { .. } => item.force,
-                Conflict::DatabaseTaken { .. } | Conflict::DatabaseUserTaken { .. } => {
-                    item.force || item.overwrite_dbs
-                }
-            });
-            if !overridden {
+            let in_the_way = |c: &Conflict| {
+                matches!(
+                    c,
+                    Conflict::UserExists { .. } | Conflict::DomainTaken { .. }
+                )
+            };
+            // Databases in the way are the `database-taken` check (waivable), not a
+            // conflict.
+            let databases_only = !plan.conflicts.iter().any(in_the_way);
+            let dbs_overridden = item.force || item.overwrite_dbs;
+            if !databases_only && !item.force {
                 plan.action = Action::Conflict;
                 plan.reason = Some(
                     plan.conflicts
@@ -289,7 +365,10 @@ fn plan_item(
                 );
                 return plan;
             }
-            plan.reason = Some("overwrites what is in the way (force/overwrite set)".to_owned());
+            if !databases_only || dbs_overridden {
+                plan.reason =
+                    Some("overwrites what is in the way (force/overwrite set)".to_owned());
+            }
         }
     } else if item.module.starts_with("Package") {
         if dest.has(item, None) {
@@ -380,51 +459,6 @@ fn db_conflicts(
             }
         });
     }
-}
-
-fn warnings(a: &RemoteAnalysis) -> Vec<Warning> {
-    let mut out = Vec::new();
-    for (module, m) in &a.modules {
-        for (code, text) in [("module-error", &m.error), ("module-warning", &m.warning)] {
-            for line in text
-                .iter()
-                .flat_map(|t| t.lines())
-                .filter(|l| !l.trim().is_empty())
-            {
-                out.push(Warning {
-                    code: code.to_owned(),
-                    message: format!("{module}: {}", line.trim()),
-                });
-            }
-        }
-    }
-    if !a.remote.has_disk_used && !a.items.accounts.is_empty() {
-        out.push(Warning {
-            code: "disk-use-unknown".to_owned(),
-            message: "the source does not report disk use: account sizes, the bytes to transfer and WHM's disk-space checks on the destination rest on guesses; check the destination's free space by hand".to_owned(),
-        });
-    }
-    if let (Some(local), Some(remote)) = (&a.local.major_version, &a.remote.major_version)
-        && let (Some(l), Some(r)) = (version(local), version(remote))
-        && l < r
-    {
-        out.push(Warning {
-            code: "older-destination".to_owned(),
-            message: format!(
-                "the destination runs {local}, older than the source's {remote}: restores may lose data"
-            ),
-        });
-    }
-    out.sort();
-    out
-}
-
-/// `11.120` → (11, 120), compared numerically.
-fn version(text: &str) -> Option<(u64, u64)> {
-    let mut parts = text.split('.');
-    let major = parts.next()?.trim().parse().ok()?;
-    let minor = parts.next().unwrap_or("0").trim().parse().ok()?;
-    Some((major, minor))
 }
 
 #[cfg(test)]

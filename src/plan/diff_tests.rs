@@ -23,6 +23,8 @@ fn account(user: &str, domain: &str) -> DesiredItem {
             ("localuser".into(), user.into()),
         ],
         problems: vec![],
+        waive: vec![],
+        acknowledge: vec![],
     }
 }
 
@@ -37,6 +39,8 @@ fn package(name: &str) -> DesiredItem {
         overwrite_dbs: false,
         params: vec![("package".into(), name.into())],
         problems: vec![],
+        waive: vec![],
+        acknowledge: vec![],
     }
 }
 
@@ -74,6 +78,7 @@ fn world(items: Vec<DesiredItem>) -> (Desired, Observed) {
             host: "old1.example.com".into(),
             kind: SourceKind::Root,
             items,
+            waive: vec![],
         }],
     };
     let mut analysis = RemoteAnalysis::default();
@@ -268,7 +273,7 @@ fn a_domain_owned_by_another_user_conflicts() {
 }
 
 #[test]
-fn databases_and_database_users_owned_by_others_conflict_unless_overwritten() {
+fn databases_and_database_users_owned_by_others_are_a_check_unless_overwritten() {
     let (d, mut o) = world(vec![account("bob", "bob.example")]);
     let inv = |owner: &str| {
         let mut dbs = DbInventory::default();
@@ -288,7 +293,15 @@ fn databases_and_database_users_owned_by_others_conflict_unless_overwritten() {
     }
     let plan = diff(&d, &o);
     let item = &plan.sources[0].items[0];
-    assert_eq!(item.action, Action::Conflict);
+    // Databases in the way block through the waivable `database-taken` check.
+    assert_eq!(item.action, Action::Transfer);
+    let checks: Vec<(&str, bool)> = plan.sources[0]
+        .checks
+        .iter()
+        .map(|c| (c.name.as_str(), c.blocks()))
+        .collect();
+    assert_eq!(checks, [("database-taken", true), ("database-taken", true)]);
+    assert!(plan.summary.has_blockers());
     assert_eq!(
         item.conflicts,
         [
@@ -311,11 +324,13 @@ fn databases_and_database_users_owned_by_others_conflict_unless_overwritten() {
     overwrite.overwrite_dbs = true;
     let (d, _) = world(vec![overwrite]);
     assert_eq!(actions(&d, &o), [("bob".to_owned(), Action::Transfer)]);
+    assert!(diff(&d, &o).sources[0].checks.is_empty());
+    assert!(!diff(&d, &o).summary.has_blockers());
 }
 
 #[test]
 fn module_warnings_and_an_older_destination_are_plan_warnings() {
-    let (d, mut o) = world(vec![]);
+    let (d, mut o) = world(vec![account("bob", "bob.example")]);
     if let Some(a) = o.sources[0].analysis.as_mut() {
         a.local.major_version = Some("11.90".into());
         a.remote.major_version = Some("11.120".into());

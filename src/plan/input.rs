@@ -35,6 +35,9 @@ pub struct DesiredSource {
     pub kind: SourceKind,
     /// Feature lists, packages and accounts, in any order (the plan sorts them).
     pub items: Vec<DesiredItem>,
+    /// Pre-flight checks the manifest waives for the whole source.
+    #[serde(default)]
+    pub waive: Vec<String>,
 }
 
 /// One item to transfer: a feature list, a package or an account.
@@ -58,6 +61,12 @@ pub struct DesiredItem {
     pub params: Vec<(String, String)>,
     /// Problems found by validation; a non-empty list makes the item `invalid`.
     pub problems: Vec<String>,
+    /// Pre-flight checks the manifest waives for this item.
+    #[serde(default)]
+    pub waive: Vec<String>,
+    /// Risks the manifest acknowledges for this item.
+    #[serde(default)]
+    pub acknowledge: Vec<String>,
 }
 
 impl DesiredItem {

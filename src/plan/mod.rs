@@ -3,6 +3,7 @@
 //! The diff ([`diff::diff`]) is a pure function of plain values; observing lives in
 //! `observe`, rendering in `render`.
 
+pub mod checks;
 pub mod diff;
 pub mod input;
 pub mod model;
@@ -17,6 +18,7 @@ pub use input::{
     ObservedSource, SourceKind, queue_key,
 };
 pub use model::{
-    Action, Conflict, FORMAT_VERSION, Fingerprint, ItemPlan, Plan, PlanEstimate, SessionRef, SetBy,
-    SourceEstimate, SourcePlan, Summary, Throughput, ThroughputSource, Warning,
+    Action, Check, Conflict, FORMAT_VERSION, Fingerprint, ItemPlan, Plan, PlanEstimate, Risk,
+    SessionRef, SetBy, Severity, SourceEstimate, SourcePlan, Summary, Throughput, ThroughputSource,
+    Warning,
 };

@@ -110,8 +110,12 @@ pub struct SourcePlan {
     /// Bytes, workers and estimated duration of this source's session.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub estimate: Option<SourceEstimate>,
-    /// Warnings from the analysis.
+    /// The source-level checks (no items) in their first-layout form: `code` is the
+    /// check name. [`SourcePlan::checks`] has every check.
     pub warnings: Vec<Warning>,
+    /// Pre-flight checks: source-level ones first, then per item (docs/checks.md).
+    #[serde(default)]
+    pub checks: Vec<Check>,
     /// One entry per manifest item, in processing order (module id, then key).
     pub items: Vec<ItemPlan>,
 }
@@ -167,6 +171,83 @@ pub struct ItemPlan {
     /// Who chose `prerequisite_user`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prerequisite_by: Option<SetBy>,
+    /// The risky options the item sets (docs/checks.md), acknowledged or not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub risks: Vec<Risk>,
+}
+
+impl ItemPlan {
+    /// Whether apply would queue (or run) this item.
+    pub fn is_actionable(&self) -> bool {
+        matches!(self.action, Action::Transfer | Action::AlreadyQueued)
+    }
+
+    /// The risks apply refuses: set, not acknowledged, on an item apply would run.
+    pub fn unacknowledged_risks(&self) -> impl Iterator<Item = &Risk> {
+        self.risks
+            .iter()
+            .filter(|r| !r.acknowledged && self.is_actionable())
+    }
+}
+
+// --- Pre-flight checks and risks (docs/checks.md) ---------------------------------------
+
+/// How much a check matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Stops `plan` (exit 1) and `apply` unless waived.
+    Blocker,
+    /// Shown; never stops anything.
+    Warning,
+}
+
+impl Severity {
+    /// `blocker` or `warning`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Blocker => "blocker",
+            Self::Warning => "warning",
+        }
+    }
+}
+
+/// One finding of a pre-flight check.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Check {
+    /// The stable name, also what `waive` takes (e.g. `older-destination`).
+    pub name: String,
+    /// Blocker or warning.
+    pub severity: Severity,
+    /// The items it concerns as queue keys (`AccountRemoteRoot/alice`); empty for a
+    /// source-level check.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<String>,
+    /// What was found, in one line.
+    pub message: String,
+    /// What to do about it, in one line.
+    pub fix: String,
+    /// Whether the manifest waives it (a waived check is shown, never enforced).
+    #[serde(default)]
+    pub waived: bool,
+}
+
+impl Check {
+    /// Whether it stops `plan` and `apply`.
+    pub fn blocks(&self) -> bool {
+        self.severity == Severity::Blocker && !self.waived
+    }
+}
+
+/// A risky option an item sets.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Risk {
+    /// The stable name, also what `acknowledge` takes (e.g. `dns-cutover`).
+    pub name: String,
+    /// The account key that carries it (e.g. `xferpoint`).
+    pub key: String,
+    /// Whether the manifest acknowledges it for this item.
+    pub acknowledged: bool,
 }
 
 /// The action for one item.
@@ -312,6 +393,15 @@ pub struct Summary {
     pub invalid: usize,
     /// Bytes the transfers will move (known sizes only).
     pub bytes_to_transfer: u64,
+    /// Pre-flight checks that block (blockers not waived).
+    #[serde(default)]
+    pub blocking_checks: usize,
+    /// Checks the manifest waives.
+    #[serde(default)]
+    pub waived_checks: usize,
+    /// Items apply would run that set a risk the manifest does not acknowledge.
+    #[serde(default)]
+    pub unacknowledged_risks: usize,
 }
 
 impl Summary {
@@ -347,9 +437,15 @@ impl Summary {
         self.transfer > 0
     }
 
-    /// Whether anything blocks apply.
+    /// Whether anything blocks apply: an item's action, a check, or a risk not
+    /// acknowledged.
     pub fn has_blockers(&self) -> bool {
-        self.conflict + self.missing_on_source + self.invalid > 0
+        self.conflict
+            + self.missing_on_source
+            + self.invalid
+            + self.blocking_checks
+            + self.unacknowledged_risks
+            > 0
     }
 }
 

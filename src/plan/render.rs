@@ -1,7 +1,11 @@
 //! Plan rendering: text like `terraform plan`, stable JSON, and Markdown sized for a
 //! pull-request comment. Meaning never depends on colour: every action has a symbol.
 
-use crate::plan::model::{Action, ItemPlan, Plan, SetBy, SourcePlan, Throughput, ThroughputSource};
+use crate::plan::checks::risk_meaning;
+use crate::plan::model::{
+    Action, Check, ItemPlan, Plan, SetBy, SourcePlan, Throughput, ThroughputSource,
+};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// The longest Markdown plan; GitHub refuses comments over 65,536 characters.
@@ -45,7 +49,7 @@ pub fn summary_line(plan: &Plan) -> String {
             s.already_present, s.already_queued
         );
     }
-    format!(
+    let mut line = format!(
         "Plan: {} to transfer ({}), {} already present, {} already queued, {} conflict, {} missing on source, {} invalid.",
         s.transfer,
         human_bytes(s.bytes_to_transfer),
@@ -54,10 +58,168 @@ pub fn summary_line(plan: &Plan) -> String {
         s.conflict,
         s.missing_on_source,
         s.invalid
-    )
+    );
+    let gates = gate_counts(plan);
+    if !gates.is_empty() {
+        let _ = write!(line, " Checks and risks: {gates}.");
+    }
+    line
 }
 
-fn item_line(item: &ItemPlan) -> String {
+// --- Checks and risks (docs/checks.md) ---------------------------------------------------
+
+/// How many items a grouped line names before "and N more".
+const LISTED: usize = 10;
+
+/// `2 blocking checks, 1 waived, 3 items with unacknowledged risks`, or empty.
+fn gate_counts(plan: &Plan) -> String {
+    let s = &plan.summary;
+    let mut parts = Vec::new();
+    if s.blocking_checks > 0 {
+        parts.push(format!("{} blocking checks", s.blocking_checks));
+    }
+    if s.waived_checks > 0 {
+        parts.push(format!("{} waived", s.waived_checks));
+    }
+    if s.unacknowledged_risks > 0 {
+        parts.push(format!(
+            "{} items with unacknowledged risks",
+            s.unacknowledged_risks
+        ));
+    }
+    parts.join(", ")
+}
+
+/// The key of a queue key (`AccountRemoteRoot/alice` → `alice`).
+fn short(queue_key: &str) -> &str {
+    queue_key.split_once('/').map_or(queue_key, |(_, k)| k)
+}
+
+/// Up to [`LISTED`] names, then how many more.
+fn some_names<'a>(names: impl ExactSizeIterator<Item = &'a str>) -> String {
+    let total = names.len();
+    let mut out: Vec<&str> = names.take(LISTED).collect();
+    out.dedup();
+    let mut text = out.join(", ");
+    if total > LISTED {
+        let _ = write!(text, " and {} more", total - LISTED);
+    }
+    text
+}
+
+/// `blocker[older-destination]`, `waived blocker[database-taken] erin`.
+fn check_head(check: &Check) -> String {
+    let mut head = format!("{}[{}]", check.severity.name(), check.name);
+    if check.waived {
+        head.insert_str(0, "waived ");
+    }
+    if !check.items.is_empty() {
+        let _ = write!(
+            head,
+            " {}",
+            some_names(check.items.iter().map(|k| short(k)))
+        );
+    }
+    head
+}
+
+/// Where to write a waiver for a check.
+fn waive_where(check: &Check, source: &str) -> String {
+    if check.items.is_empty() {
+        format!("the [[sources]] table of “{source}”")
+    } else {
+        format!(
+            "the item ({}), [defaults.accounts] or the [[sources]] table of “{source}”",
+            some_names(check.items.iter().map(|k| short(k)))
+        )
+    }
+}
+
+/// The risk labels of an item: ` [risks: force (not acknowledged), dns-cutover]`.
+fn risk_label(item: &ItemPlan) -> String {
+    if item.risks.is_empty() {
+        return String::new();
+    }
+    let names: Vec<String> = item
+        .risks
+        .iter()
+        .map(|r| {
+            if r.acknowledged {
+                format!("{} (acknowledged)", r.name)
+            } else {
+                format!("{} (not acknowledged)", r.name)
+            }
+        })
+        .collect();
+    format!(" [risks: {}]", names.join(", "))
+}
+
+/// The checks that name an item, by queue key.
+fn checks_by_item(source: &SourcePlan) -> BTreeMap<&str, Vec<&Check>> {
+    let mut out: BTreeMap<&str, Vec<&Check>> = BTreeMap::new();
+    for check in &source.checks {
+        for key in &check.items {
+            out.entry(key.as_str()).or_default().push(check);
+        }
+    }
+    out
+}
+
+/// The check labels of an item: ` [checks: blocker database-taken, waived owner-missing]`.
+fn check_label(checks: Option<&Vec<&Check>>) -> String {
+    let Some(checks) = checks.filter(|c| !c.is_empty()) else {
+        return String::new();
+    };
+    let mut names: Vec<String> = checks
+        .iter()
+        .map(|c| {
+            if c.waived {
+                format!("waived {}", c.name)
+            } else {
+                format!("{} {}", c.severity.name(), c.name)
+            }
+        })
+        .collect();
+    names.dedup();
+    format!(" [checks: {}]", names.join(", "))
+}
+
+/// Why apply refuses the plan, one paragraph per blocking check and per unacknowledged
+/// risk (grouped by source and name), each naming the items, the fix and how to waive
+/// or acknowledge. Empty when no check or risk blocks.
+pub fn gate_report(plan: &Plan) -> Vec<String> {
+    let mut out = Vec::new();
+    for source in &plan.sources {
+        for check in source.checks.iter().filter(|c| c.blocks()) {
+            out.push(format!(
+                "check {} in source “{}”: {}\n  fix: {}\n  or, to proceed anyway, add `waive = [\"{}\"]` to {}",
+                check.name,
+                source.name,
+                check.message,
+                check.fix,
+                check.name,
+                waive_where(check, &source.name)
+            ));
+        }
+        let mut risks: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for item in &source.items {
+            for risk in item.unacknowledged_risks() {
+                risks.entry(&risk.name).or_default().push(&item.key);
+            }
+        }
+        for (name, keys) in risks {
+            out.push(format!(
+                "risk {name} not acknowledged in source “{}” for {}: {}\n  to go ahead, add `acknowledge = [\"{name}\"]` to each account or to [defaults.accounts]; otherwise remove the option",
+                source.name,
+                some_names(keys.iter().copied()),
+                risk_meaning(name)
+            ));
+        }
+    }
+    out
+}
+
+fn item_line(item: &ItemPlan, checks: Option<&Vec<&Check>>) -> String {
     let mut line = format!("{} {:<22} {}", symbol(item.action), item.module, item.key);
     if let Some(local) = &item.localuser
         && *local != item.key
@@ -98,6 +260,8 @@ fn item_line(item: &ItemPlan) -> String {
             let _ = write!(line, ": {reason}");
         }
     }
+    line.push_str(&risk_label(item));
+    line.push_str(&check_label(checks));
     line
 }
 
@@ -221,11 +385,22 @@ pub fn text(plan: &Plan) -> String {
         if source.items.is_empty() {
             out.push_str("  (nothing listed for this source)\n");
         }
+        let by_item = checks_by_item(source);
         for item in &source.items {
-            let _ = writeln!(out, "  {}", item_line(item));
+            let key = crate::plan::queue_key(&item.module, &item.key);
+            let _ = writeln!(out, "  {}", item_line(item, by_item.get(key.as_str())));
         }
-        for w in &source.warnings {
-            let _ = writeln!(out, "  warning[{}]: {}", w.code, w.message);
+        for check in &source.checks {
+            let _ = writeln!(out, "  {}: {}", check_head(check), check.message);
+            if check.blocks() {
+                let _ = writeln!(
+                    out,
+                    "    fix: {}; or waive it: waive = [\"{}\"]",
+                    check.fix, check.name
+                );
+            } else if !check.waived {
+                let _ = writeln!(out, "    fix: {}", check.fix);
+            }
         }
         if let Some(line) = estimate_line(source) {
             let _ = writeln!(out, "  {line}");
@@ -255,7 +430,8 @@ pub fn markdown_marker(migration: &str) -> String {
 }
 
 /// The plan as Markdown for a pull-request comment, never over [`MARKDOWN_LIMIT`]
-/// characters: the summary and blockers always, details cut with an exact count.
+/// characters: the summary table, then the blockers and risks (always, as bounded
+/// grouped lists), then collapsible details per source, cut with an exact count.
 pub fn markdown(plan: &Plan) -> String {
     let mut head = format!(
         "{}\n### whm-migrate plan: `{}`\n\n",
@@ -277,6 +453,13 @@ pub fn markdown(plan: &Plan) -> String {
             s.count(action)
         );
     }
+    let _ = writeln!(head, "| blocking checks | {} |", s.blocking_checks);
+    let _ = writeln!(head, "| waived checks | {} |", s.waived_checks);
+    let _ = writeln!(
+        head,
+        "| items with unacknowledged risks | {} |",
+        s.unacknowledged_risks
+    );
     let _ = writeln!(
         head,
         "\n**{} to transfer, {}.**\n",
@@ -298,39 +481,22 @@ pub fn markdown(plan: &Plan) -> String {
         }
         head.push('\n');
     }
-    let blockers: Vec<(&SourcePlan, &ItemPlan)> = plan
-        .sources
-        .iter()
-        .flat_map(|src| src.items.iter().map(move |i| (src, i)))
-        .filter(|(_, i)| i.action.blocks_apply())
-        .collect();
-    let warnings: Vec<String> = plan
-        .sources
-        .iter()
-        .flat_map(|src| {
-            src.warnings
-                .iter()
-                .map(move |w| format!("- `{}` {}: {}", w.code, src.name, md_escape(&w.message)))
-        })
-        .collect();
+    let footer = "\nThe full plan is in the JSON plan (`whm-migrate plan --out PLAN.json`).\n";
+    let mut used = head.len() + footer.len() + 200;
+    // Blockers and risks come whole: grouped lines, each group naming at most LISTED
+    // items, so their size does not grow with the number of accounts.
+    for line in md_gates(plan) {
+        if used + line.len() + 1 > MARKDOWN_LIMIT {
+            head.push_str("\n**Some blocker and risk lines were left out to fit a comment.**\n");
+            break;
+        }
+        used += line.len() + 1;
+        head.push_str(&line);
+        head.push('\n');
+    }
     let mut tail = String::new();
     // (line, whether it shows an item): the cut counts the items it leaves out.
     let mut budget_lines: Vec<(String, bool)> = Vec::new();
-    if !blockers.is_empty() {
-        budget_lines.push((format!("#### Blocking apply ({})\n", blockers.len()), false));
-        for (src, item) in &blockers {
-            budget_lines.push((
-                format!("- {} `{}`", md_escape(&src.name), md_item(item)),
-                true,
-            ));
-        }
-        budget_lines.push((String::new(), false));
-    }
-    if !warnings.is_empty() {
-        budget_lines.push((format!("#### Warnings ({})\n", warnings.len()), false));
-        budget_lines.extend(warnings.into_iter().map(|w| (w, false)));
-        budget_lines.push((String::new(), false));
-    }
     for src in &plan.sources {
         budget_lines.push((
             format!(
@@ -340,13 +506,16 @@ pub fn markdown(plan: &Plan) -> String {
             ),
             false,
         ));
+        let by_item = checks_by_item(src);
         for item in &src.items {
-            budget_lines.push((item_line(item).replace("```", "'''"), true));
+            let key = crate::plan::queue_key(&item.module, &item.key);
+            budget_lines.push((
+                item_line(item, by_item.get(key.as_str())).replace("```", "'''"),
+                true,
+            ));
         }
         budget_lines.push(("```\n</details>\n".to_owned(), false));
     }
-    let footer = "\nThe full plan is in the JSON plan (`whm-migrate plan --out PLAN.json`).\n";
-    let mut used = head.len() + footer.len() + 200;
     let total = budget_lines.len();
     let mut kept = 0;
     for (line, _) in &budget_lines {
@@ -376,8 +545,130 @@ pub fn markdown(plan: &Plan) -> String {
     head
 }
 
-fn md_item(item: &ItemPlan) -> String {
-    item_line(item).replace('`', "'")
+/// The Markdown sections that are never cut: blocking items, checks and risks, waived
+/// checks, warnings. Each (source, kind) group lists at most [`LISTED`] entries.
+fn md_gates(plan: &Plan) -> Vec<String> {
+    let mut blocking = Vec::new();
+    let mut blocking_count = 0;
+    let mut risks = Vec::new();
+    let mut risk_count = 0;
+    let mut waived = Vec::new();
+    let mut warnings = Vec::new();
+    for src in &plan.sources {
+        let name = md_escape(&src.name);
+        for action in Action::ALL.into_iter().filter(|a| a.blocks_apply()) {
+            let items: Vec<&ItemPlan> = src.items.iter().filter(|i| i.action == action).collect();
+            blocking_count += items.len();
+            let by_item = checks_by_item(src);
+            for item in items.iter().take(LISTED) {
+                let key = crate::plan::queue_key(&item.module, &item.key);
+                blocking.push(format!(
+                    "- {name} `{}`",
+                    md_item(item, by_item.get(key.as_str()))
+                ));
+            }
+            if items.len() > LISTED {
+                blocking.push(format!(
+                    "- {name}: … and {} more `{}` items (see the details or the JSON plan)",
+                    items.len() - LISTED,
+                    action.name()
+                ));
+            }
+        }
+        let mut groups: BTreeMap<(bool, bool, &str), Vec<&Check>> = BTreeMap::new();
+        for check in &src.checks {
+            let kind = (!check.blocks(), check.waived, check.name.as_str());
+            groups.entry(kind).or_default().push(check);
+        }
+        for ((_, _, check_name), checks) in groups {
+            let first = checks[0];
+            let (list, count) = if first.blocks() {
+                blocking_count += checks.len();
+                (&mut blocking, checks.len())
+            } else if first.waived {
+                (&mut waived, checks.len())
+            } else {
+                (&mut warnings, checks.len())
+            };
+            for check in checks.iter().take(LISTED) {
+                let mut line = format!(
+                    "- {name} `{}`: {}",
+                    check_head(check).replace('`', "'"),
+                    md_escape(&check.message)
+                );
+                if check.blocks() {
+                    let _ = write!(
+                        line,
+                        " — fix: {}; or waive it with `waive = [\"{check_name}\"]`",
+                        md_escape(&check.fix)
+                    );
+                }
+                list.push(line);
+            }
+            if count > LISTED {
+                list.push(format!(
+                    "- {name}: … and {} more `{check_name}`",
+                    count - LISTED
+                ));
+            }
+        }
+        let mut by_risk: BTreeMap<(bool, &str), Vec<&str>> = BTreeMap::new();
+        for item in &src.items {
+            for risk in &item.risks {
+                by_risk
+                    .entry((risk.acknowledged, risk.name.as_str()))
+                    .or_default()
+                    .push(&item.key);
+            }
+        }
+        for ((acknowledged, risk), keys) in by_risk {
+            let names = md_escape(&some_names(keys.iter().copied()));
+            if acknowledged {
+                risk_count += keys.len();
+                risks.push(format!(
+                    "- {name} `{risk}` (acknowledged) on {}: {names}",
+                    keys.len()
+                ));
+            } else {
+                let line = format!(
+                    "- {name} `{risk}` (not acknowledged) on {}: {names} — {}; acknowledge it with `acknowledge = [\"{risk}\"]`",
+                    keys.len(),
+                    risk_meaning(risk)
+                );
+                risks.push(line);
+                risk_count += keys.len();
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut section = |title: String, lines: Vec<String>| {
+        if !lines.is_empty() {
+            out.push(title);
+            out.extend(lines);
+            out.push(String::new());
+        }
+    };
+    section(
+        format!("#### Blocking apply ({blocking_count})\n"),
+        blocking,
+    );
+    section(format!("#### Risks ({risk_count})\n"), risks);
+    section(
+        format!("#### Waived checks ({})\n", plan.summary.waived_checks),
+        waived,
+    );
+    let warning_count = plan
+        .sources
+        .iter()
+        .flat_map(|s| &s.checks)
+        .filter(|c| !c.blocks() && !c.waived)
+        .count();
+    section(format!("#### Warnings ({warning_count})\n"), warnings);
+    out
+}
+
+fn md_item(item: &ItemPlan, checks: Option<&Vec<&Check>>) -> String {
+    item_line(item, checks).replace('`', "'")
 }
 
 fn md_escape(text: &str) -> String {

@@ -105,6 +105,9 @@ pub struct Destination {
     pub dbs: Dbs,
     /// System names that may not be used for accounts.
     pub reserved_usernames: Vec<String>,
+    /// System users that are not accounts (listed in the analysis' `local.users`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub system_users: Vec<String>,
     /// cpmove archives (or extracted directories) lying on this server, for
     /// `start_local_cpmove_restore`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -145,6 +148,7 @@ impl Default for Destination {
             .into_iter()
             .map(String::from)
             .collect(),
+            system_users: Vec::new(),
             archives: Vec::new(),
         }
     }
@@ -328,6 +332,9 @@ pub struct Source {
     pub roundcube_dbtype: String,
     /// Per-module analysis warnings: module name → text.
     pub module_warnings: BTreeMap<String, String>,
+    /// Per-module analysis errors: module name → text.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub module_errors: BTreeMap<String, String>,
 }
 
 impl Default for Source {
@@ -346,6 +353,7 @@ impl Default for Source {
             supports_live_transfers: true,
             roundcube_dbtype: "sqlite".into(),
             module_warnings: BTreeMap::new(),
+            module_errors: BTreeMap::new(),
         }
     }
 }

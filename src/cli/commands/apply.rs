@@ -73,7 +73,10 @@ pub async fn run(printer: &Printer, global: &GlobalArgs, args: &ApplyArgs) -> mi
     if plan.summary.has_blockers() {
         printer.data(&render::text(plan));
         destination.close().await;
-        printer.error("error: the plan has blocking items (conflict, missing on source or invalid); nothing was changed");
+        for gate in render::gate_report(plan) {
+            printer.error(&format!("error: {gate}"));
+        }
+        printer.error("error: the plan has blocking items (conflict, missing on source, invalid, a blocking check or an unacknowledged risk); nothing was queued or started");
         return Ok(EXIT_ERROR);
     }
     let has_work = plan.summary.has_changes()

@@ -248,6 +248,9 @@ pub async fn run(printer: &Printer, global: &GlobalArgs, args: &PlanArgs) -> mie
         return Ok(EXIT_ERROR);
     }
     if plan.summary.has_blockers() {
+        for gate in render::gate_report(plan) {
+            printer.warn(&gate);
+        }
         printer.info("the plan has blocking items: apply will refuse it until they are resolved");
         return Ok(EXIT_ERROR);
     }

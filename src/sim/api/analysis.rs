@@ -54,6 +54,7 @@ fn local(world: &World) -> Value {
     let mut users = Map::new();
     for u in ["root", "nobody"]
         .into_iter()
+        .chain(d.system_users.iter().map(String::as_str))
         .chain(d.accounts.iter().map(|a| a.user.as_str()))
     {
         users.insert(u.to_owned(), json!(1));
@@ -134,6 +135,12 @@ fn modules(world: &World, src: &Source) -> Value {
             .entry(module.clone())
             .or_insert_with(|| json!({ "name": module, "analysis": {} }));
         entry["warning"] = json!(warning);
+    }
+    for (module, error) in &src.module_errors {
+        let entry = out
+            .entry(module.clone())
+            .or_insert_with(|| json!({ "name": module, "analysis": {} }));
+        entry["error"] = json!(error);
     }
     Value::Object(out)
 }
