@@ -107,6 +107,7 @@ async fn run(n: usize, sizes: &[u64], order: &Order) -> Outcome {
             name: "big".into(),
             host: "big.example.com".into(),
             kind: SourceKind::Root,
+            waive: vec![],
             items: (0..n)
                 .map(|i| {
                     let user = format!("u{i:03}");
@@ -120,6 +121,8 @@ async fn run(n: usize, sizes: &[u64], order: &Order) -> Outcome {
                         overwrite_dbs: false,
                         params: vec![("user".into(), user.clone()), ("localuser".into(), user)],
                         problems: vec![],
+                        waive: vec![],
+                        acknowledge: vec![],
                     }
                 })
                 .collect(),

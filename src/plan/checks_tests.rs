@@ -41,6 +41,11 @@ fn planned(item: &DesiredItem, action: Action) -> ItemPlan {
         reason: None,
         conflicts: vec![],
         risks: vec![],
+        wave: None,
+        priority: None,
+        priority_by: None,
+        prerequisite_user: None,
+        prerequisite_by: None,
     }
 }
 

@@ -160,6 +160,8 @@ fn account(user: &str, extra: &[(&str, &str)]) -> DesiredItem {
         overwrite_dbs: false,
         params,
         problems: vec![],
+        waive: vec![],
+        acknowledge: vec![],
     }
 }
 
@@ -174,6 +176,8 @@ fn package(name: &str) -> DesiredItem {
         overwrite_dbs: false,
         params: vec![("package".into(), name.into())],
         problems: vec![],
+        waive: vec![],
+        acknowledge: vec![],
     }
 }
 
@@ -186,6 +190,7 @@ fn scheduled(pools: Pools) -> Plan {
             name: "old1".into(),
             host: "old1.example.com".into(),
             kind: SourceKind::Root,
+            waive: vec![],
             items: vec![
                 package("gold"),
                 account("res", &[]),
@@ -287,6 +292,7 @@ fn a_manifest_prerequisite_wins_over_the_owner() {
             name: "old1".into(),
             host: "h".into(),
             kind: SourceKind::Root,
+            waive: vec![],
             items: vec![account("res", &[]), desired_item, account("mid", &[])],
         }],
     };

@@ -93,6 +93,8 @@ mod tests {
             overwrite_dbs: false,
             params: Vec::new(),
             problems: Vec::new(),
+            waive: Vec::new(),
+            acknowledge: Vec::new(),
         }
     }
 
@@ -103,6 +105,7 @@ mod tests {
                 name: "old1".to_owned(),
                 host: "h".to_owned(),
                 kind: SourceKind::Root,
+                waive: Vec::new(),
                 items: vec![
                     item("PackageRemoteRoot", "gold", false),
                     item("PackageRemoteRoot", "late", false),

@@ -152,6 +152,7 @@ mod tests {
                 name: "old1".into(),
                 host: "old1.example.com".into(),
                 kind: SourceKind::Root,
+                waive: Vec::new(),
                 items: (0..users)
                     .map(|i| DesiredItem {
                         module: "AccountRemoteRoot".into(),
@@ -163,6 +164,8 @@ mod tests {
                         overwrite_dbs: false,
                         params: Vec::new(),
                         problems: Vec::new(),
+                        waive: Vec::new(),
+                        acknowledge: Vec::new(),
                     })
                     .collect(),
             }],
