@@ -359,3 +359,47 @@ async fn a_saved_plan_rehearses_offline() {
     assert!(out.stderr.contains("does not match"), "{out:#?}");
     assert!(out.stderr.contains("whm-migrate plan"), "{out:#?}");
 }
+
+// Without --speed, a rehearsal assumes what this migration's earlier applies measured,
+// and says which it used.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rehearsal_assumes_the_speed_earlier_applies_measured() {
+    let sim = SimContext::start(support::world("apply")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let text = manifest(&sim.sim.base_url())
+        .replace("user = \"alice\"\n", "user = \"alice\"\nwave = \"first\"\n")
+        .replace("user = \"bob\"\n", "user = \"bob\"\nwave = \"second\"\n")
+        .replace(
+            "user = \"carol\"\n",
+            "user = \"carol\"\nwave = \"second\"\n",
+        );
+    std::fs::write(dir.path().join("m.toml"), text).unwrap();
+    let rehearse = ["rehearse", "m.toml", "--state-dir", "state"];
+    let out = run(dir.path(), &rehearse).await;
+    out.assert_code(0);
+    assert!(
+        out.stderr
+            .contains("the default: no apply of this migration has been measured yet"),
+        "{out:#?}"
+    );
+    let out = run(
+        dir.path(),
+        &["apply", "m.toml", "--wave", "first", "--state-dir", "state"],
+    )
+    .await;
+    out.assert_code(0);
+    let out = run(dir.path(), &rehearse).await;
+    out.assert_code(0);
+    assert!(
+        out.stderr
+            .contains("measured from this migration's earlier applies"),
+        "{out:#?}"
+    );
+    let out = run(dir.path(), &[&rehearse[..], &["--speed", "7"]].concat()).await;
+    out.assert_code(0);
+    assert!(
+        out.stderr
+            .contains("at 7.0 MB/s per transfer worker (given with --speed"),
+        "{out:#?}"
+    );
+}

@@ -2,7 +2,7 @@
 //! simulator play hours of transfers in seconds while the predicted makespan is given in
 //! real-world time.
 
-use crate::journal::StateDir;
+use crate::journal::{StateDir, measured_throughput};
 use crate::sim::TimeScale;
 use std::time::Duration;
 
@@ -28,13 +28,22 @@ const TARGET_WALL: Duration = Duration::from_secs(2);
 /// The shortest wall time one simulated item step may take.
 const MIN_STEP_WALL: Duration = Duration::from_millis(20);
 
-/// The speed to assume when `--speed` is not given.
-///
-/// This is the one place to read a throughput measured by this migration's earlier
-/// runs from the state directory; until the journal records one, it is
-/// [`DEFAULT_SPEED_MB_S`].
-pub fn default_speed(_state: &StateDir) -> f64 {
-    DEFAULT_SPEED_MB_S
+/// The speed to assume when `--speed` is not given, and where it comes from: the
+/// transfer throughput per worker this migration's earlier applies measured (the
+/// journal in `real`, the migration's own state directory), else [`DEFAULT_SPEED_MB_S`].
+pub fn default_speed(real: &StateDir) -> (f64, &'static str) {
+    // Precision loss is irrelevant at these magnitudes.
+    #[allow(clippy::cast_precision_loss)]
+    match real.load().ok().as_ref().and_then(measured_throughput) {
+        Some(bytes_per_second) => (
+            bytes_per_second as f64 / MB,
+            "measured from this migration's earlier applies",
+        ),
+        None => (
+            DEFAULT_SPEED_MB_S,
+            "the default: no apply of this migration has been measured yet",
+        ),
+    }
 }
 
 /// How simulated time maps to real time.

@@ -72,7 +72,10 @@ pub async fn run(
     };
     if plan.summary.has_blockers() {
         printer.data(&render::text(&plan));
-        printer.error("error: the plan has blocking items (conflict, missing on source or invalid); apply would refuse it, so there is nothing to rehearse");
+        for gate in render::gate_report(&plan) {
+            printer.error(&format!("error: {gate}"));
+        }
+        printer.error("error: the plan has blocking items (conflict, missing on source, invalid, a blocking check or an unacknowledged risk); apply would refuse it, so there is nothing to rehearse");
         return Ok(EXIT_ERROR);
     }
     if !plan.summary.has_changes() && plan.summary.already_queued == 0 {
@@ -81,7 +84,10 @@ pub async fn run(
         return Ok(EXIT_OK);
     }
     let state = StateDir::new(state_root.join("rehearse"), &manifest.name);
-    let speed = args.speed.unwrap_or_else(|| default_speed(&state));
+    let (speed, speed_from) = match args.speed {
+        Some(speed) => (speed, "given with --speed"),
+        None => default_speed(&StateDir::new(state_root.clone(), &manifest.name)),
+    };
     let sessions: Vec<_> = manifest
         .sources
         .iter()
@@ -105,7 +111,7 @@ pub async fn run(
         .collect();
     let scale = Scale::new(speed, &work);
     let faults = args.faults.map(|seed| FaultPlan::new(seed, &desired));
-    printer.info(&opening(&plan, &scale, faults.as_ref()));
+    printer.info(&opening(&plan, &scale, speed_from, faults.as_ref()));
     let mut rehearsal = Rehearsal::start(
         &desired,
         &observed,
@@ -333,9 +339,9 @@ fn has_work(plan: &Plan) -> bool {
         })
 }
 
-fn opening(plan: &Plan, scale: &Scale, faults: Option<&FaultPlan>) -> String {
+fn opening(plan: &Plan, scale: &Scale, speed_from: &str, faults: Option<&FaultPlan>) -> String {
     let mut out = format!(
-        "{}\nRehearsing on a simulated copy of the servers at {} MB/s (1 simulated second = {:.0} real seconds); nothing real is changed.",
+        "{}\nRehearsing on a simulated copy of the servers at {:.1} MB/s per transfer worker ({speed_from}; 1 simulated second = {:.0} real seconds); nothing real is changed.",
         render::summary_line(plan),
         scale.speed_mb_s,
         scale.factor
