@@ -209,6 +209,18 @@ async fn two_waves_in_turn_then_nothing_left() {
     assert_eq!(after.transfers, s.transfers);
     assert_eq!(after.restores, s.restores);
     assert!(third.stderr.contains("No changes"), "{third:#?}");
+
+    // `status` keeps the waves apart, across their sessions.
+    let status = setup.run("status", &[]).await;
+    status.assert_code(0);
+    assert!(
+        status.stdout.contains("  wave night-1: 1 done\n")
+            && status.stdout.contains("  wave night-2: 1 done, 1 warnings\n"),
+        "{status:#?}"
+    );
+    let status = setup.run("status", &["--format", "json"]).await;
+    let rows: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(rows[0]["waves"]["night-2"]["warnings"], 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]

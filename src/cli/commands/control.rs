@@ -112,6 +112,18 @@ pub async fn status(
                 *counts.entry(item.state.clone()).or_default() += 1;
             }
         }
+        // Waves span sessions: count every item the journal knows, by its last state.
+        let mut waves =
+            std::collections::BTreeMap::<&str, std::collections::BTreeMap<&str, usize>>::new();
+        for item in record.iter().flat_map(|r| r.items.values()) {
+            if let Some(wave) = &item.wave {
+                *waves
+                    .entry(wave)
+                    .or_default()
+                    .entry(&item.state)
+                    .or_default() += 1;
+            }
+        }
         let unrecorded: Vec<&str> = record.map(|r| r.unrecorded()).unwrap_or_default();
         rows.push(serde_json::json!({
             "source": source,
@@ -119,6 +131,7 @@ pub async fn status(
             "created_at": session.map(|s| &s.created_at),
             "state": live,
             "items": counts,
+            "waves": waves,
             "unrecorded_sessions_started_at": unrecorded,
         }));
     }
@@ -153,6 +166,15 @@ pub async fn status(
                     None => {
                         let _ = writeln!(out, "{source}: no session recorded");
                     }
+                }
+                for (wave, states) in row["waves"].as_object().into_iter().flatten() {
+                    let states: Vec<String> = states
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .map(|(k, v)| format!("{v} {k}"))
+                        .collect();
+                    let _ = writeln!(out, "  wave {wave}: {}", states.join(", "));
                 }
                 for at in row["unrecorded_sessions_started_at"]
                     .as_array()
