@@ -209,7 +209,7 @@ async fn each_check_fires_on_a_world_built_for_it() {
     type Edit = fn(&mut toml::Table);
     /// (bob's extra lines, world edit, check, blocks, item it names).
     type Case = (&'static str, Edit, &'static str, bool, Option<&'static str>);
-    let cases: [Case; 9] = [
+    let cases: [Case; 10] = [
         (
             "",
             |t| {
@@ -290,6 +290,15 @@ async fn each_check_fires_on_a_world_built_for_it() {
             "live-transfer-unsupported",
             true,
             Some("bob"),
+        ),
+        (
+            "",
+            |t| {
+                source(t).insert("reports_disk_used".into(), false.into());
+            },
+            "disk-use-unknown",
+            false,
+            None,
         ),
         (
             "localuser = \"mailman\"",

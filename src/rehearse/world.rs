@@ -106,6 +106,7 @@ fn source(desired: &DesiredSource, observed: &ObservedSource) -> Source {
         source.major_version.clone_from(&r.major_version);
         source.server_type.clone_from(&r.server_type);
         source.supports_live_transfers = r.supports_live_transfers;
+        source.reports_disk_used = r.has_disk_used;
         if let Some(db) = &r.roundcube_dbtype {
             source.roundcube_dbtype.clone_from(db);
         }

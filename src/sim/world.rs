@@ -335,6 +335,9 @@ pub struct Source {
     /// Per-module analysis errors: module name → text.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub module_errors: BTreeMap<String, String>,
+    /// Whether the analysis reports disk use (`has_disk_used`); old or foreign sources
+    /// may not.
+    pub reports_disk_used: bool,
 }
 
 impl Default for Source {
@@ -354,6 +357,7 @@ impl Default for Source {
             roundcube_dbtype: "sqlite".into(),
             module_warnings: BTreeMap::new(),
             module_errors: BTreeMap::new(),
+            reports_disk_used: true,
         }
     }
 }

@@ -103,7 +103,7 @@ fn remote(src: &Source, host: &str, source_key: &str) -> Value {
         "server_type": src.server_type(),
         "resellers": resellers,
         "has_owners": 1,
-        "has_disk_used": 1,
+        "has_disk_used": u8::from(src.reports_disk_used),
         "has_files_used": 1,
         "has_xfertool": 1,
         "has_package_extensions": 1,
