@@ -73,8 +73,7 @@ pub fn measure(args: &[String]) -> ExitCode {
     let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)
         .expect("getrusage");
     let micros = |t: nix::sys::time::TimeVal| {
-        u64::try_from(t.tv_sec()).unwrap_or(0) * 1_000_000
-            + u64::try_from(t.tv_usec()).unwrap_or(0)
+        u64::try_from(t.tv_sec()).unwrap_or(0) * 1_000_000 + u64::try_from(t.tv_usec()).unwrap_or(0)
     };
     let cpu = micros(usage.user_time()) + micros(usage.system_time());
     let text = format!(
@@ -86,6 +85,9 @@ pub fn measure(args: &[String]) -> ExitCode {
     std::fs::write(out, text).expect("write the measurement");
     ExitCode::SUCCESS
 }
+
+/// Watched session ids and the state last printed for each.
+type Watched = Arc<Mutex<Vec<(String, Option<String>)>>>;
 
 /// `bench __sim WORLD TOKEN B/s RESTORE-B/s OVERHEAD-MS`
 pub async fn sim(args: &[String]) -> ExitCode {
@@ -107,7 +109,7 @@ pub async fn sim(args: &[String]) -> ExitCode {
     .expect("the simulator starts");
     let handle = Arc::new(handle);
     println!("url {}", handle.base_url());
-    let watched: Arc<Mutex<Vec<(String, Option<String>)>>> = Arc::default();
+    let watched: Watched = Arc::default();
     let (done_tx, mut done_rx) = tokio::sync::oneshot::channel::<()>();
     let lines = watched.clone();
     let stats = handle.clone();

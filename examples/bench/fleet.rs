@@ -47,12 +47,9 @@ impl Fleet {
     pub fn idle(length: Duration) -> Self {
         let size = 1_000_000_000;
         // TRANSFER at B, RESTORE at 2B: size/B + size/2B = length.
-        let b = (1.5 * 1e9 / length.as_secs_f64()) as u64;
+        let b = 1_500_000_000_000 / u64::try_from(length.as_millis().max(1)).unwrap_or(1);
         Self {
-            sources: vec![(
-                "src00.example.com".into(),
-                vec![("s00u00000".into(), size)],
-            )],
+            sources: vec![("src00.example.com".into(), vec![("s00u00000".into(), size)])],
             scale: scale(b),
         }
     }

@@ -9,7 +9,7 @@
 //! ```
 //!
 //! Options: `--accounts 100,1000`, `--sources 1,10`, `--session SECS` (the ideal length
-//! of each apply, default 15; 5 with `--quick`), `--idle SECS` (default 60; 10 with
+//! of each apply, default 10; 5 with `--quick`), `--idle SECS` (default 60; 10 with
 //! `--quick`). Prints Markdown tables for `docs/benchmarks.md`; no test asserts on
 //! timings.
 
@@ -49,7 +49,7 @@ impl Options {
             Self {
                 accounts: vec![100, 1000, 10_000],
                 sources: vec![1, 10, 50],
-                session: Duration::from_secs(15),
+                session: Duration::from_secs(10),
                 idle: Duration::from_secs(60),
             }
         };
@@ -185,7 +185,11 @@ async fn row(exes: &Exes, n: usize, s: usize, session: Duration) -> Row {
     // validate: the median of three runs.
     let mut runs = Vec::new();
     for _ in 0..3 {
-        runs.push(measure(exes, dir.path(), &["validate", &manifest], |_| {}).await.0);
+        runs.push(
+            measure(exes, dir.path(), &["validate", &manifest], |_| {})
+                .await
+                .0,
+        );
     }
     runs.sort_by_key(|u| u.wall);
     let validate = runs[1];
@@ -386,16 +390,22 @@ async fn idle(exes: &Exes, length: Duration) {
     let cpu = || {
         let u = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)
             .expect("getrusage");
-        let t = |v: nix::sys::time::TimeVal| Duration::from_micros(
-            u64::try_from(v.tv_sec()).unwrap_or(0) * 1_000_000 + u64::try_from(v.tv_usec()).unwrap_or(0),
-        );
+        let t = |v: nix::sys::time::TimeVal| {
+            Duration::from_micros(
+                u64::try_from(v.tv_sec()).unwrap_or(0) * 1_000_000
+                    + u64::try_from(v.tv_usec()).unwrap_or(0),
+            )
+        };
         t(u.user_time()) + t(u.system_time())
     };
     let before = cpu();
     let run = naive::apply(&client, &fleet, |_| {}).await;
-    let naive_cpu = (cpu() - before).as_secs_f64() / run.makespan.as_secs_f64();
+    let naive_cpu = cpu().saturating_sub(before).as_secs_f64() / run.makespan.as_secs_f64();
     sim.stop().await;
-    println!("\n### idle CPU: one {:.0} s session with nothing to report\n", length.as_secs_f64());
+    println!(
+        "\n### idle CPU: one {:.0} s session with nothing to report\n",
+        length.as_secs_f64()
+    );
     println!("| | wall | CPU (user + system) | share |");
     println!("|---|---:|---:|---:|");
     println!(

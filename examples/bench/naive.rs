@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use whm_migrate::translog::parse_master_log;
 use whm_migrate::whm::{
-    ClientOptions, RetryPolicy, RootSessionRequest, SessionOptions, SourceLogin, Timeouts,
-    TlsMode, WhmClient,
+    ClientOptions, RetryPolicy, RootSessionRequest, SessionOptions, SourceLogin, Timeouts, TlsMode,
+    WhmClient,
 };
 
 use crate::fleet::{Fleet, PASSWORD, THREADS, TOKEN};

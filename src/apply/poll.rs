@@ -70,7 +70,14 @@ pub async fn follow_state(
     policy: PollPolicy,
     mut on_change: impl FnMut(&SessionState),
 ) -> Result<SessionState, WhmError> {
-    follow_state_with(client, session, policy, &LogSignals::default(), &mut on_change).await
+    follow_state_with(
+        client,
+        session,
+        policy,
+        &LogSignals::default(),
+        &mut on_change,
+    )
+    .await
 }
 
 /// Like [`follow_state`], with a master-log follower beside it: its `poll_now` cuts a
