@@ -3,13 +3,14 @@
 //! and must never stall the state poll), incremental parsing of only the new bytes,
 //! and item-log excerpts for failed items at the end.
 
-use crate::apply::poll::{PollPolicy, follow_state_with};
+use crate::apply::poll::{LogSignals, PollPolicy, follow_state_with};
 use crate::translog::{
     Event, Excerpt, ExcerptLevel, ExcerptLine, ItemKey, MasterLogParser, SessionOutcome,
     SessionProgress, failure_excerpt, parse_item_log,
 };
 use crate::whm::{SessionState, WhmClient, WhmError};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -68,15 +69,16 @@ pub async fn follow(
         progress.expect(key.clone());
     }
     let (log_tx, mut log_rx) = mpsc::unbounded_channel();
+    let signals = Arc::new(LogSignals::default());
     let follower = tokio::spawn(follow_log(
         client.clone(),
         session.to_owned(),
         policy,
         log_tx,
+        signals.clone(),
     ));
     let (state_tx, mut state_rx) = mpsc::unbounded_channel();
-    let wake = tokio::sync::Notify::new();
-    let poll = follow_state_with(client, session, policy, &wake, move |s| {
+    let poll = follow_state_with(client, session, policy, &signals, move |s| {
         let _ = state_tx.send(s.clone());
     });
     tokio::pin!(poll);
@@ -88,9 +90,13 @@ pub async fn follow(
             Some(msg) = log_rx.recv() => {
                 if handle(msg, &mut progress, planned, watcher) {
                     log_complete = true;
-                    // The log says the session ended: confirm it now, not at the next
-                    // backed-off poll.
-                    wake.notify_one();
+                    // The log says the session ended (and how): the state poll may
+                    // finish now, not at its next backed-off poll.
+                    signals.log_ended(match progress.outcome() {
+                        Some(SessionOutcome::Failed) => SessionState::Failed,
+                        Some(SessionOutcome::Aborted) => SessionState::Aborted,
+                        _ => SessionState::Completed,
+                    });
                 }
             }
         }
@@ -173,6 +179,7 @@ async fn follow_log(
     session: String,
     policy: PollPolicy,
     tx: mpsc::UnboundedSender<LogMessage>,
+    signals: Arc<LogSignals>,
 ) {
     let mut parser = MasterLogParser::new();
     let mut interval = policy.min.max(Duration::from_millis(500));
@@ -225,7 +232,10 @@ async fn follow_log(
                 interval = (interval * 2).min(policy.max);
             }
         }
-        tokio::time::sleep(interval).await;
+        tokio::select! {
+            () = tokio::time::sleep(interval) => {}
+            () = signals.fetch_now.notified() => {}
+        }
     }
 }
 

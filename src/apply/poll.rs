@@ -1,9 +1,45 @@
 //! Following a session's state: cheap `get_transfer_session_state` polls that back off
 //! while nothing changes, ride out a destination that is briefly unreachable, and
-//! confirm a `COMPLETED` (it can flicker before `FAILED`/`ABORTED`, REFERENCE §5.2).
+//! confirm a `COMPLETED` (it can flicker before `FAILED`/`ABORTED`, REFERENCE §5.2)
+//! unless the master log's end record has already said how the session ended.
 
 use crate::whm::{SessionState, WhmClient, WhmError};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+/// What the master-log follower and the state poll tell each other.
+#[derive(Debug, Default)]
+pub struct LogSignals {
+    /// The log has shown the session's end: poll the state now, not at the next
+    /// backed-off interval.
+    pub poll_now: Notify,
+    /// The state poll has seen the session end: fetch the log now for its end record.
+    pub fetch_now: Notify,
+    /// How the log's end record says the session ended, once it has been read. It is
+    /// written before the state settles, so a terminal state needs no confirming
+    /// second read.
+    ended: Mutex<Option<SessionState>>,
+}
+
+impl LogSignals {
+    /// Records the outcome the log's end record gave and wakes the state poll.
+    pub fn log_ended(&self, outcome: SessionState) {
+        *self.ended.lock().unwrap_or_else(PoisonError::into_inner) = Some(outcome);
+        self.poll_now.notify_one();
+    }
+
+    /// A terminal `state` as the log's end record settles it: a `COMPLETED` that the
+    /// log calls failed or aborted is the flicker of REFERENCE §5.2.
+    fn settled(&self, state: &SessionState) -> Option<SessionState> {
+        let ended = self.ended.lock().unwrap_or_else(PoisonError::into_inner);
+        match (state, ended.as_ref()) {
+            (_, None) => None,
+            (SessionState::Completed, Some(outcome)) => Some(outcome.clone()),
+            (state, Some(_)) => Some(state.clone()),
+        }
+    }
+}
 
 /// Polling intervals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,19 +74,20 @@ pub async fn follow_state(
         client,
         session,
         policy,
-        &tokio::sync::Notify::new(),
+        &LogSignals::default(),
         &mut on_change,
     )
     .await
 }
 
-/// Like [`follow_state`], but `wake` cuts a wait short (the master log has shown the
-/// session's end, so the next poll should not wait out a backed-off interval).
+/// Like [`follow_state`], with a master-log follower beside it: its `poll_now` cuts a
+/// wait short, and once it has read the log's end record a terminal state is final at
+/// once (the caller takes the outcome from that record).
 pub async fn follow_state_with(
     client: &WhmClient,
     session: &str,
     policy: PollPolicy,
-    wake: &tokio::sync::Notify,
+    log: &LogSignals,
     mut on_change: impl FnMut(&SessionState),
 ) -> Result<SessionState, WhmError> {
     let mut last: Option<SessionState> = None;
@@ -62,11 +99,24 @@ pub async fn follow_state_with(
                 failing_since = None;
                 if state.is_terminal() {
                     // Confirm: a failing or aborted session passes through COMPLETED.
-                    tokio::time::sleep(policy.min).await;
-                    let confirmed = client
-                        .get_transfer_session_state(session)
-                        .await
-                        .unwrap_or_else(|_| state.clone());
+                    // The log's end record settles it as well as a second read after
+                    // `min` does, so ask the follower for it and take whichever is first.
+                    let confirmed = if let Some(settled) = log.settled(&state) {
+                        settled
+                    } else {
+                        log.fetch_now.notify_one();
+                        tokio::select! {
+                            () = tokio::time::sleep(policy.min) => {}
+                            () = log.poll_now.notified() => {}
+                        }
+                        match log.settled(&state) {
+                            Some(settled) => settled,
+                            None => client
+                                .get_transfer_session_state(session)
+                                .await
+                                .unwrap_or_else(|_| state.clone()),
+                        }
+                    };
                     if confirmed.is_terminal() {
                         if last.as_ref() != Some(&confirmed) {
                             on_change(&confirmed);
@@ -106,7 +156,7 @@ pub async fn follow_state_with(
         }
         tokio::select! {
             () = tokio::time::sleep(interval) => {}
-            () = wake.notified() => interval = policy.min,
+            () = log.poll_now.notified() => interval = policy.min,
         }
     }
 }

@@ -1,0 +1,106 @@
+//! The baseline: cPanel's step-by-step guide turned into a script, using the project's
+//! own client (`whm_migrate::whm`) so only the approach differs. Per source in turn:
+//! create the session; per account, check it on the destination
+//! (`validate_system_user`) and enqueue it; start. Then every second, for each session
+//! not yet finished: read its state and fetch and re-parse its whole master log.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use whm_migrate::translog::parse_master_log;
+use whm_migrate::whm::{
+    ClientOptions, RetryPolicy, RootSessionRequest, SessionOptions, SourceLogin, Timeouts, TlsMode,
+    WhmClient,
+};
+
+use crate::fleet::{Fleet, PASSWORD, THREADS, TOKEN};
+
+pub fn client(url: &str) -> WhmClient {
+    WhmClient::new(ClientOptions {
+        base_url: url.to_owned(),
+        user: "root".into(),
+        token: TOKEN.into(),
+        tls: TlsMode::SystemRoots,
+        timeouts: Timeouts::default(),
+        retry: RetryPolicy::default(),
+    })
+    .expect("client")
+}
+
+/// The naive check of every account: one `validate_system_user` each, in turn.
+pub async fn check(client: &WhmClient, fleet: &Fleet) -> Duration {
+    let started = Instant::now();
+    for (_, user) in fleet.accounts() {
+        client.validate_system_user(user).await.expect("check");
+    }
+    started.elapsed()
+}
+
+/// What the naive apply saw.
+pub struct NaiveRun {
+    /// Session id → when the script noticed it had ended.
+    pub noticed: BTreeMap<String, std::time::SystemTime>,
+    /// From the first call to the last session noticed.
+    pub makespan: Duration,
+}
+
+/// Runs the naive apply; `watch` is told each session id as soon as it exists.
+pub async fn apply(client: &WhmClient, fleet: &Fleet, mut watch: impl FnMut(&str)) -> NaiveRun {
+    let started = Instant::now();
+    let mut sessions = Vec::new();
+    for (host, items) in &fleet.sources {
+        let created = client
+            .create_remote_root_transfer_session(&RootSessionRequest {
+                login: SourceLogin {
+                    host: host.clone(),
+                    user: "root".into(),
+                    password: Some(PASSWORD.into()),
+                    ..SourceLogin::default()
+                },
+                comm_transport: None,
+                options: SessionOptions {
+                    transfer_threads: Some(THREADS),
+                    restore_threads: Some(THREADS),
+                    ..SessionOptions::default()
+                },
+            })
+            .await
+            .expect("create");
+        let id = created.transfer_session_id;
+        watch(&id);
+        for (user, _) in items {
+            client.validate_system_user(user).await.expect("check");
+            let params = [
+                ("user".to_owned(), user.clone()),
+                ("localuser".to_owned(), user.clone()),
+            ];
+            client
+                .enqueue_transfer_item(&id, "AccountRemoteRoot", &params)
+                .await
+                .expect("enqueue");
+        }
+        client.start_transfer_session(&id).await.expect("start");
+        sessions.push(id);
+    }
+    let mut noticed = BTreeMap::new();
+    while noticed.len() < sessions.len() {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        for id in &sessions {
+            if noticed.contains_key(id) {
+                continue;
+            }
+            let state = client.get_transfer_session_state(id).await.expect("state");
+            let log = client
+                .fetch_transfer_session_log(id, "master.log")
+                .await
+                .expect("log");
+            std::hint::black_box(parse_master_log(log.as_bytes()));
+            if state.is_terminal() {
+                noticed.insert(id.clone(), std::time::SystemTime::now());
+            }
+        }
+    }
+    NaiveRun {
+        noticed,
+        makespan: started.elapsed(),
+    }
+}

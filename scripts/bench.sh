@@ -1,0 +1,9 @@
+#!/bin/sh
+# The benchmark sweep of docs/benchmarks.md: builds the CLI and the harness in release
+# mode, then runs the harness (which starts the simulator and the CLI as child
+# processes). Arguments go to the harness: --quick, --accounts 100,1000, --sources 1,10,
+# --session SECS, --idle SECS.
+set -eu
+cd "$(dirname "$0")/.."
+cargo build --release --bin whm-migrate --example bench
+exec target/release/examples/bench "$@"
