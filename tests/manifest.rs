@@ -395,3 +395,49 @@ fn odd_but_valid_manifests_load() {
     let empty = load_ok(&dir.join("empty-lists.toml"));
     assert!(empty.sources[0].accounts.is_empty());
 }
+
+#[test]
+fn a_source_level_check_waived_on_an_item_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.toml");
+    std::fs::write(
+        &path,
+        r#"version = 1
+name = "w"
+
+[destination]
+url = "https://new1.example.com:2087"
+token = { env = "T" }
+
+[defaults.accounts]
+waive = ["disk-use-unknown"]
+
+[[sources]]
+name = "old1"
+host = "old1.example.com"
+kind = "root"
+password = { env = "P" }
+waive = ["older-destination"]
+
+[[sources.accounts]]
+user = "alice"
+waive = ["database-taken", "older-destination"]
+"#,
+    )
+    .unwrap();
+    let m = load_ok(&path);
+    let warned: Vec<(usize, usize)> = m
+        .warnings()
+        .to_json()
+        .into_iter()
+        .filter(|d| d.code == "source-level-check")
+        .map(|d| (d.line, d.column))
+        .collect();
+    // The defaults' and the account's, not the source's own.
+    assert_eq!(warned, [(9, 10), (20, 28)]);
+    let text = m.warnings().render_text(false);
+    assert!(
+        text.contains("waive it on the [[sources]] table: waive = [\"older-destination\"]"),
+        "{text}"
+    );
+}

@@ -16,6 +16,16 @@ pub const CHECK_NAMES: &[&str] = &[
     "localuser-refused",
 ];
 
+/// The checks that concern a whole source, not items: only a `[[sources]]` table's
+/// `waive` reaches them.
+pub const SOURCE_LEVEL_CHECKS: &[&str] = &[
+    "module-error",
+    "module-warning",
+    "disk-use-unknown",
+    "older-destination",
+    "roundcube-dbtype-mismatch",
+];
+
 /// Every risk, by its stable name, with the account key that carries it.
 pub const RISKS: &[(&str, &str)] = &[
     ("force", "force"),

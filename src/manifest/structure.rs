@@ -9,7 +9,7 @@ use toml::Spanned;
 use toml::de::{DeArray, DeTable, DeValue};
 
 use super::diagnostic::Diagnostic;
-use super::gates::{CHECK_NAMES, GATE_KEYS, risk_names};
+use super::gates::{CHECK_NAMES, GATE_KEYS, SOURCE_LEVEL_CHECKS, risk_names};
 use super::origin::{Loc, SpanIndex};
 use super::secret::suggested_env_var;
 use crate::modules::did_you_mean;
@@ -562,7 +562,12 @@ impl Walker {
                 );
                 None
             }
-            (Expect::Checks, _) => Some(self.gate_names(key, value, true)),
+            (Expect::Checks, _) => {
+                // Only packages and feature lists reach here as items; `[[sources]]`
+                // waives for the whole source.
+                let item_level = path.contains("packages") || path.contains("feature_lists");
+                Some(self.gate_names(key, value, true, item_level))
+            }
             (Expect::Str | Expect::Path | Expect::Name, _) => {
                 self.wrong_type(
                     key,
@@ -599,7 +604,7 @@ impl Walker {
                 },
             );
             if GATE_KEYS.contains(&name) {
-                let kept = self.gate_names(name, value, name == "waive");
+                let kept = self.gate_names(name, value, name == "waive", true);
                 out.insert(key.clone(), kept);
                 continue;
             }
@@ -664,6 +669,7 @@ impl Walker {
         key: &str,
         value: &Spanned<DeValue<'i>>,
         checks: bool,
+        item_level: bool,
     ) -> Spanned<DeValue<'i>> {
         let (what, known): (&str, Vec<&str>) = if checks {
             ("pre-flight check", CHECK_NAMES.to_vec())
@@ -682,6 +688,16 @@ impl Walker {
                 continue;
             };
             if known.contains(&s.as_ref()) {
+                if checks && item_level && SOURCE_LEVEL_CHECKS.contains(&s.as_ref()) {
+                    self.diagnostics.push(
+                        Diagnostic::warning(
+                            "source-level-check",
+                            format!("`{key}` here cannot waive {s:?}: that check concerns the whole source, not an item"),
+                        )
+                        .at(Some(name.span()))
+                        .help(format!("waive it on the [[sources]] table: waive = [{s:?}]")),
+                    );
+                }
                 out.push(name.clone());
                 continue;
             }
