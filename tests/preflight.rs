@@ -365,6 +365,11 @@ async fn a_blocker_stops_apply_before_any_enqueue_and_a_waiver_lets_it_through()
     assert_eq!(enqueues(&s), 0, "{s:?}");
     assert_eq!(calls(&s, "enqueue_transfer_item"), 0);
     assert_eq!(calls(&s, "start_transfer_session"), 0);
+    // The session this refused apply created to read the analysis does not stay behind
+    // holding the source's password.
+    assert_eq!(s.sessions_created, 1);
+    assert_eq!(calls(&s, "abort_transfer_session"), 1, "{s:?}");
+    assert!(out.stderr.contains("discarded session"), "{}", out.stderr);
 
     // Waived on the source: the plan shows it waived, and apply runs.
     let waived = manifest(&url, "waive = [\"older-destination\"]", "", "");

@@ -4,7 +4,7 @@ use crate::apply::execute::{Context, SourceRun, execute};
 use crate::apply::monitor::Watcher;
 use crate::apply::poll::PollPolicy;
 use crate::cli::args::{ApplyArgs, GlobalArgs};
-use crate::cli::commands::plan::{PlanScope, make_plan_with};
+use crate::cli::commands::plan::{PlanScope, discard_pending, make_plan_with};
 use crate::cli::printer::Printer;
 use crate::cli::settings;
 use crate::cli::watch::SourceWatcher;
@@ -50,7 +50,7 @@ pub async fn run(printer: &Printer, global: &GlobalArgs, args: &ApplyArgs) -> mi
         destination,
         state,
         lock,
-        journal,
+        mut journal,
         desired,
         plan,
         ..
@@ -59,6 +59,15 @@ pub async fn run(printer: &Printer, global: &GlobalArgs, args: &ApplyArgs) -> mi
     if let Some(saved) = &saved
         && saved.fingerprint != plan.fingerprint
     {
+        discard_pending(
+            printer,
+            &destination.client,
+            &mut journal,
+            &state,
+            plan,
+            true,
+        )
+        .await;
         destination.close().await;
         return Err(miette!(
             help = format!(
@@ -72,6 +81,17 @@ pub async fn run(printer: &Printer, global: &GlobalArgs, args: &ApplyArgs) -> mi
     }
     if plan.summary.has_blockers() {
         printer.data(&render::text(plan));
+        // A session this run created to read the analysis would otherwise sit PENDING
+        // on the destination, holding the source's password, until someone cleans up.
+        discard_pending(
+            printer,
+            &destination.client,
+            &mut journal,
+            &state,
+            plan,
+            true,
+        )
+        .await;
         destination.close().await;
         for gate in render::gate_report(plan) {
             printer.error(&format!("error: {gate}"));

@@ -154,22 +154,37 @@ pub async fn make_plan_with(
 /// `--no-keep`: aborts the PENDING sessions the plan created or reused and retires them
 /// in the journal. False when one could not be discarded (the error is printed).
 async fn discard_sessions(printer: &Printer, planned: &mut Planned) -> bool {
+    discard_pending(
+        printer,
+        &planned.destination.client,
+        &mut planned.journal,
+        &planned.state,
+        &planned.plan,
+        false,
+    )
+    .await
+}
+
+/// Aborts the PENDING sessions `plan` names (only those observing created, with
+/// `only_created`), so none is left holding a source password. False when one could not
+/// be discarded or the journal not saved (each printed).
+pub async fn discard_pending(
+    printer: &Printer,
+    client: &crate::whm::WhmClient,
+    journal: &mut Journal,
+    state: &StateDir,
+    plan: &Plan,
+    only_created: bool,
+) -> bool {
     let mut ok = true;
-    for source in &planned.plan.sources {
+    for source in &plan.sources {
         let Some(session) = &source.session else {
             continue;
         };
-        if session.state != SessionState::Pending.name() {
+        if session.state != SessionState::Pending.name() || (only_created && !session.created) {
             continue;
         }
-        match discard(
-            &planned.destination.client,
-            &mut planned.journal,
-            &source.name,
-            &session.id,
-        )
-        .await
-        {
+        match discard(client, journal, &source.name, &session.id).await {
             Ok(now) => printer.info(&format!(
                 "{}: discarded session {} (now {now}); the next plan or apply creates a new one",
                 source.name, session.id
@@ -185,7 +200,7 @@ async fn discard_sessions(printer: &Printer, planned: &mut Planned) -> bool {
             }
         }
     }
-    if let Err(e) = planned.state.save(&planned.journal) {
+    if let Err(e) = state.save(journal) {
         printer.error(&format!("{:?}", miette::Report::new(e)));
         ok = false;
     }
