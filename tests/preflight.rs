@@ -528,3 +528,35 @@ async fn defaults_acknowledge_a_risk_for_every_account() {
         ]
     );
 }
+
+/// A new account name (a rename) is asked of the destination with
+/// `validate_system_user`, which knows reserved names the local rules cannot; names kept
+/// from the source are not asked about.
+#[tokio::test]
+async fn a_new_name_is_checked_by_the_destination_and_only_new_names() {
+    let reserved = |t: &mut toml::Table| {
+        destination(t).insert(
+            "reserved_usernames".into(),
+            toml::Value::Array(vec!["root".into(), "webmaster".into()]),
+        );
+    };
+    let cx = SimContext::start(world(reserved)).await;
+    let text = manifest(&cx.sim.base_url(), "", "", "localuser = \"webmaster\"");
+    let (code, plan, stderr) = plan(&text).await;
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(names(&plan), ["localuser-refused"], "{stderr}");
+    assert!(
+        checks(&plan)[0]
+            .message
+            .contains("the destination reports the name as reserved"),
+        "{:?}",
+        checks(&plan)[0]
+    );
+    assert_eq!(calls(&stats(&cx).await, "validate_system_user"), 1);
+
+    let cx = SimContext::start(world(reserved)).await;
+    let (code, plan, stderr) = self::plan(&manifest(&cx.sim.base_url(), "", "", "")).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(names(&plan).is_empty(), "{stderr}");
+    assert_eq!(calls(&stats(&cx).await, "validate_system_user"), 0);
+}

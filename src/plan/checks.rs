@@ -7,8 +7,8 @@
 use crate::manifest::gates::RISKS;
 use crate::plan::input::{DesiredItem, DesiredSource, queue_key};
 use crate::plan::model::{Check, Conflict, ItemPlan, Risk, Severity};
-use crate::whm::RemoteAnalysis;
-use std::collections::BTreeSet;
+use crate::whm::{RemoteAnalysis, SystemUserCheck};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Names WHM keeps for itself; an account may not take them (the analysis' `local.users`
 /// adds every system user of the destination).
@@ -42,6 +42,8 @@ pub struct Scope<'a> {
     pub manifest_users: BTreeSet<&'a str>,
     /// Accounts apply would run, over every source, that ask for a dedicated IP.
     pub ip_demand: usize,
+    /// The destination's `validate_system_user` answers for new account names.
+    pub user_checks: Option<&'a BTreeMap<String, SystemUserCheck>>,
 }
 
 impl<'a> Scope<'a> {
@@ -373,7 +375,17 @@ pub fn refused_user(
     if system && !scope.dest_users.contains(user) {
         return Some("a system user of that name exists".to_owned());
     }
-    None
+    // The server's own answer settles what the local rules cannot know.
+    match scope.user_checks.and_then(|c| c.get(user)) {
+        Some(c) if c.reserved => Some("the destination reports the name as reserved".to_owned()),
+        Some(c) if c.exists && !scope.dest_users.contains(user) => {
+            Some("the destination reports a user of that name".to_owned())
+        }
+        Some(c) if !c.valid_for_transfer && !c.exists => {
+            Some("the destination does not accept it for a transferred account".to_owned())
+        }
+        _ => None,
+    }
 }
 
 /// `11.120` → (11, 120), compared numerically.

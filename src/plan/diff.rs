@@ -89,6 +89,7 @@ fn checks_scope<'a>(
             .iter()
             .map(|a| a.user.as_str())
             .collect(),
+        user_checks: Some(&observed.destination.user_checks),
         ..Scope::default()
     };
     for item in desired.sources.iter().flat_map(|s| &s.items) {

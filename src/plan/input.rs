@@ -1,9 +1,9 @@
 //! The two inputs of the diff: what the manifest wants ([`Desired`]) and what the
 //! servers hold ([`Observed`]). Plain values, so the diff is testable without I/O.
 
-use crate::whm::{Account, Package, RemoteAnalysis, SessionState};
+use crate::whm::{Account, Package, RemoteAnalysis, SessionState, SystemUserCheck};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// How a source is logged in to: decides the session kind and the account module.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -94,6 +94,12 @@ pub struct DestinationInventory {
     pub packages: Vec<Package>,
     /// Its feature list names.
     pub featurelists: Vec<String>,
+    /// `validate_system_user` answers for the new names the manifest gives accounts
+    /// (`localuser` differing from the source's user): no cPanel server has accepted
+    /// those yet, and the destination's own rules (reserved names, length) are not
+    /// documented, so it is asked, once per such name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub user_checks: BTreeMap<String, SystemUserCheck>,
 }
 
 /// One source as observed: its session and, for root sources, the analysis.

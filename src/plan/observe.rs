@@ -15,9 +15,10 @@ use crate::plan::input::{
     SourceKind, queue_key,
 };
 use crate::whm::{
-    AccountQuery, PackageFilter, RootSessionRequest, SessionState, WhmClient, WhmError,
+    AccountQuery, PackageFilter, RootSessionRequest, SessionState, SystemUserCheck, WhmClient,
+    WhmError,
 };
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 /// Errors while observing.
@@ -80,7 +81,48 @@ pub async fn destination_inventory(
         accounts,
         packages,
         featurelists,
+        user_checks: BTreeMap::new(),
     })
+}
+
+/// How many `validate_system_user` calls run at once.
+const USER_CHECKS_AT_ONCE: usize = 8;
+
+/// Asks the destination about each new account name the manifest gives (`localuser`
+/// differing from the source's user) that is not already one of its accounts (that is a
+/// conflict the diff reports). Names kept from the source were valid on a cPanel server,
+/// so renames are the only names that need the server's word: the request count grows
+/// with the renames, not with the accounts.
+pub async fn check_new_names(
+    client: &WhmClient,
+    desired: &Desired,
+    destination: &DestinationInventory,
+) -> Result<BTreeMap<String, SystemUserCheck>, ObserveError> {
+    use futures::{StreamExt as _, TryStreamExt as _};
+    let existing: BTreeSet<&str> = destination
+        .accounts
+        .iter()
+        .map(|a| a.user.as_str())
+        .collect();
+    let names: BTreeSet<&str> = desired
+        .sources
+        .iter()
+        .flat_map(|s| &s.items)
+        .filter(|i| i.problems.is_empty())
+        .filter_map(|i| i.localuser.as_deref().filter(|l| *l != i.key))
+        .filter(|l| !existing.contains(l))
+        .collect();
+    futures::stream::iter(names)
+        .map(|name| async move {
+            client
+                .validate_system_user(name)
+                .await
+                .map(|check| (name.to_owned(), check))
+        })
+        .buffer_unordered(USER_CHECKS_AT_ONCE)
+        .try_collect()
+        .await
+        .map_err(ObserveError::Destination)
 }
 
 /// Which journal item states mean "in the session's queue". An item left
@@ -100,7 +142,8 @@ pub async fn observe(
     journal: &mut Journal,
     created_by: &str,
 ) -> Result<Observed, ObserveError> {
-    let destination = destination_inventory(client).await?;
+    let mut destination = destination_inventory(client).await?;
+    destination.user_checks = check_new_names(client, desired, &destination).await?;
     let index = DestinationIndex::new(&destination);
     let shared = Mutex::new(std::mem::take(journal));
     let tasks = desired.sources.iter().map(|source| {
