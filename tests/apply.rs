@@ -569,6 +569,55 @@ async fn sigterm_while_enqueueing_says_the_session_waits_and_a_rerun_finishes() 
     }
 }
 
+// 8b, while planning (the analysis answer is slow): nothing is queued, and it says how to
+// go on.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_while_planning_queues_nothing_and_says_how_to_resume() {
+    let mut opts = slow();
+    opts.faults = Faults {
+        answer_delay_ms: [(
+            "retrieve_transfer_session_remote_analysis".to_owned(),
+            30_000,
+        )]
+        .into(),
+        ..Faults::default()
+    };
+    let sim = SimContext::with(world(), opts).await;
+    let setup = Setup::new(&sim);
+    let mut child = setup.command(&[]).spawn().unwrap();
+    assert!(
+        wait_for(&sim, &mut child, |s| calls(
+            s,
+            "retrieve_transfer_session_remote_analysis"
+        ) >= 1)
+        .await
+    );
+    term(&child);
+    let out = finish(child).await;
+    out.assert_code(130);
+    let resume = format!(
+        "resume with: whm-migrate apply {} --state-dir {}",
+        setup.manifest.display(),
+        setup.state.display()
+    );
+    assert!(
+        out.stderr
+            .contains("interrupted while planning: nothing was queued or started")
+            && out.stderr.contains(&resume),
+        "{}",
+        out.stderr
+    );
+    let s = sim.sim.stats();
+    assert_eq!(calls(&s, "enqueue_transfer_item"), 0);
+    assert_eq!(calls(&s, "start_transfer_session"), 0);
+    // The session created before the signal was recorded: the re-run reuses it.
+    sim.sim.set_faults(Faults::default());
+    let out = setup.apply(&[]).await;
+    out.assert_code(0);
+    assert_eq!(sim.sim.stats().sessions_created, 1);
+    assert_exactly_once(&sim);
+}
+
 // 9.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_demo_applies_then_finds_no_changes() {

@@ -41,8 +41,20 @@ pub async fn run(printer: &Printer, global: &GlobalArgs, args: &ApplyArgs) -> mi
         wave,
         throughput: None,
     };
-    let Some(planned) = make_plan_with(printer, global, &manifest_path, "apply", &scope).await?
-    else {
+    // A signal while planning stops before anything is queued; a session create cut
+    // short stays marked in the journal and is reported as unrecorded by the next run.
+    let planning = make_plan_with(printer, global, &manifest_path, "apply", &scope);
+    let planned = tokio::select! {
+        planned = planning => planned?,
+        () = interrupted() => {
+            printer.error(&format!(
+                "interrupted while planning: nothing was queued or started\nresume with: whm-migrate apply {}",
+                rerun_args(&manifest_path, global.state_dir.as_deref())
+            ));
+            return Ok(130);
+        }
+    };
+    let Some(planned) = planned else {
         return Ok(EXIT_ERROR);
     };
     let crate::cli::commands::plan::Planned {
