@@ -83,11 +83,15 @@ pub async fn destination(manifest: &Manifest, state: &Path) -> Result<Destinatio
         std::fs::create_dir_all(state)
             .map_err(|e| format!("cannot create {}: {e}", state.display()))?;
         let token = random_token();
-        let opts = SimOptions {
+        let mut opts = SimOptions {
             api_token: token.clone(),
             state_file: Some(state.join(format!("{}.sim-world.json", manifest.name))),
             ..SimOptions::default()
         };
+        if let Some(mb_s) = sim.transfer_mb_s {
+            opts.time_scale.bytes_per_second = mb_s.saturating_mul(1_000_000);
+            opts.time_scale.restore_bytes_per_second = mb_s.saturating_mul(2_000_000);
+        }
         let handle = Simulator::start(world, opts)
             .await
             .map_err(|e| format!("cannot start the embedded simulator: {e}"))?;

@@ -80,6 +80,11 @@ fn default_root() -> String {
 pub struct SimulatorRef {
     /// The simulator's world file, relative to the manifest's folder.
     pub world: PathBuf,
+    /// How fast one transfer worker moves data, in MB/s (restores run twice as fast).
+    /// Default: 1,000,000 MB/s, so a run is instant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1_000_000_000))]
+    pub transfer_mb_s: Option<u64>,
 }
 
 /// Request timeouts in seconds; unset values use the client's defaults.

@@ -144,7 +144,10 @@ static SOURCE: TableSpec = TableSpec {
 
 static SIMULATOR: TableSpec = TableSpec {
     place: "[destination.simulator]",
-    keys: &[("world", Expect::Path)],
+    keys: &[
+        ("world", Expect::Path),
+        ("transfer_mb_s", Expect::Int(1, 1_000_000_000)),
+    ],
     required: &["world"],
     elsewhere: &[],
 };
