@@ -24,6 +24,7 @@ mod envelope;
 mod error;
 mod inventory;
 pub mod lenient;
+mod logtext;
 mod request;
 mod state;
 pub mod tls;
@@ -37,6 +38,7 @@ pub use api::EnqueueOutcome;
 pub use client::{ClientOptions, Effect, RetryPolicy, Slowness, Timeouts, WhmClient};
 pub use envelope::{CallSite, Envelope, Metadata, Output, decode, decode_any, describe_body};
 pub use error::{WhmError, clean_reason};
+pub use logtext::{LOG_HEAD_LEN, LogTail};
 pub use inventory::{Account, AccountQuery, Package, PackageFilter};
 pub use request::{
     CredentialCheckRequest, RootSessionRequest, SessionOptions, SourceLogin, UserSessionRequest,
