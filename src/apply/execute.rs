@@ -80,8 +80,16 @@ pub async fn execute(
                 followed: None,
                 error: None,
             };
-            if let Err(e) =
-                run_source(cx, saves, source, source_plan, user, watcher.as_mut(), &mut run).await
+            if let Err(e) = run_source(
+                cx,
+                saves,
+                source,
+                source_plan,
+                user,
+                watcher.as_mut(),
+                &mut run,
+            )
+            .await
             {
                 run.error = Some(e.to_string());
             }
@@ -132,7 +140,9 @@ async fn run_source(
     // Indexed: a scan of the source's items per planned item is quadratic.
     let mut desired: HashMap<(&str, &str), &DesiredItem> = HashMap::new();
     for d in &source.items {
-        desired.entry((d.module.as_str(), d.key.as_str())).or_insert(d);
+        desired
+            .entry((d.module.as_str(), d.key.as_str()))
+            .or_insert(d);
     }
     let items: Vec<(ItemPlan, Vec<(String, String)>)> = source_plan
         .items
@@ -160,17 +170,16 @@ async fn run_source(
         _ => create_session(client, source, user, state, journal).await?,
     };
     run.session = Some(session.clone());
-    let (queued, already) =
-        enqueue_items(
-            client,
-            &session,
-            &items,
-            &source.name,
-            state,
-            journal,
-            saves,
-        )
-        .await?;
+    let (queued, already) = enqueue_items(
+        client,
+        &session,
+        &items,
+        &source.name,
+        state,
+        journal,
+        saves,
+    )
+    .await?;
     run.enqueued = (queued, already);
     run.transferred = items.into_iter().map(|(i, _)| i).collect();
     watcher.note(&format!(

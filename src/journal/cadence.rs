@@ -55,7 +55,10 @@ impl SaveCadence {
         let out = change(&mut j);
         self.dirty.store(true, Ordering::SeqCst);
         let due = {
-            let mut last = self.last_save.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut last = self
+                .last_save
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             let due = last.elapsed() >= SAVE_EVERY;
             if due {
                 *last = Instant::now();
@@ -122,12 +125,38 @@ mod tests {
             });
         }
         let intervals = started.elapsed().as_millis() / SAVE_EVERY.as_millis();
-        assert!(u128::from(cadence.saves()) <= intervals, "{}", cadence.saves());
+        assert!(
+            u128::from(cadence.saves()) <= intervals,
+            "{}",
+            cadence.saves()
+        );
         cadence.flush(&state, &journal).unwrap();
         assert_eq!(state.load().unwrap().sources.len(), 7);
         // Nothing new: a second flush writes nothing.
         let saves = cadence.saves();
         cadence.flush(&state, &journal).unwrap();
         assert_eq!(cadence.saves(), saves);
+    }
+
+    #[test]
+    fn changes_from_many_threads_are_all_on_disk_after_each_ones_flush() {
+        let tmp = tempfile::tempdir().unwrap();
+        let state = StateDir::new(tmp.path(), "m1");
+        let journal = Mutex::new(state.load().unwrap());
+        let cadence = SaveCadence::new();
+        std::thread::scope(|s| {
+            for t in 0..8 {
+                let (state, journal, cadence) = (&state, &journal, &cadence);
+                s.spawn(move || {
+                    for i in 0..200 {
+                        cadence.change(state, journal, |j| {
+                            j.sources.entry(format!("t{t}-{i}")).or_default();
+                        });
+                    }
+                    cadence.flush(state, journal).unwrap();
+                });
+            }
+        });
+        assert_eq!(state.load().unwrap().sources.len(), 8 * 200);
     }
 }

@@ -122,9 +122,7 @@ impl LineSplitter {
             });
         }
         let common = head.len().min(self.head.len());
-        if head[..common] != self.head[..common]
-            || from > self.consumed
-            || from + tail.len() != len
+        if head[..common] != self.head[..common] || from > self.consumed || from + tail.len() != len
         {
             return Err(LogReplaced::Changed);
         }
@@ -220,7 +218,10 @@ mod tests {
             lines.push((n, l.to_vec()));
         })
         .unwrap();
-        assert_eq!(lines, vec![(1, b"a".to_vec()), (2, b"bc".to_vec()), (3, b"d".to_vec())]);
+        assert_eq!(
+            lines,
+            vec![(1, b"a".to_vec()), (2, b"bc".to_vec()), (3, b"d".to_vec())]
+        );
         // A shorter file, another start, or a tail that does not reach back far
         // enough cannot continue.
         assert!(s.feed_tail(2, b"a\n", 0, b"a\n", |_, _| {}).is_err());

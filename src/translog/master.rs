@@ -69,10 +69,9 @@ impl MasterLogParser {
         tail: &[u8],
     ) -> Result<Vec<Event>, LogReplaced> {
         let mut out = Vec::new();
-        self.lines
-            .feed_tail(len, head, from, tail, |n, line| {
-                out.push(decode_master(n, line));
-            })?;
+        self.lines.feed_tail(len, head, from, tail, |n, line| {
+            out.push(decode_master(n, line));
+        })?;
         Ok(out)
     }
 

@@ -3,10 +3,10 @@
 use crate::whm::analysis::RemoteAnalysis;
 use crate::whm::client::{Effect, Slowness, WhmClient};
 use crate::whm::error::WhmError;
-use crate::whm::logtext::{LogTail, decode_log};
 use crate::whm::inventory::{
     Account, AccountQuery, AcctData, FeatureListsData, Package, PackageFilter, PkgData,
 };
+use crate::whm::logtext::{LogTail, decode_log};
 use crate::whm::request::{CredentialCheckRequest, RootSessionRequest, UserSessionRequest};
 use crate::whm::state::SessionState;
 use crate::whm::types::{

@@ -231,8 +231,15 @@ impl WhmClient {
         slowness: Slowness,
         session_id: Option<&str>,
     ) -> Result<Envelope, WhmError> {
-        self.call_decoded(function, params, effect, slowness, session_id, envelope::decode)
-            .await
+        self.call_decoded(
+            function,
+            params,
+            effect,
+            slowness,
+            session_id,
+            envelope::decode,
+        )
+        .await
     }
 
     /// Like [`Self::call`], with the body decoded by `decode` (which must fail on a

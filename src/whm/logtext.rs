@@ -201,7 +201,11 @@ mod tests {
             let got = decode_log(&b, SITE, skip).unwrap();
             assert_eq!(got.len, log.len());
             assert_eq!(got.from, skip.min(log.len()));
-            assert_eq!(got.tail, &log.as_bytes()[skip.min(log.len())..], "skip {skip}");
+            assert_eq!(
+                got.tail,
+                &log.as_bytes()[skip.min(log.len())..],
+                "skip {skip}"
+            );
             assert_eq!(got.head, &log.as_bytes()[..LOG_HEAD_LEN.min(log.len())]);
         }
     }

@@ -38,8 +38,8 @@ pub use api::EnqueueOutcome;
 pub use client::{ClientOptions, Effect, RetryPolicy, Slowness, Timeouts, WhmClient};
 pub use envelope::{CallSite, Envelope, Metadata, Output, decode, decode_any, describe_body};
 pub use error::{WhmError, clean_reason};
-pub use logtext::{LOG_HEAD_LEN, LogTail};
 pub use inventory::{Account, AccountQuery, Package, PackageFilter};
+pub use logtext::{LOG_HEAD_LEN, LogTail};
 pub use request::{
     CredentialCheckRequest, RootSessionRequest, SessionOptions, SourceLogin, UserSessionRequest,
 };
