@@ -233,7 +233,7 @@ mod tests {
         assert!(err.is_err());
         assert!(decode_log(b"<html><title>x</title></html>", SITE, 0).is_err());
         assert!(decode_log(br#"{"metadata":{"result":1},"data":{"log":"ab"#, SITE, 0).is_err());
-        assert!(decode_log(br#"{"metadata":{"result":1},"data":[1]}"#, SITE, 0).is_err());
+        assert!(decode_log(br#"{"metadata":{"result":1},"data":"x"}"#, SITE, 0).is_err());
     }
 
     proptest::proptest! {
