@@ -153,6 +153,30 @@ async fn a_whole_root_session_with_one_failed_restore() {
         .await
         .unwrap();
     let events = parse_master_log(log.as_bytes());
+    // Fetched from an offset, the same file yields the same bytes past it, and a
+    // parser fed only those tails sees the same events as one fed the whole file.
+    let mut parser = whm_migrate::translog::MasterLogParser::new();
+    let mut tail_events = Vec::new();
+    for skip in [0, 1, log.len() / 3, log.len() / 2, log.len() - 1, log.len()] {
+        let tail = c
+            .fetch_transfer_session_log_from(&id, "master.log", skip)
+            .await
+            .unwrap();
+        assert_eq!((tail.len, tail.from), (log.len(), skip));
+        assert_eq!(tail.tail, &log.as_bytes()[skip..]);
+        let from = parser.consumed();
+        let tail = c
+            .fetch_transfer_session_log_from(&id, "master.log", from)
+            .await
+            .unwrap();
+        tail_events.extend(
+            parser
+                .feed_tail(tail.len, &tail.head, tail.from, &tail.tail)
+                .unwrap(),
+        );
+    }
+    tail_events.extend(parser.finish());
+    assert_eq!(format!("{tail_events:?}"), format!("{events:?}"));
     let mut progress = SessionProgress::new();
     progress.apply_all(&events);
     let state = |t: &str, k: &str| {

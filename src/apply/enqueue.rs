@@ -5,20 +5,23 @@
 //! lost answer the item is enqueued again and that refusal proves it had landed: the
 //! server, not a blind retry, decides. WHM has no call that lists a session's queue.
 
-use crate::journal::{ItemRecord, Journal, StateDir, now};
+use crate::journal::{ItemRecord, Journal, SaveCadence, StateDir, now};
 use crate::plan::{ItemPlan, SetBy, queue_key};
 use crate::whm::{EnqueueOutcome, SessionState, WhmClient, WhmError};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
-
-/// The longest the journal lags behind the enqueues while queueing.
-const SAVE_EVERY: Duration = Duration::from_millis(100);
 
 /// How many times an enqueue or start whose answer was lost is asked again.
 const RECONCILE_ATTEMPTS: u32 = 8;
 
 /// Enqueues `items` (in the given order) into `session`, recording each in the
 /// journal. Returns how many were newly queued and how many were already there.
+///
+/// The journal is saved through `saves`, the cadence every source shares: the server
+/// is the record of what is queued (a repeated enqueue is refused as "already exists
+/// in the queue"), and the session id is on disk before the first enqueue, so the
+/// journal only spares the next run from asking again. A crash repeats at most one
+/// save interval of enqueues, whatever the number of sources.
 pub async fn enqueue_items(
     client: &WhmClient,
     session: &str,
@@ -26,40 +29,31 @@ pub async fn enqueue_items(
     source: &str,
     state: &StateDir,
     journal: &Mutex<Journal>,
+    saves: &SaveCadence,
 ) -> Result<(usize, usize), WhmError> {
     let mut queued = 0;
     let mut already = 0;
-    let mut unsaved = 0;
-    let mut last_save = std::time::Instant::now();
     for (item, params) in items {
         let key = queue_key(&item.module, &item.key);
-        {
-            let mut j = lock(journal);
-            record(&mut j, source, &key, session, "enqueuing");
-            set_wave(&mut j, source, &key, item.wave.as_deref());
-        }
+        saves.change(state, journal, |j| {
+            record(j, source, &key, session, "enqueuing");
+            set_wave(j, source, &key, item.wave.as_deref());
+        });
         let params = with_schedule(item, params);
         let outcome = enqueue_one(client, session, &item.module, &params).await;
         match outcome {
             Ok(EnqueueOutcome::Queued) => queued += 1,
             Ok(EnqueueOutcome::AlreadyQueued) => already += 1,
             Err(e) => {
-                let _ = state.save(&lock(journal));
+                let _ = saves.flush(state, journal);
                 return Err(e);
             }
         }
-        record(&mut lock(journal), source, &key, session, "queued");
-        unsaved += 1;
-        // The server is the record of what is queued; the journal only spares the next
-        // run from asking again, so it is saved in batches (by count or time, so a
-        // crash repeats at most a fraction of a second of enqueues), not per item.
-        if unsaved >= 50 || last_save.elapsed() >= SAVE_EVERY {
-            let _ = state.save(&lock(journal));
-            unsaved = 0;
-            last_save = std::time::Instant::now();
-        }
+        saves.change(state, journal, |j| {
+            record(j, source, &key, session, "queued");
+        });
     }
-    let _ = state.save(&lock(journal));
+    let _ = saves.flush(state, journal);
     Ok((queued, already))
 }
 

@@ -8,12 +8,13 @@
 use crate::apply::enqueue::{enqueue_items, lock, record, start_session};
 use crate::apply::monitor::{Followed, Watcher, follow};
 use crate::apply::poll::PollPolicy;
-use crate::journal::{Journal, RunRecord, SessionRecord, StateDir, now};
+use crate::journal::{Journal, RunRecord, SaveCadence, SessionRecord, StateDir, now};
 use crate::plan::{
-    Action, Desired, DesiredSource, ItemPlan, Plan, SourceKind, SourcePlan, queue_key,
+    Action, Desired, DesiredItem, DesiredSource, ItemPlan, Plan, SourceKind, SourcePlan, queue_key,
 };
 use crate::translog::{ItemKey, ItemState};
 use crate::whm::{SessionState, UserSessionRequest, WhmClient, WhmError};
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 /// Credentials to open a user session for a user source.
@@ -65,6 +66,8 @@ pub async fn execute(
     users: &[UserAccess],
     watchers: Vec<Box<dyn Watcher + Send>>,
 ) -> Vec<SourceRun> {
+    // One save cadence for the whole journal, shared by every source's enqueue loop.
+    let saves = &SaveCadence::new();
     let runs = desired.sources.iter().zip(&plan.sources).zip(watchers).map(
         |((source, source_plan), mut watcher)| async move {
             let user = users.iter().find(|u| u.name == source.name);
@@ -77,8 +80,16 @@ pub async fn execute(
                 followed: None,
                 error: None,
             };
-            if let Err(e) =
-                run_source(cx, source, source_plan, user, watcher.as_mut(), &mut run).await
+            if let Err(e) = run_source(
+                cx,
+                saves,
+                source,
+                source_plan,
+                user,
+                watcher.as_mut(),
+                &mut run,
+            )
+            .await
             {
                 run.error = Some(e.to_string());
             }
@@ -90,6 +101,7 @@ pub async fn execute(
 
 async fn run_source(
     cx: Context<'_>,
+    saves: &SaveCadence,
     source: &DesiredSource,
     source_plan: &SourcePlan,
     user: Option<&UserAccess>,
@@ -125,6 +137,13 @@ async fn run_source(
     // An item whose enqueue was in flight when an earlier run stopped may or may not
     // be in the queue: ask again (WHM answers "already exists in the queue" if it is).
     let uncertain = uncertain_keys(journal, &source.name, run.session.as_deref());
+    // Indexed: a scan of the source's items per planned item is quadratic.
+    let mut desired: HashMap<(&str, &str), &DesiredItem> = HashMap::new();
+    for d in &source.items {
+        desired
+            .entry((d.module.as_str(), d.key.as_str()))
+            .or_insert(d);
+    }
     let items: Vec<(ItemPlan, Vec<(String, String)>)> = source_plan
         .items
         .iter()
@@ -134,10 +153,8 @@ async fn run_source(
                     && uncertain.contains(&queue_key(&i.module, &i.key)))
         })
         .filter_map(|i| {
-            source
-                .items
-                .iter()
-                .find(|d| d.module == i.module && d.key == i.key)
+            desired
+                .get(&(i.module.as_str(), i.key.as_str()))
                 .map(|d| (i.clone(), with_size(&d.params, i.size)))
         })
         .collect();
@@ -153,8 +170,16 @@ async fn run_source(
         _ => create_session(client, source, user, state, journal).await?,
     };
     run.session = Some(session.clone());
-    let (queued, already) =
-        enqueue_items(client, &session, &items, &source.name, state, journal).await?;
+    let (queued, already) = enqueue_items(
+        client,
+        &session,
+        &items,
+        &source.name,
+        state,
+        journal,
+        saves,
+    )
+    .await?;
     run.enqueued = (queued, already);
     run.transferred = items.into_iter().map(|(i, _)| i).collect();
     watcher.note(&format!(
@@ -291,9 +316,13 @@ async fn create_session(
 }
 
 /// Items the journal records as being enqueued into `session` without an answer.
-fn uncertain_keys(journal: &Mutex<Journal>, source: &str, session: Option<&str>) -> Vec<String> {
+fn uncertain_keys(
+    journal: &Mutex<Journal>,
+    source: &str,
+    session: Option<&str>,
+) -> HashSet<String> {
     let Some(session) = session else {
-        return Vec::new();
+        return HashSet::new();
     };
     let j = lock(journal);
     j.sources

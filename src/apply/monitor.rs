@@ -5,7 +5,7 @@
 
 use crate::apply::poll::{LogSignals, PollPolicy, follow_state_with};
 use crate::translog::{
-    Event, Excerpt, ExcerptLevel, ExcerptLine, ItemKey, MasterLogParser, SessionOutcome,
+    Event, Excerpt, ExcerptLevel, ExcerptLine, ItemKey, ItemState, MasterLogParser, SessionOutcome,
     SessionProgress, failure_excerpt, parse_item_log,
 };
 use crate::whm::{SessionState, WhmClient, WhmError};
@@ -88,7 +88,11 @@ pub async fn follow(
             result = &mut poll => break result,
             Some(state) = state_rx.recv() => watcher.state(&state),
             Some(msg) = log_rx.recv() => {
-                if handle(msg, &mut progress, planned, watcher) {
+                let ended = handle(msg, &mut progress, planned, watcher);
+                if near_end(&progress) {
+                    signals.near_end();
+                }
+                if ended {
                     log_complete = true;
                     // The log says the session ended (and how): the state poll may
                     // finish now, not at its next backed-off poll.
@@ -147,6 +151,13 @@ pub async fn follow(
     })
 }
 
+/// True once every item the log or the plan knows has left its wait for a TRANSFER
+/// worker: what remains is the items in progress.
+fn near_end(progress: &SessionProgress) -> bool {
+    let mut items = progress.items().peekable();
+    items.peek().is_some() && items.all(|(_, item)| item.state() != ItemState::Pending)
+}
+
 fn handle(
     msg: LogMessage,
     progress: &mut SessionProgress,
@@ -185,7 +196,9 @@ async fn follow_log(
     let mut interval = policy.min.max(Duration::from_millis(500));
     let mut told_slow = false;
     loop {
-        let fetch = client.fetch_transfer_session_log(&session, "master.log");
+        // Only the bytes past those already parsed are kept from the answer.
+        let skip = parser.consumed();
+        let fetch = client.fetch_transfer_session_log_from(&session, "master.log", skip);
         tokio::pin!(fetch);
         let result = tokio::select! {
             r = &mut fetch => r,
@@ -198,17 +211,18 @@ async fn follow_log(
             }
         };
         match result {
-            Ok(text) => {
-                let mut events = if let Ok(events) = parser.feed_whole(text.as_bytes()) {
-                    events
-                } else {
-                    // The file was replaced: start over from its first byte.
+            Ok(log) => {
+                let Ok(mut events) = parser.feed_tail(log.len, &log.head, log.from, &log.tail)
+                else {
+                    // The file was replaced: start over from its first byte, with a
+                    // fetch of the whole file at once.
                     parser.reset();
                     if tx.send(LogMessage::Reset).is_err() {
                         return;
                     }
-                    parser.feed_whole(text.as_bytes()).unwrap_or_default()
+                    continue;
                 };
+                drop(log);
                 let ended = events.iter().any(Event::is_session_end);
                 if ended && let Some(last) = parser.finish() {
                     events.push(last);

@@ -1,9 +1,12 @@
 //! Following a session's state: cheap `get_transfer_session_state` polls that back off
 //! while nothing changes, ride out a destination that is briefly unreachable, and
 //! confirm a `COMPLETED` (it can flicker before `FAILED`/`ABORTED`, REFERENCE §5.2)
-//! unless the master log's end record has already said how the session ended.
+//! unless the master log's end record has already said how the session ended. Near the
+//! end (every item taken by a worker, as the log shows) the state poll stops backing
+//! off, so the end is noticed within one shortest interval.
 
 use crate::whm::{SessionState, WhmClient, WhmError};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -20,6 +23,10 @@ pub struct LogSignals {
     /// written before the state settles, so a terminal state needs no confirming
     /// second read.
     ended: Mutex<Option<SessionState>>,
+    /// The log shows every item past its wait for a TRANSFER worker: the session's end
+    /// is only the running items away, so the state poll keeps its shortest interval
+    /// instead of backing off (the end is then noticed within one interval).
+    near_end: AtomicBool,
 }
 
 impl LogSignals {
@@ -27,6 +34,17 @@ impl LogSignals {
     pub fn log_ended(&self, outcome: SessionState) {
         *self.ended.lock().unwrap_or_else(PoisonError::into_inner) = Some(outcome);
         self.poll_now.notify_one();
+    }
+
+    /// Marks the session as near its end (once) and wakes a backed-off state poll.
+    pub fn near_end(&self) {
+        if !self.near_end.swap(true, Ordering::SeqCst) {
+            self.poll_now.notify_one();
+        }
+    }
+
+    fn is_near_end(&self) -> bool {
+        self.near_end.load(Ordering::SeqCst)
     }
 
     /// A terminal `state` as the log's end record settles it: a `COMPLETED` that the
@@ -134,7 +152,11 @@ pub async fn follow_state_with(
                     return Ok(state);
                 }
                 if last.as_ref() == Some(&state) {
-                    interval = (interval * 2).min(policy.max);
+                    interval = if log.is_near_end() {
+                        policy.min
+                    } else {
+                        (interval * 2).min(policy.max)
+                    };
                 } else {
                     on_change(&state);
                     last = Some(state);

@@ -104,6 +104,32 @@ impl LineSplitter {
         Ok(())
     }
 
+    /// Takes a file of `len` bytes starting with `head`, of which `tail` are the bytes
+    /// from offset `from` on, and feeds the bytes past those already taken: what
+    /// [`feed_whole`](Self::feed_whole) does, without the whole file in memory.
+    pub(crate) fn feed_tail(
+        &mut self,
+        len: usize,
+        head: &[u8],
+        from: usize,
+        tail: &[u8],
+        on_line: impl FnMut(usize, &[u8]),
+    ) -> Result<(), LogReplaced> {
+        if len < self.consumed {
+            return Err(LogReplaced::Shorter {
+                consumed: self.consumed,
+                len,
+            });
+        }
+        let common = head.len().min(self.head.len());
+        if head[..common] != self.head[..common] || from > self.consumed || from + tail.len() != len
+        {
+            return Err(LogReplaced::Changed);
+        }
+        self.feed(&tail[self.consumed - from..], on_line);
+        Ok(())
+    }
+
     /// Hands on an unfinished last line (a finished log may lack the final `\n`).
     pub(crate) fn finish(&mut self, mut on_line: impl FnMut(usize, &[u8])) {
         if !self.partial.is_empty() {
@@ -178,5 +204,28 @@ mod tests {
         assert_eq!(s.consumed(), 0);
         s.feed_whole(b"X\n", |n, _| lines.push(n)).unwrap();
         assert_eq!(lines, vec![1, 2, 3, 1]);
+    }
+
+    #[test]
+    fn tail_feeds_match_whole_feeds() {
+        let file = b"a\nbc\nd\nef";
+        let mut s = LineSplitter::default();
+        let mut lines = Vec::new();
+        s.feed_tail(3, b"a\nb", 0, b"a\nb", |n, l| lines.push((n, l.to_vec())))
+            .unwrap();
+        let from = s.consumed();
+        s.feed_tail(file.len(), file, from, &file[from..], |n, l| {
+            lines.push((n, l.to_vec()));
+        })
+        .unwrap();
+        assert_eq!(
+            lines,
+            vec![(1, b"a".to_vec()), (2, b"bc".to_vec()), (3, b"d".to_vec())]
+        );
+        // A shorter file, another start, or a tail that does not reach back far
+        // enough cannot continue.
+        assert!(s.feed_tail(2, b"a\n", 0, b"a\n", |_, _| {}).is_err());
+        assert!(s.feed_tail(12, b"X\nbc", 12, b"", |_, _| {}).is_err());
+        assert!(s.feed_tail(12, file, 11, b"f\n", |_, _| {}).is_err());
     }
 }

@@ -57,6 +57,24 @@ impl MasterLogParser {
             .feed_whole(whole_file, |n, line| out.push(decode_master(n, line)))
     }
 
+    /// Like [`feed_whole`](Self::feed_whole), given only the file's length, its first
+    /// bytes (at least 256 of them, or all) and its bytes from offset `from` on, where
+    /// `from` is at most [`consumed`](Self::consumed): for a client that keeps only the
+    /// new part of each whole-file fetch.
+    pub fn feed_tail(
+        &mut self,
+        len: usize,
+        head: &[u8],
+        from: usize,
+        tail: &[u8],
+    ) -> Result<Vec<Event>, LogReplaced> {
+        let mut out = Vec::new();
+        self.lines.feed_tail(len, head, from, tail, |n, line| {
+            out.push(decode_master(n, line));
+        })?;
+        Ok(out)
+    }
+
     /// Parses an unfinished last line, for a finished log that lacks the final `\n`.
     ///
     /// Call it only once the log is complete: a line still being written would be

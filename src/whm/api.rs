@@ -6,11 +6,12 @@ use crate::whm::error::WhmError;
 use crate::whm::inventory::{
     Account, AccountQuery, AcctData, FeatureListsData, Package, PackageFilter, PkgData,
 };
+use crate::whm::logtext::{LogTail, decode_log};
 use crate::whm::request::{CredentialCheckRequest, RootSessionRequest, UserSessionRequest};
 use crate::whm::state::SessionState;
 use crate::whm::types::{
     ArchiveCleanup, CreatedSession, CredentialCheck, LocalRestoreData, LocalRestoreRequest,
-    LogData, ModulesData, PidData, RestoreModule, RestoreModulesData, SchemaData, StateData,
+    ModulesData, PidData, RestoreModule, RestoreModulesData, SchemaData, StateData,
     SystemUserCheck, TransferModuleSchema,
 };
 use std::collections::BTreeMap;
@@ -242,22 +243,37 @@ impl WhmClient {
         session_id: &str,
         logfile: &str,
     ) -> Result<String, WhmError> {
+        let whole = self
+            .fetch_transfer_session_log_from(session_id, logfile, 0)
+            .await?;
+        Ok(String::from_utf8(whole.tail)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+    }
+
+    /// `fetch_transfer_session_log`, keeping only the bytes from offset `skip` on (and
+    /// the file's length and first bytes). The server still sends the whole file (the
+    /// call has no offset); this only spares the client from holding it decoded.
+    pub async fn fetch_transfer_session_log_from(
+        &self,
+        session_id: &str,
+        logfile: &str,
+        skip: usize,
+    ) -> Result<LogTail, WhmError> {
         const F: &str = "fetch_transfer_session_log";
         if logfile.is_empty() || logfile.contains('/') || logfile.starts_with('.') {
             return Err(WhmError::Config(format!(
                 "invalid log file name “{logfile}”: give a bare name such as master.log, without a leading dot or a /"
             )));
         }
-        let env = self
-            .call(
-                F,
-                &[("transfer_session_id", session_id), ("logfile", logfile)],
-                Effect::Read,
-                Slowness::FetchLog,
-                Some(session_id),
-            )
-            .await?;
-        Ok(env.data::<LogData>(self.site(F, Some(session_id)))?.log)
+        self.call_decoded(
+            F,
+            &[("transfer_session_id", session_id), ("logfile", logfile)],
+            Effect::Read,
+            Slowness::FetchLog,
+            Some(session_id),
+            |body, site| decode_log(body, site, skip),
+        )
+        .await
     }
 
     /// `pause_transfer_session`: asks a running session to stop after its current items.

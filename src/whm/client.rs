@@ -106,6 +106,10 @@ pub enum Slowness {
     FetchLog,
 }
 
+/// The most a response's Content-Length may reserve up front (a lying header must not
+/// allocate more than this before any byte arrives).
+const MAX_PREALLOCATED: usize = 256 << 20;
+
 /// A WHM API 1 client for one server. Cheap to clone; clones share the connection pool.
 #[derive(Clone)]
 pub struct WhmClient {
@@ -227,6 +231,29 @@ impl WhmClient {
         slowness: Slowness,
         session_id: Option<&str>,
     ) -> Result<Envelope, WhmError> {
+        self.call_decoded(
+            function,
+            params,
+            effect,
+            slowness,
+            session_id,
+            envelope::decode,
+        )
+        .await
+    }
+
+    /// Like [`Self::call`], with the body decoded by `decode` (which must fail on a
+    /// result-0 answer as [`envelope::decode`] does), so a large answer can be read in
+    /// place instead of copied. The body is dropped before the call returns.
+    pub(crate) async fn call_decoded<T>(
+        &self,
+        function: &str,
+        params: &[(&str, &str)],
+        effect: Effect,
+        slowness: Slowness,
+        session_id: Option<&str>,
+        decode: impl Fn(&[u8], CallSite<'_>) -> Result<T, WhmError>,
+    ) -> Result<T, WhmError> {
         let site = CallSite {
             server: &self.server,
             function,
@@ -234,7 +261,7 @@ impl WhmClient {
         };
         let once = || async {
             let body = self.send(function, params, slowness).await?;
-            envelope::decode(&body, site)
+            decode(&body, site)
         };
         match effect {
             Effect::Write => once().await,
@@ -302,7 +329,7 @@ impl WhmClient {
         form.push(("api.version", "1"));
         form.extend_from_slice(params);
         let started = std::time::Instant::now();
-        let response = self
+        let mut response = self
             .http
             .post(format!("{}{function}", self.endpoint))
             .header(AUTHORIZATION, self.auth.clone())
@@ -312,10 +339,21 @@ impl WhmClient {
             .await
             .map_err(|e| self.transport_error(function, timeout, &e))?;
         let status = response.status();
-        let body = response
-            .bytes()
+        // Read chunk by chunk into one buffer sized from Content-Length: collecting
+        // the chunks first and joining them would hold a large log twice.
+        let capacity = response
+            .content_length()
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(0)
+            .min(MAX_PREALLOCATED);
+        let mut body = Vec::with_capacity(capacity);
+        while let Some(chunk) = response
+            .chunk()
             .await
-            .map_err(|e| self.transport_error(function, timeout, &e))?;
+            .map_err(|e| self.transport_error(function, timeout, &e))?
+        {
+            body.extend_from_slice(&chunk);
+        }
         tracing::trace!(function, status = status.as_u16(), bytes = body.len(), elapsed = ?started.elapsed(), "WHM call");
         if !status.is_success() {
             let help = match status.as_u16() {
@@ -337,7 +375,7 @@ impl WhmClient {
                 help,
             });
         }
-        Ok(body.to_vec())
+        Ok(body)
     }
 
     fn transport_error(

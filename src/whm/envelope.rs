@@ -43,9 +43,11 @@ pub struct Envelope {
 }
 
 #[derive(Deserialize)]
-struct RawEnvelope {
+struct RawEnvelope<'a> {
     metadata: Option<RawMetadata>,
-    data: Option<Box<RawValue>>,
+    // Borrowed from the body: a large `data` is not copied until a caller asks.
+    #[serde(borrow)]
+    data: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -113,6 +115,23 @@ pub fn decode(body: &[u8], site: CallSite<'_>) -> Result<Envelope, WhmError> {
 /// Decodes a response body into an [`Envelope`] whatever its `result`; only bodies
 /// that are not WHM JSON fail. For the few functions whose failures carry data.
 pub fn decode_any(body: &[u8], site: CallSite<'_>) -> Result<Envelope, WhmError> {
+    let (metadata, data) = decode_borrowed(body, site)?;
+    Ok(Envelope {
+        metadata,
+        data: data.map(ToOwned::to_owned),
+    })
+}
+
+/// A shape error at `path` of `site`'s answer.
+pub(crate) fn shape(site: CallSite<'_>, path: &str, detail: String) -> WhmError {
+    site.shape(path, detail)
+}
+
+/// Like [`decode_any`], with `data` left in the body, undecoded.
+pub(crate) fn decode_borrowed<'a>(
+    body: &'a [u8],
+    site: CallSite<'_>,
+) -> Result<(Metadata, Option<&'a RawValue>), WhmError> {
     let raw: RawEnvelope = match serde_json::from_slice(body) {
         Ok(raw) => raw,
         Err(e) => return Err(site.not_json(describe_body(body, Some(&e)))),
@@ -140,15 +159,15 @@ pub fn decode_any(body: &[u8], site: CallSite<'_>) -> Result<Envelope, WhmError>
             ));
         }
     };
-    Ok(Envelope {
-        metadata: Metadata {
+    Ok((
+        Metadata {
             command: meta.command,
             success,
             reason: meta.reason,
             output: meta.output.unwrap_or_default(),
         },
-        data: raw.data,
-    })
+        raw.data,
+    ))
 }
 
 impl Envelope {

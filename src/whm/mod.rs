@@ -24,6 +24,7 @@ mod envelope;
 mod error;
 mod inventory;
 pub mod lenient;
+mod logtext;
 mod request;
 mod state;
 pub mod tls;
@@ -38,6 +39,7 @@ pub use client::{ClientOptions, Effect, RetryPolicy, Slowness, Timeouts, WhmClie
 pub use envelope::{CallSite, Envelope, Metadata, Output, decode, decode_any, describe_body};
 pub use error::{WhmError, clean_reason};
 pub use inventory::{Account, AccountQuery, Package, PackageFilter};
+pub use logtext::{LOG_HEAD_LEN, LogTail};
 pub use request::{
     CredentialCheckRequest, RootSessionRequest, SessionOptions, SourceLogin, UserSessionRequest,
 };

@@ -109,12 +109,6 @@ pub(crate) struct StateData {
     pub state_name: crate::whm::SessionState,
 }
 
-#[derive(Debug, Deserialize)]
-pub(crate) struct LogData {
-    #[serde(default, deserialize_with = "lenient::string")]
-    pub log: String,
-}
-
 /// One step of an account restore, from `restore_modules_summary`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct RestoreModule {

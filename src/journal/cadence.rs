@@ -1,0 +1,162 @@
+//! One save cadence for a journal that several sources change at once.
+//!
+//! Each save rewrites the *whole* journal (every source's items), atomically and with
+//! fsync. Saving it per source and per batch made 50 concurrent enqueue loops write a
+//! 10,000-record journal hundreds of times; here the changes of all sources share one
+//! dirty flag and at most one save per [`SAVE_EVERY`], plus a final [`flush`]
+//! (`SaveCadence::flush`) by whoever needs its own changes on disk.
+//!
+//! Saves still happen under the journal's lock, so every writer of the file (this
+//! cadence and the direct saves around session creation and state changes) writes
+//! snapshots in the order they were taken: the file never goes back in time.
+
+use crate::journal::{Journal, JournalError, StateDir};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+/// The longest the saved journal lags behind the changes made through the cadence.
+pub const SAVE_EVERY: Duration = Duration::from_millis(100);
+
+/// A shared "unsaved changes" flag with a time-based save cadence.
+#[derive(Debug)]
+pub struct SaveCadence {
+    dirty: AtomicBool,
+    last_save: Mutex<Instant>,
+    saves: AtomicU64,
+}
+
+impl Default for SaveCadence {
+    fn default() -> Self {
+        Self {
+            dirty: AtomicBool::new(false),
+            last_save: Mutex::new(Instant::now()),
+            saves: AtomicU64::new(0),
+        }
+    }
+}
+
+impl SaveCadence {
+    /// A cadence whose first interval starts now.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Applies `change` to the journal and saves it if the last save through this
+    /// cadence is at least [`SAVE_EVERY`] old; otherwise the change waits for the next
+    /// due save or a [`flush`](Self::flush).
+    pub fn change<R>(
+        &self,
+        state: &StateDir,
+        journal: &Mutex<Journal>,
+        change: impl FnOnce(&mut Journal) -> R,
+    ) -> R {
+        let mut j = lock(journal);
+        let out = change(&mut j);
+        self.dirty.store(true, Ordering::SeqCst);
+        let due = {
+            let mut last = self
+                .last_save
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let due = last.elapsed() >= SAVE_EVERY;
+            if due {
+                *last = Instant::now();
+            }
+            due
+        };
+        if due {
+            let _ = self.save_locked(state, &j);
+        }
+        out
+    }
+
+    /// Saves the journal now if any change made through this cadence is not on disk.
+    /// Changes are recorded under the journal's lock, so a save that cleared the flag
+    /// after a change wrote a snapshot holding it.
+    pub fn flush(&self, state: &StateDir, journal: &Mutex<Journal>) -> Result<(), JournalError> {
+        let j = lock(journal);
+        if self.dirty.load(Ordering::SeqCst) {
+            self.save_locked(state, &j)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// How many times this cadence wrote the journal.
+    pub fn saves(&self) -> u64 {
+        self.saves.load(Ordering::Relaxed)
+    }
+
+    fn save_locked(&self, state: &StateDir, j: &Journal) -> Result<(), JournalError> {
+        self.dirty.store(false, Ordering::SeqCst);
+        self.saves.fetch_add(1, Ordering::Relaxed);
+        let result = state.save(j);
+        if result.is_err() {
+            // Not on disk: the next due save or flush tries again.
+            self.dirty.store(true, Ordering::SeqCst);
+        }
+        result
+    }
+}
+
+fn lock(journal: &Mutex<Journal>) -> MutexGuard<'_, Journal> {
+    journal.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{SAVE_EVERY, SaveCadence};
+    use crate::journal::StateDir;
+    use std::sync::Mutex;
+
+    #[test]
+    fn changes_within_one_interval_share_a_save_and_flush_writes_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let state = StateDir::new(tmp.path(), "m1");
+        let journal = Mutex::new(state.load().unwrap());
+        let cadence = SaveCadence::new();
+        // The first interval starts at creation: however fast or slow this runs,
+        // a thousand changes cost at most one save per elapsed interval.
+        let started = std::time::Instant::now();
+        for i in 0..1000 {
+            cadence.change(&state, &journal, |j| {
+                j.sources.entry(format!("s{}", i % 7)).or_default();
+            });
+        }
+        let intervals = started.elapsed().as_millis() / SAVE_EVERY.as_millis();
+        assert!(
+            u128::from(cadence.saves()) <= intervals,
+            "{}",
+            cadence.saves()
+        );
+        cadence.flush(&state, &journal).unwrap();
+        assert_eq!(state.load().unwrap().sources.len(), 7);
+        // Nothing new: a second flush writes nothing.
+        let saves = cadence.saves();
+        cadence.flush(&state, &journal).unwrap();
+        assert_eq!(cadence.saves(), saves);
+    }
+
+    #[test]
+    fn changes_from_many_threads_are_all_on_disk_after_each_ones_flush() {
+        let tmp = tempfile::tempdir().unwrap();
+        let state = StateDir::new(tmp.path(), "m1");
+        let journal = Mutex::new(state.load().unwrap());
+        let cadence = SaveCadence::new();
+        std::thread::scope(|s| {
+            for t in 0..8 {
+                let (state, journal, cadence) = (&state, &journal, &cadence);
+                s.spawn(move || {
+                    for i in 0..200 {
+                        cadence.change(state, journal, |j| {
+                            j.sources.entry(format!("t{t}-{i}")).or_default();
+                        });
+                    }
+                    cadence.flush(state, journal).unwrap();
+                });
+            }
+        });
+        assert_eq!(state.load().unwrap().sources.len(), 8 * 200);
+    }
+}
