@@ -111,6 +111,7 @@ pub async fn run(
         .collect();
     let scale = Scale::new(speed, &work);
     let faults = args.faults.map(|seed| FaultPlan::new(seed, &desired));
+    let faults_on = faults.is_some();
     printer.info(&opening(&plan, &scale, speed_from, faults.as_ref()));
     let mut rehearsal = Rehearsal::start(
         &desired,
@@ -126,7 +127,18 @@ pub async fn run(
     let rerun = rerun_args(&manifest_path, global.state_dir.as_deref());
     let mut rounds: Vec<(Round, ApplyReport)> = Vec::new();
     for number in 1..=MAX_ROUNDS {
-        let sim_plan = rehearsal.plan(&desired).await?;
+        let sim_plan = match rehearsal.plan(&desired).await {
+            Ok(plan) => plan,
+            // An injected fault can hit the planning reads or the session create (a
+            // lost answer stops a real apply too); an operator runs apply again.
+            Err(e) if faults_on && number < MAX_ROUNDS => {
+                printer.warn(&format!(
+                    "rehearsal: run {number} of apply stopped while planning: {e}; running apply again, as an operator would"
+                ));
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         if number == 1 {
             for line in differences(&plan, &sim_plan) {
                 printer.warn(&line);
