@@ -215,7 +215,9 @@ async fn two_waves_in_turn_then_nothing_left() {
     status.assert_code(0);
     assert!(
         status.stdout.contains("  wave night-1: 1 done\n")
-            && status.stdout.contains("  wave night-2: 1 done, 1 warnings\n"),
+            && status
+                .stdout
+                .contains("  wave night-2: 1 done, 1 warnings\n"),
         "{status:#?}"
     );
     let status = setup.run("status", &["--format", "json"]).await;
