@@ -364,4 +364,16 @@ pub struct SimArgs {
     /// Keep the simulated world (and sessions) in this file across restarts.
     #[arg(long, value_name = "FILE")]
     pub state_file: Option<PathBuf>,
+    /// Slow simulated time down this many times (default 1: a 10 GB account moves in
+    /// 10 ms); e.g. 1000 for sessions that last long enough to watch, pause or abort.
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.0, value_parser = positive_factor)]
+    pub time_scale: f64,
+}
+
+/// A positive, finite number for `--time-scale`.
+fn positive_factor(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("expected a positive number, not “{text}”")),
+    }
 }

@@ -6,14 +6,20 @@
 //! (`The account “root” already exists on “control.box.new”.`); the others are
 //! unconfirmed but written in the same style.
 
+use super::index::WorldIndex;
 use super::session::{Item, Session, SessionKind};
-use super::world::{DestAccount, LocalArchive, Package, Source, SourceAccount, World};
+use super::world::{DestAccount, Destination, LocalArchive, Package, SourceAccount, World};
 
 /// Checks the TRANSFER step of an item; `Err` carries the failure text.
 ///
 /// Like the documented log example, an account that already exists on the destination
 /// (without `force`/`skipaccount`) fails here already; the restore checks again.
-pub(crate) fn transfer(world: &World, session: &Session, item: &Item) -> Result<(), String> {
+pub(crate) fn transfer(
+    world: &World,
+    index: &WorldIndex,
+    session: &Session,
+    item: &Item,
+) -> Result<(), String> {
     if session.kind == SessionKind::Local {
         return local_archive(world, item).map(drop);
     }
@@ -25,7 +31,7 @@ pub(crate) fn transfer(world: &World, session: &Session, item: &Item) -> Result<
     };
     match item.module.as_str() {
         "AccountRemoteRoot" | "AccountRemoteUser" | "AccountLocal" => {
-            let Some(acct) = src.account(&item.key) else {
+            let Some(acct) = index.source_account(world, &session.source_key, &item.key) else {
                 return Err(format!(
                     "The account “{}” does not exist on the remote server “{}”.",
                     item.key, session.host
@@ -42,7 +48,7 @@ pub(crate) fn transfer(world: &World, session: &Session, item: &Item) -> Result<
             if let Some(text) = &acct.fail_transfer {
                 return Err(text.clone());
             }
-            account_conflict(world, item, &acct.domain)
+            account_conflict(&world.destination, index, item, &acct.domain)
         }
         "PackageRemoteRoot" => {
             if src.packages.iter().any(|p| p.name == item.key) {
@@ -79,17 +85,21 @@ fn local_archive<'w>(world: &'w World, item: &Item) -> Result<&'w LocalArchive, 
 }
 
 /// Whether restoring the account would collide with the destination.
-fn account_conflict(world: &World, item: &Item, src_domain: &str) -> Result<(), String> {
-    let dest = &world.destination;
+fn account_conflict(
+    dest: &Destination,
+    index: &WorldIndex,
+    item: &Item,
+    src_domain: &str,
+) -> Result<(), String> {
     let replacing = item.flag("force") || item.flag("skipaccount");
-    if !replacing && dest.account(&item.local).is_some() {
+    if !replacing && index.dest_has(&item.local) {
         return Err(format!(
             "The account “{}” already exists on “{}”.",
             item.local, dest.hostname
         ));
     }
     let domain = domain_of(item, src_domain);
-    match dest.domain_owner(&domain) {
+    match index.domain_owner(&domain) {
         Some(owner) if owner != item.local => Err(format!(
             "The domain “{domain}” already exists on “{}” and belongs to the user “{owner}”.",
             dest.hostname
@@ -109,12 +119,13 @@ fn domain_of(item: &Item, src_domain: &str) -> String {
 /// Runs the RESTORE step: changes the destination and returns the warnings to report.
 pub(crate) fn restore(
     world: &mut World,
+    index: &mut WorldIndex,
     session: &Session,
     item: &Item,
 ) -> Result<Vec<String>, String> {
     if session.kind == SessionKind::Local {
         let archive = local_archive(world, item)?.clone();
-        let warnings = restore_acct(world, item, &archive.account())?;
+        let warnings = restore_acct(&mut world.destination, index, item, &archive.account())?;
         if item.flag("delete_archive") {
             world
                 .destination
@@ -123,33 +134,38 @@ pub(crate) fn restore(
         }
         return Ok(warnings);
     }
-    let src = world
-        .sources
-        .get(&session.source_key)
-        .cloned()
-        .unwrap_or_default();
+    // Borrow the source and the destination apart: no copy of the source per step.
+    let World {
+        destination,
+        sources,
+    } = world;
+    let src = sources.get(&session.source_key);
     match item.module.as_str() {
         "AccountRemoteRoot" | "AccountRemoteUser" | "AccountLocal" => {
-            restore_account(world, &src, item)
+            let acct = index
+                .source_position(&session.source_key, &item.key)
+                .and_then(|i| src?.accounts.get(i));
+            let Some(acct) = acct else {
+                return Err(format!("The archive for “{}” is missing.", item.key));
+            };
+            restore_acct(destination, index, item, acct)
         }
         "PackageRemoteRoot" => {
             let pkg = src
-                .packages
-                .iter()
-                .find(|p| p.name == item.key)
+                .and_then(|s| s.packages.iter().find(|p| p.name == item.key))
                 .cloned()
                 .unwrap_or(Package {
                     name: item.key.clone(),
                     featurelist: "default".into(),
                     settings: std::collections::BTreeMap::new(),
                 });
-            let pkgs = &mut world.destination.packages;
+            let pkgs = &mut destination.packages;
             pkgs.retain(|p| p.name != pkg.name);
             pkgs.push(pkg);
             Ok(Vec::new())
         }
         "FeatureListRemoteRoot" => {
-            let lists = &mut world.destination.featurelists;
+            let lists = &mut destination.featurelists;
             if !lists.contains(&item.key) {
                 lists.push(item.key.clone());
             }
@@ -159,30 +175,24 @@ pub(crate) fn restore(
     }
 }
 
-fn restore_account(world: &mut World, src: &Source, item: &Item) -> Result<Vec<String>, String> {
-    let Some(acct) = src.account(&item.key).cloned() else {
-        return Err(format!("The archive for “{}” is missing.", item.key));
-    };
-    restore_acct(world, item, &acct)
-}
-
 /// Restores one account's data onto the destination.
 fn restore_acct(
-    world: &mut World,
+    dest: &mut Destination,
+    index: &mut WorldIndex,
     item: &Item,
     acct: &SourceAccount,
 ) -> Result<Vec<String>, String> {
     if let Some(text) = &acct.fail_restore {
         return Err(text.clone());
     }
-    account_conflict(world, item, &acct.domain)?;
+    account_conflict(dest, index, item, &acct.domain)?;
     let mut warnings = acct.warnings.clone();
     if item.flag("skipaccount") {
         return Ok(warnings);
     }
-    let dest = &mut world.destination;
-    if item.flag("force") {
+    if item.flag("force") && index.dest_has(&item.local) {
         dest.accounts.retain(|a| a.user != item.local);
+        index.reindex_destination(dest);
     }
     let domain = domain_of(item, &acct.domain);
     let ip = if item.flag("ip") {
@@ -206,7 +216,7 @@ fn restore_acct(
     if let Some(ip) = &ip {
         dest.dedicated_ips.insert(ip.clone(), domain.clone());
     }
-    let owner = if acct.owner == "root" || dest.account(&acct.owner).is_some() {
+    let owner = if acct.owner == "root" || index.dest_has(&acct.owner) {
         acct.owner.clone()
     } else {
         "root".into()
@@ -242,5 +252,6 @@ fn restore_acct(
         databases,
         startdate: chrono::Utc::now().timestamp(),
     });
+    index.added(dest.accounts.last().expect("just pushed"));
     Ok(warnings)
 }

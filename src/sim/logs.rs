@@ -37,7 +37,9 @@ pub fn item_log_name(queue: &str, module: &str, key: &str) -> String {
 /// Appends one record to a file (creating it unfinished).
 pub fn append(logs: &mut BTreeMap<String, LogFile>, file: &str, record: &Value) {
     let f = logs.entry(file.to_owned()).or_default();
-    f.text.push_str(&record.to_string());
+    // serde_json straight to a string, not through `Display`'s formatter.
+    f.text
+        .push_str(&serde_json::to_string(record).unwrap_or_default());
     f.text.push('\n');
 }
 

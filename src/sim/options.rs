@@ -48,6 +48,24 @@ impl Default for TimeScale {
 }
 
 impl TimeScale {
+    /// This scale slowed down `factor` times (2.0: every step takes twice as long), for
+    /// serving long sessions; `factor` must be positive and finite.
+    #[must_use]
+    pub fn slowed(self, factor: f64) -> Self {
+        // Rates and overheads are far below 2^52, so the f64 round trip is exact enough.
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss
+        )]
+        let scale = |v: u64, by: f64| (v as f64 * by).round().max(0.0) as u64;
+        Self {
+            bytes_per_second: scale(self.bytes_per_second, 1.0 / factor).max(1),
+            restore_bytes_per_second: scale(self.restore_bytes_per_second, 1.0 / factor).max(1),
+            item_overhead_ms: scale(self.item_overhead_ms, factor),
+        }
+    }
+
     /// How long a step over `size` bytes takes at `rate` bytes per second.
     pub fn duration(&self, size: u64, rate: u64) -> std::time::Duration {
         let ms = u128::from(size) * 1000 / u128::from(rate.max(1));
@@ -133,5 +151,31 @@ impl Default for SimOptions {
             state_file: None,
             seed: 0x5eed,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn slowed_scales_every_step_length() {
+        let base = TimeScale::default();
+        let slow = base.slowed(1000.0);
+        let ten_gb = 10_000_000_000;
+        assert_eq!(
+            base.duration(ten_gb, base.bytes_per_second),
+            Duration::from_millis(15)
+        );
+        assert_eq!(
+            slow.duration(ten_gb, slow.bytes_per_second),
+            Duration::from_secs(15)
+        );
+        assert_eq!(
+            slow.duration(ten_gb, slow.restore_bytes_per_second),
+            Duration::from_secs(10)
+        );
+        assert_eq!(base.slowed(1.0), base);
     }
 }

@@ -15,10 +15,11 @@ use tokio::task::JoinSet;
 
 use super::faults::kind;
 use super::logs::{self, ERROR_LOG, MASTER};
+use super::queue::Queue;
 use super::session::{Session, SessionState};
 use super::state::{Runner, Shared};
 use super::stats::SimStats;
-use super::worker::{Exit, Queue, obj, worker};
+use super::worker::{Exit, obj, worker};
 
 /// Writes the master's opening records (fresh start) or a `resume` record.
 pub(crate) fn write_opening(s: &mut Session, pid: u32, resume: bool) {

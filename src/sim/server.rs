@@ -105,12 +105,13 @@ fn resume_sessions(shared: &Arc<Shared>) {
     {
         let mut inner = shared.lock();
         for s in inner.sessions.values_mut() {
-            for i in &mut s.items {
-                i.state = match i.state {
+            for idx in 0..s.items.len() {
+                let to = match s.items[idx].state {
                     ItemState::TransferInprogress => ItemState::TransferPending,
                     ItemState::RestoreInprogress => ItemState::RestorePending,
                     other => other,
                 };
+                s.set_state(idx, to);
             }
             let pid = s.pid.unwrap_or(1);
             match s.state {

@@ -8,6 +8,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use super::logs::LogFile;
+use super::queue::{Pick, Queue, QueueIndex};
 
 /// A session's overall state, as `get_transfer_session_state` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,6 +137,10 @@ pub struct Item {
     /// Worker crashes suffered so far (fault injection).
     #[serde(default)]
     pub crashes: u32,
+    /// When its TRANSFER step was due to end (simulated time; a RESTORE step starts no
+    /// earlier). Not persisted: a restarted simulator starts its steps afresh.
+    #[serde(skip)]
+    pub(crate) transferred_at: Option<tokio::time::Instant>,
 }
 
 impl Item {
@@ -189,14 +194,47 @@ pub struct Session {
     pub analysis: Option<serde_json::Value>,
     /// Whether the master has written its opening records.
     pub started_once: bool,
+    /// The queues' index over `items`; rebuilt when stale (e.g. after loading).
+    #[serde(skip)]
+    pub(crate) index: QueueIndex,
 }
 
 impl Session {
     /// The item with this module and key.
     pub fn item(&self, module: &str, key: &str) -> Option<&Item> {
+        if self.index.covers(&self.items) {
+            return self.index.find(module, key).map(|i| &self.items[i]);
+        }
         self.items
             .iter()
             .find(|i| i.module == module && i.key == key)
+    }
+
+    /// Rebuilds the index if `items` was filled or changed without it.
+    pub(crate) fn reindex(&mut self) {
+        if !self.index.covers(&self.items) {
+            self.index = QueueIndex::build(&self.items);
+        }
+    }
+
+    /// Appends an item to the queues.
+    pub(crate) fn push_item(&mut self, item: Item) {
+        self.reindex();
+        self.index.add(self.items.len(), &item);
+        self.items.push(item);
+    }
+
+    /// Sets the queue state of the item at `idx`, keeping the index exact.
+    pub(crate) fn set_state(&mut self, idx: usize, to: ItemState) {
+        self.reindex();
+        self.index.change(idx, &self.items[idx], to);
+        self.items[idx].state = to;
+    }
+
+    /// What a worker of `queue` may do next (REFERENCE §5.4).
+    pub(crate) fn pick(&mut self, queue: Queue) -> Pick {
+        self.reindex();
+        self.index.pick(&self.items, queue)
     }
 }
 

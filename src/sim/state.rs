@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::faults::Faults;
+use super::index::WorldIndex;
 use super::options::{ResultStyle, SimOptions, TimeScale};
 use super::session::Session;
 use super::stats::SimStats;
@@ -40,6 +41,8 @@ pub struct Persisted {
 /// Mutable state, behind one mutex that is never held across an await.
 pub(crate) struct Inner {
     pub world: World,
+    /// Indexed lookups into `world` for the item steps.
+    pub index: WorldIndex,
     pub sessions: BTreeMap<String, Session>,
     pub stats: SimStats,
     pub faults: Faults,
@@ -83,6 +86,7 @@ impl Shared {
                 state_file: opts.state_file.clone(),
             },
             inner: Mutex::new(Inner {
+                index: WorldIndex::build(&world),
                 world,
                 sessions,
                 stats: SimStats::default(),

@@ -5,6 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 
@@ -12,25 +14,10 @@ use super::effects;
 use super::faults::kind;
 use super::logs::{self, ERROR_LOG, MASTER};
 use super::modules;
+use super::queue::{Pick, Queue};
 use super::session::{ItemState, Session, SessionKind, SessionState};
 use super::state::{Inner, Shared};
 use super::stats::SimStats;
-
-/// The two queues.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Queue {
-    Transfer,
-    Restore,
-}
-
-impl Queue {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Transfer => "TRANSFER",
-            Self::Restore => "RESTORE",
-        }
-    }
-}
 
 /// How a worker ended.
 pub(crate) enum Exit {
@@ -39,51 +26,11 @@ pub(crate) enum Exit {
     Crashed { queue: Queue, child: u32 },
 }
 
-/// What a worker may do next.
-enum Pick {
-    Done,
-    Wait,
-    Item(usize),
-}
-
 pub(crate) fn obj(pairs: &[(&str, Value)]) -> Map<String, Value> {
     pairs
         .iter()
         .map(|(k, v)| ((*k).to_owned(), v.clone()))
         .collect()
-}
-
-fn pick(s: &Session, queue: Queue) -> Pick {
-    let open = |st: ItemState| match queue {
-        Queue::Transfer => st.transfer_open(),
-        Queue::Restore => st.restore_open(),
-    };
-    let Some(cur) = s
-        .items
-        .iter()
-        .filter(|i| open(i.state))
-        .map(|i| i.type_id)
-        .min()
-    else {
-        return Pick::Done;
-    };
-    let ready = match queue {
-        Queue::Transfer => ItemState::TransferPending,
-        Queue::Restore => ItemState::RestorePending,
-    };
-    let prereq_done =
-        |key: &Option<String>, module: &str| match key.as_deref().filter(|k| !k.is_empty()) {
-            None => true,
-            Some(k) => s.item(module, k).is_none_or(|p| !open(p.state)),
-        };
-    s.items
-        .iter()
-        .enumerate()
-        .filter(|(_, i)| {
-            i.type_id == cur && i.state == ready && prereq_done(&i.prerequisite, &i.module)
-        })
-        .min_by(|(_, a), (_, b)| (a.priority, &a.key).cmp(&(b.priority, &b.key)))
-        .map_or(Pick::Wait, |(idx, _)| Pick::Item(idx))
 }
 
 /// Everything a worker needs to know about the item it took.
@@ -94,6 +41,10 @@ struct Job {
     instant: bool,
     fields: Map<String, Value>,
     logfile: String,
+    /// When the item became ready for this step in simulated time (its TRANSFER end).
+    ready_at: Option<Instant>,
+    /// When this step is due to end in simulated time.
+    ends_at: Instant,
 }
 
 fn begin(
@@ -104,14 +55,22 @@ fn begin(
     pid: u32,
     idx: usize,
 ) -> Option<Job> {
-    let s = inner.sessions.get_mut(id)?;
-    let host = s.source_key.clone();
+    let Inner {
+        world,
+        index,
+        sessions,
+        ..
+    } = inner;
+    let s = sessions.get_mut(id)?;
     let instant = queue == Queue::Transfer && s.kind == SessionKind::Local;
-    let item = &mut s.items[idx];
-    item.state = match queue {
-        Queue::Transfer => ItemState::TransferInprogress,
-        Queue::Restore => ItemState::RestoreInprogress,
-    };
+    s.set_state(
+        idx,
+        match queue {
+            Queue::Transfer => ItemState::TransferInprogress,
+            Queue::Restore => ItemState::RestoreInprogress,
+        },
+    );
+    let item = &s.items[idx];
     let def = modules::get(&item.module)?;
     let fields = logs::item_fields(
         queue.name(),
@@ -121,15 +80,13 @@ fn begin(
         def.item_name(),
     );
     let logfile = logs::item_log_name(queue.name(), &item.module, &item.key);
-    let data_size = inner
-        .world
-        .sources
-        .get(&host)
-        .and_then(|src| src.account(&item.key))
+    let data_size = index
+        .source_account(world, &s.source_key, &item.key)
         .filter(|_| def.is_account())
         .map_or(item.size, |a| a.bytesused.max(item.size));
     let start = logs::item_start(queue.name(), def.item_name(), &item.key, &item.local, pid);
     let size = item.size;
+    let ready_at = item.transferred_at.filter(|_| queue == Queue::Restore);
     let mut with = |action: &str, msg: Option<Value>| {
         let mut extra = fields.clone();
         if let Some(m) = msg {
@@ -152,6 +109,8 @@ fn begin(
         instant,
         fields,
         logfile,
+        ready_at,
+        ends_at: Instant::now(),
     })
 }
 
@@ -164,6 +123,8 @@ pub(crate) async fn worker(
     mut cancel: watch::Receiver<bool>,
 ) -> Exit {
     let mut changed = shared.changed.subscribe();
+    // When this worker's last step was due to end, in simulated time (none after a wait).
+    let mut free_at: Option<Instant> = None;
     loop {
         let job = {
             let mut inner = shared.lock();
@@ -175,7 +136,7 @@ pub(crate) async fn worker(
             {
                 return Exit::Stopped;
             }
-            match pick(s, queue) {
+            match s.pick(queue) {
                 Pick::Done => {
                     let extra = obj(&[("queue", json!(queue.name()))]);
                     logs::append(
@@ -192,7 +153,8 @@ pub(crate) async fn worker(
                 Pick::Item(idx) => begin(&mut inner, &id, queue, child, pid, idx),
             }
         };
-        let Some(job) = job else {
+        let Some(mut job) = job else {
+            free_at = None;
             changed.mark_unchanged();
             tokio::select! {
                 _ = changed.changed() => {}
@@ -207,14 +169,17 @@ pub(crate) async fn worker(
             Queue::Transfer => scale.bytes_per_second,
             Queue::Restore => scale.restore_bytes_per_second,
         };
-        let quarter = if job.instant {
+        let length = if job.instant {
             Duration::ZERO
         } else {
-            scale.duration(job.size, rate) / 4
+            scale.duration(job.size, rate)
         };
-        for pct in [25, 50, 75, 100] {
+        let start = step_start(free_at, job.ready_at, Instant::now());
+        job.ends_at = start + length;
+        free_at = Some(job.ends_at);
+        for (pct, quarters) in [(25, 1), (50, 2), (75, 3), (100, 4)] {
             tokio::select! {
-                () = tokio::time::sleep(quarter) => {}
+                () = tokio::time::sleep_until(start + length * quarters / 4) => {}
                 _ = cancel.changed() => {
                     aborted_item(&shared, &id, &job, pid);
                     return Exit::Stopped;
@@ -241,12 +206,28 @@ pub(crate) async fn worker(
     }
 }
 
+/// How late a timer may fire and still be forgiven: tokio's timers have 1 ms
+/// resolution and fire after their deadline, never before.
+const TIMER_SLACK: Duration = Duration::from_millis(2);
+
+/// When a step starts in simulated time: as soon as the worker was free and the item
+/// ready, so the lateness of the timers that ended the previous steps does not add up
+/// over thousands of short steps (the pools then keep the schedule that
+/// `examples/bench/ideal.rs` replays). No earlier than `TIMER_SLACK` before `now`, so
+/// a simulator that falls behind (CPU) still shows as a longer session.
+fn step_start(free_at: Option<Instant>, ready_at: Option<Instant>, now: Instant) -> Instant {
+    let floor = now.checked_sub(TIMER_SLACK).unwrap_or(now);
+    free_at
+        .max(ready_at)
+        .map_or(now, |due| due.clamp(floor, now))
+}
+
 /// An abort interrupted the item: its log ends failed, the master writes nothing more.
 fn aborted_item(shared: &Shared, id: &str, job: &Job, pid: u32) {
     let mut inner = shared.lock();
     if let Some(s) = inner.sessions.get_mut(id) {
         let text = "The transfer session was aborted.";
-        s.items[job.idx].state = ItemState::Failed;
+        s.set_state(job.idx, ItemState::Failed);
         s.items[job.idx].failure = Some(text.into());
         logs::append(
             &mut s.logs,
@@ -263,6 +244,7 @@ fn aborted_item(shared: &Shared, id: &str, job: &Job, pid: u32) {
 fn end_transfer(inner: &mut Inner, id: &str, job: &Job, child: u32, pid: u32) -> bool {
     let Inner {
         world,
+        index,
         sessions,
         stats,
         faults,
@@ -279,7 +261,7 @@ fn end_transfer(inner: &mut Inner, id: &str, job: &Job, child: u32, pid: u32) ->
     {
         SimStats::bump(&mut stats.faults, kind::WORKER_CRASH);
         s.items[job.idx].crashes += 1;
-        s.items[job.idx].state = ItemState::TransferPending;
+        s.set_state(job.idx, ItemState::TransferPending);
         let failures: u32 = s.items.iter().map(|i| i.crashes).sum();
         let max = s.items.len();
         let master_pid = s.pid.unwrap_or(pid);
@@ -311,12 +293,13 @@ fn end_transfer(inner: &mut Inner, id: &str, job: &Job, child: u32, pid: u32) ->
     }
     let outcome = match scripted {
         Some(text) => Err(text),
-        None => effects::transfer(world, s, &s.items[job.idx]),
+        None => effects::transfer(world, index, s, &s.items[job.idx]),
     };
     match outcome {
         Ok(()) => {
+            s.set_state(job.idx, ItemState::RestorePending);
             let item = &mut s.items[job.idx];
-            item.state = ItemState::RestorePending;
+            item.transferred_at = Some(job.ends_at);
             let is_account = modules::get(&item.module).is_some_and(modules::ModuleDef::is_account);
             let local = s.kind == SessionKind::Local;
             // A local restore copies nothing: no transfer is counted.
@@ -344,6 +327,7 @@ fn end_transfer(inner: &mut Inner, id: &str, job: &Job, child: u32, pid: u32) ->
 fn end_restore(inner: &mut Inner, id: &str, job: &Job, child: u32, pid: u32) {
     let Inner {
         world,
+        index,
         sessions,
         stats,
         faults,
@@ -359,12 +343,12 @@ fn end_restore(inner: &mut Inner, id: &str, job: &Job, child: u32, pid: u32) {
     }
     let outcome = match scripted {
         Some(text) => Err(text),
-        None => effects::restore(world, s, &item),
+        None => effects::restore(world, index, s, &item),
     };
     let is_account = modules::get(&item.module).is_some_and(modules::ModuleDef::is_account);
     match outcome {
         Ok(warnings) => {
-            s.items[job.idx].state = ItemState::Completed;
+            s.set_state(job.idx, ItemState::Completed);
             SimStats::bump(
                 &mut stats.item_restores,
                 &format!("{}/{}", item.module, item.key),
@@ -387,7 +371,7 @@ fn end_restore(inner: &mut Inner, id: &str, job: &Job, child: u32, pid: u32) {
             succeed(s, job, child, pid, item.size, &warnings);
         }
         Err(text) => {
-            s.items[job.idx].state = ItemState::Failed;
+            s.set_state(job.idx, ItemState::Failed);
             s.items[job.idx].failure = Some(text.clone());
             item_failed_log(s, &job.logfile, pid, &text);
             let mut extra = job.fields.clone();
@@ -438,8 +422,8 @@ fn item_failed_log(s: &mut Session, logfile: &str, pid: u32, text: &str) {
 /// Fails an item in TRANSFER: its log, `failed-item`, then the RESTORE
 /// `start-item` + `failed-item` pair with the same text (REFERENCE §5.3).
 fn fail_item(s: &mut Session, job: &Job, child: u32, pid: u32, text: &str) {
+    s.set_state(job.idx, ItemState::Failed);
     let item = &mut s.items[job.idx];
-    item.state = ItemState::Failed;
     item.failure = Some(text.to_owned());
     let (size, key, local, module) = (
         item.size,

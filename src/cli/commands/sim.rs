@@ -3,7 +3,7 @@
 use crate::cli::EXIT_OK;
 use crate::cli::args::SimArgs;
 use crate::cli::printer::Printer;
-use crate::sim::{SimOptions, World, serve_until_signal, token_from_env};
+use crate::sim::{SimOptions, TimeScale, World, serve_until_signal, token_from_env};
 use miette::{IntoDiagnostic, WrapErr, miette};
 
 /// Serves the world until Ctrl-C or SIGTERM.
@@ -30,6 +30,7 @@ pub async fn run(printer: &Printer, args: &SimArgs) -> miette::Result<i32> {
         listen,
         api_token: token,
         state_file: args.state_file.clone(),
+        time_scale: TimeScale::default().slowed(args.time_scale),
         ..SimOptions::default()
     };
     serve_until_signal(world, opts, |url| {

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::analysis;
 use super::envelope::{Reply, api_failure};
 use super::params::Params;
+use crate::sim::queue::QueueIndex;
 use crate::sim::session::{Session, SessionKind, SessionOptions, SessionState, build_id};
 use crate::sim::state::Inner;
 use crate::sim::world::{Source, World};
@@ -185,6 +186,7 @@ pub(crate) fn new_session(
             logs: BTreeMap::new(),
             analysis,
             started_once: false,
+            index: QueueIndex::default(),
         },
     );
     inner.stats.sessions_created += 1;

@@ -160,9 +160,10 @@ fn check_and_add(inner: &mut Inner, p: &Params, caller: &str) -> Result<(), Repl
         state: ItemState::TransferPending,
         failure: None,
         crashes: 0,
+        transferred_at: None,
     };
     if let Some(s) = inner.sessions.get_mut(&id) {
-        s.items.push(item);
+        s.push_item(item);
     }
     let per_session = inner.stats.enqueues.entry(id).or_default();
     SimStats::bump(per_session, &format!("{module_name}/{key}"));

@@ -66,8 +66,9 @@ pub fn uses_string_result(function: &str) -> bool {
     )
 }
 
-/// Wraps a reply in the envelope for `function` with the given result style.
-pub fn envelope(function: &str, reply: &Reply, style: ResultStyle) -> Value {
+/// Wraps a reply in the envelope for `function` with the given result style. The reply
+/// is moved in: its data can be a whole log of megabytes.
+pub fn envelope(function: &str, reply: Reply, style: ResultStyle) -> Value {
     let as_string = match style {
         ResultStyle::String => true,
         ResultStyle::Integer => false,
@@ -82,15 +83,15 @@ pub fn envelope(function: &str, reply: &Reply, style: ResultStyle) -> Value {
     };
     let mut meta = Map::new();
     meta.insert("command".into(), json!(function));
-    meta.insert("reason".into(), json!(reply.reason));
+    meta.insert("reason".into(), Value::String(reply.reason));
     meta.insert("result".into(), result);
     meta.insert("version".into(), json!(1));
-    if let Some(out) = &reply.output {
-        meta.insert("output".into(), out.clone());
+    if let Some(out) = reply.output {
+        meta.insert("output".into(), out);
     }
     let mut top = Map::new();
-    if let Some(d) = &reply.data {
-        top.insert("data".into(), d.clone());
+    if let Some(d) = reply.data {
+        top.insert("data".into(), d);
     }
     top.insert("metadata".into(), Value::Object(meta));
     Value::Object(top)
@@ -120,18 +121,21 @@ mod tests {
     fn documented_style_per_function() {
         let ok = Reply::ok(json!({}));
         let style = ResultStyle::Documented;
-        assert_eq!(envelope("listpkgs", &ok, style)["metadata"]["result"], "1");
-        assert_eq!(envelope("listaccts", &ok, style)["metadata"]["result"], 1);
         assert_eq!(
-            envelope("listpkgs", &Reply::fail("x"), style)["metadata"]["result"],
+            envelope("listpkgs", ok.clone(), style)["metadata"]["result"],
+            "1"
+        );
+        assert_eq!(envelope("listaccts", ok, style)["metadata"]["result"], 1);
+        assert_eq!(
+            envelope("listpkgs", Reply::fail("x"), style)["metadata"]["result"],
             0
         );
         assert_eq!(
-            envelope("listpkgs", &Reply::fail("x"), ResultStyle::String)["metadata"]["result"],
+            envelope("listpkgs", Reply::fail("x"), ResultStyle::String)["metadata"]["result"],
             "0"
         );
         assert!(
-            envelope("x", &Reply::ok_empty(), style)
+            envelope("x", Reply::ok_empty(), style)
                 .get("data")
                 .is_none()
         );

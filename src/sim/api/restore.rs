@@ -131,9 +131,10 @@ fn create_and_start(inner: &mut Inner, p: &Params, caller: &str) -> Result<(Stri
         state: ItemState::TransferPending,
         failure: None,
         crashes: 0,
+        transferred_at: None,
     };
     let s = inner.sessions.get_mut(&id).expect("just created");
-    s.items.push(item);
+    s.push_item(item);
     s.state = SessionState::Running;
     s.pid = Some(pid);
     runner::write_opening(s, pid, false);
