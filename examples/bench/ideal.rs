@@ -3,9 +3,10 @@
 //! work as `src/sim/worker.rs` does (REFERENCE §5.4): each TRANSFER worker takes the
 //! next item in (priority, key) order as soon as it is free; an item becomes ready for
 //! RESTORE when its TRANSFER ends; each free RESTORE worker takes the ready item with
-//! the lowest key. Every item here has one module type and one priority, so the type
-//! and priority rules reduce to key order. Step times use the simulator's own
-//! [`TimeScale::duration`], so only the simulator's timer granularity is left out.
+//! the lowest (priority, key). Every item here is an account of one module type without
+//! a reseller, so the priorities `plan` sends are largest first (ties by key): the
+//! ideal is that order's schedule with zero client overhead. Step times use the
+//! simulator's own [`TimeScale::duration`], so only its timer granularity is left out.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
@@ -22,9 +23,15 @@ pub fn session(items: &[(String, u64)], threads: u32, scale: &TimeScale) -> Dura
     if items.is_empty() {
         return Duration::ZERO;
     }
+    // The plan's priority order: largest first, ties by key.
     let mut sorted: Vec<&(String, u64)> = items.iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    // TRANSFER: everything is ready at 0, so this is list scheduling in key order.
+    sorted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let rank: BTreeMap<&str, usize> = sorted
+        .iter()
+        .enumerate()
+        .map(|(i, (key, _))| (key.as_str(), i))
+        .collect();
+    // TRANSFER: everything is ready at 0, so this is list scheduling in priority order.
     let mut free: BinaryHeap<Reverse<Duration>> =
         std::iter::repeat_n(Reverse(Duration::ZERO), pool(threads, items.len())).collect();
     let mut transferred: Vec<(Duration, &str, u64)> = Vec::with_capacity(sorted.len());
@@ -35,10 +42,11 @@ pub fn session(items: &[(String, u64)], threads: u32, scale: &TimeScale) -> Dura
         free.push(Reverse(end));
     }
     transferred.sort();
-    // RESTORE: event-driven; a worker freed at t picks the lowest ready key at t.
+    // RESTORE: event-driven; a worker freed at t picks the ready item of lowest priority
+    // (then key) at t.
     let mut idle = pool(threads, items.len());
     let mut busy: BinaryHeap<Reverse<Duration>> = BinaryHeap::new();
-    let mut ready: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut ready: BTreeMap<usize, u64> = BTreeMap::new();
     let mut next = 0;
     let mut now = Duration::ZERO;
     let mut last = Duration::ZERO;
@@ -48,7 +56,7 @@ pub fn session(items: &[(String, u64)], threads: u32, scale: &TimeScale) -> Dura
             idle += 1;
         }
         while next < transferred.len() && transferred[next].0 <= now {
-            ready.insert(transferred[next].1, transferred[next].2);
+            ready.insert(rank[transferred[next].1], transferred[next].2);
             next += 1;
         }
         while idle > 0 {

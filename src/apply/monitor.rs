@@ -151,11 +151,15 @@ pub async fn follow(
     })
 }
 
-/// True once every item the log or the plan knows has left its wait for a TRANSFER
-/// worker: what remains is the items in progress.
+/// True once every item the log or the plan knows has been transferred: what remains
+/// is restores, the shorter half of the work. Polling the state at the shortest interval
+/// from here bounds how late the end is noticed, at a few small requests per session
+/// (not from the start: a short session would poll at that pace throughout).
 fn near_end(progress: &SessionProgress) -> bool {
     let mut items = progress.items().peekable();
-    items.peek().is_some() && items.all(|(_, item)| item.state() != ItemState::Pending)
+    items.peek().is_some()
+        && items
+            .all(|(_, item)| !matches!(item.state(), ItemState::Pending | ItemState::Transferring))
 }
 
 fn handle(
