@@ -408,7 +408,8 @@ impl Walker {
                     false
                 }
             }
-            (Expect::Bool, DeValue::Boolean(_)) => true,
+            // `Expect::Checks` was checked and pruned above.
+            (Expect::Bool, DeValue::Boolean(_)) | (Expect::Checks, _) => true,
             (Expect::Bool, _) => {
                 self.wrong_type(
                     key,
@@ -487,8 +488,6 @@ impl Walker {
                 false
             }
             (Expect::Secret(field), _) => self.secret(field, key, value),
-            // Checked and pruned above.
-            (Expect::Checks, _) => true,
             (Expect::Table(spec), _) => {
                 self.wrong_type(key, value, "a table", format!("write it as {}", spec.place));
                 false
