@@ -101,7 +101,7 @@ pub fn parse_str(
             .collect();
         return Err(Diagnostics::new(Arc::new(file), diags));
     }
-    let walked = structure::walk(&doc);
+    let walked = structure::walk(doc);
     for range in walked.redactions {
         file.redact(range);
     }
