@@ -327,3 +327,54 @@ async fn warning_lines(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::near_end;
+    use crate::translog::{Event, EventKind, ItemKey, ItemRef, ItemReport, Queue, SessionProgress};
+
+    fn at(queue: Queue, user: &str, kind: fn(ItemRef) -> EventKind) -> Event {
+        Event {
+            line: 0,
+            time: None,
+            pid: None,
+            child: Some(1),
+            kind: kind(ItemRef {
+                queue: Some(queue),
+                item: user.into(),
+                local_item: None,
+                item_type: Some("AccountRemoteRoot".into()),
+                item_name: Some("Account".into()),
+                logfile: None,
+            }),
+        }
+    }
+
+    fn started(item: ItemRef) -> EventKind {
+        EventKind::ItemStarted { item, size: None }
+    }
+
+    fn succeeded(item: ItemRef) -> EventKind {
+        EventKind::ItemSucceeded {
+            item,
+            report: ItemReport::default(),
+        }
+    }
+
+    #[test]
+    fn the_end_is_near_once_every_item_is_transferred() {
+        let mut p = SessionProgress::new();
+        assert!(!near_end(&p), "nothing known yet");
+        p.expect(ItemKey::new("AccountRemoteRoot", "a"));
+        p.expect(ItemKey::new("AccountRemoteRoot", "b"));
+        assert!(!near_end(&p), "both waiting");
+        p.apply(&at(Queue::Transfer, "a", started));
+        p.apply(&at(Queue::Transfer, "a", succeeded));
+        p.apply(&at(Queue::Transfer, "b", started));
+        assert!(!near_end(&p), "b still transferring");
+        p.apply(&at(Queue::Transfer, "b", succeeded));
+        assert!(near_end(&p), "only restores left");
+        p.apply(&at(Queue::Restore, "a", started));
+        assert!(near_end(&p));
+    }
+}
