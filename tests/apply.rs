@@ -2,17 +2,16 @@
 //! loopback HTTP (issue 5). Every effect is checked on the simulator's counters and
 //! world, not on what apply says about itself.
 
-use crate::support::{self, SimContext};
+use crate::support::{self, Case, SimContext};
 use crate::support::{Out, RUN_LIMIT, calls, finish, wait_for};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use tempfile::TempDir;
 use whm_migrate::sim::{Faults, SimOptions, SimStats, TimeScale, World};
 
 const BIN: &str = env!("CARGO_BIN_EXE_whm-migrate");
 /// The world's root password: must never appear in anything apply writes.
-const PASSWORD: &str = "ROOTPW-SENTINEL-7f3a";
+const PASSWORD: &str = support::SRC_PASSWORD;
 const ACCOUNTS: [&str; 3] = ["alice", "bob", "carol"];
 /// Every item of the manifest, as the simulator's counters key them.
 const ITEMS: [&str; 5] = [
@@ -38,61 +37,27 @@ fn slow() -> SimOptions {
     }
 }
 
-/// A manifest for the `apply` world, its state dir and a scratch dir.
-struct Setup {
-    dir: TempDir,
-    manifest: PathBuf,
-    state: PathBuf,
+/// The `apply` world's manifest, its state dir and a scratch dir.
+struct Setup(Case);
+
+impl std::ops::Deref for Setup {
+    type Target = Case;
+    fn deref(&self) -> &Case {
+        &self.0
+    }
 }
 
 impl Setup {
     fn new(sim: &SimContext) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let manifest = dir.path().join("migrate.toml");
-        std::fs::write(
-            &manifest,
-            format!(
-                r#"version = 1
-name = "apply-test"
-
-[destination]
-url = "{url}"
-token = {{ env = "WHM_TEST_TOKEN" }}
-
-[[sources]]
-name = "old1"
-host = "src.example.com"
-kind = "root"
-password = {{ env = "SRC_PW" }}
-
-[[sources.feature_lists]]
-name = "gold features"
-
-[[sources.packages]]
-name = "gold"
-
-[[sources.accounts]]
-user = "alice"
-domain = "alice.example"
-
-[[sources.accounts]]
-user = "bob"
-domain = "bob.example"
-
-[[sources.accounts]]
-user = "carol"
-domain = "carol.example"
-"#,
-                url = sim.sim.base_url()
-            ),
-        )
-        .unwrap();
-        let state = dir.path().join("state");
-        Self {
-            dir,
-            manifest,
-            state,
-        }
+        Self(Case::new(&support::apply_manifest(
+            "apply-test",
+            &sim.sim.base_url(),
+            &[
+                ("alice", "domain = \"alice.example\""),
+                ("bob", "domain = \"bob.example\""),
+                ("carol", "domain = \"carol.example\""),
+            ],
+        )))
     }
 
     fn journal_path(&self) -> PathBuf {
@@ -100,31 +65,15 @@ domain = "carol.example"
     }
 
     fn journal(&self) -> serde_json::Value {
-        serde_json::from_slice(&std::fs::read(self.journal_path()).unwrap()).unwrap()
+        self.0.journal("apply-test")
     }
 
     fn command(&self, extra: &[&str]) -> tokio::process::Command {
-        let mut cmd = tokio::process::Command::new(BIN);
-        cmd.arg("apply")
-            .arg(&self.manifest)
-            .arg("--state-dir")
-            .arg(&self.state)
-            .args(["--progress", "plain"])
-            .args(extra)
-            .env("WHM_TEST_TOKEN", support::TOKEN)
-            .env("SRC_PW", PASSWORD)
-            .env_remove("WHM_MIGRATE_PROGRESS")
-            .env_remove("WHM_MIGRATE_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        cmd
+        self.0.command("apply", extra)
     }
 
     async fn apply(&self, extra: &[&str]) -> Out {
-        let child = self.command(extra).spawn().unwrap();
-        finish(child).await
+        self.0.run("apply", extra).await
     }
 }
 

@@ -2,16 +2,12 @@
 //! misbehaves on purpose. Every test ends with the migration complete (possibly after a
 //! re-run) or a clear error, and proves "never twice" on the simulator's counters.
 
-use crate::support::{self, SimContext};
+use crate::support::{self, Case, SimContext};
 use crate::support::{Out, RUN_LIMIT, calls, finish, wait_for};
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
-use tempfile::TempDir;
 use whm_migrate::sim::{Faults, SimOptions, SimStats, Simulator, TimeScale, World};
 
-const BIN: &str = env!("CARGO_BIN_EXE_whm-migrate");
-const PASSWORD: &str = "ROOTPW-SENTINEL-7f3a";
+const PASSWORD: &str = support::SRC_PASSWORD;
 const ACCOUNTS: [&str; 3] = ["alice", "bob", "carol"];
 const ITEMS: [&str; 5] = [
     "FeatureListRemoteRoot/gold features",
@@ -48,81 +44,34 @@ fn with_faults(faults: Faults, seed: u64) -> SimOptions {
     }
 }
 
-struct Setup {
-    _dir: TempDir,
-    manifest: PathBuf,
-    state: PathBuf,
+struct Setup(Case);
+
+impl std::ops::Deref for Setup {
+    type Target = Case;
+    fn deref(&self) -> &Case {
+        &self.0
+    }
 }
 
 impl Setup {
     fn new(url: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let manifest = dir.path().join("migrate.toml");
-        std::fs::write(
-            &manifest,
-            format!(
-                r#"version = 1
-name = "faults-test"
-
-[destination]
-url = "{url}"
-token = {{ env = "WHM_TEST_TOKEN" }}
-
-[[sources]]
-name = "old1"
-host = "src.example.com"
-kind = "root"
-password = {{ env = "SRC_PW" }}
-
-[[sources.feature_lists]]
-name = "gold features"
-
-[[sources.packages]]
-name = "gold"
-
-[[sources.accounts]]
-user = "alice"
-domain = "alice.example"
-
-[[sources.accounts]]
-user = "bob"
-domain = "bob.example"
-
-[[sources.accounts]]
-user = "carol"
-domain = "carol.example"
-"#
-            ),
-        )
-        .unwrap();
-        let state = dir.path().join("state");
-        Self {
-            _dir: dir,
-            manifest,
-            state,
-        }
+        Self(Case::new(&support::apply_manifest(
+            "faults-test",
+            url,
+            &[
+                ("alice", "domain = \"alice.example\""),
+                ("bob", "domain = \"bob.example\""),
+                ("carol", "domain = \"carol.example\""),
+            ],
+        )))
     }
 
     fn command(&self) -> tokio::process::Command {
-        let mut cmd = tokio::process::Command::new(BIN);
-        cmd.arg("apply")
-            .arg(&self.manifest)
-            .arg("--state-dir")
-            .arg(&self.state)
-            .args(["--progress", "plain"])
-            .env("WHM_TEST_TOKEN", support::TOKEN)
-            .env("SRC_PW", PASSWORD)
-            .env_remove("WHM_MIGRATE_PROGRESS")
-            .env_remove("WHM_MIGRATE_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        cmd
+        self.0.command("apply", &[])
     }
 
     async fn apply(&self) -> Out {
-        finish(self.command().spawn().unwrap()).await
+        self.0.run("apply", &[]).await
     }
 
     /// Runs apply until it succeeds. A failed run must exit 1 (an error before or

@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::IntoResponse;
 use secrecy::SecretString;
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use whm_migrate::whm::{ClientOptions, RetryPolicy, Timeouts, TlsMode, WhmClient};
 
@@ -214,4 +215,95 @@ pub async fn wait_for(
 /// How many times the simulator answered `function`.
 pub fn calls(s: &whm_migrate::sim::SimStats, function: &str) -> u64 {
     s.calls.get(function).copied().unwrap_or(0)
+}
+
+/// The root password of the test worlds' source `src.example.com`.
+pub const SRC_PASSWORD: &str = "ROOTPW-SENTINEL-7f3a";
+
+/// A manifest named `name` for the `apply` world at `url`: its feature list, its
+/// package, and the accounts alice, bob and carol, each followed by its own extra lines
+/// (`accounts` gives them per user, e.g. `("alice", "wave = \"night-1\"")`).
+pub fn apply_manifest(name: &str, url: &str, accounts: &[(&str, &str)]) -> String {
+    let mut text = format!(
+        r#"version = 1
+name = "{name}"
+
+[destination]
+url = "{url}"
+token = {{ env = "WHM_TEST_TOKEN" }}
+
+[[sources]]
+name = "old1"
+host = "src.example.com"
+kind = "root"
+password = {{ env = "SRC_PW" }}
+
+[[sources.feature_lists]]
+name = "gold features"
+
+[[sources.packages]]
+name = "gold"
+"#
+    );
+    for (user, extra) in accounts {
+        let _ = write!(text, "\n[[sources.accounts]]\nuser = \"{user}\"\n{extra}\n");
+    }
+    text
+}
+
+/// A manifest in a scratch directory with its own state directory, run as the binary
+/// with the test token and [`SRC_PASSWORD`] in its environment.
+pub struct Case {
+    pub dir: tempfile::TempDir,
+    pub manifest: std::path::PathBuf,
+    pub state: std::path::PathBuf,
+}
+
+impl Case {
+    /// Writes `text` as the manifest.
+    pub fn new(text: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = dir.path().join("migrate.toml");
+        std::fs::write(&manifest, text).unwrap();
+        let state = dir.path().join("state");
+        Self {
+            dir,
+            manifest,
+            state,
+        }
+    }
+
+    /// `whm-migrate COMMAND MANIFEST --state-dir STATE EXTRA…` (plain progress for
+    /// `apply`), its output piped.
+    pub fn command(&self, command: &str, extra: &[&str]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_whm-migrate"));
+        cmd.arg(command)
+            .arg(&self.manifest)
+            .arg("--state-dir")
+            .arg(&self.state);
+        if command == "apply" {
+            cmd.args(["--progress", "plain"]);
+        }
+        cmd.args(extra)
+            .env("WHM_TEST_TOKEN", TOKEN)
+            .env("SRC_PW", SRC_PASSWORD)
+            .env_remove("WHM_MIGRATE_PROGRESS")
+            .env_remove("WHM_MIGRATE_LOG")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        cmd
+    }
+
+    /// Runs [`Self::command`] to its end.
+    pub async fn run(&self, command: &str, extra: &[&str]) -> Out {
+        finish(self.command(command, extra).spawn().unwrap()).await
+    }
+
+    /// The journal of migration `name`, as JSON.
+    pub fn journal(&self, name: &str) -> serde_json::Value {
+        let path = self.state.join(format!("{name}.json"));
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    }
 }

@@ -1,103 +1,42 @@
 //! Waves (issue 11): one manifest moved over several runs with `--wave`. The binary runs
 //! against the in-process simulator; every effect is read from the simulator's counters.
 
-use crate::support::{self, Out, SimContext, finish};
-use std::path::PathBuf;
-use std::process::Stdio;
-use tempfile::TempDir;
+use crate::support::{self, Case, Out, SimContext};
 use whm_migrate::sim::SimStats;
 
-const BIN: &str = env!("CARGO_BIN_EXE_whm-migrate");
 const NIGHT_1: [&str; 1] = ["alice"];
 const NIGHT_2: [&str; 2] = ["bob", "carol"];
 
-struct Setup {
-    _dir: TempDir,
-    manifest: PathBuf,
-    state: PathBuf,
+struct Setup(Case);
+
+impl std::ops::Deref for Setup {
+    type Target = Case;
+    fn deref(&self) -> &Case {
+        &self.0
+    }
 }
 
 impl Setup {
     /// The `apply` world's manifest, alice in wave night-1, bob and carol in night-2;
     /// the feature list and the package name no wave.
     fn new(sim: &SimContext) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let manifest = dir.path().join("migrate.toml");
-        std::fs::write(
-            &manifest,
-            format!(
-                r#"version = 1
-name = "waves-test"
-
-[destination]
-url = "{url}"
-token = {{ env = "WHM_TEST_TOKEN" }}
-
-[[sources]]
-name = "old1"
-host = "src.example.com"
-kind = "root"
-password = {{ env = "SRC_PW" }}
-
-[[sources.feature_lists]]
-name = "gold features"
-
-[[sources.packages]]
-name = "gold"
-
-[[sources.accounts]]
-user = "alice"
-wave = "night-1"
-
-[[sources.accounts]]
-user = "bob"
-wave = "night-2"
-
-[[sources.accounts]]
-user = "carol"
-wave = "night-2"
-"#,
-                url = sim.sim.base_url()
-            ),
-        )
-        .unwrap();
-        let state = dir.path().join("state");
-        Self {
-            _dir: dir,
-            manifest,
-            state,
-        }
-    }
-
-    async fn run(&self, command: &str, extra: &[&str]) -> Out {
-        let child = tokio::process::Command::new(BIN)
-            .arg(command)
-            .arg(&self.manifest)
-            .arg("--state-dir")
-            .arg(&self.state)
-            .args(extra)
-            .env("WHM_TEST_TOKEN", support::TOKEN)
-            .env("SRC_PW", "ROOTPW-SENTINEL-7f3a")
-            .env_remove("WHM_MIGRATE_PROGRESS")
-            .env_remove("WHM_MIGRATE_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        finish(child).await
+        Self(Case::new(&support::apply_manifest(
+            "waves-test",
+            &sim.sim.base_url(),
+            &[
+                ("alice", "wave = \"night-1\""),
+                ("bob", "wave = \"night-2\""),
+                ("carol", "wave = \"night-2\""),
+            ],
+        )))
     }
 
     async fn apply(&self, extra: &[&str]) -> Out {
-        let mut args = vec!["--progress", "plain"];
-        args.extend_from_slice(extra);
-        self.run("apply", &args).await
+        self.0.run("apply", extra).await
     }
 
     fn journal(&self) -> serde_json::Value {
-        let text = std::fs::read(self.state.join("waves-test.json")).unwrap();
-        serde_json::from_slice(&text).unwrap()
+        self.0.journal("waves-test")
     }
 }
 
@@ -243,10 +182,7 @@ async fn an_unknown_wave_is_refused_with_the_known_ones() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_wave_cannot_be_a_default() {
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = dir.path().join("m.toml");
-    std::fs::write(
-        &manifest,
+    let case = Case::new(
         r#"version = 1
 name = "m"
 
@@ -266,18 +202,8 @@ password = { env = "PW" }
 user = "alice"
 wave = ""
 "#,
-    )
-    .unwrap();
-    let out = finish(
-        tokio::process::Command::new(BIN)
-            .args(["validate"])
-            .arg(&manifest)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    )
-    .await;
+    );
+    let out = case.run("validate", &[]).await;
     out.assert_code(1);
     let all = format!("{}{}", out.stdout, out.stderr);
     assert!(all.contains("`wave` is set per account"), "{all}");
