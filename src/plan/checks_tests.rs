@@ -3,32 +3,8 @@
 use super::{Scope, refused_user, risks, source_checks};
 use crate::plan::input::{DesiredItem, DesiredSource, SourceKind};
 use crate::plan::model::{Action, Check, Conflict, ItemPlan, Severity};
+use crate::plan::test_items::account;
 use crate::whm::{ModuleAnalysis, RemoteAnalysis, SourceAccount};
-
-fn account(user: &str, params: &[(&str, &str)]) -> DesiredItem {
-    let mut all = vec![
-        ("user".to_owned(), user.to_owned()),
-        ("localuser".to_owned(), user.to_owned()),
-    ];
-    all.extend(
-        params
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
-    DesiredItem {
-        module: "AccountRemoteRoot".into(),
-        type_id: 3000,
-        key: user.into(),
-        localuser: Some(user.into()),
-        domain: None,
-        force: false,
-        overwrite_dbs: false,
-        params: all,
-        problems: vec![],
-        waive: vec![],
-        acknowledge: vec![],
-    }
-}
 
 fn planned(item: &DesiredItem, action: Action) -> ItemPlan {
     ItemPlan {

@@ -6,50 +6,14 @@ use crate::plan::input::{
     ObservedSource, SourceKind,
 };
 use crate::plan::model::{Action, Conflict};
+use crate::plan::test_items::{self, featurelist, package};
 use crate::whm::{Account, DbInventory, Package, RemoteAnalysis, SessionState, SourceAccount};
 use std::collections::BTreeMap;
 
 fn account(user: &str, domain: &str) -> DesiredItem {
     DesiredItem {
-        module: "AccountRemoteRoot".into(),
-        type_id: 3000,
-        key: user.into(),
-        localuser: Some(user.into()),
         domain: Some(domain.into()),
-        force: false,
-        overwrite_dbs: false,
-        params: vec![
-            ("user".into(), user.into()),
-            ("localuser".into(), user.into()),
-        ],
-        problems: vec![],
-        waive: vec![],
-        acknowledge: vec![],
-    }
-}
-
-fn package(name: &str) -> DesiredItem {
-    DesiredItem {
-        module: "PackageRemoteRoot".into(),
-        type_id: 2000,
-        key: name.into(),
-        localuser: None,
-        domain: None,
-        force: false,
-        overwrite_dbs: false,
-        params: vec![("package".into(), name.into())],
-        problems: vec![],
-        waive: vec![],
-        acknowledge: vec![],
-    }
-}
-
-fn featurelist(name: &str) -> DesiredItem {
-    DesiredItem {
-        module: "FeatureListRemoteRoot".into(),
-        type_id: 1000,
-        key: name.into(),
-        ..package(name)
+        ..test_items::account(user, &[])
     }
 }
 

@@ -10,6 +10,8 @@ pub mod model;
 pub mod observe;
 pub mod render;
 pub mod schedule;
+#[cfg(test)]
+pub(crate) mod test_items;
 pub mod waves;
 
 pub use diff::diff;

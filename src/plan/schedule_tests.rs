@@ -3,6 +3,7 @@
 use super::*;
 use crate::plan::diff;
 use crate::plan::input::{DesiredSource, ObservedSession, ObservedSource, SourceKind};
+use crate::plan::test_items::{account, package};
 use crate::whm::{RemoteAnalysis, SessionState, SourceAccount};
 
 /// 1 byte per microsecond per worker, no fixed cost: a step of `n` bytes takes `n` µs.
@@ -137,47 +138,6 @@ fn src_account(user: &str, owner: &str, bytes: u64) -> SourceAccount {
         owner: Some(owner.into()),
         bytesused: bytes,
         ..SourceAccount::default()
-    }
-}
-
-fn account(user: &str, extra: &[(&str, &str)]) -> DesiredItem {
-    let mut params = vec![
-        ("user".to_owned(), user.to_owned()),
-        ("localuser".to_owned(), user.to_owned()),
-    ];
-    params.extend(
-        extra
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
-    DesiredItem {
-        module: "AccountRemoteRoot".into(),
-        type_id: 3000,
-        key: user.into(),
-        localuser: Some(user.into()),
-        domain: None,
-        force: false,
-        overwrite_dbs: false,
-        params,
-        problems: vec![],
-        waive: vec![],
-        acknowledge: vec![],
-    }
-}
-
-fn package(name: &str) -> DesiredItem {
-    DesiredItem {
-        module: "PackageRemoteRoot".into(),
-        type_id: 2000,
-        key: name.into(),
-        localuser: None,
-        domain: None,
-        force: false,
-        overwrite_dbs: false,
-        params: vec![("package".into(), name.into())],
-        problems: vec![],
-        waive: vec![],
-        acknowledge: vec![],
     }
 }
 
