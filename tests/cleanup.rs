@@ -3,14 +3,12 @@
 //! plain `plan` then `apply` still shares one session.
 
 use crate::support::{self, SimContext};
-use std::path::PathBuf;
 use std::time::Duration;
-use tempfile::TempDir;
 use whm_migrate::sim::Faults;
 
 const BIN: &str = env!("CARGO_BIN_EXE_whm-migrate");
 /// The `apply` world's root password.
-const PASSWORD: &str = "ROOTPW-SENTINEL-7f3a";
+const PASSWORD: &str = support::SRC_PASSWORD;
 /// Upper bound for one run (a guard against hangs, not a timing assertion).
 const RUN_LIMIT: Duration = Duration::from_secs(60);
 
@@ -20,20 +18,20 @@ struct Run {
     stderr: String,
 }
 
-/// A manifest for the `apply` world and its state directory.
-struct Case {
-    dir: TempDir,
-    manifest: PathBuf,
+/// A manifest for the `apply` world (its package and alice) and its state directory.
+struct Case(support::Case);
+
+impl std::ops::Deref for Case {
+    type Target = support::Case;
+    fn deref(&self) -> &support::Case {
+        &self.0
+    }
 }
 
 impl Case {
     fn new(cx: &SimContext) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let manifest = dir.path().join("migrate.toml");
-        std::fs::write(
-            &manifest,
-            format!(
-                r#"version = 1
+        Self(support::Case::new(&format!(
+            r#"version = 1
 name = "cleanup-test"
 
 [destination]
@@ -53,16 +51,12 @@ name = "gold"
 user = "alice"
 domain = "alice.example"
 "#,
-                url = cx.sim.base_url()
-            ),
-        )
-        .unwrap();
-        Self { dir, manifest }
+            url = cx.sim.base_url()
+        )))
     }
 
     fn journal(&self) -> serde_json::Value {
-        let path = self.dir.path().join("state").join("cleanup-test.json");
-        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+        self.0.journal("cleanup-test")
     }
 
     /// Every session id the journal ever recorded for `old1`.
@@ -81,11 +75,7 @@ domain = "alice.example"
 
     /// `whm-migrate COMMAND MANIFEST ARGS… --state-dir DIR --color never`, running.
     fn spawn(&self, command: &str, args: &[&str]) -> tokio::process::Child {
-        self.command(command, args)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap()
+        self.command(command, args).spawn().unwrap()
     }
 
     /// `whm-migrate COMMAND MANIFEST ARGS… --state-dir DIR --color never`.
@@ -103,20 +93,8 @@ domain = "alice.example"
     }
 
     fn command(&self, command: &str, args: &[&str]) -> tokio::process::Command {
-        let mut cmd = tokio::process::Command::new(BIN);
-        cmd.arg(command)
-            .arg(&self.manifest)
-            .args(args)
-            .arg("--state-dir")
-            .arg(self.dir.path().join("state"))
-            .args(["--color", "never"])
-            .current_dir(self.dir.path())
-            .env("WHM_TEST_TOKEN", support::TOKEN)
-            .env("SRC_PW", PASSWORD)
-            .env_remove("WHM_MIGRATE_STATE_DIR")
-            .env_remove("WHM_MIGRATE_COLOR")
-            .env_remove("WHM_MIGRATE_PROGRESS")
-            .kill_on_drop(true);
+        let mut cmd = self.0.command(command, args);
+        cmd.args(["--color", "never"]);
         cmd
     }
 }
@@ -179,7 +157,7 @@ async fn plan_then_apply_share_one_session() {
     let case = Case::new(&cx);
     let plan = case.run("plan", &[]).await;
     assert_eq!(plan.code, 0, "{}", plan.stderr);
-    let apply = case.run("apply", &["--progress", "plain"]).await;
+    let apply = case.run("apply", &[]).await;
     assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
     assert_eq!(cx.sim.stats().sessions_created, 1);
 }
