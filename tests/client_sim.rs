@@ -153,29 +153,25 @@ async fn a_whole_root_session_with_one_failed_restore() {
         .await
         .unwrap();
     let events = parse_master_log(log.as_bytes());
-    // Fetched from an offset, the same file yields the same bytes past it, and a
-    // parser fed only those tails sees the same events as one fed the whole file.
-    let mut parser = whm_migrate::translog::MasterLogParser::new();
+    // Streamed, the same file arrives byte for byte, and a follower taking fresh copies
+    // again and again parses each record once, as a parser fed the whole file does.
+    let mut streamed = Vec::new();
+    let len = c
+        .stream_transfer_session_log(&id, "master.log", &mut streamed)
+        .await
+        .unwrap();
+    assert_eq!((len, streamed.as_slice()), (log.len(), log.as_bytes()));
+    let mut follower = whm_migrate::apply::logfeed::LogFollower::new();
     let mut tail_events = Vec::new();
-    for skip in [0, 1, log.len() / 3, log.len() / 2, log.len() - 1, log.len()] {
-        let tail = c
-            .fetch_transfer_session_log_from(&id, "master.log", skip)
+    for _ in 0..3 {
+        let mut fetch = follower.fetch(&mut tail_events);
+        let len = c
+            .stream_transfer_session_log(&id, "master.log", &mut fetch)
             .await
             .unwrap();
-        assert_eq!((tail.len, tail.from), (log.len(), skip));
-        assert_eq!(tail.tail, &log.as_bytes()[skip..]);
-        let from = parser.consumed();
-        let tail = c
-            .fetch_transfer_session_log_from(&id, "master.log", from)
-            .await
-            .unwrap();
-        tail_events.extend(
-            parser
-                .feed_tail(tail.len, &tail.head, tail.from, &tail.tail)
-                .unwrap(),
-        );
+        fetch.end(Some(len));
     }
-    tail_events.extend(parser.finish());
+    assert_eq!(follower.consumed(), log.len());
     assert_eq!(format!("{tail_events:?}"), format!("{events:?}"));
     let mut progress = SessionProgress::new();
     progress.apply_all(&events);

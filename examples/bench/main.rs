@@ -10,7 +10,8 @@
 //!
 //! Options: `--accounts 100,1000`, `--sources 1,10`, `--session SECS` (the ideal length
 //! of each apply, default 10; 5 with `--quick`), `--idle SECS` (default 60; 10 with
-//! `--quick`). Prints Markdown tables for `docs/benchmarks.md`; no test asserts on
+//! `--quick`). `BENCH_APPLY_WRAP="heaptrack -o OUT"` runs each `apply` under the given
+//! command (a profiler). Prints Markdown tables for `docs/benchmarks.md`; no test asserts on
 //! timings.
 
 mod child;
@@ -151,10 +152,18 @@ async fn measure(
 ) -> (Usage, SystemTime) {
     let out = dir.join("usage");
     let started = SystemTime::now();
+    // `BENCH_APPLY_WRAP="heaptrack -o /tmp/apply"` runs each apply under a profiler.
+    let wrap: Vec<String> = match std::env::var("BENCH_APPLY_WRAP") {
+        Ok(w) if args.first() == Some(&"apply") => {
+            w.split_whitespace().map(str::to_owned).collect()
+        }
+        _ => Vec::new(),
+    };
     let mut child = tokio::process::Command::new(&exes.bench)
         .arg("__measure")
         .arg(&out)
         .arg("--")
+        .args(&wrap)
         .arg(&exes.cli)
         .args(args)
         .current_dir(dir)

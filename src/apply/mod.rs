@@ -2,5 +2,6 @@
 
 pub mod enqueue;
 pub mod execute;
+pub mod logfeed;
 pub mod monitor;
 pub mod poll;

@@ -1,18 +1,21 @@
 //! Following a running session: state polls in one place, master-log fetches in a
 //! separate task (a log fetch may block until the log is finished, REFERENCE §4.12,
-//! and must never stall the state poll), incremental parsing of only the new bytes,
-//! and item-log excerpts for failed items at the end.
+//! and must never stall the state poll), each parsed as it arrives and only past the
+//! bytes already parsed (`apply::logfeed`), and item-log excerpts for failed items at
+//! the end.
 
+use crate::apply::logfeed::{Fold, LogFollower};
 use crate::apply::poll::{LogSignals, PollPolicy, follow_state_with};
 use crate::translog::{
-    Event, Excerpt, ExcerptLevel, ExcerptLine, ItemKey, ItemState, MasterLogParser, SessionOutcome,
-    SessionProgress, failure_excerpt, parse_item_log,
+    Event, Excerpt, ExcerptLevel, ExcerptLine, ItemKey, ItemState, SessionOutcome, SessionProgress,
+    failure_excerpt, parse_item_log,
 };
 use crate::whm::{SessionState, WhmClient, WhmError};
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 /// How long a master-log fetch may take before the follower says per-item progress
 /// will only arrive when the log is finished.
@@ -50,10 +53,43 @@ pub struct Followed {
     pub warnings: BTreeMap<ItemKey, Vec<String>>,
 }
 
-enum LogMessage {
-    Events(Vec<Event>),
-    Reset,
-    Slow,
+/// The master log's fold, shared by the log follower (which folds events in as they
+/// are parsed, so none pile up between the two) and the monitor (which shows it).
+struct Shared<'p> {
+    progress: Mutex<SessionProgress>,
+    /// The plan's items, expected again after a reset.
+    planned: &'p [ItemKey],
+    /// Woken when the fold changed or the follower has news.
+    changed: Notify,
+    /// The server answers log fetches only once the log is finished.
+    slow: AtomicBool,
+}
+
+impl Shared<'_> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, SessionProgress> {
+        self.progress.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A reset forgets the log's events but keeps the plan's items expected.
+fn expecting(planned: &[ItemKey]) -> SessionProgress {
+    let mut progress = SessionProgress::new();
+    for key in planned {
+        progress.expect(key.clone());
+    }
+    progress
+}
+
+impl Fold for &Shared<'_> {
+    fn reset(&mut self) {
+        *self.lock() = expecting(self.planned);
+        self.changed.notify_one();
+    }
+
+    fn fold(&mut self, events: &[Event]) {
+        self.lock().apply_all(events);
+        self.changed.notify_one();
+    }
 }
 
 /// Follows `session` until it ends, reporting to `watcher`.
@@ -64,74 +100,49 @@ pub async fn follow(
     policy: PollPolicy,
     watcher: &mut dyn Watcher,
 ) -> Result<Followed, WhmError> {
-    let mut progress = SessionProgress::new();
-    for key in planned {
-        progress.expect(key.clone());
-    }
-    let (log_tx, mut log_rx) = mpsc::unbounded_channel();
-    let signals = Arc::new(LogSignals::default());
-    let follower = tokio::spawn(follow_log(
-        client.clone(),
-        session.to_owned(),
-        policy,
-        log_tx,
-        signals.clone(),
-    ));
+    let shared = Shared {
+        progress: Mutex::new(expecting(planned)),
+        planned,
+        changed: Notify::new(),
+        slow: AtomicBool::new(false),
+    };
+    let signals = LogSignals::default();
+    // The follower runs beside the state poll in this task: a log fetch that blocks
+    // until the log is finished (REFERENCE §4.12) never stalls the poll.
+    let follower = follow_log(client, session, policy, &shared, &signals);
+    tokio::pin!(follower);
+    let mut follower_done = false;
     let (state_tx, mut state_rx) = mpsc::unbounded_channel();
     let poll = follow_state_with(client, session, policy, &signals, move |s| {
         let _ = state_tx.send(s.clone());
     });
     tokio::pin!(poll);
-    let mut log_complete = false;
+    let mut told = Told::default();
     let final_state = loop {
         tokio::select! {
             result = &mut poll => break result,
             Some(state) = state_rx.recv() => watcher.state(&state),
-            Some(msg) = log_rx.recv() => {
-                let ended = handle(msg, &mut progress, planned, watcher);
-                if near_end(&progress) {
-                    signals.near_end();
-                }
-                if ended {
-                    log_complete = true;
-                    // The log says the session ended (and how): the state poll may
-                    // finish now, not at its next backed-off poll.
-                    signals.log_ended(match progress.outcome() {
-                        Some(SessionOutcome::Failed) => SessionState::Failed,
-                        Some(SessionOutcome::Aborted) => SessionState::Aborted,
-                        _ => SessionState::Completed,
-                    });
-                }
-            }
+            () = &mut follower, if !follower_done => follower_done = true,
+            () = shared.changed.notified() => show(&shared, &signals, &mut told, watcher),
         }
     };
     while let Ok(state) = state_rx.try_recv() {
         watcher.state(&state);
     }
-    let final_state = match final_state {
-        Ok(s) => s,
-        Err(e) => {
-            follower.abort();
-            return Err(e);
-        }
-    };
+    let final_state = final_state?;
     // The session has ended: its master log is (or is about to be) finished. A paused
     // session's log is not: take what has arrived.
-    let deadline = tokio::time::sleep(FINAL_LOG_WAIT);
-    tokio::pin!(deadline);
-    while !log_complete && final_state.is_terminal() {
+    if !follower_done && final_state.is_terminal() {
         tokio::select! {
-            () = &mut deadline => {
+            () = &mut follower => follower_done = true,
+            () = tokio::time::sleep(FINAL_LOG_WAIT) => {
                 watcher.note("the finished master log did not arrive in time; item outcomes may be incomplete");
-                break;
             }
-            msg = log_rx.recv() => match msg {
-                Some(msg) => log_complete |= handle(msg, &mut progress, planned, watcher),
-                None => break,
-            },
         }
     }
-    follower.abort();
+    show(&shared, &signals, &mut told, watcher);
+    let progress = std::mem::take(&mut *shared.lock());
+    let log_complete = follower_done && progress.outcome().is_some();
     // A session failed or aborted from outside can show COMPLETED for longer than the
     // state poll's confirmation (REFERENCE §5.2): the master log's end record, written
     // before the state settles, says how it really ended.
@@ -151,6 +162,38 @@ pub async fn follow(
     })
 }
 
+/// What the monitor has already passed on.
+#[derive(Debug, Default)]
+struct Told {
+    slow: bool,
+    ended: bool,
+}
+
+/// Shows the fold and tells the state poll what the log says about the end.
+fn show(shared: &Shared<'_>, signals: &LogSignals, told: &mut Told, watcher: &mut dyn Watcher) {
+    if !told.slow && shared.slow.load(Ordering::Relaxed) {
+        told.slow = true;
+        watcher.logs_deferred();
+    }
+    let progress = shared.lock();
+    watcher.progress(&progress);
+    if near_end(&progress) {
+        signals.near_end();
+    }
+    if !told.ended
+        && let Some(outcome) = progress.outcome()
+    {
+        told.ended = true;
+        // The log says the session ended (and how): the state poll may finish now,
+        // not at its next backed-off poll.
+        signals.log_ended(match outcome {
+            SessionOutcome::Failed => SessionState::Failed,
+            SessionOutcome::Aborted => SessionState::Aborted,
+            SessionOutcome::Completed => SessionState::Completed,
+        });
+    }
+}
+
 /// True once every item the log or the plan knows has been transferred: what remains
 /// is restores, the shorter half of the work. Polling the state at the shortest interval
 /// from here bounds how late the end is noticed, at a few small requests per session
@@ -162,94 +205,54 @@ fn near_end(progress: &SessionProgress) -> bool {
             .all(|(_, item)| !matches!(item.state(), ItemState::Pending | ItemState::Transferring))
 }
 
-fn handle(
-    msg: LogMessage,
-    progress: &mut SessionProgress,
-    planned: &[ItemKey],
-    watcher: &mut dyn Watcher,
-) -> bool {
-    match msg {
-        LogMessage::Events(events) => {
-            let ended = events.iter().any(Event::is_session_end);
-            progress.apply_all(&events);
-            watcher.progress(progress);
-            ended
-        }
-        LogMessage::Reset => {
-            *progress = SessionProgress::new();
-            for key in planned {
-                progress.expect(key.clone());
-            }
-            false
-        }
-        LogMessage::Slow => {
-            watcher.logs_deferred();
-            false
-        }
-    }
-}
-
+/// Fetches the master log again and again, folding what is new, until its end
+/// record has been parsed.
 async fn follow_log(
-    client: WhmClient,
-    session: String,
+    client: &WhmClient,
+    session: &str,
     policy: PollPolicy,
-    tx: mpsc::UnboundedSender<LogMessage>,
-    signals: Arc<LogSignals>,
+    shared: &Shared<'_>,
+    signals: &LogSignals,
 ) {
-    let mut parser = MasterLogParser::new();
+    let mut follower = LogFollower::new();
     let mut interval = policy.min.max(Duration::from_millis(500));
     let mut told_slow = false;
     loop {
-        // Only the bytes past those already parsed are kept from the answer.
-        let skip = parser.consumed();
-        let fetch = client.fetch_transfer_session_log_from(&session, "master.log", skip);
-        tokio::pin!(fetch);
-        let result = tokio::select! {
-            r = &mut fetch => r,
-            () = tokio::time::sleep(SLOW_LOG_FETCH), if !told_slow => {
-                told_slow = true;
-                if tx.send(LogMessage::Slow).is_err() {
-                    return;
+        // The answer is parsed as it arrives; only bytes past those already parsed
+        // become events, folded in batches while it is still arriving.
+        let mut fold = shared;
+        let mut fetch = follower.fetch(&mut fold);
+        let result = {
+            let stream = client.stream_transfer_session_log(session, "master.log", &mut fetch);
+            tokio::pin!(stream);
+            tokio::select! {
+                r = &mut stream => r,
+                () = tokio::time::sleep(SLOW_LOG_FETCH), if !told_slow => {
+                    told_slow = true;
+                    shared.slow.store(true, Ordering::Relaxed);
+                    shared.changed.notify_one();
+                    stream.await
                 }
-                fetch.await
             }
         };
-        match result {
-            Ok(log) => {
-                let Ok(mut events) = parser.feed_tail(log.len, &log.head, log.from, &log.tail)
-                else {
-                    // The file was replaced: start over from its first byte, with a
-                    // fetch of the whole file at once.
-                    parser.reset();
-                    if tx.send(LogMessage::Reset).is_err() {
-                        return;
-                    }
-                    continue;
-                };
-                drop(log);
-                let ended = events.iter().any(Event::is_session_end);
-                if ended && let Some(last) = parser.finish() {
-                    events.push(last);
-                }
-                if events.is_empty() {
-                    interval = (interval * 2).min(policy.max);
-                } else {
-                    interval = policy.min.max(Duration::from_millis(500));
-                    if tx.send(LogMessage::Events(events)).is_err() {
-                        return;
-                    }
-                }
-                if ended {
-                    return;
-                }
-            }
+        if let Err(e) = &result {
             // Before the session starts its log may not exist yet; network trouble is
             // the state poll's business. Either way, try again later.
-            Err(e) => {
-                tracing::debug!(session, "master log fetch failed: {e}");
-                interval = (interval * 2).min(policy.max);
-            }
+            tracing::debug!(session, "master log fetch failed: {e}");
         }
+        let end = fetch.end(result.as_ref().ok().copied());
+        if end.ended {
+            return;
+        }
+        if end.replaced {
+            // Start over from the first byte of the new file, at once.
+            continue;
+        }
+        interval = if end.new_events {
+            policy.min.max(Duration::from_millis(500))
+        } else {
+            (interval * 2).min(policy.max)
+        };
         tokio::select! {
             () = tokio::time::sleep(interval) => {}
             () = signals.fetch_now.notified() => {}

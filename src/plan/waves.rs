@@ -36,13 +36,13 @@ fn help(known: &[String]) -> String {
 /// The part of `desired` a run acts on. `item_waves[i]` maps source `i`'s queue keys
 /// to their wave; `known` is every wave the manifest uses.
 pub fn select(
-    desired: &Desired,
+    desired: Desired,
     item_waves: &[BTreeMap<String, String>],
     known: &BTreeSet<String>,
     wave: Option<&str>,
 ) -> Result<Desired, UnknownWave> {
     let Some(wave) = wave else {
-        return Ok(desired.clone());
+        return Ok(desired);
     };
     if !known.contains(wave) {
         return Err(UnknownWave {
@@ -51,7 +51,7 @@ pub fn select(
         });
     }
     let empty = BTreeMap::new();
-    let mut out = desired.clone();
+    let mut out = desired;
     for (i, source) in out.sources.iter_mut().enumerate() {
         let waves = item_waves.get(i).unwrap_or(&empty);
         source.items.retain(
@@ -132,25 +132,25 @@ mod tests {
     #[test]
     fn a_wave_takes_its_items_and_the_unlabelled_packages() {
         let known = BTreeSet::from(["one".to_owned(), "two".to_owned()]);
-        let one = select(&desired(), &waves(), &known, Some("one")).unwrap();
+        let one = select(desired(), &waves(), &known, Some("one")).unwrap();
         assert_eq!(keys(&one), ["gold", "a1"]);
-        let two = select(&desired(), &waves(), &known, Some("two")).unwrap();
+        let two = select(desired(), &waves(), &known, Some("two")).unwrap();
         assert_eq!(keys(&two), ["gold", "late", "b1"]);
-        let all = select(&desired(), &waves(), &known, None).unwrap();
+        let all = select(desired(), &waves(), &known, None).unwrap();
         assert_eq!(keys(&all), ["gold", "late", "a1", "b1", "loose"]);
     }
 
     #[test]
     fn an_unknown_wave_lists_the_known_ones() {
         let known = BTreeSet::from(["one".to_owned(), "two".to_owned()]);
-        let err = select(&desired(), &waves(), &known, Some("three")).unwrap_err();
+        let err = select(desired(), &waves(), &known, Some("three")).unwrap_err();
         assert_eq!(err.known, ["one", "two"]);
         assert!(
             help(&err.known).contains("one, two"),
             "{}",
             help(&err.known)
         );
-        let none = select(&desired(), &[], &BTreeSet::new(), Some("x")).unwrap_err();
+        let none = select(desired(), &[], &BTreeSet::new(), Some("x")).unwrap_err();
         assert!(help(&none.known).contains("no item in a wave"));
     }
 }

@@ -9,7 +9,7 @@
 use memchr::{memchr, memchr_iter};
 
 /// How many leading bytes are remembered to notice a replaced file.
-const HEAD_LEN: usize = 256;
+pub const HEAD_LEN: usize = 256;
 
 /// A whole-file feed that cannot continue where the last one stopped.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -104,30 +104,39 @@ impl LineSplitter {
         Ok(())
     }
 
-    /// Takes a file of `len` bytes starting with `head`, of which `tail` are the bytes
-    /// from offset `from` on, and feeds the bytes past those already taken: what
-    /// [`feed_whole`](Self::feed_whole) does, without the whole file in memory.
-    pub(crate) fn feed_tail(
-        &mut self,
-        len: usize,
-        head: &[u8],
-        from: usize,
-        tail: &[u8],
-        on_line: impl FnMut(usize, &[u8]),
-    ) -> Result<(), LogReplaced> {
+    /// Whether `file_head`, the first bytes of a fresh copy of the file, agrees with
+    /// the first bytes taken so far (as far as both go).
+    pub(crate) fn head_matches(&self, file_head: &[u8]) -> bool {
+        let n = file_head.len().min(self.head.len());
+        file_head[..n] == self.head[..n]
+    }
+
+    /// Fails when a fresh copy of the file, `len` bytes long, is shorter than what was
+    /// already taken.
+    pub(crate) fn check_len(&self, len: usize) -> Result<(), LogReplaced> {
         if len < self.consumed {
             return Err(LogReplaced::Shorter {
                 consumed: self.consumed,
                 len,
             });
         }
-        let common = head.len().min(self.head.len());
-        if head[..common] != self.head[..common] || from > self.consumed || from + tail.len() != len
-        {
-            return Err(LogReplaced::Changed);
-        }
-        self.feed(&tail[self.consumed - from..], on_line);
         Ok(())
+    }
+
+    /// Takes the file's bytes at `offset`, for a fresh copy of the whole file read in
+    /// pieces from its first byte on: feeds only the bytes past those already taken.
+    /// The pieces must come in order, so none can start past what was taken.
+    pub(crate) fn feed_at(
+        &mut self,
+        offset: usize,
+        bytes: &[u8],
+        on_line: impl FnMut(usize, &[u8]),
+    ) {
+        let end = offset + bytes.len();
+        debug_assert!(offset <= self.consumed, "a piece past a gap");
+        if end > self.consumed && offset <= self.consumed {
+            self.feed(&bytes[self.consumed - offset..], on_line);
+        }
     }
 
     /// Hands on an unfinished last line (a finished log may lack the final `\n`).
@@ -207,25 +216,27 @@ mod tests {
     }
 
     #[test]
-    fn tail_feeds_match_whole_feeds() {
+    fn pieces_at_offsets_match_whole_feeds() {
         let file = b"a\nbc\nd\nef";
         let mut s = LineSplitter::default();
         let mut lines = Vec::new();
-        s.feed_tail(3, b"a\nb", 0, b"a\nb", |n, l| lines.push((n, l.to_vec())))
-            .unwrap();
-        let from = s.consumed();
-        s.feed_tail(file.len(), file, from, &file[from..], |n, l| {
-            lines.push((n, l.to_vec()));
-        })
-        .unwrap();
+        // A first copy, 3 bytes long, in two pieces.
+        s.feed_at(0, b"a\n", |n, l| lines.push((n, l.to_vec())));
+        s.feed_at(2, b"b", |n, l| lines.push((n, l.to_vec())));
+        assert_eq!(s.consumed(), 3);
+        // A second, whole copy, in pieces of 4: the first 3 bytes are not fed again.
+        assert!(s.head_matches(&file[..4]));
+        assert!(s.check_len(file.len()).is_ok());
+        for (i, piece) in file.chunks(4).enumerate() {
+            s.feed_at(i * 4, piece, |n, l| lines.push((n, l.to_vec())));
+        }
         assert_eq!(
             lines,
             vec![(1, b"a".to_vec()), (2, b"bc".to_vec()), (3, b"d".to_vec())]
         );
-        // A shorter file, another start, or a tail that does not reach back far
-        // enough cannot continue.
-        assert!(s.feed_tail(2, b"a\n", 0, b"a\n", |_, _| {}).is_err());
-        assert!(s.feed_tail(12, b"X\nbc", 12, b"", |_, _| {}).is_err());
-        assert!(s.feed_tail(12, file, 11, b"f\n", |_, _| {}).is_err());
+        // A shorter file or another start cannot continue.
+        assert!(s.check_len(2).is_err());
+        assert!(!s.head_matches(b"X\nbc"));
+        assert!(s.head_matches(b"a\nbc\nd\nef and more"));
     }
 }

@@ -57,22 +57,26 @@ impl MasterLogParser {
             .feed_whole(whole_file, |n, line| out.push(decode_master(n, line)))
     }
 
-    /// Like [`feed_whole`](Self::feed_whole), given only the file's length, its first
-    /// bytes (at least 256 of them, or all) and its bytes from offset `from` on, where
-    /// `from` is at most [`consumed`](Self::consumed): for a client that keeps only the
-    /// new part of each whole-file fetch.
-    pub fn feed_tail(
-        &mut self,
-        len: usize,
-        head: &[u8],
-        from: usize,
-        tail: &[u8],
-    ) -> Result<Vec<Event>, LogReplaced> {
-        let mut out = Vec::new();
-        self.lines.feed_tail(len, head, from, tail, |n, line| {
-            out.push(decode_master(n, line));
-        })?;
-        Ok(out)
+    /// Takes the file's bytes at `offset`, for a fresh copy of the whole log read in
+    /// pieces from its first byte on (as a streamed `fetch_transfer_session_log`
+    /// arrives): parses only the bytes past those already taken. Check the copy's first
+    /// bytes with [`head_matches`](Self::head_matches) before the first piece past them,
+    /// and its length with [`check_len`](Self::check_len) once it has ended.
+    pub fn feed_at_into(&mut self, offset: usize, bytes: &[u8], out: &mut Vec<Event>) {
+        self.lines
+            .feed_at(offset, bytes, |n, line| out.push(decode_master(n, line)));
+    }
+
+    /// Whether a fresh copy's first bytes (up to 256 of them) agree with the log taken
+    /// so far; if not, the log was replaced: [`reset`](Self::reset).
+    pub fn head_matches(&self, file_head: &[u8]) -> bool {
+        self.lines.head_matches(file_head)
+    }
+
+    /// Fails when a fresh copy, `len` bytes long, is shorter than what was taken: the
+    /// log was replaced.
+    pub fn check_len(&self, len: usize) -> Result<(), LogReplaced> {
+        self.lines.check_len(len)
     }
 
     /// Parses an unfinished last line, for a finished log that lacks the final `\n`.

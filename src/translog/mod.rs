@@ -60,7 +60,7 @@ pub use event::{
 };
 pub use excerpt::{Excerpt, ExcerptLevel, ExcerptLine, MAX_LINE_CHARS, OUT_TAIL, failure_excerpt};
 pub use item::{ItemLogEvent, ItemLogKind, ItemLogParser, parse_item_log};
-pub use lines::LogReplaced;
+pub use lines::{HEAD_LEN as LOG_HEAD_LEN, LogReplaced};
 pub use master::{MasterLogParser, parse_master_log};
 pub use progress::{
     ItemKey, ItemProgress, ItemState, SessionProgress, SessionState, StepState, Totals,

@@ -6,7 +6,7 @@ use crate::whm::error::WhmError;
 use crate::whm::inventory::{
     Account, AccountQuery, AcctData, FeatureListsData, Package, PackageFilter, PkgData,
 };
-use crate::whm::logtext::{LogTail, decode_log};
+use crate::whm::logtext::{LogDecoder, LogSink};
 use crate::whm::request::{CredentialCheckRequest, RootSessionRequest, UserSessionRequest};
 use crate::whm::state::SessionState;
 use crate::whm::types::{
@@ -236,44 +236,61 @@ impl WhmClient {
         Ok(data.state_name)
     }
 
-    /// `fetch_transfer_session_log`: the whole text of one log file. May block until
-    /// the log is finished on some servers, so it has its own long timeout.
+    /// `fetch_transfer_session_log`: the whole text of one log file (an item log; for
+    /// the master log, which grows to megabytes, see
+    /// [`Self::stream_transfer_session_log`]). May block until the log is finished on
+    /// some servers, so it has its own long timeout. Retried like every read.
     pub async fn fetch_transfer_session_log(
         &self,
         session_id: &str,
         logfile: &str,
     ) -> Result<String, WhmError> {
-        let whole = self
-            .fetch_transfer_session_log_from(session_id, logfile, 0)
+        const F: &str = "fetch_transfer_session_log";
+        check_log_name(logfile)?;
+        let params = [("transfer_session_id", session_id), ("logfile", logfile)];
+        let site = self.site(F, Some(session_id));
+        let text = self
+            .retried(F, Effect::Read, || async {
+                let mut text = Vec::new();
+                let mut decoder = LogDecoder::new(&mut text);
+                self.send_streaming(F, &params, Slowness::FetchLog, &mut |chunk| {
+                    decoder.push(chunk);
+                })
+                .await?;
+                decoder.finish(site)?;
+                Ok(text)
+            })
             .await?;
-        Ok(String::from_utf8(whole.tail)
+        Ok(String::from_utf8(text)
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
     }
 
-    /// `fetch_transfer_session_log`, keeping only the bytes from offset `skip` on (and
-    /// the file's length and first bytes). The server still sends the whole file (the
-    /// call has no offset); this only spares the client from holding it decoded.
-    pub async fn fetch_transfer_session_log_from(
+    /// `fetch_transfer_session_log`, decoded as the answer arrives: `sink` receives
+    /// the file's bytes in order from its first, and only the envelope around them is
+    /// held, so memory does not grow with the log (the call has no offset, REFERENCE
+    /// §4.12: every fetch sends the whole file). Returns the file's length.
+    ///
+    /// One attempt, never retried: a follower polls again anyway, and knows which
+    /// bytes it has already taken. On an error the sink may have received a prefix of
+    /// the file (the bytes before a connection broke); they are the file's bytes all
+    /// the same.
+    pub async fn stream_transfer_session_log(
         &self,
         session_id: &str,
         logfile: &str,
-        skip: usize,
-    ) -> Result<LogTail, WhmError> {
+        sink: &mut dyn LogSink,
+    ) -> Result<usize, WhmError> {
         const F: &str = "fetch_transfer_session_log";
-        if logfile.is_empty() || logfile.contains('/') || logfile.starts_with('.') {
-            return Err(WhmError::Config(format!(
-                "invalid log file name “{logfile}”: give a bare name such as master.log, without a leading dot or a /"
-            )));
-        }
-        self.call_decoded(
+        check_log_name(logfile)?;
+        let mut decoder = LogDecoder::new(sink);
+        self.send_streaming(
             F,
             &[("transfer_session_id", session_id), ("logfile", logfile)],
-            Effect::Read,
             Slowness::FetchLog,
-            Some(session_id),
-            |body, site| decode_log(body, site, skip),
+            &mut |chunk| decoder.push(chunk),
         )
-        .await
+        .await?;
+        decoder.finish(self.site(F, Some(session_id)))
     }
 
     /// `pause_transfer_session`: asks a running session to stop after its current items.
@@ -441,4 +458,14 @@ impl WhmClient {
             })
             .collect())
     }
+}
+
+/// A log name as `fetch_transfer_session_log` takes it: bare, no dot in front, no `/`.
+fn check_log_name(logfile: &str) -> Result<(), WhmError> {
+    if logfile.is_empty() || logfile.contains('/') || logfile.starts_with('.') {
+        return Err(WhmError::Config(format!(
+            "invalid log file name “{logfile}”: give a bare name such as master.log, without a leading dot or a /"
+        )));
+    }
+    Ok(())
 }

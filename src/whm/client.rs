@@ -110,6 +110,9 @@ pub enum Slowness {
 /// allocate more than this before any byte arrives).
 const MAX_PREALLOCATED: usize = 256 << 20;
 
+/// How much of an error page (a non-2xx answer) is read to describe it.
+const MAX_ERROR_BODY: usize = 1 << 20;
+
 /// A WHM API 1 client for one server. Cheap to clone; clones share the connection pool.
 #[derive(Clone)]
 pub struct WhmClient {
@@ -263,6 +266,22 @@ impl WhmClient {
             let body = self.send(function, params, slowness).await?;
             decode(&body, site)
         };
+        self.retried(function, effect, once).await
+    }
+
+    /// Runs `once` a single time for a write, or with retries for a read: transient
+    /// failures with backoff, a result-0 answer at most twice more.
+    pub(crate) async fn retried<T, F, Fut>(
+        &self,
+        function: &str,
+        effect: Effect,
+        once: F,
+    ) -> Result<T, WhmError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, WhmError>>,
+    {
+        let mut once = once;
         match effect {
             Effect::Write => once().await,
             Effect::Read => {
@@ -320,6 +339,54 @@ impl WhmClient {
         params: &[(&str, &str)],
         slowness: Slowness,
     ) -> Result<Vec<u8>, WhmError> {
+        let (mut response, timeout) = self.respond(function, params, slowness).await?;
+        // Read chunk by chunk into one buffer sized from Content-Length: collecting
+        // the chunks first and joining them would hold a large answer twice.
+        let capacity = response
+            .content_length()
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(0)
+            .min(MAX_PREALLOCATED);
+        let mut body = Vec::with_capacity(capacity);
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.transport_error(function, timeout, &e))?
+        {
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+
+    /// Like [`Self::send`], handing the body to `on_chunk` piece by piece as it
+    /// arrives instead of holding it. One attempt: never retried here.
+    pub(crate) async fn send_streaming(
+        &self,
+        function: &str,
+        params: &[(&str, &str)],
+        slowness: Slowness,
+        on_chunk: &mut (dyn FnMut(&[u8]) + Send),
+    ) -> Result<(), WhmError> {
+        let (mut response, timeout) = self.respond(function, params, slowness).await?;
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.transport_error(function, timeout, &e))?
+        {
+            on_chunk(&chunk);
+        }
+        Ok(())
+    }
+
+    /// Sends one call and returns the response of a successful HTTP status (its body
+    /// unread) with the timeout it runs under; another status is an error that
+    /// describes the body.
+    async fn respond(
+        &self,
+        function: &str,
+        params: &[(&str, &str)],
+        slowness: Slowness,
+    ) -> Result<(reqwest::Response, Duration), WhmError> {
         let timeout = match slowness {
             Slowness::Normal => self.timeouts.default,
             Slowness::CreateSession => self.timeouts.create_session,
@@ -339,43 +406,38 @@ impl WhmClient {
             .await
             .map_err(|e| self.transport_error(function, timeout, &e))?;
         let status = response.status();
-        // Read chunk by chunk into one buffer sized from Content-Length: collecting
-        // the chunks first and joining them would hold a large log twice.
-        let capacity = response
-            .content_length()
-            .and_then(|n| usize::try_from(n).ok())
-            .unwrap_or(0)
-            .min(MAX_PREALLOCATED);
-        let mut body = Vec::with_capacity(capacity);
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| self.transport_error(function, timeout, &e))?
+        tracing::trace!(function, status = status.as_u16(), elapsed = ?started.elapsed(), "WHM call answered");
+        if status.is_success() {
+            return Ok((response, timeout));
+        }
+        // An error page: its first part is enough to describe it.
+        let mut body = Vec::new();
+        while body.len() < MAX_ERROR_BODY
+            && let Some(chunk) = response
+                .chunk()
+                .await
+                .map_err(|e| self.transport_error(function, timeout, &e))?
         {
             body.extend_from_slice(&chunk);
         }
-        tracing::trace!(function, status = status.as_u16(), bytes = body.len(), elapsed = ?started.elapsed(), "WHM call");
-        if !status.is_success() {
-            let help = match status.as_u16() {
-                401 | 403 => format!(
-                    "check the API token: it must belong to the configured user (usually root) on {} and must not have expired or lost its ACLs",
-                    self.server
-                ),
-                404 => "check the url: WHM API 1 lives under /json-api/ on port 2087".to_owned(),
-                s if s >= 500 => {
-                    "the server failed; reads are retried automatically, check its error log (/usr/local/cpanel/logs/error_log) if this persists".to_owned()
-                }
-                _ => "unexpected HTTP status for WHM API 1".to_owned(),
-            };
-            return Err(WhmError::HttpStatus {
-                server: self.server.clone(),
-                function: function.to_owned(),
-                status: status.as_u16(),
-                body: envelope::describe_body(&body, None),
-                help,
-            });
-        }
-        Ok(body)
+        let help = match status.as_u16() {
+            401 | 403 => format!(
+                "check the API token: it must belong to the configured user (usually root) on {} and must not have expired or lost its ACLs",
+                self.server
+            ),
+            404 => "check the url: WHM API 1 lives under /json-api/ on port 2087".to_owned(),
+            s if s >= 500 => {
+                "the server failed; reads are retried automatically, check its error log (/usr/local/cpanel/logs/error_log) if this persists".to_owned()
+            }
+            _ => "unexpected HTTP status for WHM API 1".to_owned(),
+        };
+        Err(WhmError::HttpStatus {
+            server: self.server.clone(),
+            function: function.to_owned(),
+            status: status.as_u16(),
+            body: envelope::describe_body(&body, None),
+            help,
+        })
     }
 
     fn transport_error(

@@ -88,7 +88,7 @@ pub struct CallSite<'a> {
 }
 
 impl CallSite<'_> {
-    fn not_json(&self, what: String) -> WhmError {
+    pub(crate) fn not_json(&self, what: String) -> WhmError {
         WhmError::NotWhmJson {
             server: self.server.to_owned(),
             function: self.function.to_owned(),

@@ -1,34 +1,447 @@
-//! `fetch_transfer_session_log`'s `data.log`, decoded straight from the response body
-//! and kept only past a given offset.
+//! `fetch_transfer_session_log`'s `data.log`, decoded from the response body as it
+//! arrives.
 //!
 //! The call has no offset parameter (REFERENCE §4.12): every poll returns the whole
-//! file, megabytes at 10,000 items, as one escaped JSON string. Decoding it into a
-//! `String` (and the envelope's `data` into a `Value` or boxed raw value first) keeps
-//! several copies of it alive per poll; here the escaped text is read in place and
-//! only the bytes a follower has not parsed yet are copied out.
+//! file, tens of megabytes at 10,000 items, as one escaped JSON string. Reading the
+//! body into memory and then decoding it kept several copies of the log alive per poll.
+//! Here the body goes through [`LogDecoder`] chunk by chunk: the text of `data.log` is
+//! unescaped and handed to a [`LogSink`] as it comes, and only the rest of the answer
+//! (the envelope with an empty log, a few hundred bytes) is kept, to be checked by the
+//! same envelope decoder as every other call once the body ends. No JSON crate streams
+//! one huge string value out of an async body in pieces (serde_json, struson and
+//! jiter-based readers hold the whole string or need a blocking reader), hence this
+//! small scanner.
 
 use crate::whm::envelope::{self, CallSite};
 use crate::whm::error::WhmError;
-use memchr::memchr;
+use memchr::memchr2;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-/// How many leading bytes of the log are returned with every tail, so a follower can
-/// tell a replaced file from a grown one.
-pub const LOG_HEAD_LEN: usize = 256;
+/// Receives a log file's bytes in order, from its first, as they are decoded.
+pub trait LogSink: Send {
+    /// The file's next bytes.
+    fn log_bytes(&mut self, bytes: &[u8]);
+}
 
-/// A log file as fetched, kept from byte `from` on.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LogTail {
-    /// The whole file's length in bytes.
-    pub len: usize,
-    /// Its first bytes, up to [`LOG_HEAD_LEN`].
-    pub head: Vec<u8>,
-    /// Where `tail` starts in the file (the offset asked for, or `len` if that is past
-    /// the end).
-    pub from: usize,
-    /// The file's bytes from `from` to the end.
-    pub tail: Vec<u8>,
+/// Collects the whole text.
+impl LogSink for Vec<u8> {
+    fn log_bytes(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+/// The most of the answer outside `data.log` that is kept: a log answer's envelope is
+/// a few hundred bytes; anything much larger is not a log answer (an HTML page, say),
+/// and its first part is enough to describe it.
+const MAX_REST: usize = 1 << 20;
+
+/// How deep the answer may nest before it is refused (serde_json's own limit is 128).
+const MAX_DEPTH: usize = 128;
+
+/// Decoded bytes are handed on in runs of about this size, not per escape.
+const FLUSH_AT: usize = 32 << 10;
+
+/// What the scanner is inside of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lex {
+    /// Between tokens (or inside a number or literal).
+    Between,
+    /// Inside a string other than the log; `escaped` after a backslash.
+    Str { key: bool, escaped: bool },
+    /// Inside the text of `data.log`.
+    Log,
+}
+
+/// Which key an object's current value belongs to (only `data` and `log` matter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Data,
+    Log,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Frame {
+    Object {
+        expect_key: bool,
+        key: Key,
+        /// This object is the top-level object's `data`.
+        is_data: bool,
+    },
+    Array,
+}
+
+/// Decodes a `fetch_transfer_session_log` answer pushed in chunks; see the module docs.
+pub struct LogDecoder<'s> {
+    sink: &'s mut dyn LogSink,
+    /// The answer without the log's text (its string left empty), up to [`MAX_REST`].
+    rest: Vec<u8>,
+    rest_overflow: bool,
+    received: usize,
+    stack: Vec<Frame>,
+    too_deep: bool,
+    lex: Lex,
+    /// The key being read (its raw bytes, escapes and all).
+    key: Vec<u8>,
+    log_seen: bool,
+    log_len: usize,
+    /// An escape of the log's text cut by a chunk boundary.
+    esc: [u8; 6],
+    esc_len: usize,
+    /// A `\uD8xx` high surrogate waiting for its low half.
+    high: Option<u32>,
+    out: Vec<u8>,
+}
+
+impl<'s> LogDecoder<'s> {
+    /// A decoder handing the log's bytes to `sink`.
+    pub fn new(sink: &'s mut dyn LogSink) -> Self {
+        Self {
+            sink,
+            rest: Vec::new(),
+            rest_overflow: false,
+            received: 0,
+            stack: Vec::new(),
+            too_deep: false,
+            lex: Lex::Between,
+            key: Vec::new(),
+            log_seen: false,
+            log_len: 0,
+            esc: [0; 6],
+            esc_len: 0,
+            high: None,
+            out: Vec::new(),
+        }
+    }
+
+    /// Takes the next chunk of the body.
+    pub fn push(&mut self, chunk: &[u8]) {
+        self.received += chunk.len();
+        let mut i = 0;
+        while i < chunk.len() {
+            if self.too_deep {
+                return;
+            }
+            match self.lex {
+                Lex::Log => i += self.log_text(&chunk[i..]),
+                Lex::Str { key, escaped } => {
+                    let b = chunk[i];
+                    self.keep(b);
+                    if key {
+                        self.key.push(b);
+                    }
+                    self.lex = match (escaped, b) {
+                        (false, b'"') => {
+                            if key {
+                                self.end_key();
+                            }
+                            Lex::Between
+                        }
+                        (false, b'\\') => Lex::Str { key, escaped: true },
+                        _ => Lex::Str {
+                            key,
+                            escaped: false,
+                        },
+                    };
+                    i += 1;
+                }
+                Lex::Between => {
+                    let b = chunk[i];
+                    self.keep(b);
+                    self.structural(b);
+                    i += 1;
+                }
+            }
+        }
+        self.flush();
+    }
+
+    /// Checks the whole answer once the body has ended and returns the log's length.
+    /// A missing or null `data` or `log` is an empty log; a number is its text.
+    pub fn finish(mut self, site: CallSite<'_>) -> Result<usize, WhmError> {
+        self.flush();
+        if self.too_deep {
+            return Err(site.not_json(format!("JSON nested more than {MAX_DEPTH} levels deep")));
+        }
+        if self.lex == Lex::Log {
+            return Err(site.not_json(format!(
+                "truncated JSON ({} bytes, cut off inside data.log after {} bytes of log)",
+                self.received, self.log_len
+            )));
+        }
+        if self.rest_overflow {
+            let what = envelope::describe_body(&self.rest, None);
+            return Err(site.not_json(format!(
+                "{what}, {} bytes in all: not a log answer",
+                self.received
+            )));
+        }
+        let (metadata, data) = envelope::decode_borrowed(&self.rest, site)?;
+        envelope::Envelope {
+            metadata,
+            data: None,
+        }
+        .success(site)?;
+        let data = data.map(RawValue::get).filter(|d| *d != "null");
+        let log = match data {
+            None => None,
+            Some(text) => serde_json::from_str::<RawLogData<'_>>(text)
+                .map_err(|e| envelope::shape(site, "data", e.to_string()))?
+                .log
+                .map(RawValue::get),
+        };
+        match log {
+            // A string's text has gone to the sink already.
+            None | Some("null") => {}
+            Some(text) if text.starts_with('"') => {}
+            // A number (or anything else a lenient server sends): its text as it stands.
+            Some(text) => {
+                let text = text.as_bytes().to_vec();
+                self.emit(&text);
+                self.flush();
+            }
+        }
+        Ok(self.log_len)
+    }
+
+    fn keep(&mut self, b: u8) {
+        if self.rest.len() < MAX_REST {
+            self.rest.push(b);
+        } else {
+            self.rest_overflow = true;
+        }
+    }
+
+    /// Tracks containers and keys; starts the log's text when its string opens.
+    fn structural(&mut self, b: u8) {
+        match b {
+            b'{' | b'[' => {
+                if self.stack.len() >= MAX_DEPTH {
+                    self.too_deep = true;
+                    return;
+                }
+                let is_data = self.stack.len() == 1
+                    && matches!(
+                        self.stack.last(),
+                        Some(Frame::Object {
+                            key: Key::Data,
+                            expect_key: false,
+                            ..
+                        })
+                    );
+                self.stack.push(if b == b'{' {
+                    Frame::Object {
+                        expect_key: true,
+                        key: Key::Other,
+                        is_data,
+                    }
+                } else {
+                    Frame::Array
+                });
+            }
+            b'}' | b']' => {
+                self.stack.pop();
+            }
+            b':' => {
+                if let Some(Frame::Object { expect_key, .. }) = self.stack.last_mut() {
+                    *expect_key = false;
+                }
+            }
+            b',' => {
+                if let Some(Frame::Object {
+                    expect_key, key, ..
+                }) = self.stack.last_mut()
+                {
+                    *expect_key = true;
+                    *key = Key::Other;
+                }
+            }
+            b'"' => {
+                self.lex = match self.stack.last() {
+                    Some(Frame::Object {
+                        expect_key: true, ..
+                    }) => {
+                        self.key.clear();
+                        Lex::Str {
+                            key: true,
+                            escaped: false,
+                        }
+                    }
+                    Some(Frame::Object {
+                        expect_key: false,
+                        key: Key::Log,
+                        is_data: true,
+                    }) if !self.log_seen => {
+                        self.log_seen = true;
+                        Lex::Log
+                    }
+                    _ => Lex::Str {
+                        key: false,
+                        escaped: false,
+                    },
+                };
+            }
+            _ => {}
+        }
+    }
+
+    /// Names the key just read (its closing quote is the last byte of `self.key`).
+    fn end_key(&mut self) {
+        let raw = &self.key[..self.key.len().saturating_sub(1)];
+        let name = if raw.contains(&b'\\') {
+            let mut quoted = Vec::with_capacity(raw.len() + 2);
+            quoted.push(b'"');
+            quoted.extend_from_slice(raw);
+            quoted.push(b'"');
+            serde_json::from_slice::<String>(&quoted).unwrap_or_default()
+        } else {
+            String::from_utf8_lossy(raw).into_owned()
+        };
+        let kind = match name.as_str() {
+            "data" => Key::Data,
+            "log" => Key::Log,
+            _ => Key::Other,
+        };
+        if let Some(Frame::Object { key, .. }) = self.stack.last_mut() {
+            *key = kind;
+        }
+        self.key.clear();
+    }
+
+    /// Decodes the log's text from the start of `bytes`; returns how many it used.
+    fn log_text(&mut self, bytes: &[u8]) -> usize {
+        let mut i = 0;
+        while i < bytes.len() {
+            if self.esc_len > 0 {
+                // Complete the escape a chunk boundary cut.
+                let need = if self.esc_len >= 2 && self.esc[1] == b'u' {
+                    6
+                } else {
+                    2
+                };
+                while self.esc_len < need && i < bytes.len() {
+                    self.esc[self.esc_len] = bytes[i];
+                    self.esc_len += 1;
+                    i += 1;
+                    if self.esc_len == 2 && self.esc[1] == b'u' {
+                        break;
+                    }
+                }
+                let need = if self.esc[1] == b'u' { 6 } else { 2 };
+                if self.esc_len < need {
+                    continue;
+                }
+                let esc = self.esc;
+                self.esc_len = 0;
+                self.escape(&esc[..need]);
+                continue;
+            }
+            let rest = &bytes[i..];
+            let Some(at) = memchr2(b'\\', b'"', rest) else {
+                self.text(rest);
+                return bytes.len();
+            };
+            self.text(&rest[..at]);
+            i += at;
+            if rest[at] == b'"' {
+                self.lone_high();
+                self.keep(b'"');
+                self.lex = Lex::Between;
+                return i + 1;
+            }
+            // A backslash: decode the escape if it is whole here, else keep its start.
+            let escape = &bytes[i..];
+            let need = match escape.get(1) {
+                Some(b'u') => 6,
+                _ => 2,
+            };
+            if escape.len() >= need {
+                self.escape(&escape[..need]);
+                i += need;
+            } else {
+                self.esc[..escape.len()].copy_from_slice(escape);
+                self.esc_len = escape.len();
+                return bytes.len();
+            }
+        }
+        bytes.len()
+    }
+
+    /// Plain text of the log.
+    fn text(&mut self, text: &[u8]) {
+        if !text.is_empty() {
+            self.lone_high();
+            self.emit(text);
+        }
+    }
+
+    /// One whole escape (`\n`, `\uXXXX`, …). A broken escape or a lone surrogate
+    /// becomes U+FFFD, as a lenient JSON decoder would make it.
+    fn escape(&mut self, esc: &[u8]) {
+        let ch = match esc[1] {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let Some(v) = std::str::from_utf8(&esc[2..6])
+                    .ok()
+                    .and_then(|h| u32::from_str_radix(h, 16).ok())
+                else {
+                    self.lone_high();
+                    return self.char(char::REPLACEMENT_CHARACTER);
+                };
+                if (0xD800..0xDC00).contains(&v) {
+                    self.lone_high();
+                    self.high = Some(v);
+                    return;
+                }
+                if (0xDC00..0xE000).contains(&v) {
+                    let c = self.high.take().map_or(char::REPLACEMENT_CHARACTER, |hi| {
+                        char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (v - 0xDC00))
+                            .unwrap_or(char::REPLACEMENT_CHARACTER)
+                    });
+                    return self.char(c);
+                }
+                char::from_u32(v).unwrap_or(char::REPLACEMENT_CHARACTER)
+            }
+            _ => char::REPLACEMENT_CHARACTER,
+        };
+        self.lone_high();
+        self.char(ch);
+    }
+
+    /// A high surrogate not followed by its low half.
+    fn lone_high(&mut self) {
+        if self.high.take().is_some() {
+            self.char(char::REPLACEMENT_CHARACTER);
+        }
+    }
+
+    fn char(&mut self, c: char) {
+        let mut buf = [0u8; 4];
+        self.emit(c.encode_utf8(&mut buf).as_bytes());
+    }
+
+    fn emit(&mut self, bytes: &[u8]) {
+        self.log_len += bytes.len();
+        self.out.extend_from_slice(bytes);
+        if self.out.len() >= FLUSH_AT {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.out.is_empty() {
+            self.sink.log_bytes(&self.out);
+            self.out.clear();
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -37,144 +450,21 @@ struct RawLogData<'a> {
     log: Option<&'a RawValue>,
 }
 
-/// Decodes a `fetch_transfer_session_log` body, keeping `data.log` from byte `skip` on.
-/// A missing or null `data` or `log` is an empty log; a number is its text.
-pub fn decode_log(body: &[u8], site: CallSite<'_>, skip: usize) -> Result<LogTail, WhmError> {
-    let (metadata, data) = envelope::decode_borrowed(body, site)?;
-    envelope::Envelope {
-        metadata,
-        data: None,
-    }
-    .success(site)?;
-    let data = data.map(RawValue::get).filter(|d| *d != "null");
-    let log = match data {
-        None => None,
-        Some(text) => serde_json::from_str::<RawLogData<'_>>(text)
-            .map_err(|e| envelope::shape(site, "data", e.to_string()))?
-            .log
-            .map(RawValue::get),
-    };
-    Ok(match log {
-        None | Some("null") => unescape_from(b"", skip),
-        Some(text) if text.starts_with('"') && text.len() >= 2 => {
-            unescape_from(&text.as_bytes()[1..text.len() - 1], skip)
-        }
-        // A number (or anything else a lenient server sends): its text as it stands.
-        Some(text) => {
-            let mut sink = Sink::new(skip, text.len());
-            sink.push(text.as_bytes());
-            sink.finish()
-        }
-    })
-}
-
-/// Unescapes the body of a JSON string (without its quotes), keeping the head and the
-/// bytes from `skip` on. The text was validated as JSON by the envelope's parser; a
-/// lone surrogate becomes U+FFFD.
-fn unescape_from(escaped: &[u8], skip: usize) -> LogTail {
-    let mut sink = Sink::new(skip, escaped.len());
-    let mut rest = escaped;
-    while !rest.is_empty() {
-        let Some(at) = memchr(b'\\', rest) else {
-            sink.push(rest);
-            break;
-        };
-        sink.push(&rest[..at]);
-        rest = &rest[at..];
-        let (used, ch) = escape(rest);
-        let mut buf = [0u8; 4];
-        sink.push(ch.encode_utf8(&mut buf).as_bytes());
-        rest = &rest[used.min(rest.len())..];
-    }
-    sink.finish()
-}
-
-/// Decodes the escape at the start of `s` (which starts with `\`): bytes used, char.
-fn escape(s: &[u8]) -> (usize, char) {
-    match s.get(1) {
-        Some(b'"') => (2, '"'),
-        Some(b'\\') => (2, '\\'),
-        Some(b'/') => (2, '/'),
-        Some(b'b') => (2, '\u{8}'),
-        Some(b'f') => (2, '\u{c}'),
-        Some(b'n') => (2, '\n'),
-        Some(b'r') => (2, '\r'),
-        Some(b't') => (2, '\t'),
-        Some(b'u') => {
-            let Some(hi) = hex4(s.get(2..6)) else {
-                return (2, char::REPLACEMENT_CHARACTER);
-            };
-            if (0xD800..0xDC00).contains(&hi)
-                && s.get(6..8) == Some(b"\\u")
-                && let Some(lo) = hex4(s.get(8..12))
-                && (0xDC00..0xE000).contains(&lo)
-            {
-                let c = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
-                return (12, char::from_u32(c).unwrap_or(char::REPLACEMENT_CHARACTER));
-            }
-            (6, char::from_u32(hi).unwrap_or(char::REPLACEMENT_CHARACTER))
-        }
-        _ => (2, char::REPLACEMENT_CHARACTER),
-    }
-}
-
-fn hex4(digits: Option<&[u8]>) -> Option<u32> {
-    u32::from_str_radix(std::str::from_utf8(digits?).ok()?, 16).ok()
-}
-
-/// Collects the unescaped bytes: the head, and the tail past `skip`.
-struct Sink {
-    skip: usize,
-    pos: usize,
-    head: Vec<u8>,
-    tail: Vec<u8>,
-}
-
-impl Sink {
-    fn new(skip: usize, escaped_len: usize) -> Self {
-        // The unescaped text is at most as long as the escaped one; a whole-file read
-        // reserves that once instead of growing by doubling.
-        let tail = if skip == 0 {
-            Vec::with_capacity(escaped_len)
-        } else {
-            Vec::new()
-        };
-        Self {
-            skip,
-            pos: 0,
-            head: Vec::new(),
-            tail,
-        }
-    }
-
-    fn push(&mut self, bytes: &[u8]) {
-        let start = self.pos;
-        let end = start + bytes.len();
-        if start < LOG_HEAD_LEN {
-            let n = (LOG_HEAD_LEN - start).min(bytes.len());
-            self.head.extend_from_slice(&bytes[..n]);
-        }
-        if end > self.skip {
-            let from = self.skip.saturating_sub(start);
-            self.tail.extend_from_slice(&bytes[from..]);
-        }
-        self.pos = end;
-    }
-
-    fn finish(mut self) -> LogTail {
-        self.tail.shrink_to_fit();
-        LogTail {
-            len: self.pos,
-            head: self.head,
-            from: self.skip.min(self.pos),
-            tail: self.tail,
-        }
-    }
+/// Decodes a whole `fetch_transfer_session_log` body at once into `sink`; returns the
+/// log's length.
+pub fn decode_log_into(
+    body: &[u8],
+    site: CallSite<'_>,
+    sink: &mut dyn LogSink,
+) -> Result<usize, WhmError> {
+    let mut decoder = LogDecoder::new(sink);
+    decoder.push(body);
+    decoder.finish(site)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{LOG_HEAD_LEN, decode_log};
+    use super::{LogDecoder, decode_log_into};
     use crate::whm::envelope::CallSite;
 
     const SITE: CallSite<'static> = CallSite {
@@ -191,30 +481,61 @@ mod tests {
         .unwrap()
     }
 
+    /// Decodes `body` pushed in chunks of `size` bytes.
+    fn chunked(body: &[u8], size: usize) -> Result<Vec<u8>, String> {
+        let mut out = Vec::new();
+        let mut d = LogDecoder::new(&mut out);
+        for chunk in body.chunks(size.max(1)) {
+            d.push(chunk);
+        }
+        let len = d.finish(SITE).map_err(|e| e.to_string())?;
+        assert_eq!(len, out.len());
+        Ok(out)
+    }
+
     #[test]
-    fn every_offset_gives_the_same_bytes_as_decoding_the_whole_string() {
+    fn every_chunk_size_gives_the_same_text_as_serde_json() {
         let log = "{\"type\":\"control\",\"contents\":{\"msg\":\"“bob” → \\\\ \\t ✓ 𝄞\"}}\n\
                    {\"type\":\"out\",\"contents\":{\"msg\":[\"a/b\u{8}\u{c}\r\"]}}\n"
             .repeat(4);
         let b = body(&log);
-        for skip in 0..=log.len() + 3 {
-            let got = decode_log(&b, SITE, skip).unwrap();
-            assert_eq!(got.len, log.len());
-            assert_eq!(got.from, skip.min(log.len()));
+        for size in 1..=b.len() {
             assert_eq!(
-                got.tail,
-                &log.as_bytes()[skip.min(log.len())..],
-                "skip {skip}"
+                chunked(&b, size).unwrap(),
+                log.as_bytes(),
+                "chunks of {size}"
             );
-            assert_eq!(got.head, &log.as_bytes()[..LOG_HEAD_LEN.min(log.len())]);
         }
     }
 
     #[test]
-    fn surrogate_pairs_and_lone_surrogates_decode() {
-        let b = br#"{"metadata":{"result":1},"data":{"log":"a\ud834\udd1eb\ud800c\u00e9"}}"#;
-        let got = decode_log(b, SITE, 0).unwrap();
-        assert_eq!(String::from_utf8(got.tail).unwrap(), "a𝄞b\u{fffd}cé");
+    fn key_order_other_keys_and_escaped_key_names_are_tolerated() {
+        let cases: &[&[u8]] = &[
+            // data before metadata, other keys around the log, nested values.
+            br#"{"data":{"x":[1,{"log":"no"}],"log":"a\nb","y":{"log":"z"}},"metadata":{"result":1,"reason":"OK"}}"#,
+            // a key spelled with an escape, whitespace everywhere.
+            b" { \"metadata\" : { \"result\" : \"1\" } , \"d\\u0061ta\" : { \"l\\u006fg\" : \"a\\nb\" } } ",
+            // a string value named "log" outside data is not the log.
+            br#"{"log":"no","metadata":{"result":"1"},"data":{"log":"a\nb"}}"#,
+        ];
+        for (n, b) in cases.iter().enumerate() {
+            for size in [1, 3, 7, b.len()] {
+                assert_eq!(
+                    chunked(b, size).unwrap(),
+                    b"a\nb",
+                    "case {n}, chunks of {size}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn surrogate_pairs_and_lone_surrogates_decode_across_chunks() {
+        let b = br#"{"metadata":{"result":1},"data":{"log":"a\ud834\udd1eb\ud800c\u00e9\udc00\ud800"}}"#;
+        for size in 1..=b.len() {
+            let got = String::from_utf8(chunked(b, size).unwrap()).unwrap();
+            assert_eq!(got, "a𝄞b\u{fffd}cé\u{fffd}\u{fffd}", "chunks of {size}");
+        }
     }
 
     #[test]
@@ -225,23 +546,71 @@ mod tests {
             br#"{"metadata":{"result":1},"data":{}}"#,
             br#"{"metadata":{"result":1},"data":{"log":null}}"#,
         ] {
-            assert_eq!(decode_log(b, SITE, 0).unwrap().len, 0);
+            assert_eq!(decode_log_into(b, SITE, &mut Vec::new()).unwrap(), 0);
         }
-        let n = decode_log(br#"{"metadata":{"result":1},"data":{"log":12}}"#, SITE, 0).unwrap();
-        assert_eq!(n.tail, b"12");
-        let err = decode_log(br#"{"metadata":{"result":0,"reason":"no"}}"#, SITE, 0);
-        assert!(err.is_err());
-        assert!(decode_log(b"<html><title>x</title></html>", SITE, 0).is_err());
-        assert!(decode_log(br#"{"metadata":{"result":1},"data":{"log":"ab"#, SITE, 0).is_err());
-        assert!(decode_log(br#"{"metadata":{"result":1},"data":"x"}"#, SITE, 0).is_err());
+        let mut n = Vec::new();
+        decode_log_into(
+            br#"{"metadata":{"result":1},"data":{"log":12}}"#,
+            SITE,
+            &mut n,
+        )
+        .unwrap();
+        assert_eq!(n, b"12");
+        let fails: &[(&[u8], &str)] = &[
+            (br#"{"metadata":{"result":0,"reason":"no"}}"#, "no"),
+            (
+                b"<html><title>Login</title></html>",
+                "HTML page titled “Login”",
+            ),
+            (
+                br#"{"metadata":{"result":1},"data":{"log":"ab"#,
+                "cut off inside data.log",
+            ),
+            (
+                br#"{"metadata":{"result":1},"data":{"log":"ab"}"#,
+                "truncated",
+            ),
+            (br#"{"metadata":{"result":1},"data":"x"}"#, "data"),
+            (br#"{"data":{"log":"ab"}}"#, "metadata"),
+            (b"", "empty"),
+        ];
+        for (b, says) in fails {
+            let err = decode_log_into(b, SITE, &mut Vec::new())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(says), "{err:?} should say {says:?}");
+        }
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let err = decode_log_into(deep.as_bytes(), SITE, &mut Vec::new()).unwrap_err();
+        assert!(err.to_string().contains("nested"), "{err}");
+    }
+
+    #[test]
+    fn only_the_envelope_is_kept_however_long_the_log() {
+        struct Count<'a>(&'a mut usize);
+        impl super::LogSink for Count<'_> {
+            fn log_bytes(&mut self, bytes: &[u8]) {
+                *self.0 += bytes.len();
+            }
+        }
+        let log = "x".repeat(3 << 20);
+        let mut count = 0usize;
+        let mut sink = Count(&mut count);
+        let mut d = LogDecoder::new(&mut sink);
+        for chunk in body(&log).chunks(16 << 10) {
+            d.push(chunk);
+            assert!(d.rest.len() < 100, "the log's text is not kept");
+            assert!(d.out.len() < super::FLUSH_AT + (16 << 10));
+        }
+        assert_eq!(d.finish(SITE).unwrap(), log.len());
+        assert_eq!(count, log.len());
     }
 
     proptest::proptest! {
         #[test]
-        fn arbitrary_text_round_trips_at_any_offset(log in "(\\PC|[\\x00-\\x1f]){0,80}", skip in 0usize..100) {
-            let got = decode_log(&body(&log), SITE, skip).unwrap();
-            let from = skip.min(log.len());
-            proptest::prop_assert_eq!(got.tail, log.as_bytes()[from..].to_vec());
+        fn arbitrary_text_round_trips_in_any_chunks(log in "(\\PC|[\\x00-\\x1f]){0,80}", size in 1usize..40) {
+            let got = chunked(&body(&log), size).unwrap();
+            proptest::prop_assert_eq!(got, log.as_bytes().to_vec());
         }
     }
 }

@@ -79,7 +79,7 @@ pub async fn make_plan_with(
     let catalog = ModuleCatalog::bundled();
     let item_waves = manifest.item_waves();
     let desired = waves::select(
-        &settings::desired(&manifest, &catalog),
+        settings::desired(&manifest, &catalog),
         &item_waves,
         &manifest.wave_names(),
         scope.wave.as_deref(),
