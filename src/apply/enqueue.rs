@@ -10,17 +10,47 @@ use crate::plan::{ItemPlan, SetBy, queue_key};
 use crate::whm::{EnqueueOutcome, SessionState, WhmClient, WhmError};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
+use tokio::sync::Semaphore;
 
 /// How many times an enqueue or start whose answer was lost is asked again.
 const RECONCILE_ATTEMPTS: u32 = 8;
 
 /// How many `enqueue_transfer_item` calls one source keeps in flight.
-const ENQUEUES_AT_ONCE: usize = 4;
+const ENQUEUES_PER_SOURCE: usize = 16;
+
+/// How many are in flight at once over all sources together: they all land on the one
+/// destination.
+const ENQUEUES_AT_ONCE: usize = 64;
+
+/// What the sources' enqueue loops share.
+#[derive(Debug)]
+pub struct Pacing {
+    /// When the journal is saved.
+    pub saves: SaveCadence,
+    /// Slots for the calls in flight, [`ENQUEUES_AT_ONCE`] in all.
+    pub slots: Semaphore,
+}
+
+impl Pacing {
+    /// A fresh cadence and every slot free.
+    pub fn new() -> Self {
+        Self {
+            saves: SaveCadence::new(),
+            slots: Semaphore::new(ENQUEUES_AT_ONCE),
+        }
+    }
+}
+
+impl Default for Pacing {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 /// Enqueues `items` into `session`, a few at a time, recording each in the
 /// journal. Returns how many were newly queued and how many were already there.
 ///
-/// The journal is saved through `saves`, the cadence every source shares: the server
+/// The journal is saved through `pacing.saves`, the cadence every source shares: the server
 /// is the record of what is queued (a repeated enqueue is refused as "already exists
 /// in the queue"), and the session id is on disk before the first enqueue, so the
 /// journal only spares the next run from asking again. A crash repeats at most one
@@ -28,31 +58,35 @@ const ENQUEUES_AT_ONCE: usize = 4;
 pub async fn enqueue_items(
     client: &WhmClient,
     session: &str,
-    items: &[(ItemPlan, Vec<(String, String)>)],
+    items: &[(&ItemPlan, &[(String, String)])],
     source: &str,
     state: &StateDir,
     journal: &Mutex<Journal>,
-    saves: &SaveCadence,
+    pacing: &Pacing,
 ) -> Result<(usize, usize), WhmError> {
     use futures::StreamExt as _;
+    let Pacing { saves, slots } = pacing;
     // WHM orders a queue by type, priority and key, never by arrival (REFERENCE §5.4),
-    // so a few enqueues may be in flight at once: at a real server's round trip, one at
-    // a time would make 10,000 accounts wait minutes before the session starts.
+    // so several enqueues may be in flight at once: at a real server's round trip, one
+    // at a time would make 10,000 accounts wait minutes before the session starts. The
+    // `slots` are shared by every source, so many sources do not multiply the load on
+    // the destination.
     let outcomes = futures::stream::iter(items)
         .map(|(item, params)| async move {
+            let _slot = slots.acquire().await.ok();
             let key = queue_key(&item.module, &item.key);
             saves.change(state, journal, |j| {
                 record(j, source, &key, session, "enqueuing");
                 set_wave(j, source, &key, item.wave.as_deref());
             });
-            let params = with_schedule(item, params);
+            let params = params_to_send(item, params);
             let outcome = enqueue_one(client, session, &item.module, &params).await?;
             saves.change(state, journal, |j| {
                 record(j, source, &key, session, "queued");
             });
             Ok::<_, WhmError>(outcome)
         })
-        .buffer_unordered(ENQUEUES_AT_ONCE);
+        .buffer_unordered(ENQUEUES_PER_SOURCE);
     futures::pin_mut!(outcomes);
     let mut queued = 0;
     let mut already = 0;
@@ -76,10 +110,17 @@ pub async fn enqueue_items(
     }
 }
 
-/// Adds the `priority` and `prerequisite_user` the schedule chose (what the manifest
-/// sets is already in `params` and wins).
-fn with_schedule(item: &ItemPlan, params: &[(String, String)]) -> Vec<(String, String)> {
+/// The manifest's parameters for `item`, plus the analysis' size when the manifest
+/// set none (WHM uses it to pick the home partition and check disk space) and the
+/// `priority` and `prerequisite_user` the schedule chose (what the manifest sets wins).
+fn params_to_send(item: &ItemPlan, params: &[(String, String)]) -> Vec<(String, String)> {
     let mut out = params.to_vec();
+    if let Some(size) = item.size
+        && size > 0
+        && !out.iter().any(|(k, _)| k == "size")
+    {
+        out.push(("size".to_owned(), size.to_string()));
+    }
     let mut add = |name: &str, value: Option<String>, by: Option<SetBy>| {
         if let Some(value) = value
             && by == Some(SetBy::Schedule)

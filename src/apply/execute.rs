@@ -5,10 +5,11 @@
 //! first, never doubled: new items wait for the next round, once the destination shows
 //! what that session restored.
 
+use crate::apply::enqueue::Pacing;
 use crate::apply::enqueue::{enqueue_items, lock, record, start_session};
 use crate::apply::monitor::{Followed, Watcher, follow};
 use crate::apply::poll::PollPolicy;
-use crate::journal::{Journal, RunRecord, SaveCadence, SessionRecord, StateDir, now};
+use crate::journal::{Journal, RunRecord, SessionRecord, StateDir, now};
 use crate::plan::{
     Action, Desired, DesiredItem, DesiredSource, ItemPlan, Plan, SourceKind, SourcePlan, queue_key,
 };
@@ -33,8 +34,6 @@ pub struct SourceRun {
     pub name: String,
     /// The session used, if any.
     pub session: Option<String>,
-    /// The items the plan said to transfer (in queue order).
-    pub transferred: Vec<ItemPlan>,
     /// Newly queued and already-queued counts.
     pub enqueued: (usize, usize),
     /// Whether an earlier run's session was still running and was followed instead.
@@ -67,14 +66,13 @@ pub async fn execute(
     watchers: Vec<Box<dyn Watcher + Send>>,
 ) -> Vec<SourceRun> {
     // One save cadence for the whole journal, shared by every source's enqueue loop.
-    let saves = &SaveCadence::new();
+    let pacing = &Pacing::new();
     let runs = desired.sources.iter().zip(&plan.sources).zip(watchers).map(
         |((source, source_plan), mut watcher)| async move {
             let user = users.iter().find(|u| u.name == source.name);
             let mut run = SourceRun {
                 name: source.name.clone(),
                 session: source_plan.session.as_ref().map(|s| s.id.clone()),
-                transferred: Vec::new(),
                 enqueued: (0, 0),
                 resumed: false,
                 followed: None,
@@ -82,7 +80,7 @@ pub async fn execute(
             };
             if let Err(e) = run_source(
                 cx,
-                saves,
+                pacing,
                 source,
                 source_plan,
                 user,
@@ -101,7 +99,7 @@ pub async fn execute(
 
 async fn run_source(
     cx: Context<'_>,
-    saves: &SaveCadence,
+    pacing: &Pacing,
     source: &DesiredSource,
     source_plan: &SourcePlan,
     user: Option<&UserAccess>,
@@ -144,7 +142,9 @@ async fn run_source(
             .entry((d.module.as_str(), d.key.as_str()))
             .or_insert(d);
     }
-    let items: Vec<(ItemPlan, Vec<(String, String)>)> = source_plan
+    // Borrowed: the parameters sent are built per enqueue, a few at a time, not
+    // copied for every item up front.
+    let items: Vec<(&ItemPlan, &[(String, String)])> = source_plan
         .items
         .iter()
         .filter(|i| {
@@ -155,7 +155,7 @@ async fn run_source(
         .filter_map(|i| {
             desired
                 .get(&(i.module.as_str(), i.key.as_str()))
-                .map(|d| (i.clone(), with_size(&d.params, i.size)))
+                .map(|d| (i, d.params.as_slice()))
         })
         .collect();
     let resume_queued = source_plan
@@ -177,11 +177,10 @@ async fn run_source(
         &source.name,
         state,
         journal,
-        saves,
+        pacing,
     )
     .await?;
     run.enqueued = (queued, already);
-    run.transferred = items.into_iter().map(|(i, _)| i).collect();
     watcher.note(&format!(
         "session {session}: queued {queued} item(s){}",
         if already > 0 {
@@ -251,19 +250,6 @@ fn paused(session: &str, followed: &Followed) -> Option<String> {
             "session {session} was paused on the destination before it finished; re-run apply to resume it, or abort it"
         )
     })
-}
-
-/// Adds the analysis' size when the manifest did not set one: WHM uses it to pick the
-/// home partition and check disk space.
-fn with_size(params: &[(String, String)], size: Option<u64>) -> Vec<(String, String)> {
-    let mut out = params.to_vec();
-    if let Some(size) = size
-        && size > 0
-        && !out.iter().any(|(k, _)| k == "size")
-    {
-        out.push(("size".to_owned(), size.to_string()));
-    }
-    out
 }
 
 async fn create_session(
