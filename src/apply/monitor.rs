@@ -13,7 +13,7 @@ use crate::translog::{
 use crate::whm::{SessionState, WhmClient, WhmError};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, mpsc};
 
@@ -59,17 +59,17 @@ pub struct Followed {
 
 /// The master log's fold, shared by the log follower (which folds events in as they
 /// are parsed, so none pile up between the two) and the monitor (which shows it).
-struct Shared<'p> {
+struct Shared {
     progress: Mutex<SessionProgress>,
     /// The plan's items, expected again after a reset.
-    planned: &'p [ItemKey],
+    planned: Vec<ItemKey>,
     /// Woken when the fold changed or the follower has news.
     changed: Notify,
     /// The server answers log fetches only once the log is finished.
     slow: AtomicBool,
 }
 
-impl Shared<'_> {
+impl Shared {
     fn lock(&self) -> std::sync::MutexGuard<'_, SessionProgress> {
         self.progress.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -84,9 +84,9 @@ fn expecting(planned: &[ItemKey]) -> SessionProgress {
     progress
 }
 
-impl Fold for &Shared<'_> {
+impl Fold for &Shared {
     fn reset(&mut self) {
-        *self.lock() = expecting(self.planned);
+        *self.lock() = expecting(&self.planned);
         self.changed.notify_one();
     }
 
@@ -104,17 +104,23 @@ pub async fn follow(
     policy: PollPolicy,
     watcher: &mut dyn Watcher,
 ) -> Result<Followed, WhmError> {
-    let shared = Shared {
+    let shared = Arc::new(Shared {
         progress: Mutex::new(expecting(planned)),
-        planned,
+        planned: planned.to_vec(),
         changed: Notify::new(),
         slow: AtomicBool::new(false),
-    };
-    let signals = LogSignals::default();
-    // The follower runs beside the state poll in this task: a log fetch that blocks
-    // until the log is finished (REFERENCE §4.12) never stalls the poll.
-    let follower = follow_log(client, session, policy, &shared, &signals);
-    tokio::pin!(follower);
+    });
+    let signals = Arc::new(LogSignals::default());
+    // The follower is a task of its own: a log fetch may block until the log is
+    // finished (REFERENCE §4.12), and decoding a long log takes a while; neither may
+    // hold up the state poll.
+    let mut follower = tokio::spawn(follow_log(
+        client.clone(),
+        session.to_owned(),
+        policy,
+        shared.clone(),
+        signals.clone(),
+    ));
     let mut follower_done = false;
     let (state_tx, mut state_rx) = mpsc::unbounded_channel();
     let poll = follow_state_with(client, session, policy, &signals, move |s| {
@@ -126,7 +132,7 @@ pub async fn follow(
         tokio::select! {
             result = &mut poll => break result,
             Some(state) = state_rx.recv() => watcher.state(&state),
-            () = &mut follower, if !follower_done => follower_done = true,
+            _ = &mut follower, if !follower_done => follower_done = true,
             () = shared.changed.notified() => show(&shared, &signals, &mut told, watcher),
         }
     };
@@ -138,12 +144,13 @@ pub async fn follow(
     // session's log is not: take what has arrived.
     if !follower_done && final_state.is_terminal() {
         tokio::select! {
-            () = &mut follower => follower_done = true,
+            _ = &mut follower => follower_done = true,
             () = tokio::time::sleep(FINAL_LOG_WAIT) => {
                 watcher.note("the finished master log did not arrive in time; item outcomes may be incomplete");
             }
         }
     }
+    follower.abort();
     show(&shared, &signals, &mut told, watcher);
     let progress = std::mem::take(&mut *shared.lock());
     let log_complete = follower_done && progress.outcome().is_some();
@@ -174,7 +181,7 @@ struct Told {
 }
 
 /// Shows the fold and tells the state poll what the log says about the end.
-fn show(shared: &Shared<'_>, signals: &LogSignals, told: &mut Told, watcher: &mut dyn Watcher) {
+fn show(shared: &Shared, signals: &LogSignals, told: &mut Told, watcher: &mut dyn Watcher) {
     if !told.slow && shared.slow.load(Ordering::Relaxed) {
         told.slow = true;
         watcher.logs_deferred();
@@ -212,11 +219,11 @@ fn near_end(progress: &SessionProgress) -> bool {
 /// Fetches the master log again and again, folding what is new, until its end
 /// record has been parsed.
 async fn follow_log(
-    client: &WhmClient,
-    session: &str,
+    client: WhmClient,
+    session: String,
     policy: PollPolicy,
-    shared: &Shared<'_>,
-    signals: &LogSignals,
+    shared: Arc<Shared>,
+    signals: Arc<LogSignals>,
 ) {
     let mut follower = LogFollower::new();
     let mut interval = policy.min.max(Duration::from_millis(500));
@@ -224,11 +231,11 @@ async fn follow_log(
     loop {
         // The answer is parsed as it arrives; only bytes past those already parsed
         // become events, folded in batches while it is still arriving.
-        let mut fold = shared;
+        let mut fold = &*shared;
         let mut fetch = follower.fetch(&mut fold);
         let began = Instant::now();
         let result = {
-            let stream = client.stream_transfer_session_log(session, "master.log", &mut fetch);
+            let stream = client.stream_transfer_session_log(&session, "master.log", &mut fetch);
             tokio::pin!(stream);
             tokio::select! {
                 r = &mut stream => r,
