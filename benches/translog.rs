@@ -1,9 +1,26 @@
 //! Transfer-log parsing throughput on a ~100 MB master log built from the documented
-//! example logs (target: at least 200 MB/s). Run: `cargo bench --bench translog`.
+//! example logs (target: at least 200 MB/s): the parser alone, and the whole path apply
+//! takes, from the `fetch_transfer_session_log` answer as it arrives to events folded.
+//! Run: `cargo bench --bench translog`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
-use whm_migrate::translog::MasterLogParser;
+use whm_migrate::apply::logfeed::{Fold, LogFollower};
+use whm_migrate::translog::{Event, MasterLogParser};
+use whm_migrate::whm::{CallSite, LogDecoder};
+
+/// Counts the events folded.
+struct Count(usize);
+
+impl Fold for Count {
+    fn reset(&mut self) {
+        self.0 = 0;
+    }
+
+    fn fold(&mut self, events: &[Event]) {
+        self.0 += events.len();
+    }
+}
 
 fn fixture_log(n: u32) -> String {
     let path = format!(
@@ -44,6 +61,31 @@ fn master_log(c: &mut Criterion) {
                 events.clear();
             }
             black_box(total)
+        });
+    });
+    // The answer as the server sends it: the log as one escaped JSON string.
+    let body = serde_json::to_vec(&serde_json::json!({
+        "metadata": {"result": "1", "reason": "OK"},
+        "data": {"log": String::from_utf8(log.clone()).expect("utf-8")},
+    }))
+    .expect("serializable");
+    group.bench_function("answer_100MB_decoded_and_folded_in_64KiB_chunks", |b| {
+        let site = CallSite {
+            server: "bench:2087",
+            function: "fetch_transfer_session_log",
+            session_id: None,
+        };
+        b.iter(|| {
+            let mut follower = LogFollower::new();
+            let mut count = Count(0);
+            let mut fetch = follower.fetch(&mut count);
+            let mut decoder = LogDecoder::new(&mut fetch);
+            for chunk in body.chunks(64 * 1024) {
+                decoder.push(chunk);
+            }
+            let len = decoder.finish(site).expect("a valid answer");
+            fetch.end(Some(len));
+            black_box(count.0)
         });
     });
     group.finish();

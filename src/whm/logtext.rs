@@ -14,7 +14,6 @@
 
 use crate::whm::envelope::{self, CallSite};
 use crate::whm::error::WhmError;
-use memchr::memchr2;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -338,7 +337,7 @@ impl<'s> LogDecoder<'s> {
                 continue;
             }
             let rest = &bytes[i..];
-            let Some(at) = memchr2(b'\\', b'"', rest) else {
+            let Some(at) = memchr::memchr2(b'\\', b'"', rest) else {
                 self.text(rest);
                 return bytes.len();
             };
@@ -352,6 +351,18 @@ impl<'s> LogDecoder<'s> {
             }
             // A backslash: decode the escape if it is whole here, else keep its start.
             let escape = &bytes[i..];
+            if self.high.is_none()
+                && let Some(byte) = escape.get(1).and_then(|&c| simple_escape(c))
+            {
+                // The usual case, `\"` above all, without the general path.
+                self.log_len += 1;
+                self.out.push(byte);
+                if self.out.len() >= FLUSH_AT {
+                    self.flush();
+                }
+                i += 2;
+                continue;
+            }
             let need = match escape.get(1) {
                 Some(b'u') => 6,
                 _ => 2,
@@ -442,6 +453,21 @@ impl<'s> LogDecoder<'s> {
             self.out.clear();
         }
     }
+}
+
+/// The byte a one-character escape stands for (`\"`, `\n`, …).
+fn simple_escape(c: u8) -> Option<u8> {
+    Some(match c {
+        b'"' => b'"',
+        b'\\' => b'\\',
+        b'/' => b'/',
+        b'b' => 8,
+        b'f' => 12,
+        b'n' => b'\n',
+        b'r' => b'\r',
+        b't' => b'\t',
+        _ => return None,
+    })
 }
 
 #[derive(Deserialize)]
