@@ -205,15 +205,15 @@ fn show(shared: &Shared, signals: &LogSignals, told: &mut Told, watcher: &mut dy
     }
 }
 
-/// True once every item the log or the plan knows has been transferred: what remains
-/// is restores, the shorter half of the work. Polling the state at the shortest interval
-/// from here bounds how late the end is noticed, at a few small requests per session
-/// (not from the start: a short session would poll at that pace throughout).
+/// True once every item the log or the plan knows has been taken by a TRANSFER worker:
+/// what remains is the items in hand (the smallest, in the schedule's order) and their
+/// restores. Polling the state at the shortest interval from here bounds how late the
+/// end is noticed, at a few small requests per session (not from the start: a long
+/// session would poll at that pace throughout). The log shows this late, a log poll or
+/// two after it happened, so waiting for every transfer to end came too late to help.
 fn near_end(progress: &SessionProgress) -> bool {
     let mut items = progress.items().peekable();
-    items.peek().is_some()
-        && items
-            .all(|(_, item)| !matches!(item.state(), ItemState::Pending | ItemState::Transferring))
+    items.peek().is_some() && items.all(|(_, item)| item.state() != ItemState::Pending)
 }
 
 /// Fetches the master log again and again, folding what is new, until its end
@@ -382,7 +382,7 @@ mod tests {
     }
 
     #[test]
-    fn the_end_is_near_once_every_item_is_transferred() {
+    fn the_end_is_near_once_every_item_is_taken_by_a_worker() {
         let mut p = SessionProgress::new();
         assert!(!near_end(&p), "nothing known yet");
         p.expect(ItemKey::new("AccountRemoteRoot", "a"));
@@ -390,10 +390,10 @@ mod tests {
         assert!(!near_end(&p), "both waiting");
         p.apply(&at(Queue::Transfer, "a", started));
         p.apply(&at(Queue::Transfer, "a", succeeded));
+        assert!(!near_end(&p), "b still waiting for a worker");
         p.apply(&at(Queue::Transfer, "b", started));
-        assert!(!near_end(&p), "b still transferring");
+        assert!(near_end(&p), "every item in hand");
         p.apply(&at(Queue::Transfer, "b", succeeded));
-        assert!(near_end(&p), "only restores left");
         p.apply(&at(Queue::Restore, "a", started));
         assert!(near_end(&p));
     }
