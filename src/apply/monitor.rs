@@ -25,6 +25,9 @@ const SLOW_LOG_FETCH: Duration = Duration::from_secs(10);
 /// the last fetch took.
 const LOG_FETCH_SPACING: u32 = 4;
 
+/// The progress is shown at most this often (showing scans every item).
+const SHOW_EVERY: Duration = Duration::from_millis(100);
+
 /// How long to wait for the finished master log once the session has ended.
 const FINAL_LOG_WAIT: Duration = Duration::from_secs(120);
 
@@ -128,12 +131,27 @@ pub async fn follow(
     });
     tokio::pin!(poll);
     let mut told = Told::default();
+    // Showing scans every item; at most every SHOW_EVERY, however often the fold moves.
+    let mut shown_at = Instant::now();
+    let mut unshown = false;
     let final_state = loop {
         tokio::select! {
             result = &mut poll => break result,
             Some(state) = state_rx.recv() => watcher.state(&state),
             _ = &mut follower, if !follower_done => follower_done = true,
-            () = shared.changed.notified() => show(&shared, &signals, &mut told, watcher),
+            () = shared.changed.notified() => {
+                tell(&shared, &signals, &mut told, watcher);
+                if shown_at.elapsed() >= SHOW_EVERY {
+                    show(&shared, &signals, watcher);
+                    (shown_at, unshown) = (Instant::now(), false);
+                } else {
+                    unshown = true;
+                }
+            }
+            () = tokio::time::sleep_until((shown_at + SHOW_EVERY).into()), if unshown => {
+                show(&shared, &signals, watcher);
+                (shown_at, unshown) = (Instant::now(), false);
+            }
         }
     };
     while let Ok(state) = state_rx.try_recv() {
@@ -151,7 +169,8 @@ pub async fn follow(
         }
     }
     follower.abort();
-    show(&shared, &signals, &mut told, watcher);
+    tell(&shared, &signals, &mut told, watcher);
+    show(&shared, &signals, watcher);
     let progress = std::mem::take(&mut *shared.lock());
     let log_complete = follower_done && progress.outcome().is_some();
     // A session failed or aborted from outside can show COMPLETED for longer than the
@@ -180,28 +199,32 @@ struct Told {
     ended: bool,
 }
 
-/// Shows the fold and tells the state poll what the log says about the end.
-fn show(shared: &Shared, signals: &LogSignals, told: &mut Told, watcher: &mut dyn Watcher) {
+/// Passes on at once what must not wait for the next showing: a server that sends
+/// logs only when finished, and the end record (the state poll may finish now, not at
+/// its next backed-off poll).
+fn tell(shared: &Shared, signals: &LogSignals, told: &mut Told, watcher: &mut dyn Watcher) {
     if !told.slow && shared.slow.load(Ordering::Relaxed) {
         told.slow = true;
         watcher.logs_deferred();
     }
-    let progress = shared.lock();
-    watcher.progress(&progress);
-    if near_end(&progress) {
-        signals.near_end();
-    }
     if !told.ended
-        && let Some(outcome) = progress.outcome()
+        && let Some(outcome) = shared.lock().outcome()
     {
         told.ended = true;
-        // The log says the session ended (and how): the state poll may finish now,
-        // not at its next backed-off poll.
         signals.log_ended(match outcome {
             SessionOutcome::Failed => SessionState::Failed,
             SessionOutcome::Aborted => SessionState::Aborted,
             SessionOutcome::Completed => SessionState::Completed,
         });
+    }
+}
+
+/// Shows the fold and tells the state poll when the end is near.
+fn show(shared: &Shared, signals: &LogSignals, watcher: &mut dyn Watcher) {
+    let progress = shared.lock();
+    watcher.progress(&progress);
+    if near_end(&progress) {
+        signals.near_end();
     }
 }
 

@@ -8,7 +8,7 @@ use crate::manifest::gates::RISKS;
 use crate::plan::input::{DesiredItem, DesiredSource, queue_key};
 use crate::plan::model::{Check, Conflict, ItemPlan, Risk, Severity};
 use crate::whm::{RemoteAnalysis, SystemUserCheck};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Names WHM keeps for itself; an account may not take them (the analysis' `local.users`
 /// adds every system user of the destination).
@@ -208,12 +208,25 @@ pub fn source_checks(
     if let Some(a) = analysis {
         analysis_checks(&mut found, a);
     }
+    // Indexed once: a scan of the analysis per account is quadratic (10,000 accounts
+    // made it the plan's largest cost).
+    let owners: HashMap<&str, Option<&str>> = analysis
+        .map(|a| {
+            // Reversed, so the first account of a name wins, as a scan would find it.
+            a.items
+                .accounts
+                .iter()
+                .rev()
+                .map(|x| (x.user.as_str(), x.owner.as_deref()))
+                .collect()
+        })
+        .unwrap_or_default();
     for (item, plan) in &live {
         if item.localuser.is_none() {
             continue;
         }
         database_checks(&mut found, item, plan);
-        account_checks(&mut found, item, analysis, scope);
+        account_checks(&mut found, item, analysis, &owners, scope);
     }
     found.out
 }
@@ -281,6 +294,7 @@ fn account_checks(
     found: &mut Found<'_>,
     item: &DesiredItem,
     analysis: Option<&RemoteAnalysis>,
+    owners: &HashMap<&str, Option<&str>>,
     scope: &Scope<'_>,
 ) {
     let localuser = item.localuser.as_deref().unwrap_or(&item.key);
@@ -327,12 +341,10 @@ fn account_checks(
             );
         }
     }
-    let owner = a
-        .items
-        .accounts
-        .iter()
-        .find(|x| x.user == item.key)
-        .and_then(|x| x.owner.as_deref())
+    let owner = owners
+        .get(item.key.as_str())
+        .copied()
+        .flatten()
         .map(str::trim)
         .filter(|o| !o.is_empty() && *o != "root" && *o != item.key);
     if let Some(owner) = owner
