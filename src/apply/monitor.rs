@@ -228,15 +228,18 @@ fn show(shared: &Shared, signals: &LogSignals, watcher: &mut dyn Watcher) {
     }
 }
 
-/// True once every item the log or the plan knows has been taken by a TRANSFER worker:
-/// what remains is the items in hand (the smallest, in the schedule's order) and their
-/// restores. Polling the state at the shortest interval from here bounds how late the
-/// end is noticed, at a few small requests per session (not from the start: a long
-/// session would poll at that pace throughout). The log shows this late, a log poll or
-/// two after it happened, so waiting for every transfer to end came too late to help.
+/// True once every item the log or the plan knows has been transferred: what remains
+/// is restores, the shorter half of the work. Polling the state at the shortest interval
+/// from here bounds how late the end is noticed, at a few small requests per session
+/// (not from the start: a short session would poll at that pace throughout — with the
+/// rule "every item in a worker's hands" instead, 100 accounts over 50 sources made
+/// 1,616 state requests in 10 s instead of 519, and an idle one-item session polled
+/// every 250 ms for its whole length).
 fn near_end(progress: &SessionProgress) -> bool {
     let mut items = progress.items().peekable();
-    items.peek().is_some() && items.all(|(_, item)| item.state() != ItemState::Pending)
+    items.peek().is_some()
+        && items
+            .all(|(_, item)| !matches!(item.state(), ItemState::Pending | ItemState::Transferring))
 }
 
 /// Fetches the master log again and again, folding what is new, until its end
@@ -405,7 +408,7 @@ mod tests {
     }
 
     #[test]
-    fn the_end_is_near_once_every_item_is_taken_by_a_worker() {
+    fn the_end_is_near_once_every_item_is_transferred() {
         let mut p = SessionProgress::new();
         assert!(!near_end(&p), "nothing known yet");
         p.expect(ItemKey::new("AccountRemoteRoot", "a"));
@@ -413,10 +416,10 @@ mod tests {
         assert!(!near_end(&p), "both waiting");
         p.apply(&at(Queue::Transfer, "a", started));
         p.apply(&at(Queue::Transfer, "a", succeeded));
-        assert!(!near_end(&p), "b still waiting for a worker");
         p.apply(&at(Queue::Transfer, "b", started));
-        assert!(near_end(&p), "every item in hand");
+        assert!(!near_end(&p), "b still transferring");
         p.apply(&at(Queue::Transfer, "b", succeeded));
+        assert!(near_end(&p), "only restores left");
         p.apply(&at(Queue::Restore, "a", started));
         assert!(near_end(&p));
     }
