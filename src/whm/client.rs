@@ -234,29 +234,6 @@ impl WhmClient {
         slowness: Slowness,
         session_id: Option<&str>,
     ) -> Result<Envelope, WhmError> {
-        self.call_decoded(
-            function,
-            params,
-            effect,
-            slowness,
-            session_id,
-            envelope::decode,
-        )
-        .await
-    }
-
-    /// Like [`Self::call`], with the body decoded by `decode` (which must fail on a
-    /// result-0 answer as [`envelope::decode`] does), so a large answer can be read in
-    /// place instead of copied. The body is dropped before the call returns.
-    pub(crate) async fn call_decoded<T>(
-        &self,
-        function: &str,
-        params: &[(&str, &str)],
-        effect: Effect,
-        slowness: Slowness,
-        session_id: Option<&str>,
-        decode: impl Fn(&[u8], CallSite<'_>) -> Result<T, WhmError>,
-    ) -> Result<T, WhmError> {
         let site = CallSite {
             server: &self.server,
             function,
@@ -264,7 +241,7 @@ impl WhmClient {
         };
         let once = || async {
             let body = self.send(function, params, slowness).await?;
-            decode(&body, site)
+            envelope::decode(&body, site)
         };
         self.retried(function, effect, once).await
     }

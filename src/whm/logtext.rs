@@ -314,20 +314,15 @@ impl<'s> LogDecoder<'s> {
         while i < bytes.len() {
             if self.esc_len > 0 {
                 // Complete the escape a chunk boundary cut.
-                let need = if self.esc_len >= 2 && self.esc[1] == b'u' {
-                    6
-                } else {
-                    2
-                };
-                while self.esc_len < need && i < bytes.len() {
+                // Two bytes tell the kind; a `\u` escape takes six.
+                let need =
+                    |esc: &[u8; 6], len: usize| if len >= 2 && esc[1] == b'u' { 6 } else { 2 };
+                while self.esc_len < need(&self.esc, self.esc_len) && i < bytes.len() {
                     self.esc[self.esc_len] = bytes[i];
                     self.esc_len += 1;
                     i += 1;
-                    if self.esc_len == 2 && self.esc[1] == b'u' {
-                        break;
-                    }
                 }
-                let need = if self.esc[1] == b'u' { 6 } else { 2 };
+                let need = need(&self.esc, self.esc_len);
                 if self.esc_len < need {
                     continue;
                 }
@@ -476,22 +471,22 @@ struct RawLogData<'a> {
     log: Option<&'a RawValue>,
 }
 
-/// Decodes a whole `fetch_transfer_session_log` body at once into `sink`; returns the
-/// log's length.
-pub fn decode_log_into(
-    body: &[u8],
-    site: CallSite<'_>,
-    sink: &mut dyn LogSink,
-) -> Result<usize, WhmError> {
-    let mut decoder = LogDecoder::new(sink);
-    decoder.push(body);
-    decoder.finish(site)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{LogDecoder, decode_log_into};
+    use super::{LogDecoder, LogSink};
     use crate::whm::envelope::CallSite;
+    use crate::whm::error::WhmError;
+
+    /// Decodes a whole body at once into `sink`; returns the log's length.
+    fn decode_log_into(
+        body: &[u8],
+        site: CallSite<'_>,
+        sink: &mut dyn LogSink,
+    ) -> Result<usize, WhmError> {
+        let mut decoder = LogDecoder::new(sink);
+        decoder.push(body);
+        decoder.finish(site)
+    }
 
     const SITE: CallSite<'static> = CallSite {
         server: "h:2087",
