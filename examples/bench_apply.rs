@@ -11,32 +11,21 @@
 //! longer, plus the shortest other step (the pipeline cannot start restoring before
 //! one transfer ends). Results go to `docs/benchmarks.md`; no test asserts on timings.
 
-use std::fmt::Write as _;
+#[path = "common/mod.rs"]
+mod common;
+
+use common::Quiet;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use whm_migrate::apply::execute::{Context, execute};
-use whm_migrate::apply::monitor::Watcher;
 use whm_migrate::apply::poll::PollPolicy;
 use whm_migrate::journal::StateDir;
 use whm_migrate::plan::observe::{SourceAccess, observe};
 use whm_migrate::plan::{Desired, DesiredItem, DesiredSource, SourceKind, diff};
-use whm_migrate::sim::{SimOptions, Simulator, TimeScale, World};
-use whm_migrate::translog::SessionProgress;
-use whm_migrate::whm::{
-    ClientOptions, RetryPolicy, RootSessionRequest, SessionOptions, SessionState, SourceLogin,
-    Timeouts, TlsMode, WhmClient,
-};
+use whm_migrate::sim::TimeScale;
+use whm_migrate::whm::{RootSessionRequest, SessionOptions, SourceLogin};
 
-const TOKEN: &str = "BENCHTOKEN0123456789";
 const THREADS: u32 = 4;
-
-struct Quiet;
-impl Watcher for Quiet {
-    fn state(&mut self, _: &SessionState) {}
-    fn progress(&mut self, _: &SessionProgress) {}
-    fn note(&mut self, _: &str) {}
-    fn logs_deferred(&mut self) {}
-}
 
 #[tokio::main]
 async fn main() {
@@ -53,33 +42,13 @@ async fn main() {
     let sizes: Vec<u64> = (0..n as u64)
         .map(|i| 10_000_000 + (i * 7919 % 400) * 1_000_000)
         .collect();
-    let mut text = "[sources.\"big.example.com\".credentials]\nroot_password = \"pw\"\n".to_owned();
-    for (i, size) in sizes.iter().enumerate() {
-        let _ = write!(
-            text,
-            "[[sources.\"big.example.com\".accounts]]\nuser = \"u{i:05}\"\ndomain = \"s{i:05}.example\"\nbytesused = {size}\n"
-        );
-    }
-    let world = World::from_toml_str(&text).expect("world");
-    let sim = Simulator::start(
-        world,
-        SimOptions {
-            api_token: TOKEN.into(),
-            time_scale: scale,
-            ..SimOptions::default()
-        },
+    let sim = common::start_world(
+        &sizes,
+        |i| (format!("u{i:05}"), format!("s{i:05}.example")),
+        scale,
     )
-    .await
-    .expect("simulator");
-    let client = WhmClient::new(ClientOptions {
-        base_url: sim.base_url(),
-        user: "root".into(),
-        token: TOKEN.into(),
-        tls: TlsMode::SystemRoots,
-        timeouts: Timeouts::default(),
-        retry: RetryPolicy::default(),
-    })
-    .expect("client");
+    .await;
+    let client = common::client(sim.base_url());
     let desired = Desired {
         migration: "bench".into(),
         sources: vec![DesiredSource {
@@ -146,25 +115,9 @@ async fn main() {
         .expect("session")
         .id
         .clone();
-    let mut ended_at: Option<Instant> = None;
-    let mut running_at: Option<Instant> = None;
     let started = Instant::now();
     let run = execute(cx, &desired, &plan, &[], vec![Box::new(Quiet)]);
-    tokio::pin!(run);
-    let runs = loop {
-        tokio::select! {
-            runs = &mut run => break runs,
-            () = tokio::time::sleep(Duration::from_millis(1)) => {
-                let now = sim.session_state(&session);
-                if running_at.is_none() && now.as_deref() == Some("RUNNING") {
-                    running_at = Some(Instant::now());
-                }
-                if ended_at.is_none() && now.as_deref() == Some("COMPLETED") {
-                    ended_at = Some(Instant::now());
-                }
-            }
-        }
-    };
+    let (runs, running_at, ended_at) = common::probed(&sim, &session, run).await;
     let noticed = Instant::now();
     let makespan = started.elapsed();
     assert!(runs[0].error.is_none(), "{:?}", runs[0].error);
@@ -193,7 +146,7 @@ async fn main() {
                 .unwrap_or_default(),
         );
     let ideal = (transfer / THREADS).max(restore / THREADS) + shortest;
-    let delay = ended_at.map(|t| noticed.saturating_duration_since(t));
+    let delay = noticed.saturating_duration_since(ended_at);
     println!("accounts: {n}, threads: {THREADS}+{THREADS}");
     println!(
         "makespan: {:.0} ms, ideal lower bound: {:.0} ms, ratio {:.3}",
@@ -209,21 +162,16 @@ async fn main() {
         calls("fetch_transfer_session_log"),
         after.http_requests - before.http_requests
     );
-    if let (Some(r), Some(e)) = (running_at, ended_at) {
-        let server = e.duration_since(r);
-        println!(
-            "the session itself ran {:.0} ms (ratio {:.3} to the ideal); enqueueing and starting took {:.0} ms",
-            server.as_secs_f64() * 1000.0,
-            server.as_secs_f64() / ideal.as_secs_f64(),
-            r.duration_since(started).as_secs_f64() * 1000.0
-        );
-    }
-    match delay {
-        Some(d) => println!(
-            "end noticed {:.0} ms after the session completed",
-            d.as_secs_f64() * 1000.0
-        ),
-        None => println!("end noticed: the session's end was not observed by the probe"),
-    }
+    let server = ended_at.duration_since(running_at);
+    println!(
+        "the session itself ran {:.0} ms (ratio {:.3} to the ideal); enqueueing and starting took {:.0} ms",
+        server.as_secs_f64() * 1000.0,
+        server.as_secs_f64() / ideal.as_secs_f64(),
+        running_at.duration_since(started).as_secs_f64() * 1000.0
+    );
+    println!(
+        "end noticed {:.0} ms after the session completed",
+        delay.as_secs_f64() * 1000.0
+    );
     let _ = sim.shutdown().await;
 }

@@ -9,11 +9,13 @@
 //! Run: `cargo run --release --example bench_rehearse -- [SPEED_MB_S]` (default 2000).
 #![allow(clippy::print_stdout, clippy::expect_used, clippy::unwrap_used)]
 
-use secrecy::SecretString;
+#[path = "common/mod.rs"]
+mod common;
+
+use common::Quiet;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use whm_migrate::apply::execute::{Context, execute};
-use whm_migrate::apply::monitor::Watcher;
 use whm_migrate::apply::poll::PollPolicy;
 use whm_migrate::cli::settings;
 use whm_migrate::journal::StateDir;
@@ -23,16 +25,6 @@ use whm_migrate::plan::{Action, diff};
 use whm_migrate::rehearse::scale::{Scale, SourceWork};
 use whm_migrate::rehearse::{Options, Rehearsal};
 use whm_migrate::sim::{SimOptions, Simulator, World};
-use whm_migrate::translog::SessionProgress;
-use whm_migrate::whm::{ClientOptions, RetryPolicy, SessionState, Timeouts, TlsMode, WhmClient};
-
-struct Quiet;
-impl Watcher for Quiet {
-    fn state(&mut self, _: &SessionState) {}
-    fn progress(&mut self, _: &SessionProgress) {}
-    fn note(&mut self, _: &str) {}
-    fn logs_deferred(&mut self) {}
-}
 
 #[tokio::main]
 async fn main() {
@@ -58,22 +50,14 @@ async fn main() {
     let sim = Simulator::start(
         World::load(root.join("worlds/demo.toml")).expect("world"),
         SimOptions {
-            api_token: "BENCHTOKEN".into(),
+            api_token: common::TOKEN.into(),
             time_scale: real_time.time_scale(),
             ..SimOptions::default()
         },
     )
     .await
     .expect("simulator");
-    let client = WhmClient::new(ClientOptions {
-        base_url: sim.base_url(),
-        user: "root".into(),
-        token: SecretString::from("BENCHTOKEN"),
-        tls: TlsMode::SystemRoots,
-        timeouts: Timeouts::default(),
-        retry: RetryPolicy::default(),
-    })
-    .expect("client");
+    let client = common::client(sim.base_url());
     let dir = tempfile::tempdir().expect("temp dir");
     let state = StateDir::new(dir.path(), "demo");
     let mut journal = state.load().expect("journal");
@@ -133,24 +117,9 @@ async fn main() {
         policy: PollPolicy::default(),
     };
     let run = execute(cx, &desired, &plan, &[], vec![Box::new(Quiet)]);
-    tokio::pin!(run);
-    let (mut running, mut ended) = (None, None);
-    let runs = loop {
-        tokio::select! {
-            runs = &mut run => break runs,
-            () = tokio::time::sleep(Duration::from_millis(1)) => {
-                let now = sim.session_state(&session);
-                if running.is_none() && now.as_deref() == Some("RUNNING") {
-                    running = Some(Instant::now());
-                }
-                if ended.is_none() && now.as_deref() == Some("COMPLETED") {
-                    ended = Some(Instant::now());
-                }
-            }
-        }
-    };
+    let (runs, running, ended) = common::probed(&sim, &session, run).await;
     assert!(runs[0].error.is_none(), "{:?}", runs[0].error);
-    let real = ended.expect("ended") - running.expect("ran");
+    let real = ended - running;
     println!(
         "speed: {speed} MB/s, time scale of the rehearsal: {:.1}x",
         scale.factor

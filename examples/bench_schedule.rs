@@ -11,13 +11,15 @@
 //! a probe), so enqueueing and polling do not blur the comparison. Results go to
 //! `docs/benchmarks.md`; no test asserts on timings.
 
+#[path = "common/mod.rs"]
+mod common;
+
+use common::Quiet;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use std::fmt::Write as _;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use whm_migrate::apply::execute::{Context, execute};
-use whm_migrate::apply::monitor::Watcher;
 use whm_migrate::apply::poll::PollPolicy;
 use whm_migrate::journal::StateDir;
 use whm_migrate::plan::observe::{SourceAccess, observe};
@@ -26,14 +28,9 @@ use whm_migrate::plan::{
     Desired, DesiredItem, DesiredSource, Plan, SetBy, SourceKind, Throughput, ThroughputSource,
     diff,
 };
-use whm_migrate::sim::{SimOptions, Simulator, TimeScale, World};
-use whm_migrate::translog::SessionProgress;
-use whm_migrate::whm::{
-    ClientOptions, RetryPolicy, RootSessionRequest, SessionOptions, SessionState, SourceLogin,
-    Timeouts, TlsMode, WhmClient,
-};
+use whm_migrate::sim::TimeScale;
+use whm_migrate::whm::{RootSessionRequest, SessionOptions, SourceLogin};
 
-const TOKEN: &str = "BENCHTOKEN0123456789";
 const THREADS: u32 = 4;
 const SEED: u64 = 42;
 const SCALE: TimeScale = TimeScale {
@@ -41,14 +38,6 @@ const SCALE: TimeScale = TimeScale {
     restore_bytes_per_second: 2_400_000_000,
     item_overhead_ms: 2,
 };
-
-struct Quiet;
-impl Watcher for Quiet {
-    fn state(&mut self, _: &SessionState) {}
-    fn progress(&mut self, _: &SessionProgress) {}
-    fn note(&mut self, _: &str) {}
-    fn logs_deferred(&mut self) {}
-}
 
 /// The simulator's time scale, as the estimate reads it.
 fn throughput() -> Throughput {
@@ -74,33 +63,13 @@ struct Outcome {
 }
 
 async fn run(n: usize, sizes: &[u64], order: &Order) -> Outcome {
-    let mut text = "[sources.\"big.example.com\".credentials]\nroot_password = \"pw\"\n".to_owned();
-    for (i, size) in sizes.iter().enumerate() {
-        let _ = write!(
-            text,
-            "[[sources.\"big.example.com\".accounts]]\nuser = \"u{i:03}\"\ndomain = \"s{i:03}.example\"\nbytesused = {size}\n"
-        );
-    }
-    let world = World::from_toml_str(&text).expect("world");
-    let sim = Simulator::start(
-        world,
-        SimOptions {
-            api_token: TOKEN.into(),
-            time_scale: SCALE,
-            ..SimOptions::default()
-        },
+    let sim = common::start_world(
+        sizes,
+        |i| (format!("u{i:03}"), format!("s{i:03}.example")),
+        SCALE,
     )
-    .await
-    .expect("simulator");
-    let client = WhmClient::new(ClientOptions {
-        base_url: sim.base_url(),
-        user: "root".into(),
-        token: TOKEN.into(),
-        tls: TlsMode::SystemRoots,
-        timeouts: Timeouts::default(),
-        retry: RetryPolicy::default(),
-    })
-    .expect("client");
+    .await;
+    let client = common::client(sim.base_url());
     let desired = Desired {
         migration: "bench".into(),
         sources: vec![DesiredSource {
@@ -170,29 +139,10 @@ async fn run(n: usize, sizes: &[u64], order: &Order) -> Outcome {
         journal: &journal,
         policy: PollPolicy::default(),
     };
-    let mut running_at: Option<Instant> = None;
-    let mut ended_at: Option<Instant> = None;
     let run = execute(cx, &desired, &plan, &[], vec![Box::new(Quiet)]);
-    tokio::pin!(run);
-    let runs = loop {
-        tokio::select! {
-            runs = &mut run => break runs,
-            () = tokio::time::sleep(Duration::from_millis(1)) => {
-                let now = sim.session_state(&session);
-                if running_at.is_none() && now.as_deref() == Some("RUNNING") {
-                    running_at = Some(Instant::now());
-                }
-                if ended_at.is_none() && now.as_deref() == Some("COMPLETED") {
-                    ended_at = Some(Instant::now());
-                }
-            }
-        }
-    };
+    let (runs, running_at, ended_at) = common::probed(&sim, &session, run).await;
     assert!(runs[0].error.is_none(), "{:?}", runs[0].error);
-    let makespan = ended_at
-        .zip(running_at)
-        .map(|(e, r)| e.duration_since(r))
-        .expect("the probe saw the session run");
+    let makespan = ended_at.duration_since(running_at);
     let _ = sim.shutdown().await;
     Outcome {
         name,
