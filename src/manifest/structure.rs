@@ -613,6 +613,38 @@ impl Walker {
         remove_keys(table, &bad);
     }
 
+    /// Records where an entry of an array of tables (`place`) is; returns it as a table,
+    /// or reports that it is not one.
+    fn entry<'t, 'd>(
+        &mut self,
+        key: &str,
+        item: &'t mut Spanned<DeValue<'d>>,
+        item_path: &str,
+        place: &str,
+    ) -> Option<&'t mut DeTable<'d>> {
+        let span = item.span();
+        self.spans.insert(
+            item_path.to_owned(),
+            Loc {
+                key: span.clone(),
+                value: span,
+            },
+        );
+        if !matches!(item.get_ref(), DeValue::Table(_)) {
+            self.wrong_type(
+                key,
+                item,
+                "an array of tables",
+                format!("write each entry as {place}"),
+            );
+            return None;
+        }
+        match item.get_mut() {
+            DeValue::Table(t) => Some(t),
+            _ => None,
+        }
+    }
+
     /// `[[sources]]`, `[[sources.packages]]`, `[[sources.feature_lists]]`: each entry is
     /// checked against `spec`; entries that are not tables or miss a required key are
     /// removed.
@@ -621,20 +653,7 @@ impl Walker {
         for (i, item) in items.iter_mut().enumerate() {
             let item_path = format!("{path}[{i}]");
             let item_span = item.span();
-            self.spans.insert(
-                item_path.clone(),
-                Loc {
-                    key: item_span.clone(),
-                    value: item_span.clone(),
-                },
-            );
-            let DeValue::Table(t) = item.get_mut() else {
-                self.wrong_type(
-                    key,
-                    item,
-                    "an array of tables",
-                    format!("write each entry as {}", spec.place),
-                );
+            let Some(t) = self.entry(key, item, &item_path, spec.place) else {
                 keep.push(false);
                 continue;
             };
@@ -660,20 +679,7 @@ impl Walker {
         for (i, item) in items.iter_mut().enumerate() {
             let item_path = format!("{path}[{i}]");
             let item_span = item.span();
-            self.spans.insert(
-                item_path.clone(),
-                Loc {
-                    key: item_span.clone(),
-                    value: item_span.clone(),
-                },
-            );
-            let DeValue::Table(t) = item.get_mut() else {
-                self.wrong_type(
-                    key,
-                    item,
-                    "an array of tables",
-                    "write each entry as [[sources.accounts]]".to_owned(),
-                );
+            let Some(t) = self.entry(key, item, &item_path, "[[sources.accounts]]") else {
                 keep.push(false);
                 continue;
             };
