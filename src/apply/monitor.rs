@@ -4,6 +4,7 @@
 //! bytes already parsed (`apply::logfeed`), and item-log excerpts for failed items at
 //! the end.
 
+use crate::apply::eta::{EndEstimate, Work};
 use crate::apply::logfeed::{Fold, LogFollower};
 use crate::apply::poll::{LogSignals, PollPolicy, follow_state_with};
 use crate::translog::{
@@ -131,6 +132,7 @@ pub async fn follow(
     });
     tokio::pin!(poll);
     let mut told = Told::default();
+    let mut eta = EndEstimate::new();
     // Showing scans every item; at most every SHOW_EVERY, however often the fold moves.
     let mut shown_at = Instant::now();
     let mut unshown = false;
@@ -142,14 +144,14 @@ pub async fn follow(
             () = shared.changed.notified() => {
                 tell(&shared, &signals, &mut told, watcher);
                 if shown_at.elapsed() >= SHOW_EVERY {
-                    show(&shared, &signals, watcher);
+                    show(&shared, &signals, &mut eta, watcher);
                     (shown_at, unshown) = (Instant::now(), false);
                 } else {
                     unshown = true;
                 }
             }
             () = tokio::time::sleep_until((shown_at + SHOW_EVERY).into()), if unshown => {
-                show(&shared, &signals, watcher);
+                show(&shared, &signals, &mut eta, watcher);
                 (shown_at, unshown) = (Instant::now(), false);
             }
         }
@@ -170,7 +172,7 @@ pub async fn follow(
     }
     follower.abort();
     tell(&shared, &signals, &mut told, watcher);
-    show(&shared, &signals, watcher);
+    show(&shared, &signals, &mut eta, watcher);
     let progress = std::mem::take(&mut *shared.lock());
     let log_complete = follower_done && progress.outcome().is_some();
     // A session failed or aborted from outside can show COMPLETED for longer than the
@@ -219,27 +221,25 @@ fn tell(shared: &Shared, signals: &LogSignals, told: &mut Told, watcher: &mut dy
     }
 }
 
-/// Shows the fold and tells the state poll when the end is near.
-fn show(shared: &Shared, signals: &LogSignals, watcher: &mut dyn Watcher) {
+/// Shows the fold and tells the state poll when the end is near: every item
+/// transferred, and when the rate of work so far says the session will end.
+fn show(shared: &Shared, signals: &LogSignals, eta: &mut EndEstimate, watcher: &mut dyn Watcher) {
     let progress = shared.lock();
     watcher.progress(&progress);
-    if near_end(&progress) {
+    let work = Work::of(&progress);
+    drop(progress);
+    let now = Instant::now();
+    let end = eta.update(now, work);
+    tracing::trace!(
+        done = work.done,
+        total = work.total,
+        left_ms = end.map(|e| e.saturating_duration_since(now).as_millis()),
+        "session end estimated"
+    );
+    signals.expect_end(end);
+    if work.transferred {
         signals.near_end();
     }
-}
-
-/// True once every item the log or the plan knows has been transferred: what remains
-/// is restores, the shorter half of the work. Polling the state at the shortest interval
-/// from here bounds how late the end is noticed, at a few small requests per session
-/// (not from the start: a short session would poll at that pace throughout — with the
-/// rule "every item in a worker's hands" instead, 100 accounts over 50 sources made
-/// 1,616 state requests in 10 s instead of 519, and an idle one-item session polled
-/// every 250 ms for its whole length).
-fn near_end(progress: &SessionProgress) -> bool {
-    let mut items = progress.items().peekable();
-    items.peek().is_some()
-        && items
-            .all(|(_, item)| !matches!(item.state(), ItemState::Pending | ItemState::Transferring))
 }
 
 /// Fetches the master log again and again, folding what is new, until its end
@@ -352,7 +352,7 @@ async fn warning_lines(
 ) -> BTreeMap<ItemKey, Vec<String>> {
     let mut out = BTreeMap::new();
     let warned = progress.items().filter(|(_, item)| {
-        item.state() == crate::translog::ItemState::DoneWithWarnings && item.messages.is_empty()
+        item.state() == ItemState::DoneWithWarnings && item.messages.is_empty()
     });
     for (key, item) in warned.take(WARNING_LOGS_MAX) {
         let Some(log) = item.restore_log.as_ref().or(item.transfer_log.as_ref()) else {
@@ -372,55 +372,4 @@ async fn warning_lines(
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::near_end;
-    use crate::translog::{Event, EventKind, ItemKey, ItemRef, ItemReport, Queue, SessionProgress};
-
-    fn at(queue: Queue, user: &str, kind: fn(ItemRef) -> EventKind) -> Event {
-        Event {
-            line: 0,
-            time: None,
-            pid: None,
-            child: Some(1),
-            kind: kind(ItemRef {
-                queue: Some(queue),
-                item: user.into(),
-                local_item: None,
-                item_type: Some("AccountRemoteRoot".into()),
-                item_name: Some("Account".into()),
-                logfile: None,
-            }),
-        }
-    }
-
-    fn started(item: ItemRef) -> EventKind {
-        EventKind::ItemStarted { item, size: None }
-    }
-
-    fn succeeded(item: ItemRef) -> EventKind {
-        EventKind::ItemSucceeded {
-            item,
-            report: ItemReport::default(),
-        }
-    }
-
-    #[test]
-    fn the_end_is_near_once_every_item_is_transferred() {
-        let mut p = SessionProgress::new();
-        assert!(!near_end(&p), "nothing known yet");
-        p.expect(ItemKey::new("AccountRemoteRoot", "a"));
-        p.expect(ItemKey::new("AccountRemoteRoot", "b"));
-        assert!(!near_end(&p), "both waiting");
-        p.apply(&at(Queue::Transfer, "a", started));
-        p.apply(&at(Queue::Transfer, "a", succeeded));
-        p.apply(&at(Queue::Transfer, "b", started));
-        assert!(!near_end(&p), "b still transferring");
-        p.apply(&at(Queue::Transfer, "b", succeeded));
-        assert!(near_end(&p), "only restores left");
-        p.apply(&at(Queue::Restore, "a", started));
-        assert!(near_end(&p));
-    }
 }

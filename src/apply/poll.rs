@@ -2,8 +2,9 @@
 //! while nothing changes, ride out a destination that is briefly unreachable, and
 //! confirm a `COMPLETED` (it can flicker before `FAILED`/`ABORTED`, REFERENCE §5.2)
 //! unless the master log's end record has already said how the session ended. Near the
-//! end (every item taken by a worker, as the log shows) the state poll stops backing
-//! off, so the end is noticed within one shortest interval.
+//! end (every item transferred, or the end the log's rate of work predicts has come) the
+//! state poll stops backing off: it reads every `min - confirm`, so a `COMPLETED` and
+//! its confirming read come within `min` of the session's end.
 
 use crate::whm::{SessionState, WhmClient, WhmError};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,10 +24,11 @@ pub struct LogSignals {
     /// written before the state settles, so a terminal state needs no confirming
     /// second read.
     ended: Mutex<Option<SessionState>>,
-    /// The log shows every item past its wait for a TRANSFER worker: the session's end
-    /// is only the running items away, so the state poll keeps its shortest interval
-    /// instead of backing off (the end is then noticed within one interval).
+    /// The log shows every item transferred: the session's end is only the restores
+    /// away, so the state poll keeps its shortest interval instead of backing off.
     near_end: AtomicBool,
+    /// When the session should end at the rate the log shows work getting done.
+    expected_end: Mutex<Option<Instant>>,
 }
 
 impl LogSignals {
@@ -47,6 +49,38 @@ impl LogSignals {
         self.near_end.load(Ordering::SeqCst)
     }
 
+    /// Records when the session should end, as the log's rate of work predicts.
+    pub fn expect_end(&self, at: Option<Instant>) {
+        *self
+            .expected_end
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = at;
+    }
+
+    fn expected_end(&self) -> Option<Instant> {
+        *self
+            .expected_end
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// How long to wait before reading an unchanged state again, given the backed-off
+    /// `interval`: the near-end pace once every item is transferred or the predicted
+    /// end has come; before it, never past half the time left (the prediction sharpens
+    /// as the log goes on); past it, backing off again by how overdue the end is (a
+    /// prediction can be early: an item the log has not sized yet may be a big one).
+    fn wait(&self, policy: &PollPolicy, interval: Duration, now: Instant) -> Duration {
+        let near = policy.near_end();
+        if self.is_near_end() {
+            return near;
+        }
+        match self.expected_end() {
+            None => interval,
+            Some(end) if end > now => interval.min((end - now) / 2).max(near),
+            Some(end) => ((now - end) / 4).clamp(near, interval.max(near)),
+        }
+    }
+
     /// A terminal `state` as the log's end record settles it: a `COMPLETED` that the
     /// log calls failed or aborted is the flicker of REFERENCE §5.2.
     fn settled(&self, state: &SessionState) -> Option<SessionState> {
@@ -64,16 +98,29 @@ impl LogSignals {
 pub struct PollPolicy {
     /// The interval right after a change.
     pub min: Duration,
+    /// How long after a `COMPLETED` it is read again to confirm it (REFERENCE §5.2:
+    /// a session marked FAILED or ABORTED passes through COMPLETED for an instant),
+    /// unless the master log's end record settles it first.
+    pub confirm: Duration,
     /// The longest interval while nothing changes.
     pub max: Duration,
     /// How long the destination may stay unreachable before giving up.
     pub outage: Duration,
 }
 
+impl PollPolicy {
+    /// The interval near the end: a `COMPLETED` read and its confirmation then come
+    /// within `min` of the session's end.
+    fn near_end(&self) -> Duration {
+        self.min.saturating_sub(self.confirm).max(self.min / 4)
+    }
+}
+
 impl Default for PollPolicy {
     fn default() -> Self {
         Self {
             min: Duration::from_millis(250),
+            confirm: Duration::from_millis(100),
             max: Duration::from_secs(5),
             outage: Duration::from_secs(15 * 60),
         }
@@ -109,7 +156,10 @@ pub async fn follow_state_with(
     mut on_change: impl FnMut(&SessionState),
 ) -> Result<SessionState, WhmError> {
     let mut last: Option<SessionState> = None;
+    // `interval` backs off while nothing changes; `wait` is the sleep it leads to, shorter
+    // near the end.
     let mut interval = policy.min;
+    let mut wait;
     let mut failing_since: Option<Instant> = None;
     loop {
         match client.get_transfer_session_state(session).await {
@@ -118,13 +168,14 @@ pub async fn follow_state_with(
                 if state.is_terminal() {
                     // Confirm: a failing or aborted session passes through COMPLETED.
                     // The log's end record settles it as well as a second read after
-                    // `min` does, so ask the follower for it and take whichever is first.
+                    // `confirm` does, so ask the follower for it and take whichever is
+                    // first.
                     let confirmed = if let Some(settled) = log.settled(&state) {
                         settled
                     } else {
                         log.fetch_now.notify_one();
                         tokio::select! {
-                            () = tokio::time::sleep(policy.min) => {}
+                            () = tokio::time::sleep(policy.confirm) => {}
                             () = log.poll_now.notified() => {}
                         }
                         match log.settled(&state) {
@@ -152,15 +203,12 @@ pub async fn follow_state_with(
                     return Ok(state);
                 }
                 if last.as_ref() == Some(&state) {
-                    interval = if log.is_near_end() {
-                        policy.min
-                    } else {
-                        (interval * 2).min(policy.max)
-                    };
+                    interval = (interval * 2).min(policy.max);
+                    wait = log.wait(&policy, interval, Instant::now());
                 } else {
                     on_change(&state);
                     last = Some(state);
-                    interval = policy.min;
+                    (interval, wait) = (policy.min, policy.min);
                 }
             }
             Err(e) if e.is_transient() => {
@@ -173,12 +221,71 @@ pub async fn follow_state_with(
                     "state poll failed ({e}); the destination may be restarting"
                 );
                 interval = (interval * 2).min(policy.max);
+                wait = interval;
             }
             Err(e) => return Err(e),
         }
         tokio::select! {
-            () = tokio::time::sleep(interval) => {}
+            () = tokio::time::sleep(wait) => {}
             () = log.poll_now.notified() => interval = policy.min,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{LogSignals, PollPolicy};
+    use std::time::{Duration, Instant};
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn the_wait_backs_off_until_the_predicted_end_nears() {
+        let policy = PollPolicy::default();
+        let signals = LogSignals::default();
+        let now = Instant::now() + 60_000 * MS;
+        let backed_off = 4_000 * MS;
+        assert_eq!(
+            signals.wait(&policy, backed_off, now),
+            backed_off,
+            "no prediction yet"
+        );
+        signals.expect_end(Some(now + 10_000 * MS));
+        assert_eq!(
+            signals.wait(&policy, backed_off, now),
+            backed_off,
+            "far off"
+        );
+        signals.expect_end(Some(now + 3_000 * MS));
+        assert_eq!(
+            signals.wait(&policy, backed_off, now),
+            1_500 * MS,
+            "half the time left"
+        );
+        signals.expect_end(Some(now + 200 * MS));
+        assert_eq!(
+            signals.wait(&policy, backed_off, now),
+            150 * MS,
+            "the near-end pace"
+        );
+        // Overdue: a poll every 150 ms, backing off again by how late the end is.
+        signals.expect_end(now.checked_sub(100 * MS));
+        assert_eq!(signals.wait(&policy, backed_off, now), 150 * MS);
+        signals.expect_end(now.checked_sub(2_000 * MS));
+        assert_eq!(signals.wait(&policy, backed_off, now), 500 * MS);
+        signals.expect_end(now.checked_sub(60_000 * MS));
+        assert_eq!(signals.wait(&policy, backed_off, now), backed_off);
+    }
+
+    #[test]
+    fn every_item_transferred_keeps_the_near_end_pace() {
+        let policy = PollPolicy::default();
+        let signals = LogSignals::default();
+        let now = Instant::now();
+        signals.expect_end(Some(now + 60_000 * MS));
+        signals.near_end();
+        assert_eq!(signals.wait(&policy, 4_000 * MS, now), 150 * MS);
+        // A COMPLETED read at that pace is confirmed within one shortest interval.
+        assert_eq!(policy.near_end() + policy.confirm, policy.min);
     }
 }

@@ -1,0 +1,234 @@
+//! When a running session will end, estimated from how fast the master log shows its
+//! work getting done. The state poll uses it to stop backing off in time: without it, a
+//! poll backed off to several seconds notices the end up to that late.
+
+use crate::translog::{ItemState, SessionProgress};
+use std::time::{Duration, Instant};
+
+/// The work a session's items stand for: bytes where the log gives the queue's total
+/// size (`queue_size`, REFERENCE §7), items otherwise.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Work {
+    /// Work finished: a restored or failed item counts whole, a transferred one half.
+    pub done: f64,
+    /// All the work.
+    pub total: f64,
+    /// Every known item is past its TRANSFER step (what remains is restores).
+    pub transferred: bool,
+}
+
+impl Work {
+    /// Measures `progress`. Weighed by bytes, an item the log has not sized weighs the
+    /// mean (`queue_size` over the item count).
+    #[allow(clippy::cast_precision_loss)] // an estimate: 52 bits of bytes are plenty
+    pub fn of(progress: &SessionProgress) -> Self {
+        let known = progress.items().count();
+        let count = progress
+            .queue_count()
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(0)
+            .max(known);
+        let bytes = progress.queue_size().filter(|&size| size > 0 && count > 0);
+        let (total, mean) = match bytes {
+            Some(size) => (size as f64, size as f64 / count as f64),
+            None => (count as f64, 1.0),
+        };
+        let mut work = Work {
+            done: 0.0,
+            total,
+            transferred: known > 0,
+        };
+        for (_, item) in progress.items() {
+            let weight = match (bytes, item.size) {
+                (Some(_), Some(size)) => size as f64,
+                _ => mean,
+            };
+            let state = item.state();
+            work.done += weight
+                * match state {
+                    s if s.is_finished() => 1.0,
+                    ItemState::AwaitingRestore | ItemState::Restoring => 0.5,
+                    _ => 0.0,
+                };
+            if matches!(state, ItemState::Pending | ItemState::Transferring) {
+                work.transferred = false;
+            }
+        }
+        work.total = work.total.max(work.done);
+        work
+    }
+}
+
+/// The session's end, extrapolated from the work done since it was first measured.
+#[derive(Debug, Default)]
+pub struct EndEstimate {
+    /// When the work was first measured, and how much was done then (a resumed
+    /// session's earlier work does not count towards the rate).
+    first: Option<(Instant, f64)>,
+}
+
+impl EndEstimate {
+    /// A new estimate, with nothing measured yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes the work measured at `now`; returns when the session should end at the
+    /// rate seen so far, or `None` while no work has been done since the first
+    /// measurement.
+    pub fn update(&mut self, now: Instant, work: Work) -> Option<Instant> {
+        let (since, done_then) = match self.first {
+            // A log that started over (or a first look): measure from here.
+            Some((since, done_then)) if work.done >= done_then => (since, done_then),
+            _ => {
+                self.first = Some((now, work.done));
+                return None;
+            }
+        };
+        let progress = work.done - done_then;
+        let elapsed = now.saturating_duration_since(since).as_secs_f64();
+        if progress <= 0.0 || elapsed <= 0.0 {
+            return None;
+        }
+        let left = (work.total - work.done).max(0.0);
+        // Bounded: a few items done in a long session must not overflow an Instant.
+        let secs = (left * elapsed / progress).min(86_400.0 * 365.0);
+        Some(now + Duration::from_secs_f64(secs))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{EndEstimate, Work};
+    use crate::translog::{Event, EventKind, ItemKey, ItemRef, ItemReport, Queue, SessionProgress};
+    use std::time::{Duration, Instant};
+
+    fn event(
+        queue: Queue,
+        user: &str,
+        kind: fn(ItemRef, Option<u64>) -> EventKind,
+        size: Option<u64>,
+    ) -> Event {
+        Event {
+            line: 0,
+            time: None,
+            pid: None,
+            child: Some(1),
+            kind: kind(
+                ItemRef {
+                    queue: Some(queue),
+                    item: user.into(),
+                    local_item: None,
+                    item_type: Some("AccountRemoteRoot".into()),
+                    item_name: Some("Account".into()),
+                    logfile: None,
+                },
+                size,
+            ),
+        }
+    }
+
+    fn started(item: ItemRef, size: Option<u64>) -> EventKind {
+        EventKind::ItemStarted { item, size }
+    }
+
+    fn succeeded(item: ItemRef, _: Option<u64>) -> EventKind {
+        EventKind::ItemSucceeded {
+            item,
+            report: ItemReport::default(),
+        }
+    }
+
+    fn session(users: &[&str]) -> SessionProgress {
+        let mut p = SessionProgress::new();
+        for user in users {
+            p.expect(ItemKey::new("AccountRemoteRoot", *user));
+        }
+        p
+    }
+
+    fn finish(p: &mut SessionProgress, user: &str, size: Option<u64>) {
+        p.apply(&event(Queue::Transfer, user, started, size));
+        p.apply(&event(Queue::Transfer, user, succeeded, None));
+        p.apply(&event(Queue::Restore, user, started, None));
+        p.apply(&event(Queue::Restore, user, succeeded, None));
+    }
+
+    #[test]
+    fn work_counts_restored_items_whole_and_transferred_ones_half() {
+        let mut p = session(&["a", "b", "c", "d"]);
+        let w = Work::of(&p);
+        assert_eq!((w.done, w.total, w.transferred), (0.0, 4.0, false));
+        finish(&mut p, "a", None);
+        p.apply(&event(Queue::Transfer, "b", started, None));
+        p.apply(&event(Queue::Transfer, "b", succeeded, None));
+        let w = Work::of(&p);
+        assert_eq!((w.done, w.total, w.transferred), (1.5, 4.0, false));
+        finish(&mut p, "c", None);
+        finish(&mut p, "d", None);
+        assert!(Work::of(&p).transferred, "only b's restore is left");
+        assert!(
+            !Work::of(&SessionProgress::new()).transferred,
+            "nothing known"
+        );
+    }
+
+    #[test]
+    fn work_is_weighed_by_bytes_when_the_log_gives_the_queue_size() {
+        let mut p = session(&["small", "big", "unknown"]);
+        finish(&mut p, "small", Some(100));
+        p.apply(&event(Queue::Transfer, "big", started, Some(900)));
+        let w = Work::of(&p);
+        assert_eq!((w.done, w.total), (1.0, 3.0), "no queue_size: items");
+        p.apply(&Event {
+            line: 0,
+            time: None,
+            pid: None,
+            child: None,
+            kind: EventKind::QueueSize {
+                queue: Some(Queue::Transfer),
+                size: Some(3_000),
+            },
+        });
+        let w = Work::of(&p);
+        assert_eq!((w.done, w.total), (100.0, 3_000.0));
+        // An item the log has not sized weighs the mean: 3,000 over 3 items.
+        p.apply(&event(Queue::Transfer, "unknown", started, None));
+        p.apply(&event(Queue::Transfer, "unknown", succeeded, None));
+        assert!((Work::of(&p).done - 600.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_end_is_extrapolated_from_the_rate_since_the_first_look() {
+        let t0 = Instant::now();
+        let mut eta = EndEstimate::new();
+        let work = |done: f64| Work {
+            done,
+            total: 10.0,
+            transferred: false,
+        };
+        // A resumed session: 4 of 10 were done before this run looked.
+        assert_eq!(eta.update(t0, work(4.0)), None, "no rate yet");
+        assert_eq!(
+            eta.update(t0 + Duration::from_secs(1), work(4.0)),
+            None,
+            "no progress"
+        );
+        // 2 more in 2 s: 4 left take 4 s more.
+        let end = eta
+            .update(t0 + Duration::from_secs(2), work(6.0))
+            .expect("a rate");
+        assert_eq!(end, t0 + Duration::from_secs(6));
+        // A log that started over is measured afresh.
+        assert_eq!(eta.update(t0 + Duration::from_secs(3), work(1.0)), None);
+        let end = eta
+            .update(t0 + Duration::from_secs(4), work(2.0))
+            .expect("a rate");
+        assert_eq!(end, t0 + Duration::from_secs(12));
+        // All done: the end is now.
+        let end = eta
+            .update(t0 + Duration::from_secs(5), work(10.0))
+            .expect("a rate");
+        assert_eq!(end, t0 + Duration::from_secs(5));
+    }
+}
