@@ -71,6 +71,9 @@ struct Shared {
     changed: Notify,
     /// The server answers log fetches only once the log is finished.
     slow: AtomicBool,
+    /// When the fetch being folded began: the server read the log no earlier, so the
+    /// fold shows the session as it was then.
+    as_of: Mutex<Instant>,
 }
 
 impl Shared {
@@ -113,6 +116,7 @@ pub async fn follow(
         planned: planned.to_vec(),
         changed: Notify::new(),
         slow: AtomicBool::new(false),
+        as_of: Mutex::new(Instant::now()),
     });
     let signals = Arc::new(LogSignals::default());
     // The follower is a task of its own: a log fetch may block until the log is
@@ -228,12 +232,13 @@ fn show(shared: &Shared, signals: &LogSignals, eta: &mut EndEstimate, watcher: &
     watcher.progress(&progress);
     let work = Work::of(&progress);
     drop(progress);
-    let now = Instant::now();
-    let end = eta.update(now, work);
+    // Dated when the log was read, not now: a long log arrives and folds a while later.
+    let as_of = *shared.as_of.lock().unwrap_or_else(PoisonError::into_inner);
+    let end = eta.update(as_of, work);
     tracing::trace!(
         done = work.done,
         total = work.total,
-        left_ms = end.map(|e| e.saturating_duration_since(now).as_millis()),
+        left_ms = end.map(|e| e.saturating_duration_since(Instant::now()).as_millis()),
         "session end estimated"
     );
     signals.expect_end(end);
@@ -260,6 +265,7 @@ async fn follow_log(
         let mut fold = &*shared;
         let mut fetch = follower.fetch(&mut fold);
         let began = Instant::now();
+        *shared.as_of.lock().unwrap_or_else(PoisonError::into_inner) = began;
         let result = {
             let stream = client.stream_transfer_session_log(&session, "master.log", &mut fetch);
             tokio::pin!(stream);

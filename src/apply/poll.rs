@@ -29,6 +29,9 @@ pub struct LogSignals {
     near_end: AtomicBool,
     /// When the session should end at the rate the log shows work getting done.
     expected_end: Mutex<Option<Instant>>,
+    /// The expected end came closer: a state poll sleeping towards the old one
+    /// recomputes its wake-up.
+    end_moved: Notify,
 }
 
 impl LogSignals {
@@ -49,12 +52,21 @@ impl LogSignals {
         self.near_end.load(Ordering::SeqCst)
     }
 
-    /// Records when the session should end, as the log's rate of work predicts.
+    /// Records when the session should end, as the log's rate of work predicts, and
+    /// wakes a state poll sleeping past an end that came closer.
     pub fn expect_end(&self, at: Option<Instant>) {
-        *self
-            .expected_end
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = at;
+        let before = std::mem::replace(
+            &mut *self
+                .expected_end
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+            at,
+        );
+        if let (Some(at), Some(before)) = (at, before)
+            && at < before
+        {
+            self.end_moved.notify_one();
+        }
     }
 
     fn expected_end(&self) -> Option<Instant> {
@@ -159,7 +171,7 @@ pub async fn follow_state_with(
     // `interval` backs off while nothing changes; `wait` is the sleep it leads to, shorter
     // near the end.
     let mut interval = policy.min;
-    let mut wait;
+    let mut wait: Wait;
     let mut failing_since: Option<Instant> = None;
     loop {
         match client.get_transfer_session_state(session).await {
@@ -204,11 +216,12 @@ pub async fn follow_state_with(
                 }
                 if last.as_ref() == Some(&state) {
                     interval = (interval * 2).min(policy.max);
-                    wait = log.wait(&policy, interval, Instant::now());
+                    wait = Wait::Unchanged;
                 } else {
                     on_change(&state);
                     last = Some(state);
-                    (interval, wait) = (policy.min, policy.min);
+                    interval = policy.min;
+                    wait = Wait::For(policy.min);
                 }
             }
             Err(e) if e.is_transient() => {
@@ -221,15 +234,38 @@ pub async fn follow_state_with(
                     "state poll failed ({e}); the destination may be restarting"
                 );
                 interval = (interval * 2).min(policy.max);
-                wait = interval;
+                wait = Wait::For(interval);
             }
             Err(e) => return Err(e),
         }
-        tokio::select! {
-            () = tokio::time::sleep(wait) => {}
-            () = log.poll_now.notified() => interval = policy.min,
+        let asleep = Instant::now();
+        loop {
+            let until = asleep
+                + match wait {
+                    Wait::For(d) => d,
+                    Wait::Unchanged => log.wait(&policy, interval, asleep),
+                };
+            tokio::select! {
+                () = tokio::time::sleep_until(until.into()) => break,
+                () = log.poll_now.notified() => {
+                    interval = policy.min;
+                    break;
+                }
+                // The wake-up is recomputed from when the sleep began.
+                () = log.end_moved.notified(), if wait == Wait::Unchanged => {}
+            }
         }
     }
+}
+
+/// How long the state poll sleeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wait {
+    /// This long.
+    For(Duration),
+    /// The state did not change: backed off, and shortened near the end (which the
+    /// log may move while the poll sleeps).
+    Unchanged,
 }
 
 #[cfg(test)]
@@ -287,5 +323,23 @@ mod tests {
         assert_eq!(signals.wait(&policy, 4_000 * MS, now), 150 * MS);
         // A COMPLETED read at that pace is confirmed within one shortest interval.
         assert_eq!(policy.near_end() + policy.confirm, policy.min);
+    }
+
+    #[tokio::test]
+    async fn an_end_that_comes_closer_wakes_the_sleeping_poll() {
+        let signals = LogSignals::default();
+        let now = Instant::now();
+        let woken = |signals: &LogSignals| {
+            futures::FutureExt::now_or_never(signals.end_moved.notified()).is_some()
+        };
+        signals.expect_end(Some(now + 5_000 * MS));
+        assert!(!woken(&signals), "a first estimate moves nothing");
+        signals.expect_end(Some(now + 6_000 * MS));
+        assert!(
+            !woken(&signals),
+            "a later end: the poll wakes early enough anyway"
+        );
+        signals.expect_end(Some(now + 1_000 * MS));
+        assert!(woken(&signals), "an earlier end");
     }
 }
