@@ -109,6 +109,8 @@ struct Row {
     session_run: Duration,
     /// From apply's start until the last session began running.
     before_run: Duration,
+    /// The same for a bare client sending only the requests the API forces.
+    floor: Duration,
     /// The worst delay between a session's end and apply noticing it.
     notice: Duration,
     /// From apply's start until it noticed the last session end.
@@ -251,7 +253,13 @@ async fn row(exes: &Exes, n: usize, s: usize, session: Duration) -> Row {
     }
     sim.stop().await;
 
-    // The naive script, on a fresh simulator (the first one has the accounts now).
+    // The floor of "before running", on a fresh simulator (the first one has the
+    // accounts now).
+    let sim = SimProc::start(&exes.bench, &world, &fleet.scale).await;
+    let floor = naive::floor(&naive::client(&sim.url), &fleet).await;
+    sim.stop().await;
+
+    // The naive script, on a fresh simulator.
     let mut sim = SimProc::start(&exes.bench, &world, &fleet.scale).await;
     let client = naive::client(&sim.url);
     let before = sim.stats().await;
@@ -279,6 +287,7 @@ async fn row(exes: &Exes, n: usize, s: usize, session: Duration) -> Row {
         ideal,
         session_run,
         before_run,
+        floor,
         notice,
         to_noticed,
         naive,
@@ -327,9 +336,9 @@ fn print_tables(rows: &[Row]) {
     }
     println!("\n### apply (the CLI as a child process) against the exact ideal schedule\n");
     println!(
-        "| accounts | sources | ideal | makespan | ratio | before running | session run / ideal | end noticed after | to noticed / ideal | RSS | requests: enqueue + start + state + log + other = total (lower bound) |"
+        "| accounts | sources | ideal | makespan | ratio | before running | its floor | session run / ideal | end noticed after | to noticed / ideal | to noticed / (floor + ideal) | RSS | requests: enqueue + start + state + log + other = total (lower bound) |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for r in rows {
         let d = &r.apply_requests;
         let (enq, start) = (
@@ -341,16 +350,18 @@ fn print_tables(rows: &[Row]) {
             d.of("fetch_transfer_session_log"),
         );
         println!(
-            "| {} | {} | {:.2} s | {:.2} s | {:.3} | {:.0} ms | {:.3} | {:.0} ms | {:.3} | {:.1} MiB | {enq} + {start} + {state} + {log} + {} = {} ({}) |",
+            "| {} | {} | {:.2} s | {:.2} s | {:.3} | {:.0} ms | {:.0} ms | {:.3} | {:.0} ms | {:.3} | {:.3} | {:.1} MiB | {enq} + {start} + {state} + {log} + {} = {} ({}) |",
             r.accounts,
             r.sources,
             r.ideal.as_secs_f64(),
             r.apply.wall.as_secs_f64(),
             r.apply.wall.as_secs_f64() / r.ideal.as_secs_f64(),
             ms(r.before_run),
+            ms(r.floor),
             r.session_run.as_secs_f64() / r.ideal.as_secs_f64(),
             ms(r.notice),
             r.to_noticed.as_secs_f64() / r.ideal.as_secs_f64(),
+            r.to_noticed.as_secs_f64() / (r.floor + r.ideal).as_secs_f64(),
             r.apply.rss_mib(),
             d.total - enq - start - state - log,
             d.total,

@@ -35,6 +35,63 @@ pub async fn check(client: &WhmClient, fleet: &Fleet) -> Duration {
     started.elapsed()
 }
 
+/// Creates a root session from `host`, as apply does.
+async fn create(client: &WhmClient, host: &str) -> String {
+    client
+        .create_remote_root_transfer_session(&RootSessionRequest {
+            login: SourceLogin {
+                host: host.to_owned(),
+                user: "root".into(),
+                password: Some(PASSWORD.into()),
+                ..SourceLogin::default()
+            },
+            comm_transport: None,
+            options: SessionOptions {
+                transfer_threads: Some(THREADS),
+                restore_threads: Some(THREADS),
+                ..SessionOptions::default()
+            },
+        })
+        .await
+        .expect("create")
+        .transfer_session_id
+}
+
+/// The floor of apply's time before its sessions run: only the requests the API
+/// forces (per source a create, one enqueue per account, a start), with apply's
+/// concurrency (16 enqueues in flight per source, 64 in all, sources at once) and
+/// nothing else: no process start, no planning, no journal. The sessions are
+/// started; the caller stops the simulator.
+pub async fn floor(client: &WhmClient, fleet: &Fleet) -> Duration {
+    use futures::StreamExt as _;
+    let started = Instant::now();
+    let slots = tokio::sync::Semaphore::new(64);
+    let slots = &slots;
+    let sources = fleet.sources.iter().map(|(host, items)| async move {
+        let id = create(client, host).await;
+        let id = id.as_str();
+        futures::stream::iter(items)
+            .map(|(user, size)| async move {
+                let _slot = slots.acquire().await.expect("open");
+                let params = [
+                    ("user".to_owned(), user.clone()),
+                    ("localuser".to_owned(), user.clone()),
+                    ("size".to_owned(), size.to_string()),
+                ];
+                client
+                    .enqueue_transfer_item(id, "AccountRemoteRoot", &params)
+                    .await
+                    .expect("enqueue");
+            })
+            .buffer_unordered(16)
+            .collect::<Vec<()>>()
+            .await;
+        client.start_transfer_session(id).await.expect("start");
+    });
+    futures::future::join_all(sources).await;
+    started.elapsed()
+}
+
 /// What the naive apply saw.
 pub struct NaiveRun {
     /// Session id → when the script noticed it had ended.
@@ -48,24 +105,7 @@ pub async fn apply(client: &WhmClient, fleet: &Fleet, mut watch: impl FnMut(&str
     let started = Instant::now();
     let mut sessions = Vec::new();
     for (host, items) in &fleet.sources {
-        let created = client
-            .create_remote_root_transfer_session(&RootSessionRequest {
-                login: SourceLogin {
-                    host: host.clone(),
-                    user: "root".into(),
-                    password: Some(PASSWORD.into()),
-                    ..SourceLogin::default()
-                },
-                comm_transport: None,
-                options: SessionOptions {
-                    transfer_threads: Some(THREADS),
-                    restore_threads: Some(THREADS),
-                    ..SessionOptions::default()
-                },
-            })
-            .await
-            .expect("create");
-        let id = created.transfer_session_id;
+        let id = create(client, host).await;
         watch(&id);
         for (user, _) in items {
             client.validate_system_user(user).await.expect("check");

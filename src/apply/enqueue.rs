@@ -54,7 +54,8 @@ impl Default for Pacing {
 /// is the record of what is queued (a repeated enqueue is refused as "already exists
 /// in the queue"), and the session id is on disk before the first enqueue, so the
 /// journal only spares the next run from asking again. A crash repeats at most one
-/// save interval of enqueues, whatever the number of sources.
+/// save interval of enqueues, whatever the number of sources. The caller flushes the
+/// cadence (what it leaves unsaved is at most one interval old).
 pub async fn enqueue_items(
     client: &WhmClient,
     session: &str,
@@ -103,7 +104,8 @@ pub async fn enqueue_items(
             }
         }
     }
-    let _ = saves.flush(state, journal);
+    // Not flushed here: the cadence's owner saves what is left within SAVE_EVERY
+    // (`apply::execute`), so many sources ending their enqueues together share saves.
     match failed {
         Some(e) => Err(e),
         None => Ok((queued, already)),
