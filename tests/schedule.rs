@@ -213,7 +213,7 @@ async fn the_server_gets_the_planned_order_and_resellers_go_first() {
 
     // And it processed the reseller first: its accounts start each step only after
     // the reseller finished that step.
-    let events = item_events(&session.logs["master.log"].text);
+    let events = item_events(&session.logs["master.log"].text.to_string());
     for queue in ["TRANSFER", "RESTORE"] {
         let done = position(&events, queue, "success-item", "res");
         for owned in ["big", "small"] {

@@ -216,7 +216,14 @@ async fn run_source(
     );
     let keys = queued_keys(journal, &source.name, &session);
     let followed = follow(client, &session, &keys, policy, watcher).await?;
-    settle(&pacing.saves, journal, state, &source.name, &session, &followed);
+    settle(
+        &pacing.saves,
+        journal,
+        state,
+        &source.name,
+        &session,
+        &followed,
+    );
     if followed.state == SessionState::Completed {
         measure(
             &pacing.saves,

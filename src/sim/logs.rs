@@ -6,17 +6,99 @@
 //! an item log after its success/failure record.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
 /// One log file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogFile {
     /// The bytes written so far.
-    pub text: String,
+    pub text: LogText,
     /// Whether it has been renamed to its plain name.
     pub finished: bool,
+}
+
+/// Append-only text kept in sealed chunks: a copy of a long log (to answer a fetch
+/// outside the simulator's lock) is a few reference counts and one short tail, not a
+/// copy of tens of megabytes while every worker waits for the lock — on a real server
+/// the workers write their files while the API reads them.
+#[derive(Debug, Clone, Default)]
+pub struct LogText {
+    sealed: Vec<Arc<str>>,
+    tail: String,
+}
+
+/// The size at which the tail is sealed into a chunk.
+const CHUNK: usize = 64 * 1024;
+
+impl LogText {
+    /// Appends `text`.
+    pub fn push_str(&mut self, text: &str) {
+        self.tail.push_str(text);
+        if self.tail.len() >= CHUNK {
+            self.sealed.push(Arc::from(std::mem::take(&mut self.tail)));
+        }
+    }
+
+    /// Appends one character.
+    pub fn push(&mut self, c: char) {
+        self.push_str(c.encode_utf8(&mut [0; 4]));
+    }
+
+    /// The length in bytes.
+    pub fn len(&self) -> usize {
+        self.sealed.iter().map(|c| c.len()).sum::<usize>() + self.tail.len()
+    }
+
+    /// True when nothing has been written.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl fmt::Display for LogText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for chunk in &self.sealed {
+            f.write_str(chunk)?;
+        }
+        f.write_str(&self.tail)
+    }
+}
+
+impl From<LogText> for String {
+    fn from(text: LogText) -> Self {
+        let mut out = String::with_capacity(text.len());
+        for chunk in &text.sealed {
+            out.push_str(chunk);
+        }
+        out.push_str(&text.tail);
+        out
+    }
+}
+
+impl PartialEq for LogText {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for LogText {}
+
+impl Serialize for LogText {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for LogText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut text = LogText::default();
+        text.push_str(&String::deserialize(deserializer)?);
+        Ok(text)
+    }
 }
 
 /// The master log's name.
@@ -171,7 +253,8 @@ mod tests {
     fn records_are_single_lines_with_current_keys() {
         let mut logs = BTreeMap::new();
         append(&mut logs, MASTER, &control(7, 0, "start", Map::new()));
-        let line = logs[MASTER].text.lines().next().unwrap();
+        let text = logs[MASTER].text.to_string();
+        let line = text.lines().next().unwrap();
         let v: Value = serde_json::from_str(line).unwrap();
         assert_eq!(v["pid"], 7);
         assert_eq!(v["indent"], 0);
@@ -179,5 +262,23 @@ mod tests {
         assert!(find(&logs, ".master.log").is_some());
         logs.get_mut(MASTER).unwrap().finished = true;
         assert!(find(&logs, ".master.log").is_none() && find(&logs, MASTER).is_some());
+    }
+
+    #[test]
+    fn long_text_is_kept_in_chunks_that_read_back_whole() {
+        let mut text = LogText::default();
+        let line = "x".repeat(1_000) + "\n";
+        for _ in 0..200 {
+            text.push_str(&line);
+        }
+        text.push('é');
+        assert!(text.sealed.len() >= 3, "sealed into chunks");
+        let whole: String = text.clone().into();
+        assert_eq!(whole.len(), 200 * 1_001 + 2);
+        assert_eq!(text.len(), whole.len());
+        assert_eq!(text.to_string(), whole);
+        let json = serde_json::to_string(&text).unwrap();
+        let back: LogText = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, text);
     }
 }

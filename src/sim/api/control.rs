@@ -172,7 +172,7 @@ pub fn state(shared: &Arc<Shared>, p: &Params, caller: &str) -> Reply {
 pub async fn fetch_log(shared: &Arc<Shared>, p: &Params, caller: &str) -> Reply {
     let mut changed = shared.changed.subscribe();
     loop {
-        {
+        let text = {
             let mut inner = shared.lock();
             let id = match p.session(&mut inner, "fetch_transfer_session_log", caller) {
                 Ok(id) => id,
@@ -198,9 +198,15 @@ pub async fn fetch_log(shared: &Arc<Shared>, p: &Params, caller: &str) -> Reply 
                 return Reply::fail(format!("API failure: {text}\n"));
             };
             if file.finished || !shared.config.blocking_logs || s.state.is_terminal() {
-                return Reply::ok(json!({ "log": file.text }));
+                // Copied out under the lock (cheaply: sealed chunks), joined outside it.
+                Some(file.text.clone())
+            } else {
+                changed.mark_unchanged();
+                None
             }
-            changed.mark_unchanged();
+        };
+        if let Some(text) = text {
+            return Reply::ok(json!({ "log": String::from(text) }));
         }
         if changed.changed().await.is_err() {
             return Reply::fail("The simulator is shutting down.");
