@@ -13,7 +13,7 @@ pub struct Work {
     pub done: f64,
     /// All the work.
     pub total: f64,
-    /// Every known item is past its TRANSFER step (what remains is restores).
+    /// Every known item is past its TRANSFER step (only restores are left).
     pub transferred: bool,
 }
 
@@ -65,6 +65,8 @@ pub struct EndEstimate {
     /// When the work was first measured, and how much was done then (a resumed
     /// session's earlier work does not count towards the rate).
     first: Option<(Instant, f64)>,
+    /// When every item was first seen transferred.
+    transferred: Option<Instant>,
 }
 
 impl EndEstimate {
@@ -73,10 +75,24 @@ impl EndEstimate {
         Self::default()
     }
 
-    /// Takes the work measured at `now`; returns when the session should end at the
-    /// rate seen so far, or `None` while no work has been done since the first
-    /// measurement.
+    /// Takes the work measured at `now`; returns when the session should end: at the
+    /// rate seen so far, and no later than when every item was transferred. The rate
+    /// extrapolates items done one after another; a few items done side by side end
+    /// sooner than it says, and the restores left once every item is transferred are the
+    /// shorter half of the work (the state poll backs off again by how long they take).
+    /// `None` while neither is known.
     pub fn update(&mut self, now: Instant, work: Work) -> Option<Instant> {
+        if work.transferred {
+            self.transferred.get_or_insert(now);
+        }
+        let by_rate = self.by_rate(now, work);
+        match (by_rate, self.transferred) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn by_rate(&mut self, now: Instant, work: Work) -> Option<Instant> {
         let (since, done_then) = match self.first {
             // A log that started over (or a first look): measure from here.
             Some((since, done_then)) if work.done >= done_then => (since, done_then),
@@ -158,13 +174,16 @@ mod tests {
     fn work_counts_restored_items_whole_and_transferred_ones_half() {
         let mut p = session(&["a", "b", "c", "d"]);
         let w = Work::of(&p);
-        assert_eq!((w.done, w.total, w.transferred), (0.0, 4.0, false));
+        assert_eq!((w.done, w.total), (0.0, 4.0));
         finish(&mut p, "a", None);
         p.apply(&event(Queue::Transfer, "b", started, None));
         p.apply(&event(Queue::Transfer, "b", succeeded, None));
         let w = Work::of(&p);
-        assert_eq!((w.done, w.total, w.transferred), (1.5, 4.0, false));
+        assert_eq!((w.done, w.total), (1.5, 4.0));
         finish(&mut p, "c", None);
+        let w = Work::of(&p);
+        assert_eq!((w.done, w.total), (2.5, 4.0), "b is still half done");
+        assert!(!w.transferred, "d is pending");
         finish(&mut p, "d", None);
         assert!(Work::of(&p).transferred, "only b's restore is left");
         assert!(
@@ -230,5 +249,27 @@ mod tests {
             .update(t0 + Duration::from_secs(5), work(10.0))
             .expect("a rate");
         assert_eq!(end, t0 + Duration::from_secs(5));
+    }
+
+    #[test]
+    fn the_end_is_due_no_later_than_when_every_item_was_transferred() {
+        let t0 = Instant::now();
+        let mut eta = EndEstimate::new();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let work = |done: f64, transferred: bool| Work {
+            done,
+            total: 2.0,
+            transferred,
+        };
+        assert_eq!(eta.update(at(0), work(0.0, false)), None);
+        // Two items side by side: the small one's transfer says "6 s more" at that rate.
+        assert_eq!(eta.update(at(2), work(0.5, false)), Some(at(8)));
+        // Both transferred: only restores are left, the end is due now.
+        assert_eq!(eta.update(at(3), work(1.0, true)), Some(at(3)));
+        assert_eq!(
+            eta.update(at(4), work(1.5, true)),
+            Some(at(3)),
+            "it stays due"
+        );
     }
 }

@@ -98,14 +98,20 @@ pub async fn execute(
     // whole journal per source (after its enqueues, at its start and its end) made 50
     // sources write a 10,000-item journal 150 times, on the task that runs them all.
     // This saves what the cadence left unsaved, so the file lags at most SAVE_EVERY.
+    // It sleeps while nothing changes (a run that only follows its sessions for hours).
+    let flusher = async {
+        loop {
+            pacing.saves.unsaved().await;
+            tokio::time::sleep(SAVE_EVERY).await;
+            let _ = pacing.saves.flush(cx.state, cx.journal);
+        }
+    };
     let all = futures::future::join_all(runs);
-    tokio::pin!(all);
+    tokio::pin!(all, flusher);
     let runs = loop {
         tokio::select! {
             runs = &mut all => break runs,
-            () = tokio::time::sleep(SAVE_EVERY) => {
-                let _ = pacing.saves.flush(cx.state, cx.journal);
-            }
+            () = &mut flusher => {}
         }
     };
     let _ = pacing.saves.flush(cx.state, cx.journal);

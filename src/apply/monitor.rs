@@ -225,8 +225,8 @@ fn tell(shared: &Shared, signals: &LogSignals, told: &mut Told, watcher: &mut dy
     }
 }
 
-/// Shows the fold and tells the state poll when the end is near: every item
-/// transferred, and when the rate of work so far says the session will end.
+/// Shows the fold and tells the state poll when the rate of work so far says the
+/// session will end.
 fn show(shared: &Shared, signals: &LogSignals, eta: &mut EndEstimate, watcher: &mut dyn Watcher) {
     let progress = shared.lock();
     watcher.progress(&progress);
@@ -242,9 +242,6 @@ fn show(shared: &Shared, signals: &LogSignals, eta: &mut EndEstimate, watcher: &
         "session end estimated"
     );
     signals.expect_end(end);
-    if work.transferred {
-        signals.near_end();
-    }
 }
 
 /// Fetches the master log again and again, folding what is new, until its end

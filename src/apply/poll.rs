@@ -2,12 +2,11 @@
 //! while nothing changes, ride out a destination that is briefly unreachable, and
 //! confirm a `COMPLETED` (it can flicker before `FAILED`/`ABORTED`, REFERENCE §5.2)
 //! unless the master log's end record has already said how the session ended. Near the
-//! end (every item transferred, or the end the log's rate of work predicts has come) the
-//! state poll stops backing off: it reads every `min - confirm`, so a `COMPLETED` and
-//! its confirming read come within `min` of the session's end.
+//! end the log's rate of work predicts, the state poll stops backing off: it reads every
+//! `min - confirm`, so a `COMPLETED` and its confirming read come within `min` of the
+//! session's end.
 
 use crate::whm::{SessionState, WhmClient, WhmError};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -24,9 +23,6 @@ pub struct LogSignals {
     /// written before the state settles, so a terminal state needs no confirming
     /// second read.
     ended: Mutex<Option<SessionState>>,
-    /// The log shows every item transferred: the session's end is only the restores
-    /// away, so the state poll keeps its shortest interval instead of backing off.
-    near_end: AtomicBool,
     /// When the session should end at the rate the log shows work getting done.
     expected_end: Mutex<Option<Instant>>,
     /// The expected end came closer: a state poll sleeping towards the old one
@@ -41,17 +37,6 @@ impl LogSignals {
         self.poll_now.notify_one();
     }
 
-    /// Marks the session as near its end (once) and wakes a backed-off state poll.
-    pub fn near_end(&self) {
-        if !self.near_end.swap(true, Ordering::SeqCst) {
-            self.poll_now.notify_one();
-        }
-    }
-
-    fn is_near_end(&self) -> bool {
-        self.near_end.load(Ordering::SeqCst)
-    }
-
     /// Records when the session should end, as the log's rate of work predicts, and
     /// wakes a state poll sleeping past an end that came closer.
     pub fn expect_end(&self, at: Option<Instant>) {
@@ -62,8 +47,8 @@ impl LogSignals {
                 .unwrap_or_else(PoisonError::into_inner),
             at,
         );
-        if let (Some(at), Some(before)) = (at, before)
-            && at < before
+        if let Some(at) = at
+            && before.is_none_or(|before| at < before)
         {
             self.end_moved.notify_one();
         }
@@ -77,19 +62,26 @@ impl LogSignals {
     }
 
     /// How long to wait before reading an unchanged state again, given the backed-off
-    /// `interval`: the near-end pace once every item is transferred or the predicted
-    /// end has come; before it, never past half the time left (the prediction sharpens
-    /// as the log goes on); past it, backing off again by how overdue the end is (a
-    /// prediction can be early: an item the log has not sized yet may be a big one).
-    fn wait(&self, policy: &PollPolicy, interval: Duration, now: Instant) -> Duration {
+    /// `interval` and how long the session has been followed: before the predicted end,
+    /// never past half the time left (the prediction sharpens as the log goes on); once
+    /// it has come, the near-end pace, backing off again by a quarter of how overdue the
+    /// end is (a prediction can be early: the restores left once every item is
+    /// transferred, or an item the log has not sized yet), but never past 1/40 of the
+    /// time followed, so the end costs at most 2.5% of a session on top.
+    fn wait(
+        &self,
+        policy: &PollPolicy,
+        interval: Duration,
+        now: Instant,
+        followed: Duration,
+    ) -> Duration {
         let near = policy.near_end();
-        if self.is_near_end() {
-            return near;
-        }
         match self.expected_end() {
             None => interval,
             Some(end) if end > now => interval.min((end - now) / 2).max(near),
-            Some(end) => ((now - end) / 4).clamp(near, interval.max(near)),
+            Some(end) => ((now - end) / 4)
+                .min(followed / 40)
+                .clamp(near, interval.max(near)),
         }
     }
 
@@ -172,6 +164,7 @@ pub async fn follow_state_with(
     // near the end.
     let mut interval = policy.min;
     let mut wait: Wait;
+    let began = Instant::now();
     let mut failing_since: Option<Instant> = None;
     loop {
         match client.get_transfer_session_state(session).await {
@@ -243,7 +236,7 @@ pub async fn follow_state_with(
             let until = asleep
                 + match wait {
                     Wait::For(d) => d,
-                    Wait::Unchanged => log.wait(&policy, interval, asleep),
+                    Wait::Unchanged => log.wait(&policy, interval, asleep, asleep - began),
                 };
             tokio::select! {
                 () = tokio::time::sleep_until(until.into()) => break,
@@ -274,6 +267,8 @@ mod tests {
     use std::time::{Duration, Instant};
 
     const MS: Duration = Duration::from_millis(1);
+    /// Followed long enough that 1/40 of it bounds nothing.
+    const LONG: Duration = Duration::from_secs(3_600);
 
     #[test]
     fn the_wait_backs_off_until_the_predicted_end_nears() {
@@ -282,46 +277,58 @@ mod tests {
         let now = Instant::now() + 60_000 * MS;
         let backed_off = 4_000 * MS;
         assert_eq!(
-            signals.wait(&policy, backed_off, now),
+            signals.wait(&policy, backed_off, now, LONG),
             backed_off,
             "no prediction yet"
         );
         signals.expect_end(Some(now + 10_000 * MS));
         assert_eq!(
-            signals.wait(&policy, backed_off, now),
+            signals.wait(&policy, backed_off, now, LONG),
             backed_off,
             "far off"
         );
         signals.expect_end(Some(now + 3_000 * MS));
         assert_eq!(
-            signals.wait(&policy, backed_off, now),
+            signals.wait(&policy, backed_off, now, LONG),
             1_500 * MS,
             "half the time left"
         );
         signals.expect_end(Some(now + 200 * MS));
         assert_eq!(
-            signals.wait(&policy, backed_off, now),
+            signals.wait(&policy, backed_off, now, LONG),
             150 * MS,
             "the near-end pace"
         );
         // Overdue: a poll every 150 ms, backing off again by how late the end is.
         signals.expect_end(now.checked_sub(100 * MS));
-        assert_eq!(signals.wait(&policy, backed_off, now), 150 * MS);
+        assert_eq!(signals.wait(&policy, backed_off, now, LONG), 150 * MS);
         signals.expect_end(now.checked_sub(2_000 * MS));
-        assert_eq!(signals.wait(&policy, backed_off, now), 500 * MS);
+        assert_eq!(signals.wait(&policy, backed_off, now, LONG), 500 * MS);
         signals.expect_end(now.checked_sub(60_000 * MS));
-        assert_eq!(signals.wait(&policy, backed_off, now), backed_off);
+        assert_eq!(signals.wait(&policy, backed_off, now, LONG), backed_off);
     }
 
     #[test]
-    fn every_item_transferred_keeps_the_near_end_pace() {
+    fn an_overdue_end_is_polled_for_at_least_every_fortieth_of_the_time_followed() {
         let policy = PollPolicy::default();
         let signals = LogSignals::default();
-        let now = Instant::now();
-        signals.expect_end(Some(now + 60_000 * MS));
-        signals.near_end();
-        assert_eq!(signals.wait(&policy, 4_000 * MS, now), 150 * MS);
-        // A COMPLETED read at that pace is confirmed within one shortest interval.
+        let now = Instant::now() + 60_000 * MS;
+        signals.expect_end(now.checked_sub(4_000 * MS));
+        let backed_off = 4_000 * MS;
+        assert_eq!(signals.wait(&policy, backed_off, now, LONG), 1_000 * MS);
+        // Ten seconds into a session: a quarter of a second at most.
+        assert_eq!(
+            signals.wait(&policy, backed_off, now, 10_000 * MS),
+            250 * MS
+        );
+        // Never faster than the near-end pace.
+        assert_eq!(signals.wait(&policy, backed_off, now, 1_000 * MS), 150 * MS);
+    }
+
+    #[test]
+    fn a_completed_read_at_the_near_end_pace_is_confirmed_within_one_shortest_interval() {
+        let policy = PollPolicy::default();
+        assert_eq!(policy.near_end(), 150 * MS);
         assert_eq!(policy.near_end() + policy.confirm, policy.min);
     }
 
@@ -333,7 +340,7 @@ mod tests {
             futures::FutureExt::now_or_never(signals.end_moved.notified()).is_some()
         };
         signals.expect_end(Some(now + 5_000 * MS));
-        assert!(!woken(&signals), "a first estimate moves nothing");
+        assert!(woken(&signals), "a first estimate");
         signals.expect_end(Some(now + 6_000 * MS));
         assert!(
             !woken(&signals),
@@ -341,5 +348,7 @@ mod tests {
         );
         signals.expect_end(Some(now + 1_000 * MS));
         assert!(woken(&signals), "an earlier end");
+        signals.expect_end(None);
+        assert!(!woken(&signals), "no estimate");
     }
 }

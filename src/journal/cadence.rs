@@ -22,6 +22,8 @@ pub const SAVE_EVERY: Duration = Duration::from_millis(100);
 #[derive(Debug)]
 pub struct SaveCadence {
     dirty: AtomicBool,
+    /// Woken when the first unsaved change is made.
+    changed: tokio::sync::Notify,
     last_save: Mutex<Instant>,
     saves: AtomicU64,
 }
@@ -30,6 +32,7 @@ impl Default for SaveCadence {
     fn default() -> Self {
         Self {
             dirty: AtomicBool::new(false),
+            changed: tokio::sync::Notify::new(),
             last_save: Mutex::new(Instant::now()),
             saves: AtomicU64::new(0),
         }
@@ -53,7 +56,9 @@ impl SaveCadence {
     ) -> R {
         let mut j = lock(journal);
         let out = change(&mut j);
-        self.dirty.store(true, Ordering::SeqCst);
+        if !self.dirty.swap(true, Ordering::SeqCst) {
+            self.changed.notify_one();
+        }
         let due = {
             let mut last = self
                 .last_save
@@ -80,6 +85,16 @@ impl SaveCadence {
             self.save_locked(state, &j)
         } else {
             Ok(())
+        }
+    }
+
+    /// Returns once a change is unsaved (at once if one is), so a flusher can sleep
+    /// while nothing changes instead of waking every interval.
+    pub async fn unsaved(&self) {
+        // A change between the check and the wait leaves a permit, so no wake-up is
+        // lost; a permit left by a change saved since is a wake-up for nothing: wait on.
+        while !self.dirty.load(Ordering::SeqCst) {
+            self.changed.notified().await;
         }
     }
 
@@ -158,5 +173,28 @@ mod tests {
             }
         });
         assert_eq!(state.load().unwrap().sources.len(), 8 * 200);
+    }
+
+    #[test]
+    fn unsaved_waits_for_a_change_and_not_after_a_flush() {
+        use futures::FutureExt as _;
+        let tmp = tempfile::tempdir().unwrap();
+        let state = StateDir::new(tmp.path(), "m1");
+        let journal = Mutex::new(state.load().unwrap());
+        let cadence = SaveCadence::new();
+        assert!(
+            cadence.unsaved().now_or_never().is_none(),
+            "nothing changed"
+        );
+        cadence.change(&state, &journal, |j| {
+            j.sources.entry("a".into()).or_default();
+        });
+        assert!(
+            cadence.unsaved().now_or_never().is_some(),
+            "a change is unsaved"
+        );
+        cadence.flush(&state, &journal).unwrap();
+        assert!(cadence.unsaved().now_or_never().is_none(), "all saved");
+        assert!(state.load().unwrap().sources.contains_key("a"));
     }
 }
