@@ -23,7 +23,6 @@ use whm_migrate::journal::StateDir;
 use whm_migrate::plan::observe::{SourceAccess, observe};
 use whm_migrate::plan::{Desired, DesiredItem, DesiredSource, SourceKind, diff};
 use whm_migrate::sim::TimeScale;
-use whm_migrate::whm::{RootSessionRequest, SessionOptions, SourceLogin};
 
 const THREADS: u32 = 4;
 
@@ -78,20 +77,7 @@ async fn main() {
     };
     let access = [SourceAccess {
         name: "big".into(),
-        root: Some(RootSessionRequest {
-            login: SourceLogin {
-                host: "big.example.com".into(),
-                user: "root".into(),
-                password: Some("pw".into()),
-                ..SourceLogin::default()
-            },
-            comm_transport: None,
-            options: SessionOptions {
-                transfer_threads: Some(THREADS),
-                restore_threads: Some(THREADS),
-                ..SessionOptions::default()
-            },
-        }),
+        root: Some(common::root_session("big.example.com", "pw", THREADS)),
     }];
     let dir = tempfile::tempdir().expect("temp dir");
     let state = StateDir::new(dir.path(), "bench");

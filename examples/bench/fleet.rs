@@ -9,7 +9,7 @@ use whm_migrate::sim::TimeScale;
 
 use crate::ideal;
 
-pub const TOKEN: &str = "BENCHTOKEN0123456789";
+pub use crate::common::TOKEN;
 pub const PASSWORD: &str = "rootpw";
 /// Threads per pool and session: the simulator's maximum, so each thread works as few
 /// items as possible and the simulator's per-step timer rounding weighs least.

@@ -15,6 +15,8 @@
 //! timings.
 
 mod child;
+#[path = "../common/mod.rs"]
+mod common;
 mod fleet;
 mod ideal;
 mod naive;
@@ -218,7 +220,7 @@ async fn row(exes: &Exes, n: usize, s: usize, session: Duration) -> Row {
     for id in sessions.values() {
         sim.watch(id);
     }
-    let client = naive::client(&sim.url);
+    let client = common::client(sim.url.clone());
     let check = naive::check(&client, &fleet).await;
 
     let before = sim.stats().await;
@@ -256,12 +258,12 @@ async fn row(exes: &Exes, n: usize, s: usize, session: Duration) -> Row {
     // The floor of "before running", on a fresh simulator (the first one has the
     // accounts now).
     let sim = SimProc::start(&exes.bench, &world, &fleet.scale).await;
-    let floor = naive::floor(&naive::client(&sim.url), &fleet).await;
+    let floor = naive::floor(&common::client(sim.url.clone()), &fleet).await;
     sim.stop().await;
 
     // The naive script, on a fresh simulator.
     let mut sim = SimProc::start(&exes.bench, &world, &fleet.scale).await;
-    let client = naive::client(&sim.url);
+    let client = common::client(sim.url.clone());
     let before = sim.stats().await;
     let naive = naive::apply(&client, &fleet, |id| sim.watch(id)).await;
     let naive_requests = Delta::between(&before, &sim.stats().await);
@@ -406,7 +408,7 @@ async fn idle(exes: &Exes, length: Duration) {
     .await;
     sim.stop().await;
     let sim = SimProc::start(&exes.bench, &world, &fleet.scale).await;
-    let client = naive::client(&sim.url);
+    let client = common::client(sim.url.clone());
     let cpu = || {
         let u = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)
             .expect("getrusage");

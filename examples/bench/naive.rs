@@ -6,25 +6,11 @@
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
+use whm_migrate::apply::enqueue::{ENQUEUES_AT_ONCE, ENQUEUES_PER_SOURCE};
 use whm_migrate::translog::parse_master_log;
-use whm_migrate::whm::{
-    ClientOptions, RetryPolicy, RootSessionRequest, SessionOptions, SourceLogin, Timeouts, TlsMode,
-    WhmClient,
-};
+use whm_migrate::whm::WhmClient;
 
-use crate::fleet::{Fleet, PASSWORD, THREADS, TOKEN};
-
-pub fn client(url: &str) -> WhmClient {
-    WhmClient::new(ClientOptions {
-        base_url: url.to_owned(),
-        user: "root".into(),
-        token: TOKEN.into(),
-        tls: TlsMode::SystemRoots,
-        timeouts: Timeouts::default(),
-        retry: RetryPolicy::default(),
-    })
-    .expect("client")
-}
+use crate::fleet::{Fleet, PASSWORD, THREADS};
 
 /// The naive check of every account: one `validate_system_user` each, in turn.
 pub async fn check(client: &WhmClient, fleet: &Fleet) -> Duration {
@@ -38,20 +24,7 @@ pub async fn check(client: &WhmClient, fleet: &Fleet) -> Duration {
 /// Creates a root session from `host`, as apply does.
 async fn create(client: &WhmClient, host: &str) -> String {
     client
-        .create_remote_root_transfer_session(&RootSessionRequest {
-            login: SourceLogin {
-                host: host.to_owned(),
-                user: "root".into(),
-                password: Some(PASSWORD.into()),
-                ..SourceLogin::default()
-            },
-            comm_transport: None,
-            options: SessionOptions {
-                transfer_threads: Some(THREADS),
-                restore_threads: Some(THREADS),
-                ..SessionOptions::default()
-            },
-        })
+        .create_remote_root_transfer_session(&crate::common::root_session(host, PASSWORD, THREADS))
         .await
         .expect("create")
         .transfer_session_id
@@ -59,13 +32,13 @@ async fn create(client: &WhmClient, host: &str) -> String {
 
 /// The floor of apply's time before its sessions run: only the requests the API
 /// forces (per source a create, one enqueue per account, a start), with apply's
-/// concurrency (16 enqueues in flight per source, 64 in all, sources at once) and
+/// concurrency (its constants: 16 enqueues in flight per source, 64 in all, sources at once) and
 /// nothing else: no process start, no planning, no journal. The sessions are
 /// started; the caller stops the simulator.
 pub async fn floor(client: &WhmClient, fleet: &Fleet) -> Duration {
     use futures::StreamExt as _;
     let started = Instant::now();
-    let slots = tokio::sync::Semaphore::new(64);
+    let slots = tokio::sync::Semaphore::new(ENQUEUES_AT_ONCE);
     let slots = &slots;
     let sources = fleet.sources.iter().map(|(host, items)| async move {
         let id = create(client, host).await;
@@ -83,7 +56,7 @@ pub async fn floor(client: &WhmClient, fleet: &Fleet) -> Duration {
                     .await
                     .expect("enqueue");
             })
-            .buffer_unordered(16)
+            .buffer_unordered(ENQUEUES_PER_SOURCE)
             .collect::<Vec<()>>()
             .await;
         client.start_transfer_session(id).await.expect("start");

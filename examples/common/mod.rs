@@ -11,7 +11,10 @@ use std::time::{Duration, Instant};
 use whm_migrate::apply::monitor::Watcher;
 use whm_migrate::sim::{SimHandle, SimOptions, Simulator, TimeScale, World};
 use whm_migrate::translog::SessionProgress;
-use whm_migrate::whm::{ClientOptions, RetryPolicy, SessionState, Timeouts, TlsMode, WhmClient};
+use whm_migrate::whm::{
+    ClientOptions, RetryPolicy, RootSessionRequest, SessionOptions, SessionState, SourceLogin,
+    Timeouts, TlsMode, WhmClient,
+};
 
 /// The simulator's API token.
 pub const TOKEN: &str = "BENCHTOKEN0123456789";
@@ -37,6 +40,24 @@ pub fn client(base_url: String) -> WhmClient {
         retry: RetryPolicy::default(),
     })
     .expect("client")
+}
+
+/// A root session from `host` with `threads` TRANSFER and RESTORE threads.
+pub fn root_session(host: &str, password: &str, threads: u32) -> RootSessionRequest {
+    RootSessionRequest {
+        login: SourceLogin {
+            host: host.to_owned(),
+            user: "root".into(),
+            password: Some(password.into()),
+            ..SourceLogin::default()
+        },
+        comm_transport: None,
+        options: SessionOptions {
+            transfer_threads: Some(threads),
+            restore_threads: Some(threads),
+            ..SessionOptions::default()
+        },
+    }
 }
 
 /// Starts the simulator on a world with one root source, `big.example.com`, holding,

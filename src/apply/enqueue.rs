@@ -16,11 +16,11 @@ use tokio::sync::Semaphore;
 const RECONCILE_ATTEMPTS: u32 = 8;
 
 /// How many `enqueue_transfer_item` calls one source keeps in flight.
-const ENQUEUES_PER_SOURCE: usize = 16;
+pub const ENQUEUES_PER_SOURCE: usize = 16;
 
 /// How many are in flight at once over all sources together: they all land on the one
 /// destination.
-const ENQUEUES_AT_ONCE: usize = 64;
+pub const ENQUEUES_AT_ONCE: usize = 64;
 
 /// What the sources' enqueue loops share.
 #[derive(Debug)]

@@ -9,7 +9,7 @@ use crate::apply::enqueue::Pacing;
 use crate::apply::enqueue::{enqueue_items, lock, record, start_session};
 use crate::apply::monitor::{Followed, Watcher, follow};
 use crate::apply::poll::PollPolicy;
-use crate::journal::{Journal, RunRecord, SAVE_EVERY, SaveCadence, SessionRecord, StateDir, now};
+use crate::journal::{Journal, RunRecord, SaveCadence, SessionRecord, StateDir, now};
 use crate::plan::{
     Action, Desired, DesiredItem, DesiredSource, ItemPlan, Plan, SourceKind, SourcePlan, queue_key,
 };
@@ -97,15 +97,8 @@ pub async fn execute(
     // Changes go through the cadence, which saves at most every SAVE_EVERY: saving the
     // whole journal per source (after its enqueues, at its start and its end) made 50
     // sources write a 10,000-item journal 150 times, on the task that runs them all.
-    // This saves what the cadence left unsaved, so the file lags at most SAVE_EVERY.
-    // It sleeps while nothing changes (a run that only follows its sessions for hours).
-    let flusher = async {
-        loop {
-            pacing.saves.unsaved().await;
-            tokio::time::sleep(SAVE_EVERY).await;
-            let _ = pacing.saves.flush(cx.state, cx.journal);
-        }
-    };
+    // `keep_saved` saves what it left unsaved, so the file lags at most SAVE_EVERY.
+    let flusher = pacing.saves.keep_saved(cx.state, cx.journal);
     let all = futures::future::join_all(runs);
     tokio::pin!(all, flusher);
     let runs = loop {

@@ -98,6 +98,17 @@ impl SaveCadence {
         }
     }
 
+    /// Saves what changes leave unsaved within [`SAVE_EVERY`], for as long as it is
+    /// polled (it never returns); asleep while nothing changes. Run it beside the
+    /// work that changes the journal, and [`flush`](Self::flush) when that ends.
+    pub async fn keep_saved(&self, state: &StateDir, journal: &Mutex<Journal>) {
+        loop {
+            self.unsaved().await;
+            tokio::time::sleep(SAVE_EVERY).await;
+            let _ = self.flush(state, journal);
+        }
+    }
+
     /// How many times this cadence wrote the journal.
     pub fn saves(&self) -> u64 {
         self.saves.load(Ordering::Relaxed)
