@@ -133,15 +133,21 @@ fn lock(journal: &Mutex<Journal>) -> MutexGuard<'_, Journal> {
 #[cfg(test)]
 mod tests {
     use super::{SAVE_EVERY, SaveCadence};
-    use crate::journal::StateDir;
+    use crate::journal::{Journal, StateDir};
     use std::sync::Mutex;
 
-    #[test]
-    fn changes_within_one_interval_share_a_save_and_flush_writes_them() {
+    /// An empty journal in a temporary state dir (kept while the first value lives),
+    /// and a new cadence.
+    fn fresh() -> (tempfile::TempDir, StateDir, Mutex<Journal>, SaveCadence) {
         let tmp = tempfile::tempdir().unwrap();
         let state = StateDir::new(tmp.path(), "m1");
         let journal = Mutex::new(state.load().unwrap());
-        let cadence = SaveCadence::new();
+        (tmp, state, journal, SaveCadence::new())
+    }
+
+    #[test]
+    fn changes_within_one_interval_share_a_save_and_flush_writes_them() {
+        let (_tmp, state, journal, cadence) = fresh();
         // The first interval starts at creation: however fast or slow this runs,
         // a thousand changes cost at most one save per elapsed interval.
         let started = std::time::Instant::now();
@@ -166,10 +172,7 @@ mod tests {
 
     #[test]
     fn changes_from_many_threads_are_all_on_disk_after_each_ones_flush() {
-        let tmp = tempfile::tempdir().unwrap();
-        let state = StateDir::new(tmp.path(), "m1");
-        let journal = Mutex::new(state.load().unwrap());
-        let cadence = SaveCadence::new();
+        let (_tmp, state, journal, cadence) = fresh();
         std::thread::scope(|s| {
             for t in 0..8 {
                 let (state, journal, cadence) = (&state, &journal, &cadence);
@@ -189,10 +192,7 @@ mod tests {
     #[test]
     fn unsaved_waits_for_a_change_and_not_after_a_flush() {
         use futures::FutureExt as _;
-        let tmp = tempfile::tempdir().unwrap();
-        let state = StateDir::new(tmp.path(), "m1");
-        let journal = Mutex::new(state.load().unwrap());
-        let cadence = SaveCadence::new();
+        let (_tmp, state, journal, cadence) = fresh();
         assert!(
             cadence.unsaved().now_or_never().is_none(),
             "nothing changed"
