@@ -148,6 +148,7 @@ pub async fn json_api(
     let p = Params::parse(uri.query().unwrap_or(""), &String::from_utf8_lossy(&body));
     SimStats::bump(&mut shared.lock().stats.calls, &function);
     let faults = faults.map(|f| f.0).unwrap_or_default();
+    let is_log_fetch = function == "fetch_transfer_session_log";
     let reply = if p.api_version.as_deref() != Some("1") {
         // Unconfirmed: a real server answers in the legacy API 0 format instead.
         Reply::fail("The simulator only speaks WHM API 1: add “api.version=1” to the call.")
@@ -161,9 +162,20 @@ pub async fn json_api(
     } else {
         call(&shared, &function, &p, &caller).await
     };
-    let doc = envelope(&function, reply, shared.config.result_style);
-    // Straight to bytes: a log fetch answers with megabytes of escaped text.
-    let body = serde_json::to_vec(&doc).unwrap_or_default();
+    let style = shared.config.result_style;
+    let to_bytes =
+        move || serde_json::to_vec(&envelope(&function, reply, style)).unwrap_or_default();
+    // Straight to bytes. A log fetch answers with megabytes of escaped text: escaping
+    // them on a runtime thread would stall the session workers' timers beside it (a
+    // real server's transfer processes do not wait on its API handler), so it is done
+    // on the blocking pool.
+    let body = if is_log_fetch {
+        tokio::task::spawn_blocking(to_bytes)
+            .await
+            .unwrap_or_default()
+    } else {
+        to_bytes()
+    };
     let mut resp = Response::new(Body::from(body));
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
