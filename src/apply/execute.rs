@@ -141,7 +141,15 @@ async fn run_source(
         ));
         let keys = queued_keys(journal, &source.name, id);
         let followed = follow(client, id, &keys, policy, watcher).await?;
-        settle(&pacing.saves, journal, state, &source.name, id, &followed);
+        settle(
+            &pacing.saves,
+            journal,
+            state,
+            &source.name,
+            id,
+            &followed,
+            None,
+        );
         run.error = paused(id, &followed);
         run.followed = Some(followed);
         return Ok(());
@@ -215,6 +223,10 @@ async fn run_source(
     );
     let keys = queued_keys(journal, &source.name, &session);
     let followed = follow(client, &session, &keys, policy, watcher).await?;
+    // One change, so the end costs one save of the journal.
+    let measured = (followed.state == SessionState::Completed)
+        .then(|| measured_run(source_plan, &session, started.elapsed()))
+        .flatten();
     settle(
         &pacing.saves,
         journal,
@@ -222,54 +234,35 @@ async fn run_source(
         &source.name,
         &session,
         &followed,
+        measured,
     );
-    if followed.state == SessionState::Completed {
-        measure(
-            &pacing.saves,
-            journal,
-            state,
-            source_plan,
-            &session,
-            started.elapsed(),
-        );
-    }
     run.error = paused(&session, &followed);
     run.followed = Some(followed);
     Ok(())
 }
 
-/// Records the bytes and elapsed time of a session this run started and saw complete,
-/// for the throughput later plans assume.
-fn measure(
-    saves: &SaveCadence,
-    journal: &Mutex<Journal>,
-    state: &StateDir,
+/// The bytes and elapsed time of a session this run started and saw complete, for the
+/// throughput later plans assume.
+fn measured_run(
     source_plan: &SourcePlan,
     session: &str,
     elapsed: std::time::Duration,
-) {
-    let Some(estimate) = &source_plan.estimate else {
-        return;
-    };
+) -> Option<RunRecord> {
+    let estimate = source_plan.estimate.as_ref()?;
     let wave = source_plan
         .items
         .iter()
         .filter(|i| i.action == Action::Transfer)
         .find_map(|i| i.wave.clone());
-    saves.change(state, journal, |j| {
-        j.record_run(
-            &source_plan.name,
-            RunRecord {
-                session: session.to_owned(),
-                finished_at: now(),
-                wave,
-                items: estimate.items,
-                bytes: estimate.bytes,
-                elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
-                transfer_threads: estimate.transfer_threads,
-            },
-        );
-    });
+    Some(RunRecord {
+        session: session.to_owned(),
+        finished_at: now(),
+        wave,
+        items: estimate.items,
+        bytes: estimate.bytes,
+        elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+        transfer_threads: estimate.transfer_threads,
+    })
 }
 
 /// A session paused on the destination stops this run: say so (apply's next run
@@ -390,7 +383,8 @@ fn note_state(
     });
 }
 
-/// Records the session's end and each item's outcome in the journal.
+/// Records the session's end, each item's outcome and the session's measured run in the
+/// journal.
 fn settle(
     saves: &SaveCadence,
     journal: &Mutex<Journal>,
@@ -398,8 +392,12 @@ fn settle(
     source: &str,
     session: &str,
     followed: &Followed,
+    measured: Option<RunRecord>,
 ) {
     saves.change(state, journal, |j| {
+        if let Some(run) = measured {
+            j.record_run(source, run);
+        }
         for (key, item) in followed.progress.items() {
             let name = match item.state() {
                 ItemState::Done => "done",

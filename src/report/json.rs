@@ -25,9 +25,9 @@ impl JsonRenderer {
         }
     }
 
+    /// Flushed by [`Render::flush`] after the call that drew it.
     fn write(&mut self, value: &Value) {
         let _ = writeln!(self.sink, "{value}");
-        let _ = self.sink.flush();
     }
 }
 
@@ -135,5 +135,10 @@ impl Render for JsonRenderer {
 
     fn finish(&mut self, time: DateTime<Utc>) {
         self.write(&json!({"type": "finished", "time": timestamp(time)}));
+        self.flush();
+    }
+
+    fn flush(&mut self) {
+        let _ = self.sink.flush();
     }
 }

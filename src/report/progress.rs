@@ -69,6 +69,8 @@ pub(crate) trait Render: Send {
     fn event(&mut self, time: DateTime<Utc>, source: &str, event: &ProgressEvent);
     /// Ends the display (clears bars, flushes); called once.
     fn finish(&mut self, time: DateTime<Utc>);
+    /// Writes out what the events drawn so far left buffered.
+    fn flush(&mut self) {}
 }
 
 /// Rate limit for session-level lines in plain and JSON modes: the first one, one per
@@ -130,6 +132,28 @@ impl Inner {
     }
 }
 
+/// [`Progress`]'s state while one call draws; flushes the renderer when dropped.
+struct Drawing<'a>(std::sync::MutexGuard<'a, Inner>);
+
+impl std::ops::Deref for Drawing<'_> {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Drawing<'_> {
+    fn deref_mut(&mut self) -> &mut Inner {
+        &mut self.0
+    }
+}
+
+impl Drop for Drawing<'_> {
+    fn drop(&mut self) {
+        self.0.render.flush();
+    }
+}
+
 /// The progress display of `apply`.
 pub struct Progress {
     mode: ProgressMode,
@@ -150,7 +174,10 @@ impl Progress {
     pub fn new(mode: ProgressMode) -> Self {
         let mode = mode.resolve(std::io::stderr().is_terminal());
         let render: Box<dyn Render> = match mode {
-            ProgressMode::Json => Box::new(JsonRenderer::new(Box::new(std::io::stdout()))),
+            // Buffered: the renderer is flushed after each call, not after each line.
+            ProgressMode::Json => Box::new(JsonRenderer::new(Box::new(std::io::BufWriter::new(
+                std::io::stdout(),
+            )))),
             ProgressMode::Bars => Box::new(BarsRenderer::stderr()),
             ProgressMode::Plain | ProgressMode::Auto => {
                 Box::new(PlainRenderer::new(Box::new(std::io::stderr())))
@@ -189,8 +216,10 @@ impl Progress {
         self.mode
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    /// The display, held for one call: what the call drew is written out when it ends
+    /// (one write for a fold's thousands of item events, not one each).
+    fn lock(&self) -> Drawing<'_> {
+        Drawing(self.inner.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// The executor began following `session_id` for `source`, holding `planned` items.
