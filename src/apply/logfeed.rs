@@ -5,10 +5,11 @@
 //! pieces: it checks the copy's first bytes against the log parsed so far (a replaced
 //! log starts over), parses only the bytes past what was taken, and folds the events
 //! in small batches while the answer is still arriving, so nothing grows with the log's
-//! length.
+//! length. It also remembers where the copy's last line ended in its escaped text
+//! ([`LogMark`]), so the next copy is not decoded again up to there.
 
 use crate::translog::{Event, LOG_HEAD_LEN, MasterLogParser};
-use crate::whm::LogSink;
+use crate::whm::{LogMark, LogSink};
 
 /// Events are folded in batches of about this many while a fetch is arriving.
 const BATCH: usize = 256;
@@ -42,12 +43,17 @@ pub struct FetchEnd {
     /// The copy was shorter than what had been parsed: the log was replaced and the
     /// parser starts over, so fetch again at once.
     pub replaced: bool,
+    /// The copy did not match where the last one ended, so it was not read: fetch
+    /// again at once (decoding it all).
+    pub resync: bool,
 }
 
 /// The master log's parser, kept across fetches.
 #[derive(Debug, Default)]
 pub struct LogFollower {
     parser: MasterLogParser,
+    /// Where the last copy's parsed lines ended in its escaped text.
+    mark: Option<LogMark>,
 }
 
 impl LogFollower {
@@ -65,6 +71,10 @@ impl LogFollower {
     pub fn fetch<'a>(&'a mut self, fold: &'a mut dyn Fold) -> Fetch<'a> {
         Fetch {
             parser: &mut self.parser,
+            mark: &mut self.mark,
+            new_mark: None,
+            reset: false,
+            resync: false,
             fold,
             pos: 0,
             head: Vec::with_capacity(LOG_HEAD_LEN),
@@ -79,6 +89,13 @@ impl LogFollower {
 /// One fresh copy of the log being taken; see the module docs.
 pub struct Fetch<'a> {
     parser: &'a mut MasterLogParser,
+    mark: &'a mut Option<LogMark>,
+    /// This copy's last line end.
+    new_mark: Option<LogMark>,
+    /// The parser started over during this copy.
+    reset: bool,
+    /// The copy did not match the mark it skipped to.
+    resync: bool,
     fold: &'a mut dyn Fold,
     /// Where the next piece starts in the file.
     pos: usize,
@@ -105,12 +122,45 @@ impl LogSink for Fetch<'_> {
         }
         self.feed(bytes);
     }
+
+    fn resume(&mut self) -> Option<LogMark> {
+        // Only past a head that matched, to the end of exactly what was parsed.
+        (*self.mark).filter(|m| {
+            self.head_done
+                && !self.reset
+                && m.len == self.parser.consumed()
+                && !self.parser.has_partial_line()
+                && m.len > self.pos
+        })
+    }
+
+    fn skipped_to(&mut self, len: usize) {
+        self.pos = len;
+    }
+
+    fn marked(&mut self, mark: LogMark) {
+        self.new_mark = Some(mark);
+    }
+
+    fn resume_failed(&mut self) {
+        self.resync = true;
+    }
 }
 
 impl Fetch<'_> {
     /// Ends the fetch. `len` is the copy's length when it arrived whole, `None` when it
     /// failed part way (what arrived before the failure is the log's all the same).
     pub fn end(mut self, len: Option<usize>) -> FetchEnd {
+        if self.resync {
+            // Nothing past the head was parsed; the next copy is decoded in full.
+            *self.mark = None;
+            self.flush();
+            return FetchEnd {
+                new_events: self.folded,
+                resync: true,
+                ..FetchEnd::default()
+            };
+        }
         if !self.head_done {
             self.resolve_head();
         }
@@ -119,10 +169,10 @@ impl Fetch<'_> {
         {
             self.parser.reset();
             self.fold.reset();
+            *self.mark = None;
             return FetchEnd {
-                new_events: false,
-                ended: false,
                 replaced: true,
+                ..FetchEnd::default()
             };
         }
         let ended = self.ended;
@@ -130,10 +180,19 @@ impl Fetch<'_> {
             self.events.push(last);
         }
         self.flush();
+        if self.reset {
+            *self.mark = None;
+        }
+        if let Some(mark) = self.new_mark
+            && mark.len == self.parser.consumed()
+            && !self.parser.has_partial_line()
+        {
+            *self.mark = Some(mark);
+        }
         FetchEnd {
             new_events: self.folded,
             ended,
-            replaced: false,
+            ..FetchEnd::default()
         }
     }
 
@@ -144,6 +203,7 @@ impl Fetch<'_> {
         if !self.parser.head_matches(&self.head) {
             self.parser.reset();
             self.fold.reset();
+            self.reset = true;
         }
         let head = std::mem::take(&mut self.head);
         self.feed(&head);
@@ -175,7 +235,7 @@ impl Fetch<'_> {
 mod tests {
     use super::{Fold, LogFollower};
     use crate::translog::{Event, parse_master_log};
-    use crate::whm::LogSink;
+    use crate::whm::{CallSite, LogDecoder, LogSink};
 
     #[derive(Default)]
     struct Got {
@@ -281,5 +341,174 @@ mod tests {
         take(&mut f, &mut got, full.as_bytes(), 100, true);
         assert_eq!(got.events.len(), 50);
         assert_eq!(got.resets, 0);
+    }
+
+    const SITE: CallSite<'static> = CallSite {
+        server: "h:2087",
+        function: "fetch_transfer_session_log",
+        session_id: Some("s1"),
+    };
+
+    /// A `fetch_transfer_session_log` answer holding `log`, escaped by serde_json
+    /// (which leaves `/` alone) or with every `/` escaped as `\/` (as some encoders do).
+    fn answer(log: &str, slash: bool) -> Vec<u8> {
+        let body = serde_json::to_string(&serde_json::json!({
+            "data": {"log": log},
+            "metadata": {"result": 1, "reason": "OK"},
+        }))
+        .unwrap();
+        if slash {
+            body.replace('/', "\\/")
+        } else {
+            body
+        }
+        .into_bytes()
+    }
+
+    /// Counts the decoded bytes the follower was handed.
+    struct Counting<'a, 'b> {
+        fetch: super::Fetch<'a>,
+        given: &'b mut usize,
+    }
+
+    impl LogSink for Counting<'_, '_> {
+        fn log_bytes(&mut self, bytes: &[u8]) {
+            *self.given += bytes.len();
+            self.fetch.log_bytes(bytes);
+        }
+        fn resume(&mut self) -> Option<crate::whm::LogMark> {
+            self.fetch.resume()
+        }
+        fn skipped_to(&mut self, len: usize) {
+            self.fetch.skipped_to(len);
+        }
+        fn marked(&mut self, mark: crate::whm::LogMark) {
+            self.fetch.marked(mark);
+        }
+        fn resume_failed(&mut self) {
+            self.fetch.resume_failed();
+        }
+    }
+
+    /// Takes one answer through the decoder in pieces of `size`; returns how the fetch
+    /// ended and how many decoded bytes it was handed.
+    fn fetch_answer(
+        f: &mut LogFollower,
+        got: &mut Got,
+        body: &[u8],
+        size: usize,
+    ) -> (super::FetchEnd, usize) {
+        let mut given = 0;
+        let mut sink = Counting {
+            fetch: f.fetch(got),
+            given: &mut given,
+        };
+        let mut decoder = LogDecoder::new(&mut sink);
+        for piece in body.chunks(size) {
+            decoder.push(piece);
+        }
+        let len = decoder.finish(SITE).expect("a log answer");
+        let end = sink.fetch.end(Some(len));
+        (end, given)
+    }
+
+    /// A record with text that escapes (quotes, `/`, a newline inside a string, UTF-8).
+    fn rich(n: usize) -> String {
+        format!(
+            "{{\"type\":\"control\",\"contents\":{{\"action\":\"success-item\",\"child_number\":2,\"queue\":\"RESTORE\",\"item\":\"user{n}\",\"item_type\":\"AccountRemoteRoot\",\"msg\":\"“user{n}” /home/user{n} ✓ \\\\n 𝄞\"}}}}\n"
+        )
+    }
+
+    #[test]
+    fn a_growing_log_is_decoded_past_its_last_line_end_only_with_the_same_events() {
+        let full: String = (0..2000).map(rich).collect::<String>() + end_record();
+        let expected = format!("{:?}", parse_master_log(full.as_bytes()));
+        for size in [5, 333, 4096, 1 << 20] {
+            let mut f = LogFollower::new();
+            let mut got = Got::default();
+            let mut given = 0;
+            let cuts = [
+                full.len() / 4,
+                full.len() / 2,
+                full.len() / 2,
+                full.len() * 3 / 4,
+            ];
+            for cut in cuts {
+                // Copies cut at a line end, as a server sends a log being written.
+                let cut = full[..cut].rfind('\n').unwrap() + 1;
+                let (end, n) = fetch_answer(&mut f, &mut got, &answer(&full[..cut], false), size);
+                assert!(!end.resync && !end.replaced, "pieces of {size}");
+                given += n;
+            }
+            let last = fetch_answer(&mut f, &mut got, &answer(&full, false), size);
+            assert!(last.0.ended);
+            given += last.1;
+            assert_eq!(got.resets, 0);
+            assert_eq!(format!("{:?}", got.events), expected, "pieces of {size}");
+            // Copies decoded whole would hand over 3.25 logs; skipping, each copy hands
+            // over its first RESUME_AFTER bytes and what is new: about one log.
+            assert!(
+                given < full.len() * 5 / 4,
+                "pieces of {size}: {given} of {}",
+                full.len()
+            );
+        }
+    }
+
+    #[test]
+    fn a_copy_escaped_differently_is_fetched_again_in_full_with_the_same_events() {
+        let full: String = (0..300).map(rich).collect::<String>() + end_record();
+        let expected = format!("{:?}", parse_master_log(full.as_bytes()));
+        let half = full[..full.len() / 2].rfind('\n').unwrap() + 1;
+        for size in [7, 4096] {
+            let mut f = LogFollower::new();
+            let mut got = Got::default();
+            fetch_answer(&mut f, &mut got, &answer(&full[..half], false), size);
+            // Another encoder: `/` escaped. The skip's compared bytes differ.
+            let (end, _) = fetch_answer(&mut f, &mut got, &answer(&full, true), size);
+            assert!(end.resync && !end.ended, "pieces of {size}");
+            // The follower fetches again; without a mark the copy is decoded in full.
+            let (end, _) = fetch_answer(&mut f, &mut got, &answer(&full, true), size);
+            assert!(end.ended && !end.resync, "pieces of {size}");
+            assert_eq!(got.resets, 0);
+            assert_eq!(format!("{:?}", got.events), expected, "pieces of {size}");
+        }
+    }
+
+    #[test]
+    fn a_copy_shorter_than_the_mark_is_fetched_again_then_seen_as_replaced() {
+        let full: String = (0..300).map(rich).collect();
+        let mut f = LogFollower::new();
+        let mut got = Got::default();
+        fetch_answer(&mut f, &mut got, &answer(&full, false), 1000);
+        // The same start, ending before the last copy's last line end.
+        let short = &full[..=full[..full.len() / 2].rfind('\n').unwrap()];
+        let (end, _) = fetch_answer(&mut f, &mut got, &answer(short, false), 1000);
+        assert!(end.resync);
+        let (end, _) = fetch_answer(&mut f, &mut got, &answer(short, false), 1000);
+        assert!(end.replaced);
+        let (end, _) = fetch_answer(&mut f, &mut got, &answer(short, false), 1000);
+        assert!(!end.replaced && !end.resync);
+        assert_eq!(
+            format!("{:?}", got.events),
+            format!("{:?}", parse_master_log(short.as_bytes()))
+        );
+    }
+
+    #[test]
+    fn another_log_with_a_different_head_is_not_skipped() {
+        let first: String = (0..300).map(rich).collect();
+        let other: String = (1000..1400).map(rich).collect();
+        let mut f = LogFollower::new();
+        let mut got = Got::default();
+        fetch_answer(&mut f, &mut got, &answer(&first, false), 4096);
+        let (end, given) = fetch_answer(&mut f, &mut got, &answer(&other, false), 4096);
+        assert!(!end.resync && !end.replaced);
+        assert_eq!(given, other.len(), "decoded in full");
+        assert_eq!(got.resets, 1);
+        assert_eq!(
+            format!("{:?}", got.events),
+            format!("{:?}", parse_master_log(other.as_bytes()))
+        );
     }
 }

@@ -285,8 +285,9 @@ async fn follow_log(
         if end.ended {
             return;
         }
-        if end.replaced {
-            // Start over from the first byte of the new file, at once.
+        if end.replaced || end.resync {
+            // Start over from the first byte of the new file, or read this one again
+            // in full, at once.
             continue;
         }
         interval = if end.new_events {

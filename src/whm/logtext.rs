@@ -18,9 +18,68 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 /// Receives a log file's bytes in order, from its first, as they are decoded.
+///
+/// A sink that has taken an earlier copy of the same log may let the decoder skip the
+/// part it already has ([`resume`](Self::resume)): the escaped text up to a
+/// [`LogMark`] of the earlier copy is then received but not decoded, which at tens of
+/// megabytes per fetch is most of the decoding.
 pub trait LogSink: Send {
     /// The file's next bytes.
     fn log_bytes(&mut self, bytes: &[u8]);
+
+    /// Asked once, after the copy's first [`RESUME_AFTER`] bytes went to
+    /// [`log_bytes`](Self::log_bytes): where this copy may skip to. `None` decodes it all.
+    fn resume(&mut self) -> Option<LogMark> {
+        None
+    }
+
+    /// The copy skipped to the mark [`resume`](Self::resume) gave: its next bytes start
+    /// at `len`.
+    fn skipped_to(&mut self, _len: usize) {}
+
+    /// The copy's last line end, once it has been decoded whole: a later copy of the
+    /// same log may skip to it.
+    fn marked(&mut self, _mark: LogMark) {}
+
+    /// The copy's escaped text did not match the mark it skipped to (or ended before
+    /// it): nothing past its first bytes was given, and its length is unknown. Fetch
+    /// it again without skipping.
+    fn resume_failed(&mut self) {}
+}
+
+/// How many escaped bytes before a [`LogMark`] are compared before skipping to it.
+pub const MARK_TAIL: usize = 32;
+
+/// How many of a copy's bytes are decoded before [`LogSink::resume`] is asked (the
+/// sink compares the first bytes with the log it has taken, to notice a replaced log).
+pub const RESUME_AFTER: usize = 4096;
+
+/// A line end in a copy of `data.log`: its escaped text's first `raw` bytes decode to
+/// the log's first `len` bytes, the last of them a newline. A later copy of the same
+/// log is escaped the same way, so its first `raw` bytes need not be decoded again;
+/// `tail`, the escaped bytes just before `raw`, is compared first, so a copy escaped
+/// differently (or another log) is decoded in full instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogMark {
+    /// Escaped bytes of the string's text up to and including the newline's escape.
+    pub raw: usize,
+    /// Decoded bytes up to and including the newline.
+    pub len: usize,
+    /// The last [`MARK_TAIL`] escaped bytes before `raw`.
+    pub tail: [u8; MARK_TAIL],
+}
+
+/// Whether the log's text is being skipped to a mark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Skip {
+    /// The sink has not been asked yet.
+    Unasked,
+    /// Receiving, not decoding, up to the mark.
+    To(LogMark),
+    /// Decoding (after a skip, or with nothing to skip to).
+    No,
+    /// The text did not match the mark: the rest of the answer is ignored.
+    Failed,
 }
 
 /// Collects the whole text.
@@ -50,6 +109,8 @@ enum Lex {
     Str { key: bool, escaped: bool },
     /// Inside the text of `data.log`.
     Log,
+    /// Past a failed skip: nothing more is read.
+    Abandoned,
 }
 
 /// Which key an object's current value belongs to (only `data` and `log` matter).
@@ -91,6 +152,16 @@ pub struct LogDecoder<'s> {
     /// A `\uD8xx` high surrogate waiting for its low half.
     high: Option<u32>,
     out: Vec<u8>,
+    /// Escaped bytes of the log's text taken before the current piece.
+    raw: usize,
+    /// The last [`MARK_TAIL`] of them.
+    tail: [u8; MARK_TAIL],
+    /// In the current piece: the index past the last newline escape and the decoded
+    /// length there.
+    newline: Option<(usize, usize)>,
+    /// The last line end decoded.
+    mark: Option<LogMark>,
+    skip: Skip,
 }
 
 impl<'s> LogDecoder<'s> {
@@ -111,6 +182,11 @@ impl<'s> LogDecoder<'s> {
             esc_len: 0,
             high: None,
             out: Vec::new(),
+            raw: 0,
+            tail: [0; MARK_TAIL],
+            newline: None,
+            mark: None,
+            skip: Skip::Unasked,
         }
     }
 
@@ -123,6 +199,7 @@ impl<'s> LogDecoder<'s> {
                 return;
             }
             match self.lex {
+                Lex::Abandoned => return,
                 Lex::Log => i += self.log_text(&chunk[i..]),
                 Lex::Str { key, escaped } => {
                     let b = chunk[i];
@@ -158,8 +235,18 @@ impl<'s> LogDecoder<'s> {
 
     /// Checks the whole answer once the body has ended and returns the log's length.
     /// A missing or null `data` or `log` is an empty log; a number is its text.
+    ///
+    /// After a failed skip ([`LogSink::resume_failed`]) the answer was not read past the
+    /// log's first bytes: `Ok(0)`, and the sink knows to fetch again.
     pub fn finish(mut self, site: CallSite<'_>) -> Result<usize, WhmError> {
         self.flush();
+        if matches!(self.skip, Skip::To(_) | Skip::Failed) {
+            self.sink.resume_failed();
+            return Ok(0);
+        }
+        if let Some(mark) = self.mark {
+            self.sink.marked(mark);
+        }
         if self.too_deep {
             return Err(site.not_json(format!("JSON nested more than {MAX_DEPTH} levels deep")));
         }
@@ -310,8 +397,59 @@ impl<'s> LogDecoder<'s> {
 
     /// Decodes the log's text from the start of `bytes`; returns how many it used.
     fn log_text(&mut self, bytes: &[u8]) -> usize {
+        let used = self.log_piece(bytes);
+        if let Some((at, len)) = self.newline.take() {
+            self.mark = Some(LogMark {
+                raw: self.raw + at,
+                len,
+                tail: tail_before(&self.tail, bytes, at),
+            });
+        }
+        self.tail = tail_before(&self.tail, bytes, used);
+        self.raw += used;
+        used
+    }
+
+    /// Asks the sink, once enough of the copy has been decoded, where it may skip to.
+    fn ask(&mut self, at: usize) {
+        self.flush();
+        self.skip = match self.sink.resume() {
+            // The compared tail must lie wholly in what is skipped.
+            Some(mark) if mark.raw >= self.raw + at + MARK_TAIL && mark.len > self.log_len => {
+                Skip::To(mark)
+            }
+            _ => Skip::No,
+        };
+    }
+
+    /// [`log_text`](Self::log_text) without the line-end bookkeeping.
+    fn log_piece(&mut self, bytes: &[u8]) -> usize {
         let mut i = 0;
         while i < bytes.len() {
+            if let Skip::To(mark) = self.skip {
+                i += (mark.raw - (self.raw + i)).min(bytes.len() - i);
+                if self.raw + i < mark.raw {
+                    continue;
+                }
+                if tail_before(&self.tail, bytes, i) == mark.tail {
+                    self.log_len = mark.len;
+                    self.sink.skipped_to(mark.len);
+                    self.skip = Skip::No;
+                } else {
+                    self.skip = Skip::Failed;
+                    self.lex = Lex::Abandoned;
+                    return bytes.len();
+                }
+                continue;
+            }
+            if self.skip == Skip::Unasked
+                && self.esc_len == 0
+                && self.high.is_none()
+                && self.log_len >= RESUME_AFTER
+            {
+                self.ask(i);
+                continue;
+            }
             if self.esc_len > 0 {
                 // Complete the escape a chunk boundary cut.
                 // Two bytes tell the kind; a `\u` escape takes six.
@@ -329,6 +467,9 @@ impl<'s> LogDecoder<'s> {
                 let esc = self.esc;
                 self.esc_len = 0;
                 self.escape(&esc[..need]);
+                if esc[1] == b'n' {
+                    self.newline = Some((i, self.log_len));
+                }
                 continue;
             }
             let rest = &bytes[i..];
@@ -356,6 +497,9 @@ impl<'s> LogDecoder<'s> {
                     self.flush();
                 }
                 i += 2;
+                if byte == b'\n' {
+                    self.newline = Some((i, self.log_len));
+                }
                 continue;
             }
             let need = match escape.get(1) {
@@ -448,6 +592,19 @@ impl<'s> LogDecoder<'s> {
             self.out.clear();
         }
     }
+}
+
+/// The last [`MARK_TAIL`] bytes before index `at` of `bytes`, `before` holding the last
+/// ones before `bytes` began.
+fn tail_before(before: &[u8; MARK_TAIL], bytes: &[u8], at: usize) -> [u8; MARK_TAIL] {
+    let mut tail = [0; MARK_TAIL];
+    if at >= MARK_TAIL {
+        tail.copy_from_slice(&bytes[at - MARK_TAIL..at]);
+    } else {
+        tail[..MARK_TAIL - at].copy_from_slice(&before[at..]);
+        tail[MARK_TAIL - at..].copy_from_slice(&bytes[..at]);
+    }
+    tail
 }
 
 /// The byte a one-character escape stands for (`\"`, `\n`, …).
