@@ -162,6 +162,8 @@ pub struct LogDecoder<'s> {
     /// The last line end decoded.
     mark: Option<LogMark>,
     skip: Skip,
+    /// The decoded length at which the sink is asked where to skip to.
+    ask_at: usize,
 }
 
 impl<'s> LogDecoder<'s> {
@@ -187,6 +189,7 @@ impl<'s> LogDecoder<'s> {
             newline: None,
             mark: None,
             skip: Skip::Unasked,
+            ask_at: RESUME_AFTER,
         }
     }
 
@@ -413,6 +416,7 @@ impl<'s> LogDecoder<'s> {
     /// Asks the sink, once enough of the copy has been decoded, where it may skip to.
     fn ask(&mut self, at: usize) {
         self.flush();
+        self.ask_at = usize::MAX;
         self.skip = match self.sink.resume() {
             // The compared tail must lie wholly in what is skipped.
             Some(mark) if mark.raw >= self.raw + at + MARK_TAIL && mark.len > self.log_len => {
@@ -422,32 +426,39 @@ impl<'s> LogDecoder<'s> {
         };
     }
 
+    /// Receives `bytes` from `i` on without decoding them, up to the mark; there
+    /// compares the tail and goes on decoding, or gives up on the copy. Returns where
+    /// decoding goes on (`bytes.len()` while the mark is further on).
+    fn skip_to(&mut self, mark: LogMark, bytes: &[u8], i: usize) -> usize {
+        let i = i + (mark.raw - (self.raw + i)).min(bytes.len() - i);
+        if self.raw + i < mark.raw {
+            return i;
+        }
+        if tail_before(&self.tail, bytes, i) == mark.tail {
+            self.log_len = mark.len;
+            self.sink.skipped_to(mark.len);
+            self.skip = Skip::No;
+            i
+        } else {
+            self.skip = Skip::Failed;
+            self.lex = Lex::Abandoned;
+            bytes.len()
+        }
+    }
+
     /// [`log_text`](Self::log_text) without the line-end bookkeeping.
     fn log_piece(&mut self, bytes: &[u8]) -> usize {
         let mut i = 0;
+        if let Skip::To(mark) = self.skip {
+            i = self.skip_to(mark, bytes, i);
+        }
         while i < bytes.len() {
-            if let Skip::To(mark) = self.skip {
-                i += (mark.raw - (self.raw + i)).min(bytes.len() - i);
-                if self.raw + i < mark.raw {
-                    continue;
-                }
-                if tail_before(&self.tail, bytes, i) == mark.tail {
-                    self.log_len = mark.len;
-                    self.sink.skipped_to(mark.len);
-                    self.skip = Skip::No;
-                } else {
-                    self.skip = Skip::Failed;
-                    self.lex = Lex::Abandoned;
-                    return bytes.len();
-                }
-                continue;
-            }
-            if self.skip == Skip::Unasked
-                && self.esc_len == 0
-                && self.high.is_none()
-                && self.log_len >= RESUME_AFTER
-            {
+            // One comparison in the loop: `ask_at` is past any length once asked.
+            if self.log_len >= self.ask_at && self.esc_len == 0 && self.high.is_none() {
                 self.ask(i);
+                if let Skip::To(mark) = self.skip {
+                    i = self.skip_to(mark, bytes, i);
+                }
                 continue;
             }
             if self.esc_len > 0 {
