@@ -54,6 +54,9 @@ pub struct LogFollower {
     parser: MasterLogParser,
     /// Where the last copy's parsed lines ended in its escaped text.
     mark: Option<LogMark>,
+    /// A copy did not match its mark: this server escapes the log differently from one
+    /// answer to the next, so every copy is decoded in full (not fetched twice).
+    marks_off: bool,
 }
 
 impl LogFollower {
@@ -72,6 +75,7 @@ impl LogFollower {
         Fetch {
             parser: &mut self.parser,
             mark: &mut self.mark,
+            marks_off: &mut self.marks_off,
             new_mark: None,
             reset: false,
             resync: false,
@@ -90,6 +94,7 @@ impl LogFollower {
 pub struct Fetch<'a> {
     parser: &'a mut MasterLogParser,
     mark: &'a mut Option<LogMark>,
+    marks_off: &'a mut bool,
     /// This copy's last line end.
     new_mark: Option<LogMark>,
     /// The parser started over during this copy.
@@ -152,8 +157,10 @@ impl Fetch<'_> {
     /// failed part way (what arrived before the failure is the log's all the same).
     pub fn end(mut self, len: Option<usize>) -> FetchEnd {
         if self.resync {
-            // Nothing past the head was parsed; the next copy is decoded in full.
+            // Nothing past the head was parsed; this copy and every later one are
+            // decoded in full.
             *self.mark = None;
+            *self.marks_off = true;
             self.flush();
             return FetchEnd {
                 new_events: self.folded,
@@ -184,6 +191,7 @@ impl Fetch<'_> {
             *self.mark = None;
         }
         if let Some(mark) = self.new_mark
+            && !*self.marks_off
             && mark.len == self.parser.consumed()
             && !self.parser.has_partial_line()
         {
@@ -468,8 +476,13 @@ mod tests {
             let (end, _) = fetch_answer(&mut f, &mut got, &answer(&full, true), size);
             assert!(end.resync && !end.ended, "pieces of {size}");
             // The follower fetches again; without a mark the copy is decoded in full.
-            let (end, _) = fetch_answer(&mut f, &mut got, &answer(&full, true), size);
+            let (end, given) = fetch_answer(&mut f, &mut got, &answer(&full, true), size);
             assert!(end.ended && !end.resync, "pieces of {size}");
+            assert_eq!(given, full.len(), "pieces of {size}");
+            // Later copies too: a server escaping differently from one answer to the
+            // next is not asked for every copy twice.
+            let (end, given) = fetch_answer(&mut f, &mut got, &answer(&full, false), size);
+            assert!(!end.resync && given == full.len(), "pieces of {size}");
             assert_eq!(got.resets, 0);
             assert_eq!(format!("{:?}", got.events), expected, "pieces of {size}");
         }
