@@ -161,15 +161,37 @@ async fn a_whole_root_session_with_one_failed_restore() {
         .await
         .unwrap();
     assert_eq!((len, streamed.as_slice()), (log.len(), log.as_bytes()));
+    // Past its first copy the follower skips, undecoded, up to where the last copy's
+    // parsed lines ended: later copies hand it only their first bytes.
+    assert!(
+        log.len() > 2 * whm_migrate::whm::RESUME_AFTER,
+        "{}",
+        log.len()
+    );
     let mut follower = whm_migrate::apply::logfeed::LogFollower::new();
     let mut tail_events = Vec::new();
+    let mut handed = Vec::new();
     for _ in 0..3 {
-        let mut fetch = follower.fetch(&mut tail_events);
+        let mut counted = Counted {
+            fetch: follower.fetch(&mut tail_events),
+            bytes: 0,
+        };
         let len = c
-            .stream_transfer_session_log(&id, "master.log", &mut fetch)
+            .stream_transfer_session_log(&id, "master.log", &mut counted)
             .await
             .unwrap();
-        fetch.end(Some(len));
+        handed.push(counted.bytes);
+        let end = counted.fetch.end(Some(len));
+        assert!(!end.resync && !end.replaced, "{end:?}");
+    }
+    assert_eq!(handed[0], log.len());
+    for later in &handed[1..] {
+        // The first RESUME_AFTER bytes, up to the end of the text run that crosses it.
+        assert!(
+            (whm_migrate::whm::RESUME_AFTER..log.len() / 2).contains(later),
+            "{handed:?} of {}",
+            log.len()
+        );
     }
     assert_eq!(follower.consumed(), log.len());
     assert_eq!(format!("{tail_events:?}"), format!("{events:?}"));
@@ -677,4 +699,29 @@ async fn a_local_cpmove_restore_can_rename_and_refuses_a_missing_archive() {
         assert!(matches!(err, WhmError::Api { .. }), "{err:?}");
     }
     assert_eq!(cx.sim.stats().sessions_created, 1);
+}
+
+/// A follower's fetch that counts the decoded bytes it is handed.
+struct Counted<'a> {
+    fetch: whm_migrate::apply::logfeed::Fetch<'a>,
+    bytes: usize,
+}
+
+impl whm_migrate::whm::LogSink for Counted<'_> {
+    fn log_bytes(&mut self, bytes: &[u8]) {
+        self.bytes += bytes.len();
+        self.fetch.log_bytes(bytes);
+    }
+    fn resume(&mut self) -> Option<whm_migrate::whm::LogMark> {
+        self.fetch.resume()
+    }
+    fn skipped_to(&mut self, len: usize) {
+        self.fetch.skipped_to(len);
+    }
+    fn marked(&mut self, mark: whm_migrate::whm::LogMark) {
+        self.fetch.marked(mark);
+    }
+    fn resume_failed(&mut self) {
+        self.fetch.resume_failed();
+    }
 }

@@ -27,7 +27,7 @@ pub trait LogSink: Send {
     /// The file's next bytes.
     fn log_bytes(&mut self, bytes: &[u8]);
 
-    /// Asked once, after the copy's first [`RESUME_AFTER`] bytes went to
+    /// Asked once, after at least the copy's first [`RESUME_AFTER`] bytes went to
     /// [`log_bytes`](Self::log_bytes): where this copy may skip to. `None` decodes it all.
     fn resume(&mut self) -> Option<LogMark> {
         None

@@ -39,7 +39,7 @@ pub use client::{ClientOptions, Effect, RetryPolicy, Slowness, Timeouts, WhmClie
 pub use envelope::{CallSite, Envelope, Metadata, Output, decode, decode_any, describe_body};
 pub use error::{WhmError, clean_reason};
 pub use inventory::{Account, AccountQuery, Package, PackageFilter};
-pub use logtext::{LogDecoder, LogMark, LogSink};
+pub use logtext::{LogDecoder, LogMark, LogSink, RESUME_AFTER};
 pub use request::{
     CredentialCheckRequest, RootSessionRequest, SessionOptions, SourceLogin, UserSessionRequest,
 };
