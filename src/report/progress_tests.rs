@@ -144,3 +144,63 @@ fn ten_thousand_items_give_one_line_per_change_and_nothing_per_idle_poll() {
     }
     assert_eq!(buf.text().lines().count(), 10_001);
 }
+
+#[test]
+fn items_new_to_the_display_between_known_ones_are_shown_once_each_change() {
+    use crate::translog::{ItemKey, MasterLogParser, SessionProgress};
+
+    let record = |action: &str, queue: &str, user: &str| {
+        format!(
+            r#"{{"type":"control","contents":{{"action":"{action}","child_number":1,"queue":"{queue}","item":"{user}","item_type":"AccountRemoteRoot","item_name":"Account"}}}}"#
+        ) + "\n"
+    };
+    let fold = |lines: &[String]| {
+        let mut fold = SessionProgress::new();
+        fold.apply_all(&MasterLogParser::new().feed(lines.concat().as_bytes()));
+        fold
+    };
+    let shown = |buf: &SharedBuf, from: usize| -> Vec<String> {
+        buf.text()
+            .lines()
+            .skip(from)
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|v| v["type"] == "item")
+            .map(|v| {
+                format!(
+                    "{} {}",
+                    v["key"].as_str().unwrap(),
+                    v["state"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    let buf = SharedBuf::default();
+    let progress = Progress::with_sink(ProgressMode::Json, Box::new(buf.clone()), ticking_clock());
+    // "b" and "d" are planned; the log also names "a", "c" and "e", around them.
+    let planned = [
+        ItemKey::new("AccountRemoteRoot", "b"),
+        ItemKey::new("AccountRemoteRoot", "d"),
+    ];
+    progress.source_started("old1", "s1", &planned);
+    let mut lines = vec![
+        record("start-item", "TRANSFER", "c"),
+        record("start-item", "TRANSFER", "e"),
+    ];
+    progress.update("old1", &fold(&lines));
+    let seen = buf.text().lines().count();
+    lines.push(record("start-item", "TRANSFER", "b"));
+    lines.push(record("start-item", "TRANSFER", "a"));
+    progress.update("old1", &fold(&lines));
+    let seen2 = buf.text().lines().count();
+    progress.update("old1", &fold(&lines));
+    let seen3 = buf.text().lines().count();
+    lines.push(record("success-item", "TRANSFER", "e"));
+    progress.update("old1", &fold(&lines));
+    assert_eq!(shown(&buf, 0)[..2], ["c transferring", "e transferring"]);
+    assert_eq!(
+        shown(&buf, seen),
+        ["a transferring", "b transferring", "e awaiting_restore"]
+    );
+    assert_eq!(seen3, seen2, "an unchanged fold shows nothing");
+    assert_eq!(shown(&buf, seen3), ["e awaiting_restore"]);
+}
