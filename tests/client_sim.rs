@@ -172,16 +172,13 @@ async fn a_whole_root_session_with_one_failed_restore() {
     let mut tail_events = Vec::new();
     let mut handed = Vec::new();
     for _ in 0..3 {
-        let mut counted = Counted {
-            fetch: follower.fetch(&mut tail_events),
-            bytes: 0,
-        };
+        let mut fetch = follower.fetch(&mut tail_events);
         let len = c
-            .stream_transfer_session_log(&id, "master.log", &mut counted)
+            .stream_transfer_session_log(&id, "master.log", &mut fetch)
             .await
             .unwrap();
-        handed.push(counted.bytes);
-        let end = counted.fetch.end(Some(len));
+        handed.push(fetch.handed());
+        let end = fetch.end(Some(len));
         assert!(!end.resync && !end.replaced, "{end:?}");
     }
     assert_eq!(handed[0], log.len());
@@ -699,29 +696,4 @@ async fn a_local_cpmove_restore_can_rename_and_refuses_a_missing_archive() {
         assert!(matches!(err, WhmError::Api { .. }), "{err:?}");
     }
     assert_eq!(cx.sim.stats().sessions_created, 1);
-}
-
-/// A follower's fetch that counts the decoded bytes it is handed.
-struct Counted<'a> {
-    fetch: whm_migrate::apply::logfeed::Fetch<'a>,
-    bytes: usize,
-}
-
-impl whm_migrate::whm::LogSink for Counted<'_> {
-    fn log_bytes(&mut self, bytes: &[u8]) {
-        self.bytes += bytes.len();
-        self.fetch.log_bytes(bytes);
-    }
-    fn resume(&mut self) -> Option<whm_migrate::whm::LogMark> {
-        self.fetch.resume()
-    }
-    fn skipped_to(&mut self, len: usize) {
-        self.fetch.skipped_to(len);
-    }
-    fn marked(&mut self, mark: whm_migrate::whm::LogMark) {
-        self.fetch.marked(mark);
-    }
-    fn resume_failed(&mut self) {
-        self.fetch.resume_failed();
-    }
 }

@@ -79,6 +79,7 @@ impl LogFollower {
             new_mark: None,
             reset: false,
             resync: false,
+            handed: 0,
             fold,
             pos: 0,
             head: Vec::with_capacity(LOG_HEAD_LEN),
@@ -101,6 +102,8 @@ pub struct Fetch<'a> {
     reset: bool,
     /// The copy did not match the mark it skipped to.
     resync: bool,
+    /// Decoded bytes handed over (the first ones, and those after a skip).
+    handed: usize,
     fold: &'a mut dyn Fold,
     /// Where the next piece starts in the file.
     pos: usize,
@@ -115,6 +118,7 @@ pub struct Fetch<'a> {
 
 impl LogSink for Fetch<'_> {
     fn log_bytes(&mut self, bytes: &[u8]) {
+        self.handed += bytes.len();
         let mut bytes = bytes;
         if !self.head_done {
             let take = (LOG_HEAD_LEN - self.head.len()).min(bytes.len());
@@ -153,6 +157,12 @@ impl LogSink for Fetch<'_> {
 }
 
 impl Fetch<'_> {
+    /// How many decoded bytes of this copy were handed over: all of them, or its first
+    /// ones and what follows the skip.
+    pub fn handed(&self) -> usize {
+        self.handed
+    }
+
     /// Ends the fetch. `len` is the copy's length when it arrived whole, `None` when it
     /// failed part way (what arrived before the failure is the log's all the same).
     pub fn end(mut self, len: Option<usize>) -> FetchEnd {
@@ -373,31 +383,6 @@ mod tests {
         .into_bytes()
     }
 
-    /// Counts the decoded bytes the follower was handed.
-    struct Counting<'a, 'b> {
-        fetch: super::Fetch<'a>,
-        given: &'b mut usize,
-    }
-
-    impl LogSink for Counting<'_, '_> {
-        fn log_bytes(&mut self, bytes: &[u8]) {
-            *self.given += bytes.len();
-            self.fetch.log_bytes(bytes);
-        }
-        fn resume(&mut self) -> Option<crate::whm::LogMark> {
-            self.fetch.resume()
-        }
-        fn skipped_to(&mut self, len: usize) {
-            self.fetch.skipped_to(len);
-        }
-        fn marked(&mut self, mark: crate::whm::LogMark) {
-            self.fetch.marked(mark);
-        }
-        fn resume_failed(&mut self) {
-            self.fetch.resume_failed();
-        }
-    }
-
     /// Takes one answer through the decoder in pieces of `size`; returns how the fetch
     /// ended and how many decoded bytes it was handed.
     fn fetch_answer(
@@ -406,18 +391,14 @@ mod tests {
         body: &[u8],
         size: usize,
     ) -> (super::FetchEnd, usize) {
-        let mut given = 0;
-        let mut sink = Counting {
-            fetch: f.fetch(got),
-            given: &mut given,
-        };
-        let mut decoder = LogDecoder::new(&mut sink);
+        let mut fetch = f.fetch(got);
+        let mut decoder = LogDecoder::new(&mut fetch);
         for piece in body.chunks(size) {
             decoder.push(piece);
         }
         let len = decoder.finish(SITE).expect("a log answer");
-        let end = sink.fetch.end(Some(len));
-        (end, given)
+        let handed = fetch.handed();
+        (fetch.end(Some(len)), handed)
     }
 
     /// A record with text that escapes (quotes, `/`, a newline inside a string, UTF-8).
