@@ -139,7 +139,6 @@ impl LogSink for Fetch<'_> {
                 && !self.reset
                 && m.len == self.parser.consumed()
                 && !self.parser.has_partial_line()
-                && m.len > self.pos
         })
     }
 

@@ -72,11 +72,10 @@ pub struct LogMark {
 /// Whether the log's text is being skipped to a mark.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Skip {
-    /// The sink has not been asked yet.
-    Unasked,
     /// Receiving, not decoding, up to the mark.
     To(LogMark),
-    /// Decoding (after a skip, or with nothing to skip to).
+    /// Decoding: before the sink is asked (see `ask_at`), after a skip, or with nothing
+    /// to skip to.
     No,
     /// The text did not match the mark: the rest of the answer is ignored.
     Failed,
@@ -188,7 +187,7 @@ impl<'s> LogDecoder<'s> {
             tail: [0; MARK_TAIL],
             newline: None,
             mark: None,
-            skip: Skip::Unasked,
+            skip: Skip::No,
             ask_at: RESUME_AFTER,
         }
     }
