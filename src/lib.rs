@@ -7,6 +7,7 @@
 
 pub mod apply;
 pub mod cli;
+pub mod domain;
 pub mod journal;
 pub mod manifest;
 pub mod modules;

@@ -2,9 +2,8 @@
 //! client's own calls, the request form, and every error class.
 
 use crate::support::{Replay, TOKEN, client_for, fixture};
-use whm_migrate::whm::{
-    AccountQuery, EnqueueOutcome, PackageFilter, SessionState, TlsMode, WhmError,
-};
+use whm_migrate::domain::{AccountQuery, PackageFilter, SessionState};
+use whm_migrate::whm::{EnqueueOutcome, TlsMode, WhmError};
 
 /// Serves `file` as the answer to its function and returns a client.
 async fn replay(file: &str) -> (Replay, whm_migrate::whm::WhmClient) {
@@ -51,7 +50,7 @@ async fn every_documented_example_decodes_through_its_client_call() {
                 assert_eq!(m["AccountRemoteRoot"], 3000);
             }
             "create_remote_root_transfer_session" => {
-                let request = whm_migrate::whm::RootSessionRequest::default();
+                let request = whm_migrate::domain::RootSessionRequest::default();
                 let created = c
                     .create_remote_root_transfer_session(&request)
                     .await
@@ -64,7 +63,7 @@ async fn every_documented_example_decodes_through_its_client_call() {
                 assert!(created.create_rawout.contains("Streaming Supported"));
             }
             "create_remote_user_transfer_session" => {
-                let request = whm_migrate::whm::UserSessionRequest {
+                let request = whm_migrate::domain::UserSessionRequest {
                     host: "vm5".into(),
                     password: "pw".into(),
                     unrestricted_restore: true,
@@ -119,7 +118,7 @@ async fn every_documented_example_decodes_through_its_client_call() {
             "remote_basic_credential_check" => {
                 let check = c
                     .remote_basic_credential_check(
-                        &whm_migrate::whm::CredentialCheckRequest::default(),
+                        &whm_migrate::domain::CredentialCheckRequest::default(),
                     )
                     .await
                     .unwrap();
@@ -178,8 +177,8 @@ async fn every_documented_example_decodes_through_its_client_call() {
 #[tokio::test]
 async fn calls_are_posted_forms_with_the_token_in_a_header_only() {
     let (server, c) = replay("create_remote_root_transfer_session--1.json").await;
-    let request = whm_migrate::whm::RootSessionRequest {
-        login: whm_migrate::whm::SourceLogin {
+    let request = whm_migrate::domain::RootSessionRequest {
+        login: whm_migrate::domain::SourceLogin {
             host: "old1.example.com".into(),
             user: "root".into(),
             password: Some("PASSWORD-SENTINEL".into()),

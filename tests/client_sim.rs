@@ -4,14 +4,15 @@
 use crate::support::{SimContext, TOKEN, client_for, world};
 use secrecy::SecretString;
 use std::time::{Duration, Instant};
+use whm_migrate::domain::{
+    AccountQuery, CredentialCheckRequest, PackageFilter, RootSessionRequest, SessionOptions,
+    SessionState, SourceLogin, UserSessionRequest,
+};
 use whm_migrate::sim::{Faults, ResultStyle, SimOptions};
 use whm_migrate::translog::{
     ItemKey, ItemState, SessionProgress, parse_item_log, parse_master_log,
 };
-use whm_migrate::whm::{
-    AccountQuery, CredentialCheckRequest, EnqueueOutcome, PackageFilter, RootSessionRequest,
-    SessionOptions, SessionState, SourceLogin, TlsMode, UserSessionRequest, WhmClient, WhmError,
-};
+use whm_migrate::whm::{EnqueueOutcome, TlsMode, WhmClient, WhmError};
 
 fn root_request(password: &str) -> RootSessionRequest {
     RootSessionRequest {
@@ -586,7 +587,7 @@ bytesused = 2048
 /// Runs one local restore to its end; returns the session id and the parsed progress.
 async fn local_restore(
     c: &WhmClient,
-    request: &whm_migrate::whm::LocalRestoreRequest,
+    request: &whm_migrate::domain::LocalRestoreRequest,
 ) -> (String, SessionProgress) {
     let id = c.start_local_cpmove_restore(request).await.unwrap();
     assert_eq!(wait_terminal(c, &id).await, SessionState::Completed);
@@ -601,7 +602,7 @@ async fn local_restore(
 
 #[tokio::test]
 async fn a_local_cpmove_restore_runs_as_a_session() {
-    use whm_migrate::whm::LocalRestoreRequest;
+    use whm_migrate::domain::LocalRestoreRequest;
     let world = whm_migrate::sim::World::from_toml_str(LOCAL_ARCHIVES).unwrap();
     let cx = SimContext::start(world).await;
     let c = &cx.client;
@@ -653,7 +654,7 @@ async fn a_local_cpmove_restore_runs_as_a_session() {
 
 #[tokio::test]
 async fn a_local_cpmove_restore_can_rename_and_refuses_a_missing_archive() {
-    use whm_migrate::whm::LocalRestoreRequest;
+    use whm_migrate::domain::LocalRestoreRequest;
     let world = whm_migrate::sim::World::from_toml_str(LOCAL_ARCHIVES).unwrap();
     let cx = SimContext::start(world).await;
     let c = &cx.client;

@@ -9,12 +9,10 @@ use std::fmt::Write as _;
 use std::future::Future;
 use std::time::{Duration, Instant};
 use whm_migrate::apply::monitor::Watcher;
+use whm_migrate::domain::{RootSessionRequest, SessionOptions, SessionState, SourceLogin};
 use whm_migrate::sim::{SimHandle, SimOptions, Simulator, TimeScale, World};
 use whm_migrate::translog::SessionProgress;
-use whm_migrate::whm::{
-    ClientOptions, RetryPolicy, RootSessionRequest, SessionOptions, SessionState, SourceLogin,
-    Timeouts, TlsMode, WhmClient,
-};
+use whm_migrate::whm::{ClientOptions, RetryPolicy, Timeouts, TlsMode, WhmClient};
 
 /// The simulator's API token.
 pub const TOKEN: &str = "BENCHTOKEN0123456789";

@@ -2,7 +2,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use whm_migrate::whm::{CallSite, RemoteAnalysis, decode};
+use whm_migrate::domain::RemoteAnalysis;
+use whm_migrate::whm::{CallSite, decode};
 
 fuzz_target!(|data: &[u8]| {
     let site = CallSite {

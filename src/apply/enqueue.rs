@@ -5,9 +5,10 @@
 //! lost answer the item is enqueued again and that refusal proves it had landed: the
 //! server, not a blind retry, decides. WHM has no call that lists a session's queue.
 
+use crate::domain::SessionState;
 use crate::journal::{ItemRecord, Journal, SaveCadence, StateDir, now};
 use crate::plan::{ItemPlan, SetBy, queue_key};
-use crate::whm::{EnqueueOutcome, SessionState, WhmClient, WhmError};
+use crate::whm::{EnqueueOutcome, WhmClient, WhmError};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio::sync::Semaphore;

@@ -9,12 +9,13 @@ use crate::apply::enqueue::Pacing;
 use crate::apply::enqueue::{enqueue_items, lock, record, start_session};
 use crate::apply::monitor::{Followed, Watcher, follow};
 use crate::apply::poll::PollPolicy;
+use crate::domain::{SessionState, UserSessionRequest};
 use crate::journal::{Journal, RunRecord, SaveCadence, SessionRecord, StateDir, now};
 use crate::plan::{
     Action, Desired, DesiredItem, DesiredSource, ItemPlan, Plan, SourceKind, SourcePlan, queue_key,
 };
 use crate::translog::{ItemKey, ItemState};
-use crate::whm::{SessionState, UserSessionRequest, WhmClient, WhmError};
+use crate::whm::{WhmClient, WhmError};
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 

@@ -7,11 +7,12 @@
 use crate::apply::eta::{EndEstimate, Work};
 use crate::apply::logfeed::{Fold, LogFollower};
 use crate::apply::poll::{LogSignals, PollPolicy, follow_state_with};
+use crate::domain::SessionState;
 use crate::translog::{
     Event, Excerpt, ExcerptLevel, ExcerptLine, ItemKey, ItemState, SessionOutcome, SessionProgress,
     failure_excerpt, parse_item_log,
 };
-use crate::whm::{SessionState, WhmClient, WhmError};
+use crate::whm::{WhmClient, WhmError};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};

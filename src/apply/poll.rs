@@ -6,7 +6,8 @@
 //! `min - confirm`, so a `COMPLETED` and its confirming read come within `min` of the
 //! session's end.
 
-use crate::whm::{SessionState, WhmClient, WhmError};
+use crate::domain::SessionState;
+use crate::whm::{WhmClient, WhmError};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;

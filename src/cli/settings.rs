@@ -3,15 +3,13 @@
 //! the credentials per source, and the state directory.
 
 use crate::apply::execute::UserAccess;
+use crate::domain::{RootSessionRequest, SourceLogin, UserSessionRequest};
 use crate::manifest::{Manifest, Secret};
 use crate::modules::{ItemValue, ModuleCatalog, SessionKind, names};
 use crate::plan::observe::SourceAccess;
 use crate::plan::{Desired, DesiredItem, DesiredSource, SourceKind};
 use crate::sim::{SimHandle, SimOptions, Simulator, World};
-use crate::whm::{
-    ClientOptions, RetryPolicy, RootSessionRequest, SourceLogin, Timeouts, TlsMode,
-    UserSessionRequest, WhmClient,
-};
+use crate::whm::{ClientOptions, RetryPolicy, Timeouts, TlsMode, WhmClient};
 use secrecy::SecretString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -1,9 +1,9 @@
 //! Connects the apply monitor to the progress display, one watcher per source.
 
 use crate::apply::monitor::Watcher;
+use crate::domain::SessionState;
 use crate::report::Progress;
 use crate::translog::SessionProgress;
-use crate::whm::SessionState;
 use std::sync::Arc;
 use std::time::Instant;
 

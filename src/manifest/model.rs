@@ -324,8 +324,8 @@ impl SessionOptions {
     }
 
     /// The options as the client sends them to `create_remote_root_transfer_session`.
-    pub fn to_request(&self) -> crate::whm::SessionOptions {
-        crate::whm::SessionOptions {
+    pub fn to_request(&self) -> crate::domain::SessionOptions {
+        crate::domain::SessionOptions {
             transfer_threads: self.transfer_threads,
             restore_threads: self.restore_threads,
             unrestricted_restore: self.unrestricted_restore,

@@ -4,10 +4,10 @@
 //! one-line fix; `docs/checks.md` lists them. The names a manifest may use live in
 //! [`crate::manifest::gates`].
 
+use crate::domain::{RemoteAnalysis, SystemUserCheck};
 use crate::manifest::gates::RISKS;
 use crate::plan::input::{DesiredItem, DesiredSource, queue_key};
 use crate::plan::model::{Check, Conflict, ItemPlan, Risk, Severity};
-use crate::whm::{RemoteAnalysis, SystemUserCheck};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Names WHM keeps for itself; an account may not take them (the analysis' `local.users`

@@ -1,10 +1,10 @@
 //! Unit tests of the pre-flight checks and risks with plain values.
 
 use super::{Scope, refused_user, risks, source_checks};
+use crate::domain::{ModuleAnalysis, RemoteAnalysis, SourceAccount};
 use crate::plan::input::{DesiredItem, DesiredSource, SourceKind};
 use crate::plan::model::{Action, Check, Conflict, ItemPlan, Severity};
 use crate::plan::test_items::account;
-use crate::whm::{ModuleAnalysis, RemoteAnalysis, SourceAccount};
 
 fn planned(item: &DesiredItem, action: Action) -> ItemPlan {
     ItemPlan {

@@ -1,5 +1,6 @@
 //! The diff: a pure, deterministic function from (desired, observed) to a [`Plan`].
 
+use crate::domain::{DbInventory, RemoteAnalysis};
 use crate::plan::checks::{self, Scope};
 use crate::plan::input::{
     Desired, DesiredItem, DesiredSource, DestinationInventory, Observed, ObservedSource,
@@ -9,7 +10,6 @@ use crate::plan::model::{
     Action, Conflict, FORMAT_VERSION, Fingerprint, ItemPlan, Plan, SessionRef, SourcePlan, Summary,
     Warning,
 };
-use crate::whm::{DbInventory, RemoteAnalysis};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -1,13 +1,13 @@
 //! Unit tests of the diff with plain values: every action and every conflict kind.
 
 use super::diff;
+use crate::domain::{Account, DbInventory, Package, RemoteAnalysis, SessionState, SourceAccount};
 use crate::plan::input::{
     Desired, DesiredItem, DesiredSource, DestinationInventory, Observed, ObservedSession,
     ObservedSource, SourceKind,
 };
 use crate::plan::model::{Action, Conflict};
 use crate::plan::test_items::{self, featurelist, package};
-use crate::whm::{Account, DbInventory, Package, RemoteAnalysis, SessionState, SourceAccount};
 use std::collections::BTreeMap;
 
 fn account(user: &str, domain: &str) -> DesiredItem {
@@ -52,7 +52,7 @@ fn world(items: Vec<DesiredItem>) -> (Desired, Observed) {
         src_account("bob", "bob.example", 20),
         src_account("carol", "carol.example", 30),
     ];
-    analysis.items.packages = vec![crate::whm::SourcePackage {
+    analysis.items.packages = vec![crate::domain::SourcePackage {
         name: "gold".into(),
         featurelist: None,
     }];
@@ -300,7 +300,7 @@ fn module_warnings_and_an_older_destination_are_plan_warnings() {
         a.remote.major_version = Some("11.120".into());
         a.modules.insert(
             "Mail".into(),
-            crate::whm::ModuleAnalysis {
+            crate::domain::ModuleAnalysis {
                 warning: Some("first\nsecond".into()),
                 ..Default::default()
             },

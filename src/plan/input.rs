@@ -1,7 +1,7 @@
 //! The two inputs of the diff: what the manifest wants ([`Desired`]) and what the
 //! servers hold ([`Observed`]). Plain values, so the diff is testable without I/O.
 
-use crate::whm::{Account, Package, RemoteAnalysis, SessionState, SystemUserCheck};
+use crate::domain::{Account, Package, RemoteAnalysis, SessionState, SystemUserCheck};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 

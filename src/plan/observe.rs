@@ -8,16 +8,16 @@
 //! created, with its intent journalled before the call (a crash between the two leaves
 //! a trace that `status` reports).
 
+use crate::domain::{
+    AccountQuery, PackageFilter, RootSessionRequest, SessionState, SystemUserCheck,
+};
 use crate::journal::{Journal, JournalError, SessionRecord, StateDir, now};
 use crate::plan::diff::DestinationIndex;
 use crate::plan::input::{
     Desired, DesiredSource, DestinationInventory, Observed, ObservedSession, ObservedSource,
     SourceKind, queue_key,
 };
-use crate::whm::{
-    AccountQuery, PackageFilter, RootSessionRequest, SessionState, SystemUserCheck, WhmClient,
-    WhmError,
-};
+use crate::whm::{WhmClient, WhmError};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 

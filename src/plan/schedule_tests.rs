@@ -1,10 +1,10 @@
 //! Unit tests of the schedule and the estimate with plain values.
 
 use super::*;
+use crate::domain::{RemoteAnalysis, SessionState, SourceAccount};
 use crate::plan::diff;
 use crate::plan::input::{DesiredSource, ObservedSession, ObservedSource, SourceKind};
 use crate::plan::test_items::{account, package};
-use crate::whm::{RemoteAnalysis, SessionState, SourceAccount};
 
 /// 1 byte per microsecond per worker, no fixed cost: a step of `n` bytes takes `n` µs.
 fn unit(restore: Option<u64>) -> Throughput {
@@ -170,7 +170,7 @@ fn scheduled(pools: Pools) -> Plan {
         src_account("mid", "root", 500_000),
         src_account("pin", "root", 100),
     ];
-    analysis.items.packages = vec![crate::whm::SourcePackage {
+    analysis.items.packages = vec![crate::domain::SourcePackage {
         name: "gold".into(),
         featurelist: None,
     }];

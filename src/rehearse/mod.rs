@@ -13,14 +13,12 @@ pub mod world;
 use crate::apply::execute::{Context, SourceRun, UserAccess, execute};
 use crate::apply::monitor::Watcher;
 use crate::apply::poll::PollPolicy;
+use crate::domain::{RootSessionRequest, SessionOptions, SourceLogin, UserSessionRequest};
 use crate::journal::{Journal, JournalError, StateDir};
 use crate::plan::observe::{ObserveError, SourceAccess, observe};
 use crate::plan::{Desired, Observed, Plan, SourceKind, diff};
 use crate::sim::{Persisted, SimHandle, SimOptions, Simulator};
-use crate::whm::{
-    ClientOptions, RetryPolicy, RootSessionRequest, SessionOptions, SourceLogin, Timeouts, TlsMode,
-    UserSessionRequest, WhmClient,
-};
+use crate::whm::{ClientOptions, RetryPolicy, Timeouts, TlsMode, WhmClient};
 use faults::{FaultPlan, SessionEvent};
 use scale::Scale;
 use secrecy::SecretString;
@@ -83,7 +81,7 @@ impl Round {
                 || r.followed.as_ref().is_some_and(|f| {
                     matches!(
                         f.state,
-                        crate::whm::SessionState::Aborted | crate::whm::SessionState::Failed
+                        crate::domain::SessionState::Aborted | crate::domain::SessionState::Failed
                     )
                 })
         })

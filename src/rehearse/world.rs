@@ -5,10 +5,10 @@
 //! The world carries no real secret: every source accepts [`REHEARSAL_PASSWORD`], which
 //! the rehearsal's own session requests send.
 
+use crate::domain::{DbInventory, RemoteAnalysis};
 use crate::plan::{Desired, DesiredSource, Observed, ObservedSource, SourceKind};
 use crate::sim::World;
 use crate::sim::world::{Credentials, DestAccount, Package, Source, SourceAccount};
-use crate::whm::{DbInventory, RemoteAnalysis};
 use std::collections::BTreeMap;
 
 /// The password every rehearsed source accepts (root and cPanel logins alike). Not a

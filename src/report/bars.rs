@@ -21,8 +21,8 @@ use super::event::{ItemChange, ProgressEvent, SourceTotals};
 use super::format::{bytes, duration};
 use super::plain;
 use super::progress::{Render, Sink};
+use crate::domain;
 use crate::translog::{ItemKey, ItemState};
-use crate::whm;
 
 const SOURCE_TEMPLATE: &str = "{spinner} {prefix} [{bar:30}] {pos}/{len} items  {msg}";
 const ITEM_TEMPLATE: &str = "  {spinner} {prefix}: {msg}";
@@ -33,7 +33,7 @@ struct SourceBars {
     overall: ProgressBar,
     /// Item lines in display order.
     items: Vec<(ItemKey, ProgressBar)>,
-    state: Option<whm::SessionState>,
+    state: Option<domain::SessionState>,
     totals: Option<SourceTotals>,
     level: Option<String>,
 }
@@ -252,11 +252,11 @@ mod tests {
     use indicatif::{ProgressDrawTarget, TermLike};
 
     use super::BarsRenderer;
+    use crate::domain::SessionState;
     use crate::report::event::ItemChange;
     use crate::report::event::{ProgressEvent, SourceTotals};
     use crate::report::progress::Render as _;
     use crate::report::testlog::{SharedBuf, planned, replay, start_time};
-    use crate::whm::SessionState;
 
     /// A terminal that records what indicatif draws.
     #[derive(Debug, Clone, Default)]

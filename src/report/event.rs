@@ -6,8 +6,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::format::{bytes, counts_phrase, first_line, item_label, plural};
+use crate::domain;
 use crate::translog::{ItemCounts, ItemKey, ItemProgress, ItemState, Queue, SessionProgress};
-use crate::whm;
 
 /// One item whose state changed since the display last showed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,7 +168,7 @@ pub enum ProgressEvent {
         planned: usize,
     },
     /// The session's state changed.
-    SessionState(whm::SessionState),
+    SessionState(domain::SessionState),
     /// An item changed state.
     Item(ItemChange),
     /// New totals after an update that changed something.
@@ -178,14 +178,14 @@ pub enum ProgressEvent {
     /// Session-level progress while per-item events are unavailable.
     SessionLevel {
         /// The last state seen, if any.
-        state: Option<whm::SessionState>,
+        state: Option<domain::SessionState>,
         /// Time since the session was started.
         elapsed: Duration,
     },
     /// The executor stopped following the session.
     SourceFinished {
         /// The final state.
-        state: whm::SessionState,
+        state: domain::SessionState,
         /// The final totals, when any update was seen.
         totals: Option<SourceTotals>,
     },

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use super::summary::{
     FIRST_MESSAGES, FlaggedItem, ItemOutcome, Outcome, OutcomeCounts, SourceReport,
 };
+use crate::domain;
 use crate::translog::{Excerpt, ItemKey, ItemProgress, ItemState, SessionOutcome, SessionProgress};
-use crate::whm;
 
 impl ItemOutcome {
     /// An item the plan found already on the destination.
@@ -104,7 +104,7 @@ impl SourceReport {
     pub fn from_progress(
         source: &str,
         session_id: Option<&str>,
-        final_state: Option<&whm::SessionState>,
+        final_state: Option<&domain::SessionState>,
         planned: &[ItemKey],
         progress: &SessionProgress,
     ) -> Self {

@@ -8,8 +8,8 @@ use serde_json::{Map, Value, json};
 use super::event::{ItemChange, ProgressEvent};
 use super::format::timestamp;
 use super::progress::{Heartbeat, Render, Sink};
+use crate::domain;
 use crate::translog::{ItemState, Queue};
-use crate::whm;
 
 /// Writes NDJSON events to a sink.
 pub(crate) struct JsonRenderer {
@@ -104,7 +104,7 @@ pub(crate) fn to_json(time: DateTime<Utc>, source: &str, event: &ProgressEvent) 
         ProgressEvent::SessionLevel { state, elapsed } => {
             fields.insert(
                 "state".into(),
-                json!(state.as_ref().map(whm::SessionState::name)),
+                json!(state.as_ref().map(domain::SessionState::name)),
             );
             fields.insert("elapsed_secs".into(), json!(elapsed.as_secs()));
             "session_level"

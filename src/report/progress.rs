@@ -17,8 +17,8 @@ use super::bars::BarsRenderer;
 use super::event::{ItemChange, ProgressEvent, SourceTotals};
 use super::json::JsonRenderer;
 use super::plain::PlainRenderer;
+use crate::domain;
 use crate::translog::{ItemKey, ItemState, SessionProgress};
-use crate::whm;
 
 /// Where progress is written: stderr, stdout, or a test's buffer.
 pub type Sink = Box<dyn Write + Send>;
@@ -77,7 +77,7 @@ pub(crate) trait Render: Send {
 /// state change, then one per interval of elapsed time.
 #[derive(Debug, Default)]
 pub(crate) struct Heartbeat {
-    last: HashMap<String, (Option<whm::SessionState>, Duration)>,
+    last: HashMap<String, (Option<domain::SessionState>, Duration)>,
 }
 
 impl Heartbeat {
@@ -88,7 +88,7 @@ impl Heartbeat {
     pub(crate) fn due(
         &mut self,
         source: &str,
-        state: Option<&whm::SessionState>,
+        state: Option<&domain::SessionState>,
         elapsed: Duration,
     ) -> bool {
         let due = match self.last.get(source) {
@@ -110,7 +110,7 @@ impl Heartbeat {
 struct SourceView {
     shown: BTreeMap<ItemKey, ItemState>,
     planned: usize,
-    state: Option<whm::SessionState>,
+    state: Option<domain::SessionState>,
     totals: Option<SourceTotals>,
 }
 
@@ -241,7 +241,7 @@ impl Progress {
 
     /// The session's state as `get_transfer_session_state` returned it; shown only
     /// when it differs from the last one.
-    pub fn session_state(&self, source: &str, state: &whm::SessionState) {
+    pub fn session_state(&self, source: &str, state: &domain::SessionState) {
         let mut inner = self.lock();
         let view = inner.view(source);
         if view.state.as_ref() == Some(state) {
@@ -308,7 +308,7 @@ impl Progress {
     }
 
     /// The executor stopped following `source`'s session, which is in `state`.
-    pub fn source_finished(&self, source: &str, state: &whm::SessionState) {
+    pub fn source_finished(&self, source: &str, state: &domain::SessionState) {
         let mut inner = self.lock();
         let view = inner.view(source);
         view.state = Some(state.clone());
@@ -344,7 +344,7 @@ mod tests {
     use std::time::Duration;
 
     use super::{Heartbeat, ProgressMode};
-    use crate::whm::SessionState;
+    use crate::domain::SessionState;
 
     #[test]
     fn auto_resolves_by_terminal() {

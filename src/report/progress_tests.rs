@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::progress::{Progress, ProgressMode};
 use super::testlog::{SharedBuf, planned, replay, ticking_clock};
-use crate::whm::SessionState;
+use crate::domain::SessionState;
 
 /// Drives a display the way the executor does: one source with per-item events, one
 /// whose log is unavailable until the end (session-level progress only).

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use super::summary::{ApplyReport, ItemOutcome, Outcome, SourceReport};
 use super::testlog::{alice_excerpt, planned, replay};
+use crate::domain::SessionState;
 use crate::translog::{ItemKey, SessionProgress};
-use crate::whm::SessionState;
 
 /// old1 from the replayed log (alice failed, carol never ran), plus an item the plan
 /// found already present; old2 aborted before its only item started.

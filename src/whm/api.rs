@@ -1,19 +1,17 @@
 //! One typed async function per WHM API 1 call the migration uses (REFERENCE §4).
 
-use crate::whm::analysis::RemoteAnalysis;
+use crate::domain::wire::{
+    AcctData, FeatureListsData, LocalRestoreData, ModulesData, PidData, PkgData,
+    RestoreModulesData, SchemaData, StateData,
+};
+use crate::domain::{
+    Account, AccountQuery, ArchiveCleanup, CreatedSession, CredentialCheck, CredentialCheckRequest,
+    LocalRestoreRequest, Package, PackageFilter, RemoteAnalysis, RestoreModule, RootSessionRequest,
+    SessionState, SystemUserCheck, TransferModuleSchema, UserSessionRequest,
+};
 use crate::whm::client::{Effect, Slowness, WhmClient};
 use crate::whm::error::WhmError;
-use crate::whm::inventory::{
-    Account, AccountQuery, AcctData, FeatureListsData, Package, PackageFilter, PkgData,
-};
 use crate::whm::logtext::{LogDecoder, LogSink};
-use crate::whm::request::{CredentialCheckRequest, RootSessionRequest, UserSessionRequest};
-use crate::whm::state::SessionState;
-use crate::whm::types::{
-    ArchiveCleanup, CreatedSession, CredentialCheck, LocalRestoreData, LocalRestoreRequest,
-    ModulesData, PidData, RestoreModule, RestoreModulesData, SchemaData, StateData,
-    SystemUserCheck, TransferModuleSchema,
-};
 use std::collections::BTreeMap;
 
 /// What `enqueue_transfer_item` did.

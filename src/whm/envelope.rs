@@ -16,7 +16,7 @@ pub struct Output {
     #[serde(default, deserialize_with = "strings")]
     pub messages: Vec<String>,
     /// Raw output text of some functions.
-    #[serde(default, deserialize_with = "crate::whm::lenient::opt_string")]
+    #[serde(default, deserialize_with = "crate::domain::lenient::opt_string")]
     pub raw: Option<String>,
 }
 
@@ -52,10 +52,10 @@ struct RawEnvelope<'a> {
 
 #[derive(Deserialize)]
 struct RawMetadata {
-    #[serde(default, deserialize_with = "crate::whm::lenient::opt_string")]
+    #[serde(default, deserialize_with = "crate::domain::lenient::opt_string")]
     command: Option<String>,
     result: Option<serde_json::Value>,
-    #[serde(default, deserialize_with = "crate::whm::lenient::string")]
+    #[serde(default, deserialize_with = "crate::domain::lenient::string")]
     reason: String,
     #[serde(default)]
     output: Option<Output>,
@@ -352,7 +352,7 @@ mod tests {
                 r#"{{"metadata":{{"result":{result},"reason":{reason:?}}},"data":{data}}}"#
             );
             if let Ok(env) = decode(body.as_bytes(), SITE) {
-                let _ = env.data::<crate::whm::RemoteAnalysis>(SITE);
+                let _ = env.data::<crate::domain::RemoteAnalysis>(SITE);
             }
         }
     }

@@ -17,35 +17,16 @@
 //! # Ok(()) }
 //! ```
 
-mod analysis;
 mod api;
 mod client;
 mod envelope;
 mod error;
-mod inventory;
-pub mod lenient;
 mod logtext;
-mod request;
-mod state;
 pub mod tls;
-mod types;
 
-pub use analysis::{
-    AnalysisConfig, AnalysisItems, AnalysisOptions, DbInventory, LocalFacts, ModuleAnalysis,
-    RemoteAnalysis, RemoteFacts, SourceAccount, SourcePackage,
-};
 pub use api::EnqueueOutcome;
 pub use client::{ClientOptions, Effect, RetryPolicy, Slowness, Timeouts, WhmClient};
 pub use envelope::{CallSite, Envelope, Metadata, Output, decode, decode_any, describe_body};
 pub use error::{WhmError, clean_reason};
-pub use inventory::{Account, AccountQuery, Package, PackageFilter};
 pub use logtext::{LogDecoder, LogMark, LogSink, RESUME_AFTER};
-pub use request::{
-    CredentialCheckRequest, RootSessionRequest, SessionOptions, SourceLogin, UserSessionRequest,
-};
-pub use state::SessionState;
 pub use tls::TlsMode;
-pub use types::{
-    ArchiveCleanup, CreatedSession, CredentialCheck, KeyDef, LocalRestoreRequest, RestoreModule,
-    SystemUserCheck, TransferModuleSchema,
-};

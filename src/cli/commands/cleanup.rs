@@ -8,9 +8,10 @@ use crate::cli::commands::load_manifest;
 use crate::cli::printer::Printer;
 use crate::cli::settings;
 use crate::cli::{EXIT_ERROR, EXIT_OK};
+use crate::domain::SessionState;
 use crate::journal::{Journal, MigrationLock, StateDir, unrecorded_warning};
 use crate::plan::Plan;
-use crate::whm::{SessionState, WhmClient, WhmError};
+use crate::whm::{WhmClient, WhmError};
 use miette::{IntoDiagnostic, WrapErr, miette};
 use std::collections::BTreeSet;
 

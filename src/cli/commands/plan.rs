@@ -6,13 +6,13 @@ use crate::cli::commands::load_manifest;
 use crate::cli::printer::Printer;
 use crate::cli::settings::{self, Destination};
 use crate::cli::{EXIT_CHANGES, EXIT_ERROR, EXIT_OK};
+use crate::domain::SessionState;
 use crate::journal::{Journal, MigrationLock, StateDir, measured_throughput, unrecorded_warning};
 use crate::manifest::Manifest;
 use crate::modules::ModuleCatalog;
 use crate::plan::observe::observe;
 use crate::plan::schedule::{self, Pools};
 use crate::plan::{Desired, Observed, Plan, Throughput, diff, render, waves};
-use crate::whm::SessionState;
 use miette::{IntoDiagnostic, WrapErr};
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! What the destination already holds: `listaccts`, `accountsummary`, `listpkgs` and
 //! `get_featurelists` (REFERENCE §4.19–§4.22).
 
-use crate::whm::lenient;
+use crate::domain::lenient;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

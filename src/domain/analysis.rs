@@ -1,7 +1,7 @@
 //! `retrieve_transfer_session_remote_analysis` (REFERENCE §4.6): what the source holds
 //! and what the destination already has, as one session sees it.
 
-use crate::whm::lenient;
+use crate::domain::lenient;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
 

@@ -117,7 +117,7 @@ impl Serialize for SessionState {
 
 impl<'de> Deserialize<'de> for SessionState {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let name = crate::whm::lenient::string(d)?;
+        let name = crate::domain::lenient::string(d)?;
         Ok(Self::from_name(&name))
     }
 }

@@ -1,7 +1,7 @@
 //! Typed `data` of the transfer functions (REFERENCE §4.1–§4.18). Every field is
 //! lenient about WHM's number/string/null habits; unknown fields are ignored.
 
-use crate::whm::lenient;
+use crate::domain::lenient;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -106,7 +106,7 @@ pub(crate) struct PidData {
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct StateData {
-    pub state_name: crate::whm::SessionState,
+    pub state_name: crate::domain::SessionState,
 }
 
 /// One step of an account restore, from `restore_modules_summary`.
