@@ -15,13 +15,12 @@
 mod common;
 
 use common::Quiet;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use whm_migrate::apply::execute::{Context, execute};
 use whm_migrate::apply::poll::PollPolicy;
-use whm_migrate::journal::StateDir;
+use whm_migrate::journal::{JournalHandle, StateDir};
 use whm_migrate::plan::observe::{SourceAccess, observe};
-use whm_migrate::plan::{Desired, DesiredItem, DesiredSource, SourceKind, diff};
+use whm_migrate::plan::{Desired, DesiredItem, DesiredSource, SessionKind, diff};
 use whm_migrate::sim::TimeScale;
 
 const THREADS: u32 = 4;
@@ -53,7 +52,7 @@ async fn main() {
         sources: vec![DesiredSource {
             name: "big".into(),
             host: "big.example.com".into(),
-            kind: SourceKind::Root,
+            kind: SessionKind::Root,
             items: (0..n)
                 .map(|i| {
                     let user = format!("u{i:05}");
@@ -80,17 +79,14 @@ async fn main() {
         root: Some(common::root_session("big.example.com", "pw", THREADS)),
     }];
     let dir = tempfile::tempdir().expect("temp dir");
-    let state = StateDir::new(dir.path(), "bench");
-    let mut journal = state.load().expect("journal");
-    let observed = observe(&client, &desired, &access, &state, &mut journal, "apply")
+    let journal = JournalHandle::open(StateDir::new(dir.path(), "bench")).expect("journal");
+    let observed = observe(&client, &desired, &access, &journal, "apply")
         .await
         .expect("observe");
     let plan = diff(&desired, &observed);
     let before = sim.stats();
-    let journal = Mutex::new(journal);
     let cx = Context {
         client: &client,
-        state: &state,
         journal: &journal,
         policy: PollPolicy::default(),
     };

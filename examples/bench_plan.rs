@@ -12,8 +12,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use whm_migrate::cli::settings;
+use whm_migrate::journal::JournalHandle;
 use whm_migrate::journal::StateDir;
+use whm_migrate::migration::settings::{self, Credentials};
 use whm_migrate::modules::ModuleCatalog;
 use whm_migrate::plan::observe::observe;
 use whm_migrate::plan::{diff, render};
@@ -108,30 +109,24 @@ async fn main() {
         let total = Instant::now();
         let phase = Phase::start(&sim);
         let mut manifest = whm_migrate::manifest::load(&path).expect("valid manifest");
-        manifest.resolve_secrets().expect("secrets");
+        manifest
+            .resolve_secrets(whm_migrate::manifest::SecretScope::All)
+            .expect("secrets");
         let catalog = ModuleCatalog::bundled();
         let desired = settings::desired(&manifest, &catalog);
-        let (roots, _) = settings::access(&manifest);
+        let (roots, _) = settings::access(&manifest, Credentials::Manifest);
         phase.end("  load + validate manifest", n);
 
         let state = StateDir::new(dir.path().join("state"), &manifest.name);
-        state.ensure().unwrap();
-        let mut journal = state.load().unwrap();
+        let journal = JournalHandle::open(state.clone()).unwrap();
         let destination = settings::destination(&manifest, state.dir())
             .await
             .expect("client");
         let phase = Phase::start(&sim);
-        let observed = observe(
-            &destination.client,
-            &desired,
-            &roots,
-            &state,
-            &mut journal,
-            "bench",
-        )
-        .await
-        .expect("observe");
-        state.save(&journal).unwrap();
+        let observed = observe(&destination.client, &desired, &roots, &journal, "bench")
+            .await
+            .expect("observe");
+        journal.flush().unwrap();
         phase.end("  observe (inventory, session, analysis)", n);
 
         let phase = Phase::start(&sim);
@@ -157,7 +152,8 @@ async fn main() {
     println!("\nnaive (one validate_system_user per account, sequential)");
     let manifest = {
         let mut m = whm_migrate::manifest::load(&path).unwrap();
-        m.resolve_secrets().unwrap();
+        m.resolve_secrets(whm_migrate::manifest::SecretScope::All)
+            .unwrap();
         m
     };
     let destination = settings::destination(&manifest, dir.path()).await.unwrap();

@@ -13,12 +13,11 @@
 mod common;
 
 use common::Quiet;
-use std::sync::Mutex;
 use std::time::Instant;
 use whm_migrate::apply::execute::{Context, execute};
 use whm_migrate::apply::poll::PollPolicy;
-use whm_migrate::cli::settings;
-use whm_migrate::journal::StateDir;
+use whm_migrate::journal::{JournalHandle, StateDir};
+use whm_migrate::migration::settings::{self, Credentials};
 use whm_migrate::modules::ModuleCatalog;
 use whm_migrate::plan::observe::observe;
 use whm_migrate::plan::{Action, diff};
@@ -34,14 +33,12 @@ async fn main() {
         .unwrap_or(2000.0);
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests");
     let mut manifest = whm_migrate::manifest::load(root.join("demo.toml")).expect("demo");
-    manifest.resolve_secrets().expect("demo secret");
+    manifest
+        .resolve_secrets(whm_migrate::manifest::SecretScope::All)
+        .expect("demo secret");
     let desired = settings::desired(&manifest, &ModuleCatalog::bundled());
-    let (access, _) = settings::access(&manifest);
-    let sessions: Vec<_> = manifest
-        .sources
-        .iter()
-        .map(|s| s.session.to_request())
-        .collect();
+    let (access, _) = settings::access(&manifest, Credentials::Manifest);
+    let (rehearsal_roots, rehearsal_users) = settings::access(&manifest, Credentials::Rehearsal);
 
     let real_time = Scale {
         speed_mb_s: speed,
@@ -59,9 +56,8 @@ async fn main() {
     .expect("simulator");
     let client = common::client(sim.base_url());
     let dir = tempfile::tempdir().expect("temp dir");
-    let state = StateDir::new(dir.path(), "demo");
-    let mut journal = state.load().expect("journal");
-    let observed = observe(&client, &desired, &access, &state, &mut journal, "apply")
+    let journal = JournalHandle::open(StateDir::new(dir.path(), "demo")).expect("journal");
+    let observed = observe(&client, &desired, &access, &journal, "apply")
         .await
         .expect("observe");
     let plan = diff(&desired, &observed);
@@ -70,13 +66,13 @@ async fn main() {
     let work: Vec<SourceWork> = plan
         .sources
         .iter()
-        .zip(&sessions)
+        .zip(&manifest.sources)
         .map(|(s, o)| {
             let moving = s.items.iter().filter(|i| i.action == Action::Transfer);
             SourceWork {
                 bytes: moving.clone().filter_map(|i| i.size).sum(),
                 items: moving.count(),
-                threads: o.transfer_threads.unwrap_or(1),
+                threads: o.session.transfer_threads.unwrap_or(1),
             }
         })
         .collect();
@@ -89,7 +85,8 @@ async fn main() {
             state: StateDir::new(dir.path().join("rehearse"), "demo"),
             scale,
             faults: None,
-            sessions,
+            roots: rehearsal_roots,
+            users: rehearsal_users,
         },
     )
     .await
@@ -109,10 +106,8 @@ async fn main() {
         .expect("session")
         .id
         .clone();
-    let journal = Mutex::new(journal);
     let cx = Context {
         client: &client,
-        state: &state,
         journal: &journal,
         policy: PollPolicy::default(),
     };

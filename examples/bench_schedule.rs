@@ -17,15 +17,14 @@ mod common;
 use common::Quiet;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use std::sync::Mutex;
 use std::time::Duration;
 use whm_migrate::apply::execute::{Context, execute};
 use whm_migrate::apply::poll::PollPolicy;
-use whm_migrate::journal::StateDir;
+use whm_migrate::journal::{JournalHandle, StateDir};
 use whm_migrate::plan::observe::{SourceAccess, observe};
 use whm_migrate::plan::schedule::{self, Pools};
 use whm_migrate::plan::{
-    Desired, DesiredItem, DesiredSource, Plan, SetBy, SourceKind, Throughput, ThroughputSource,
+    Desired, DesiredItem, DesiredSource, Plan, SessionKind, SetBy, Throughput, ThroughputSource,
     diff,
 };
 use whm_migrate::sim::TimeScale;
@@ -74,7 +73,7 @@ async fn run(n: usize, sizes: &[u64], order: &Order) -> Outcome {
         sources: vec![DesiredSource {
             name: "big".into(),
             host: "big.example.com".into(),
-            kind: SourceKind::Root,
+            kind: SessionKind::Root,
             waive: vec![],
             items: (0..n)
                 .map(|i| {
@@ -101,9 +100,8 @@ async fn run(n: usize, sizes: &[u64], order: &Order) -> Outcome {
         root: Some(common::root_session("big.example.com", "pw", THREADS)),
     }];
     let dir = tempfile::tempdir().expect("temp dir");
-    let state = StateDir::new(dir.path(), "bench");
-    let mut journal = state.load().expect("journal");
-    let observed = observe(&client, &desired, &access, &state, &mut journal, "apply")
+    let journal = JournalHandle::open(StateDir::new(dir.path(), "bench")).expect("journal");
+    let observed = observe(&client, &desired, &access, &journal, "apply")
         .await
         .expect("observe");
     let mut plan = diff(&desired, &observed);
@@ -118,10 +116,8 @@ async fn run(n: usize, sizes: &[u64], order: &Order) -> Outcome {
         .expect("session")
         .id
         .clone();
-    let journal = Mutex::new(journal);
     let cx = Context {
         client: &client,
-        state: &state,
         journal: &journal,
         policy: PollPolicy::default(),
     };

@@ -312,7 +312,9 @@ user = "bob"
     )
     .unwrap();
     let mut m = manifest::load(&path).unwrap();
-    let err = m.resolve_secrets().unwrap_err();
+    let err = m
+        .resolve_secrets(whm_migrate::manifest::SecretScope::All)
+        .unwrap_err();
     let text = err.render_text(false);
     assert!(
         text.contains("WHM_MIGRATE_TEST_UNSET_VARIABLE is not set"),

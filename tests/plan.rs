@@ -417,7 +417,7 @@ async fn a_second_plan_reuses_the_pending_session_of_the_journal() {
     );
     assert!(a.created && !b.created, "{a:?} then {b:?}");
     assert_eq!(a.id, b.id);
-    assert_eq!(b.state, "PENDING");
+    assert_eq!(b.state.name(), "PENDING");
     assert_eq!(cx.sim.stats().sessions_created, 1);
     assert_eq!(
         case.journal("fresh")["sources"]["old1"]["session"]["id"],

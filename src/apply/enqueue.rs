@@ -5,11 +5,11 @@
 //! lost answer the item is enqueued again and that refusal proves it had landed: the
 //! server, not a blind retry, decides. WHM has no call that lists a session's queue.
 
+use crate::apply::ApplyError;
 use crate::domain::SessionState;
-use crate::journal::{ItemRecord, Journal, SaveCadence, StateDir, now};
+use crate::journal::{ItemRecord, ItemStatus, Journal, JournalHandle, now};
 use crate::plan::{ItemPlan, SetBy, queue_key};
 use crate::whm::{EnqueueOutcome, WhmClient, WhmError};
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
@@ -23,51 +23,30 @@ pub const ENQUEUES_PER_SOURCE: usize = 16;
 /// destination.
 pub const ENQUEUES_AT_ONCE: usize = 64;
 
-/// What the sources' enqueue loops share.
-#[derive(Debug)]
-pub struct Pacing {
-    /// When the journal is saved.
-    pub saves: SaveCadence,
-    /// Slots for the calls in flight, [`ENQUEUES_AT_ONCE`] in all.
-    pub slots: Semaphore,
-}
-
-impl Pacing {
-    /// A fresh cadence and every slot free.
-    pub fn new() -> Self {
-        Self {
-            saves: SaveCadence::new(),
-            slots: Semaphore::new(ENQUEUES_AT_ONCE),
-        }
-    }
-}
-
-impl Default for Pacing {
-    fn default() -> Self {
-        Self::new()
-    }
+/// Slots for the enqueue calls in flight over all sources, [`ENQUEUES_AT_ONCE`] in all.
+pub fn enqueue_slots() -> Semaphore {
+    Semaphore::new(ENQUEUES_AT_ONCE)
 }
 
 /// Enqueues `items` into `session`, a few at a time, recording each in the
 /// journal. Returns how many were newly queued and how many were already there.
 ///
-/// The journal is saved through `pacing.saves`, the cadence every source shares: the server
+/// The journal is saved through its cadence, which every source shares: the server
 /// is the record of what is queued (a repeated enqueue is refused as "already exists
 /// in the queue"), and the session id is on disk before the first enqueue, so the
 /// journal only spares the next run from asking again. A crash repeats at most one
 /// save interval of enqueues, whatever the number of sources. The caller flushes the
-/// cadence (what it leaves unsaved is at most one interval old).
+/// cadence (what it leaves unsaved is at most one interval old). No enqueue is sent
+/// while the journal cannot be saved.
 pub async fn enqueue_items(
     client: &WhmClient,
     session: &str,
     items: &[(&ItemPlan, &[(String, String)])],
     source: &str,
-    state: &StateDir,
-    journal: &Mutex<Journal>,
-    pacing: &Pacing,
-) -> Result<(usize, usize), WhmError> {
+    journal: &JournalHandle,
+    slots: &Semaphore,
+) -> Result<(usize, usize), ApplyError> {
     use futures::StreamExt as _;
-    let Pacing { saves, slots } = pacing;
     // WHM orders a queue by type, priority and key, never by arrival (REFERENCE §5.4),
     // so several enqueues may be in flight at once: at a real server's round trip, one
     // at a time would make 10,000 accounts wait minutes before the session starts. The
@@ -77,16 +56,17 @@ pub async fn enqueue_items(
         .map(|(item, params)| async move {
             let _slot = slots.acquire().await.ok();
             let key = queue_key(&item.module, &item.key);
-            saves.change(state, journal, |j| {
-                record(j, source, &key, session, "enqueuing");
+            journal.ready()?;
+            journal.change(|j| {
+                record(j, source, &key, session, ItemStatus::Enqueuing);
                 set_wave(j, source, &key, item.wave.as_deref());
             });
             let params = params_to_send(item, params);
             let outcome = enqueue_one(client, session, &item.module, &params).await?;
-            saves.change(state, journal, |j| {
-                record(j, source, &key, session, "queued");
+            journal.change(|j| {
+                record(j, source, &key, session, ItemStatus::Queued);
             });
-            Ok::<_, WhmError>(outcome)
+            Ok::<_, ApplyError>(outcome)
         })
         .buffer_unordered(ENQUEUES_PER_SOURCE);
     futures::pin_mut!(outcomes);
@@ -194,20 +174,15 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis((100u64 << attempt.min(6)).min(5_000))
 }
 
-/// Locks the shared journal (a poisoned lock still holds a usable journal).
-pub fn lock(journal: &Mutex<Journal>) -> MutexGuard<'_, Journal> {
-    journal.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 /// Records an item's state in the journal (its wave, once recorded, stays).
-pub fn record(journal: &mut Journal, source: &str, key: &str, session: &str, state: &str) {
+pub fn record(journal: &mut Journal, source: &str, key: &str, session: &str, state: ItemStatus) {
     let items = &mut journal.sources.entry(source.to_owned()).or_default().items;
     let wave = items.get(key).and_then(|r| r.wave.clone());
     items.insert(
         key.to_owned(),
         ItemRecord {
             session: session.to_owned(),
-            state: state.to_owned(),
+            state,
             updated_at: now(),
             failure: None,
             wave,

@@ -6,3 +6,26 @@ pub mod execute;
 pub mod logfeed;
 pub mod monitor;
 pub mod poll;
+
+use crate::journal::JournalError;
+use crate::whm::WhmError;
+
+/// Why a source's apply stopped.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum ApplyError {
+    /// A call to the destination failed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Whm(#[from] WhmError),
+    /// The journal could not be saved: nothing more is sent to the server.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Journal(#[from] JournalError),
+    /// A user source without a usable session and without its password.
+    #[error("source “{0}” has no usable session and no credentials to create one")]
+    #[diagnostic(
+        code(apply::no_credentials),
+        help("set the source's `password` in the manifest (an env or file reference)")
+    )]
+    NoCredentials(String),
+}

@@ -1,39 +1,84 @@
-//! Command line: clap definitions ([`args`]), resolved settings ([`settings`]) and one
-//! handler per command ([`commands`]). All output goes through [`printer::Printer`].
+//! Command line: clap definitions ([`args`]) and one handler per command
+//! ([`commands`]), each parsing its flags, calling the migration layer
+//! ([`crate::migration`]), printing through [`printer::Printer`] and mapping the result
+//! to an [`ExitStatus`].
 
 pub mod args;
 pub mod commands;
 pub mod printer;
-pub mod settings;
-pub mod watch;
 
-use args::{Cli, Command};
+use crate::migration::MigrationError;
+use args::Cli;
 use clap::Parser;
 use printer::Printer;
 
-/// Exit code: everything went as asked.
-pub const EXIT_OK: i32 = 0;
-/// Exit code: an error before or during the command.
-pub const EXIT_ERROR: i32 = 1;
-/// Exit code: `plan --detailed-exitcode` found changes.
-pub const EXIT_CHANGES: i32 = 2;
-/// Exit code: `apply` finished with failed items.
-pub const EXIT_ITEMS_FAILED: i32 = 3;
+/// How the process ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Everything went as asked.
+    Ok,
+    /// An error before or during the command.
+    Error,
+    /// `plan --detailed-exitcode` found changes.
+    Changes,
+    /// `apply` finished with failed items.
+    ItemsFailed,
+    /// Stopped by SIGINT or SIGTERM.
+    Interrupted,
+}
+
+impl ExitStatus {
+    /// The process exit code.
+    pub fn code(self) -> i32 {
+        match self {
+            Self::Ok => 0,
+            Self::Error => 1,
+            Self::Changes => 2,
+            Self::ItemsFailed => 3,
+            Self::Interrupted => 130,
+        }
+    }
+
+    /// The status of an apply report (0, 1 or 3).
+    pub fn of_report(report: &crate::report::ApplyReport) -> Self {
+        match report.exit_code() {
+            0 => Self::Ok,
+            3 => Self::ItemsFailed,
+            _ => Self::Error,
+        }
+    }
+}
+
+/// Why a command failed.
+#[derive(Debug)]
+pub enum Failure {
+    /// A migration call failed.
+    Migration(MigrationError),
+    /// Anything else (the simulator, the schema, …).
+    Other(miette::Report),
+}
+
+impl From<MigrationError> for Failure {
+    fn from(e: MigrationError) -> Self {
+        Self::Migration(e)
+    }
+}
+
+impl From<miette::Report> for Failure {
+    fn from(e: miette::Report) -> Self {
+        Self::Other(e)
+    }
+}
+
+/// A command's result.
+pub type CommandResult = Result<ExitStatus, Failure>;
 
 /// Runs the command line and returns the process exit code.
 pub fn run() -> i32 {
     let cli = Cli::parse();
     let printer = Printer::new(cli.global.quiet, cli.global.verbose, cli.global.color);
-    let color = printer.stderr_color();
-    let _ = miette::set_hook(Box::new(move |_| {
-        Box::new(
-            miette::MietteHandlerOpts::new()
-                .color(color)
-                .unicode(color)
-                .build(),
-        )
-    }));
-    init_tracing(cli.global.verbose, color);
+    printer.install_error_hook();
+    init_tracing(cli.global.verbose, printer.stderr_color());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -41,76 +86,61 @@ pub fn run() -> i32 {
         Ok(rt) => rt,
         Err(e) => {
             printer.error(&format!("error: cannot start the async runtime: {e}"));
-            return EXIT_ERROR;
+            return ExitStatus::Error.code();
         }
     };
-    let result = runtime.block_on(async {
-        match &cli.command {
-            Command::Validate(a) => commands::validate::run(&printer, &cli.global, a).await,
-            Command::Plan(a) => commands::plan::run(&printer, &cli.global, a).await,
-            Command::Apply(a) => commands::apply::run(&printer, &cli.global, a).await,
-            Command::Rehearse(a) => commands::rehearse::run(&printer, &cli.global, a).await,
-            Command::Status(a) => commands::control::status(&printer, &cli.global, a).await,
-            Command::Logs(a) => commands::control::logs(&printer, &cli.global, a).await,
-            Command::Pause(a) => {
-                commands::control::control(
-                    &printer,
-                    &cli.global,
-                    a,
-                    commands::control::Action::Pause,
-                )
-                .await
-            }
-            Command::Resume(a) => {
-                commands::control::control(
-                    &printer,
-                    &cli.global,
-                    a,
-                    commands::control::Action::Resume,
-                )
-                .await
-            }
-            Command::Abort(a) => {
-                commands::control::control(
-                    &printer,
-                    &cli.global,
-                    a,
-                    commands::control::Action::Abort,
-                )
-                .await
-            }
-            Command::Cleanup(a) => commands::cleanup::run(&printer, &cli.global, a).await,
-            Command::Schema(a) => commands::schema::run(&printer, a),
-            Command::Schemas(args::SchemasCommand::Pull(a)) => {
-                commands::schemas::pull(&printer, &cli.global, a).await
-            }
-            Command::Sim(a) => commands::sim::run(&printer, a).await,
-            Command::Completions(a) => {
-                let mut cmd = <Cli as clap::CommandFactory>::command();
-                let mut out = Vec::new();
-                clap_complete::generate(a.shell, &mut cmd, "whm-migrate", &mut out);
-                printer.data(&String::from_utf8_lossy(&out));
-                Ok(EXIT_OK)
-            }
-            Command::Man => {
-                let mut out = Vec::new();
-                clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
-                    .render(&mut out)
-                    .map_err(|e| miette::miette!("cannot render the man page: {e}"))?;
-                printer.data(&String::from_utf8_lossy(&out));
-                Ok(EXIT_OK)
-            }
-        }
-    });
+    let result = runtime.block_on(commands::run(&printer, &cli));
     // Background tasks (the embedded simulator's workers) must not hold the exit.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     match result {
-        Ok(code) => code,
-        Err(report) => {
+        Ok(status) => status.code(),
+        Err(Failure::Migration(MigrationError::Manifest(diags))) => {
+            printer.error(&diags.render_text(printer.stderr_color()));
+            ExitStatus::Error.code()
+        }
+        Err(Failure::Migration(e)) => {
+            printer.error(&format!("{:?}", miette::Report::new(e)));
+            ExitStatus::Error.code()
+        }
+        Err(Failure::Other(report)) => {
             printer.error(&format!("{report:?}"));
-            EXIT_ERROR
+            ExitStatus::Error.code()
         }
     }
+}
+
+/// Signals that stop a command: SIGINT (Ctrl-C) or SIGTERM.
+pub async fn interrupted() {
+    #[cfg(unix)]
+    {
+        if let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    // Without a handler there is no signal to wait for: wait forever.
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Writes an apply or rehearsal report's JUnit XML to `path`, atomically.
+pub fn write_junit(path: &std::path::Path, report: &crate::report::ApplyReport) -> CommandResult {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    crate::journal::write_atomic(dir, path, crate::report::write_junit(report).as_bytes())
+        .map_err(|source| crate::migration::MigrationError::Write {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(ExitStatus::Ok)
 }
 
 fn init_tracing(verbose: u8, color: bool) {
@@ -121,10 +151,13 @@ fn init_tracing(verbose: u8, color: bool) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("WHM_MIGRATE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(color)
-        .with_target(false)
-        .try_init();
+    // Fails only when a subscriber is already set (tests calling run twice): keep it.
+    drop(
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_ansi(color)
+            .with_target(false)
+            .try_init(),
+    );
 }

@@ -1,6 +1,8 @@
 //! The one printer: data on stdout, messages on stderr, honouring `-q`, `-v`,
 //! `--color` and `NO_COLOR`. Meaning never depends on colour.
 
+use crate::manifest::Diagnostics;
+use crate::migration::Notify;
 use std::io::Write as _;
 
 /// When to colour output.
@@ -53,8 +55,8 @@ impl Printer {
     /// Data for stdout (plans, JSON); printed even with `-q`.
     pub fn data(&self, text: &str) {
         let mut out = std::io::stdout().lock();
-        let _ = out.write_all(text.as_bytes());
-        let _ = out.flush();
+        // A closed stdout (`| head`) is the reader's choice: nothing to report.
+        drop(out.write_all(text.as_bytes()).and_then(|()| out.flush()));
     }
 
     /// A progress or status message on stderr; silenced by `-q`.
@@ -79,8 +81,41 @@ impl Printer {
         Self::stderr_line(text.trim_end());
     }
 
+    /// miette's report handler, coloured like the rest of stderr.
+    pub fn install_error_hook(&self) {
+        let color = self.stderr_color();
+        // Fails only when a hook is already set (tests calling run twice): keep it.
+        drop(miette::set_hook(Box::new(move |_| {
+            Box::new(
+                miette::MietteHandlerOpts::new()
+                    .color(color)
+                    .unicode(color)
+                    .build(),
+            )
+        })));
+    }
+
     fn stderr_line(text: &str) {
         let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "{text}");
+        // A closed stderr leaves nowhere to say so.
+        drop(writeln!(err, "{text}"));
+    }
+}
+
+impl Notify for Printer {
+    fn info(&self, text: &str) {
+        Printer::info(self, text);
+    }
+
+    fn warn(&self, text: &str) {
+        Printer::warn(self, text);
+    }
+
+    fn diagnostics(&self, diags: &Diagnostics) {
+        self.error(&diags.render_text(self.stderr_color()));
+    }
+
+    fn report(&self, text: &str) {
+        self.data(text);
     }
 }

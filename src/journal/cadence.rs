@@ -13,7 +13,9 @@
 use crate::journal::{Journal, JournalError, StateDir};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+// tokio's clock, so tests can pause it; outside a runtime it is the system's.
+use tokio::time::Instant;
 
 /// The longest the saved journal lags behind the changes made through the cadence.
 pub const SAVE_EVERY: Duration = Duration::from_millis(100);
@@ -26,6 +28,8 @@ pub struct SaveCadence {
     changed: tokio::sync::Notify,
     last_save: Mutex<Instant>,
     saves: AtomicU64,
+    /// The last save failed and none succeeded since.
+    failing: AtomicBool,
 }
 
 impl Default for SaveCadence {
@@ -35,6 +39,7 @@ impl Default for SaveCadence {
             changed: tokio::sync::Notify::new(),
             last_save: Mutex::new(Instant::now()),
             saves: AtomicU64::new(0),
+            failing: AtomicBool::new(false),
         }
     }
 }
@@ -70,8 +75,9 @@ impl SaveCadence {
             }
             due
         };
-        if due {
-            let _ = self.save_locked(state, &j);
+        if due && let Err(e) = self.save_locked(state, &j) {
+            // Kept (`failing`) for the next call that changes a server to report.
+            tracing::debug!("the journal could not be saved: {e}");
         }
         out
     }
@@ -105,8 +111,21 @@ impl SaveCadence {
         loop {
             self.unsaved().await;
             tokio::time::sleep(SAVE_EVERY).await;
-            let _ = self.flush(state, journal);
+            if let Err(e) = self.flush(state, journal) {
+                // Kept (`failing`); the flag stays dirty, so this loop tries again.
+                tracing::debug!("the journal could not be saved: {e}");
+            }
         }
+    }
+
+    /// Whether the last save failed and none succeeded since.
+    pub fn failing(&self) -> bool {
+        self.failing.load(Ordering::SeqCst)
+    }
+
+    /// Saves now, whether or not a change is unsaved.
+    pub fn save_now(&self, state: &StateDir, journal: &Mutex<Journal>) -> Result<(), JournalError> {
+        self.save_locked(state, &lock(journal))
     }
 
     /// How many times this cadence wrote the journal.
@@ -114,14 +133,14 @@ impl SaveCadence {
         self.saves.load(Ordering::Relaxed)
     }
 
-    fn save_locked(&self, state: &StateDir, j: &Journal) -> Result<(), JournalError> {
+    /// Saves `j`, which the caller holds locked.
+    pub(super) fn save_locked(&self, state: &StateDir, j: &Journal) -> Result<(), JournalError> {
         self.dirty.store(false, Ordering::SeqCst);
         self.saves.fetch_add(1, Ordering::Relaxed);
         let result = state.save(j);
-        if result.is_err() {
-            // Not on disk: the next due save or flush tries again.
-            self.dirty.store(true, Ordering::SeqCst);
-        }
+        // Not on disk: the next due save or flush tries again.
+        self.dirty.fetch_or(result.is_err(), Ordering::SeqCst);
+        self.failing.store(result.is_err(), Ordering::SeqCst);
         result
     }
 }
@@ -145,18 +164,23 @@ mod tests {
         (tmp, state, journal, SaveCadence::new())
     }
 
-    #[test]
-    fn changes_within_one_interval_share_a_save_and_flush_writes_them() {
+    #[tokio::test(start_paused = true)]
+    async fn changes_within_one_interval_share_a_save_and_flush_writes_them() {
         let (_tmp, state, journal, cadence) = fresh();
-        // The first interval starts at creation: however fast or slow this runs,
-        // a thousand changes cost at most one save per elapsed interval.
-        let started = std::time::Instant::now();
+        // The first interval starts at creation; the clock is paused, so it moves only
+        // as told: a thousand changes over 2.5 intervals cost at most one save each.
+        let started = tokio::time::Instant::now();
         for i in 0..1000 {
             cadence.change(&state, &journal, |j| {
                 j.sources.entry(format!("s{}", i % 7)).or_default();
             });
+            if i % 400 == 399 {
+                tokio::time::advance(SAVE_EVERY).await;
+            }
         }
+        tokio::time::advance(SAVE_EVERY / 2).await;
         let intervals = started.elapsed().as_millis() / SAVE_EVERY.as_millis();
+        assert_eq!(intervals, 2);
         assert!(
             u128::from(cadence.saves()) <= intervals,
             "{}",

@@ -4,6 +4,8 @@
 //! The destination stays the source of truth: losing this file must never cause a
 //! duplicate transfer, only a slower, more careful resume.
 
+use crate::domain::SessionState;
+use crate::translog::ItemState;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -46,7 +48,7 @@ pub enum JournalError {
 }
 
 /// The whole journal of one migration.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Journal {
     /// [`JOURNAL_VERSION`].
     pub format_version: u32,
@@ -54,6 +56,31 @@ pub struct Journal {
     pub migration: String,
     /// Per source name.
     pub sources: BTreeMap<String, SourceRecord>,
+}
+
+impl Default for Journal {
+    /// An empty journal of the current format.
+    fn default() -> Self {
+        Self {
+            format_version: JOURNAL_VERSION,
+            migration: String::new(),
+            sources: BTreeMap::new(),
+        }
+    }
+}
+
+impl Journal {
+    /// Reads what earlier releases wrote differently: a session retired because the
+    /// server no longer knew it was written with the state name `GONE`.
+    fn upgrade(&mut self) {
+        for source in self.sources.values_mut() {
+            for old in &mut source.previous_sessions {
+                if old.retired.is_none() && old.state.name() == "GONE" {
+                    old.retired = Some(Retired::UnknownToServer);
+                }
+            }
+        }
+    }
 }
 
 /// What the journal knows of one source.
@@ -92,6 +119,11 @@ impl SourceRecord {
         }
     }
 
+    /// Clears the create mark of a create call the server certainly did not run.
+    pub fn forget_create(&mut self) {
+        self.create_started = None;
+    }
+
     /// When each create call that may have left an unrecorded session started, oldest
     /// first (the current mark last).
     pub fn unrecorded(&self) -> Vec<&str> {
@@ -120,8 +152,107 @@ pub struct SessionRecord {
     pub created_at: String,
     /// Which command created it (`plan` or `apply`).
     pub created_by: String,
-    /// Its last known state name.
-    pub state: String,
+    /// Its last known state.
+    pub state: SessionState,
+    /// Why it is no longer the source's current session (only in `previous_sessions`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retired: Option<Retired>,
+}
+
+/// Why a session was retired from being its source's current one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Retired {
+    /// It reached a terminal state that was read (`state` holds it).
+    Ended,
+    /// This migration aborted it while PENDING (`cleanup`, `plan --no-keep`).
+    Discarded,
+    /// The destination answered that it does not know the session.
+    UnknownToServer,
+}
+
+/// One item's last known state in the journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ItemStatus {
+    /// An enqueue call was sent and its answer not recorded yet: it may have landed.
+    Enqueuing,
+    /// In the session's queue.
+    Queued,
+    /// Being transferred.
+    Transferring,
+    /// Being restored.
+    Restoring,
+    /// Restored.
+    Done,
+    /// Restored with warnings.
+    Warnings,
+    /// Failed in transfer or restore.
+    Failed,
+    /// The session ended without running it.
+    NotRun,
+    /// The session ended while it was in flight, with no outcome in the log.
+    Unknown,
+}
+
+impl ItemStatus {
+    /// The status recorded for an item the session's log shows in `state`.
+    pub fn from_log(state: ItemState) -> Self {
+        match state {
+            ItemState::Done => Self::Done,
+            ItemState::DoneWithWarnings => Self::Warnings,
+            ItemState::Failed => Self::Failed,
+            ItemState::Pending => Self::NotRun,
+            ItemState::Transferring | ItemState::AwaitingRestore | ItemState::Restoring => {
+                Self::Unknown
+            }
+        }
+    }
+
+    /// In the session's queue (queued or in flight). An item left `enqueuing` by a
+    /// crash may or may not have landed: it is not counted as queued.
+    pub fn is_queued(self) -> bool {
+        matches!(self, Self::Queued | Self::Transferring | Self::Restoring)
+    }
+
+    /// Restored on the destination by this migration.
+    pub fn is_restored(self) -> bool {
+        matches!(self, Self::Done | Self::Warnings)
+    }
+
+    /// The name the journal writes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Enqueuing => "enqueuing",
+            Self::Queued => "queued",
+            Self::Transferring => "transferring",
+            Self::Restoring => "restoring",
+            Self::Done => "done",
+            Self::Warnings => "warnings",
+            Self::Failed => "failed",
+            Self::NotRun => "not-run",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for ItemStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl SessionRecord {
+    /// A session `created_by` a command now, in `state`.
+    pub fn new(id: &str, created_by: &str, state: SessionState) -> Self {
+        Self {
+            id: id.to_owned(),
+            created_at: now(),
+            created_by: created_by.to_owned(),
+            state,
+            retired: None,
+        }
+    }
 }
 
 /// One item's last known state.
@@ -129,8 +260,8 @@ pub struct SessionRecord {
 pub struct ItemRecord {
     /// The session it was queued in.
     pub session: String,
-    /// `enqueuing`, `queued`, `transferring`, `restoring`, `done`, `warnings`, `failed`.
-    pub state: String,
+    /// Its last known status.
+    pub state: ItemStatus,
     /// When the state was recorded (RFC 3339, UTC).
     pub updated_at: String,
     /// The failure text, for failed items.
@@ -193,9 +324,8 @@ impl StateDir {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(Journal {
-                    format_version: JOURNAL_VERSION,
                     migration: self.migration.clone(),
-                    sources: BTreeMap::new(),
+                    ..Journal::default()
                 });
             }
             Err(source) => {
@@ -206,11 +336,12 @@ impl StateDir {
                 });
             }
         };
-        let journal: Journal =
+        let mut journal: Journal =
             serde_json::from_slice(&bytes).map_err(|e| JournalError::Damaged {
                 path: path.clone(),
                 detail: e.to_string(),
             })?;
+        journal.upgrade();
         if journal.format_version != JOURNAL_VERSION {
             return Err(JournalError::Damaged {
                 path,
@@ -303,13 +434,14 @@ mod tests {
             id: "s1".into(),
             created_at: super::now(),
             created_by: "plan".into(),
-            state: "PENDING".into(),
+            state: crate::domain::SessionState::Pending,
+            retired: None,
         });
         src.items.insert(
             "AccountRemoteRoot/bob".into(),
             ItemRecord {
                 session: "s1".into(),
-                state: "queued".into(),
+                state: super::ItemStatus::Queued,
                 updated_at: super::now(),
                 failure: None,
                 wave: Some("night-1".into()),

@@ -3,7 +3,9 @@
 
 use super::account_schema::PER_ACCOUNT_KEYS;
 use super::model::{Account, Manifest};
-use crate::modules::{Item, ItemValue, ModuleCatalog, check_value, enqueue_params, names};
+use crate::modules::{
+    Item, ItemValue, ModuleCatalog, ModuleKind, check_value, enqueue_params, names,
+};
 
 /// One item to enqueue: its module and the keys to send.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,13 +23,8 @@ pub struct QueueItem {
 impl QueueItem {
     /// The primary key's value (`user`, `package`, `featurelist`).
     pub fn key(&self) -> &str {
-        let key = match self.module {
-            names::FEATURE_LIST => "featurelist",
-            names::PACKAGE => "package",
-            _ => "user",
-        };
         self.values
-            .get(key)
+            .get(ModuleKind::of(self.module).item_key())
             .and_then(ItemValue::as_str)
             .unwrap_or_default()
     }
@@ -79,15 +76,12 @@ impl ItemEntry<'_> {
     }
 }
 
-fn named<'m>(
-    module: &'static str,
-    key: &str,
-    name: &str,
-    waive: &[String],
-    path: String,
-) -> ItemEntry<'m> {
+fn named<'m>(module: &'static str, name: &str, waive: &[String], path: String) -> ItemEntry<'m> {
     let mut values = Item::new();
-    values.insert(key.to_owned(), ItemValue::Str(name.to_owned()));
+    values.insert(
+        ModuleKind::of(module).item_key().to_owned(),
+        ItemValue::Str(name.to_owned()),
+    );
     ItemEntry {
         path,
         item: QueueItem {
@@ -121,7 +115,6 @@ pub(crate) fn source_items<'m>(
     for (i, f) in source.feature_lists.iter().enumerate() {
         out.push(named(
             names::FEATURE_LIST,
-            "featurelist",
             &f.name,
             &f.waive,
             format!("{base}.feature_lists[{i}]"),
@@ -130,7 +123,6 @@ pub(crate) fn source_items<'m>(
     for (i, p) in source.packages.iter().enumerate() {
         out.push(named(
             names::PACKAGE,
-            "package",
             &p.name,
             &p.waive,
             format!("{base}.packages[{i}]"),

@@ -25,6 +25,15 @@ use serde::de::IntoDeserializer as _;
 
 pub use diagnostic::{Diagnostic, Diagnostics, JsonDiagnostic, Severity, SourceFile};
 pub use items::QueueItem;
+
+/// Which secrets a command needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretScope {
+    /// The destination's token and every source's credentials (plan, apply).
+    All,
+    /// Only the destination's token (status, control, schemas).
+    Destination,
+}
 pub use model::{
     Account, AccountDefaults, CommTransport, Defaults, Destination, EscalationMethod, FeatureList,
     Manifest, Package, SessionOptions, SimulatorRef, Source, Timeouts,
@@ -192,9 +201,9 @@ impl Manifest {
             .collect()
     }
 
-    /// Reads every secret (environment variables and files). Errors name the manifest
-    /// location and never the value.
-    pub fn resolve_secrets(&mut self) -> Result<(), Diagnostics> {
+    /// Reads the secrets `scope` needs (environment variables and files). Errors name
+    /// the manifest location and never the value.
+    pub fn resolve_secrets(&mut self, scope: SecretScope) -> Result<(), Diagnostics> {
         let mut diags = Vec::new();
         let origin = self.origin.clone();
         let mut resolve = |secret: &mut Secret, path: String| {
@@ -209,7 +218,11 @@ impl Manifest {
         if let Some(token) = &mut self.destination.token {
             resolve(token, "destination.token".to_owned());
         }
-        for (i, source) in self.sources.iter_mut().enumerate() {
+        let sources = match scope {
+            SecretScope::All => self.sources.len(),
+            SecretScope::Destination => 0,
+        };
+        for (i, source) in self.sources.iter_mut().enumerate().take(sources) {
             for (key, secret) in [
                 ("password", &mut source.password),
                 ("root_password", &mut source.root_password),

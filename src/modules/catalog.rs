@@ -70,6 +70,41 @@ pub mod names {
     pub const ACCOUNT_USER: &str = "AccountRemoteUser";
 }
 
+/// What an item of a module is, as a migration sees it: the one place that decides
+/// it from the module name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ModuleKind {
+    /// `FeatureListRemoteRoot`.
+    FeatureList,
+    /// `PackageRemoteRoot`.
+    Package,
+    /// `AccountRemoteRoot`, `AccountRemoteUser`, `AccountLocal`: a cPanel account.
+    Account,
+    /// Any other module (server configuration: Exim, Apache, …).
+    Other,
+}
+
+impl ModuleKind {
+    /// The kind of `module`.
+    pub fn of(module: &str) -> Self {
+        match module {
+            names::FEATURE_LIST => Self::FeatureList,
+            names::PACKAGE => Self::Package,
+            names::ACCOUNT_ROOT | names::ACCOUNT_USER | "AccountLocal" => Self::Account,
+            _ => Self::Other,
+        }
+    }
+
+    /// The key naming an item (its primary key for the three item modules).
+    pub fn item_key(self) -> &'static str {
+        match self {
+            Self::FeatureList => "featurelist",
+            Self::Package => "package",
+            Self::Account | Self::Other => "user",
+        }
+    }
+}
+
 macro_rules! bundled {
     ($($name:literal),* $(,)?) => {
         [$(($name, include_str!(concat!("../../schemas/modules/", $name, ".json")))),*]

@@ -6,7 +6,7 @@ pub mod field_type;
 pub mod item;
 pub mod schema;
 
-pub use catalog::{CatalogModule, ModuleCatalog, SessionKind, names};
+pub use catalog::{CatalogModule, ModuleCatalog, ModuleKind, SessionKind, names};
 pub use field_type::{FieldKind, FieldType, FieldTypeError};
 pub use item::{
     Item, ItemProblem, ItemValue, SessionContext, UniqueKeys, check_value, did_you_mean,

@@ -2,7 +2,7 @@
 
 use super::{Scope, refused_user, risks, source_checks};
 use crate::domain::{ModuleAnalysis, RemoteAnalysis, SourceAccount};
-use crate::plan::input::{DesiredItem, DesiredSource, SourceKind};
+use crate::plan::input::{DesiredItem, DesiredSource, SessionKind};
 use crate::plan::model::{Action, Check, Conflict, ItemPlan, Severity};
 use crate::plan::test_items::account;
 
@@ -29,7 +29,7 @@ fn source(waive: &[&str]) -> DesiredSource {
     DesiredSource {
         name: "old1".into(),
         host: "old1.example.com".into(),
-        kind: SourceKind::Root,
+        kind: SessionKind::Root,
         items: vec![],
         waive: waive.iter().map(|w| (*w).to_owned()).collect(),
     }

@@ -4,7 +4,7 @@ use crate::domain::{DbInventory, RemoteAnalysis};
 use crate::plan::checks::{self, Scope};
 use crate::plan::input::{
     Desired, DesiredItem, DesiredSource, DestinationInventory, Observed, ObservedSource,
-    SourceKind, queue_key,
+    SessionKind, queue_key,
 };
 use crate::plan::model::{
     Action, Conflict, FORMAT_VERSION, Fingerprint, ItemPlan, Plan, SessionRef, SourcePlan, Summary,
@@ -208,7 +208,7 @@ fn plan_source<'d>(
         kind: source.kind,
         session: seen.session.as_ref().map(|s| SessionRef {
             id: s.id.clone(),
-            state: s.state.name().to_owned(),
+            state: s.state.clone(),
             created: s.created,
         }),
         estimate: None,
@@ -283,12 +283,12 @@ impl<'a> SourceIndex<'a> {
 
 fn plan_item(
     item: &DesiredItem,
-    kind: SourceKind,
+    kind: SessionKind,
     seen: &ObservedSource,
     dest: &DestinationIndex<'_>,
     facts: &SourceIndex<'_>,
 ) -> ItemPlan {
-    let analysed = kind == SourceKind::Root && seen.analysis.is_some();
+    let analysed = kind == SessionKind::Root && seen.analysis.is_some();
     let on_source = facts.accounts.get(item.key.as_str()).copied();
     let mut plan = ItemPlan {
         module: item.module.clone(),

@@ -4,7 +4,7 @@ use super::diff;
 use crate::domain::{Account, DbInventory, Package, RemoteAnalysis, SessionState, SourceAccount};
 use crate::plan::input::{
     Desired, DesiredItem, DesiredSource, DestinationInventory, Observed, ObservedSession,
-    ObservedSource, SourceKind,
+    ObservedSource, SessionKind,
 };
 use crate::plan::model::{Action, Conflict};
 use crate::plan::test_items::{self, featurelist, package};
@@ -40,7 +40,7 @@ fn world(items: Vec<DesiredItem>) -> (Desired, Observed) {
         sources: vec![DesiredSource {
             name: "old1".into(),
             host: "old1.example.com".into(),
-            kind: SourceKind::Root,
+            kind: SessionKind::Root,
             items,
             waive: vec![],
         }],
@@ -155,7 +155,7 @@ fn items_the_source_lacks_are_missing_on_source() {
 #[test]
 fn user_sources_are_not_checked_against_an_analysis() {
     let (mut d, mut o) = world(vec![account("zed", "zed.example")]);
-    d.sources[0].kind = SourceKind::User;
+    d.sources[0].kind = SessionKind::User;
     o.sources[0].analysis = None;
     assert_eq!(actions(&d, &o), [("zed".to_owned(), Action::Transfer)]);
 }

@@ -5,15 +5,8 @@ use crate::domain::{Account, Package, RemoteAnalysis, SessionState, SystemUserCh
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// How a source is logged in to: decides the session kind and the account module.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SourceKind {
-    /// `create_remote_root_transfer_session`; the source is analysed.
-    Root,
-    /// `create_remote_user_transfer_session`; no analysis.
-    User,
-}
+use crate::modules::ModuleKind;
+pub use crate::modules::SessionKind;
 
 /// The migration as the manifest states it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -32,7 +25,7 @@ pub struct DesiredSource {
     /// Its host.
     pub host: String,
     /// Root or user credentials.
-    pub kind: SourceKind,
+    pub kind: SessionKind,
     /// Feature lists, packages and accounts, in any order (the plan sorts them).
     pub items: Vec<DesiredItem>,
     /// Pre-flight checks the manifest waives for the whole source.
@@ -72,7 +65,7 @@ pub struct DesiredItem {
 impl DesiredItem {
     /// Whether this item is an account (as opposed to a package or feature list).
     pub fn is_account(&self) -> bool {
-        self.localuser.is_some()
+        ModuleKind::of(&self.module) == ModuleKind::Account
     }
 }
 

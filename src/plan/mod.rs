@@ -17,7 +17,7 @@ pub mod waves;
 pub use diff::diff;
 pub use input::{
     Desired, DesiredItem, DesiredSource, DestinationInventory, Observed, ObservedSession,
-    ObservedSource, SourceKind, queue_key,
+    ObservedSource, SessionKind, queue_key,
 };
 pub use model::{
     Action, Check, Conflict, FORMAT_VERSION, Fingerprint, ItemPlan, Plan, PlanEstimate, Risk,

@@ -1,7 +1,9 @@
 //! The plan: one action per manifest item, per source, plus warnings. Its JSON form is
 //! stable and versioned (`format_version`); field order is the declaration order.
 
-use crate::plan::input::SourceKind;
+use crate::domain::SessionState;
+use crate::modules::ModuleKind;
+use crate::plan::input::SessionKind;
 use serde::{Deserialize, Serialize};
 
 /// The plan's JSON format version; bump on any incompatible change.
@@ -30,6 +32,20 @@ pub struct Plan {
     /// Bytes and estimated duration over every source, and the throughput assumed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub estimate: Option<PlanEstimate>,
+}
+
+impl Plan {
+    /// Whether `apply` has anything to do: items to queue, items an earlier run queued,
+    /// or a session an earlier run started (running or paused) to follow.
+    pub fn has_work(&self) -> bool {
+        self.summary.has_changes()
+            || self.summary.already_queued > 0
+            || self.sources.iter().any(|s| {
+                s.session
+                    .as_ref()
+                    .is_some_and(|x| !x.created && x.state != SessionState::Pending)
+            })
+    }
 }
 
 /// The estimate over every source (they run in parallel: the longest one decides).
@@ -104,7 +120,7 @@ pub struct SourcePlan {
     /// Its host.
     pub host: String,
     /// Root or user credentials.
-    pub kind: SourceKind,
+    pub kind: SessionKind,
     /// The session used, if any.
     pub session: Option<SessionRef>,
     /// Bytes, workers and estimated duration of this source's session.
@@ -126,7 +142,7 @@ pub struct SessionRef {
     /// The session id.
     pub id: String,
     /// Its state when observed.
-    pub state: String,
+    pub state: SessionState,
     /// True when the plan created it.
     pub created: bool,
 }
@@ -177,6 +193,11 @@ pub struct ItemPlan {
 }
 
 impl ItemPlan {
+    /// Whether this item is an account (as opposed to a package or feature list).
+    pub fn is_account(&self) -> bool {
+        ModuleKind::of(&self.module) == ModuleKind::Account
+    }
+
     /// Whether apply would queue (or run) this item.
     pub fn is_actionable(&self) -> bool {
         matches!(self.action, Action::Transfer | Action::AlreadyQueued)

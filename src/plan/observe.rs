@@ -11,15 +11,14 @@
 use crate::domain::{
     AccountQuery, PackageFilter, RootSessionRequest, SessionState, SystemUserCheck,
 };
-use crate::journal::{Journal, JournalError, SessionRecord, StateDir, now};
+use crate::journal::{JournalError, JournalHandle, Retired, SessionRecord, now};
 use crate::plan::diff::DestinationIndex;
 use crate::plan::input::{
     Desired, DesiredSource, DestinationInventory, Observed, ObservedSession, ObservedSource,
-    SourceKind, queue_key,
+    SessionKind, queue_key,
 };
 use crate::whm::{WhmClient, WhmError};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Mutex;
 
 /// Errors while observing.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -125,212 +124,217 @@ pub async fn check_new_names(
         .map_err(ObserveError::Destination)
 }
 
-/// Which journal item states mean "in the session's queue". An item left
-/// `enqueuing` by a crash may or may not have landed: it is planned as a transfer and
-/// enqueued again, and WHM's duplicate-key answer settles it.
-pub fn is_queued_state(state: &str) -> bool {
-    matches!(state, "queued" | "transferring" | "restoring")
-}
-
 /// Observes everything the diff needs. Creates (and journals) a root session for a
 /// source only when it has items the destination lacks and no usable session exists.
 pub async fn observe(
     client: &WhmClient,
     desired: &Desired,
     access: &[SourceAccess],
-    state: &StateDir,
-    journal: &mut Journal,
+    journal: &JournalHandle,
     created_by: &str,
 ) -> Result<Observed, ObserveError> {
     let mut destination = destination_inventory(client).await?;
     destination.user_checks = check_new_names(client, desired, &destination).await?;
     let index = DestinationIndex::new(&destination);
-    let shared = Mutex::new(std::mem::take(journal));
     let tasks = desired.sources.iter().map(|source| {
-        let restored_by_us = |key: &str| {
-            lock(&shared).sources.get(&source.name).is_some_and(|r| {
-                r.items
-                    .get(key)
-                    .is_some_and(|i| matches!(i.state.as_str(), "done" | "warnings"))
-            })
-        };
-        // An account the manifest names without its domain is only known to be ours
-        // when this migration restored it; otherwise the analysis must tell its domain.
-        let settled = |i: &crate::plan::DesiredItem| {
-            index.has(i, i.domain.as_deref())
-                && (i.domain.is_some()
-                    || !i.is_account()
-                    || restored_by_us(&queue_key(&i.module, &i.key)))
-        };
-        let needs_session = source.kind == SourceKind::Root
-            && source
-                .items
-                .iter()
-                .any(|i| i.problems.is_empty() && !settled(i));
-        let request = access
-            .iter()
-            .find(|a| a.name == source.name)
-            .and_then(|a| a.root.as_ref());
-        observe_source(
+        let looker = SourceLook {
             client,
+            journal,
             source,
-            needs_session,
-            request,
-            state,
-            &shared,
+            request: access
+                .iter()
+                .find(|a| a.name == source.name)
+                .and_then(|a| a.root.as_ref()),
             created_by,
-        )
+        };
+        let needs_session = source.kind == SessionKind::Root && looker.has_unsettled(&index);
+        looker.observe(needs_session)
     });
-    let result = futures::future::join_all(tasks).await;
-    *journal = shared
-        .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let sources = result.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let sources = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Observed {
         destination,
         sources,
     })
 }
 
-async fn observe_source(
-    client: &WhmClient,
-    source: &DesiredSource,
-    needs_session: bool,
-    request: Option<&RootSessionRequest>,
-    state: &StateDir,
-    journal: &Mutex<Journal>,
-    created_by: &str,
-) -> Result<ObservedSource, ObserveError> {
-    let wrap = |error| ObserveError::Source {
-        source_name: source.name.clone(),
-        error,
-    };
-    let recorded = lock(journal)
-        .sources
-        .get(&source.name)
-        .and_then(|r| r.session.clone());
-    let mut observed = ObservedSource {
-        name: source.name.clone(),
-        ..ObservedSource::default()
-    };
-    // A recorded session is looked at even when no new session is needed: its queued
-    // items are "already queued".
-    let mut session = None;
-    if let Some(rec) = &recorded {
-        match client.get_transfer_session_state(&rec.id).await {
-            Ok(s) => session = Some((rec.clone(), s)),
-            Err(WhmError::Api { .. }) => {
-                // Gone from the server (expired or deleted): retire it.
-                retire(journal, &source.name, rec, "GONE");
-            }
-            Err(e) => return Err(wrap(e)),
+/// Observing one source.
+struct SourceLook<'a> {
+    client: &'a WhmClient,
+    journal: &'a JournalHandle,
+    source: &'a DesiredSource,
+    request: Option<&'a RootSessionRequest>,
+    created_by: &'a str,
+}
+
+impl SourceLook<'_> {
+    /// Whether a valid item of the source is not settled on the destination. An
+    /// account the manifest names without its domain is only known to be ours when
+    /// this migration restored it; otherwise the analysis must tell its domain.
+    fn has_unsettled(&self, index: &DestinationIndex) -> bool {
+        let restored_by_us = |key: &str| {
+            self.journal.read(|j| {
+                j.sources
+                    .get(&self.source.name)
+                    .is_some_and(|r| r.items.get(key).is_some_and(|i| i.state.is_restored()))
+            })
+        };
+        let settled = |i: &crate::plan::DesiredItem| {
+            index.has(i, i.domain.as_deref())
+                && (i.domain.is_some()
+                    || !i.is_account()
+                    || restored_by_us(&queue_key(&i.module, &i.key)))
+        };
+        self.source
+            .items
+            .iter()
+            .any(|i| i.problems.is_empty() && !settled(i))
+    }
+
+    fn wrap(&self, error: WhmError) -> ObserveError {
+        ObserveError::Source {
+            source_name: self.source.name.clone(),
+            error,
         }
     }
-    if let Some((rec, s)) = &session
-        && s.is_terminal()
-    {
-        retire(journal, &source.name, rec, s.name());
-        session = None;
-    }
-    if session.is_none() && needs_session {
-        let Some(request) = request else {
+
+    async fn observe(self, needs_session: bool) -> Result<ObservedSource, ObserveError> {
+        let mut observed = ObservedSource {
+            name: self.source.name.clone(),
+            ..ObservedSource::default()
+        };
+        // A recorded session is looked at even when no new session is needed: its
+        // queued items are "already queued".
+        observed.session = match self.recorded_session().await? {
+            Some(session) => Some(session),
+            None if needs_session => match self.request {
+                Some(request) => Some(self.create(request).await?),
+                None => return Ok(observed),
+            },
+            None => None,
+        };
+        let Some(session) = &observed.session else {
             return Ok(observed);
         };
-        {
-            let mut j = lock(journal);
+        observed.queued = self.queued_in(&session.id);
+        if self.source.kind == SessionKind::Root {
+            let analysis = self
+                .client
+                .retrieve_transfer_session_remote_analysis(&session.id)
+                .await
+                .map_err(|e| self.wrap(e))?;
+            observed.analysis = Some(analysis);
+        }
+        Ok(observed)
+    }
+
+    /// The journal's session for this source while it is usable; a session gone from
+    /// the server or ended is retired.
+    async fn recorded_session(&self) -> Result<Option<ObservedSession>, ObserveError> {
+        let recorded = self.journal.read(|j| {
             j.sources
-                .entry(source.name.clone())
+                .get(&self.source.name)
+                .and_then(|r| r.session.clone())
+        });
+        let Some(rec) = recorded else {
+            return Ok(None);
+        };
+        match self.client.get_transfer_session_state(&rec.id).await {
+            Ok(s) if s.is_terminal() => {
+                self.retire(&rec.id, s, Retired::Ended)?;
+                Ok(None)
+            }
+            Ok(s) => Ok(Some(ObservedSession {
+                id: rec.id,
+                state: s,
+                created: false,
+            })),
+            Err(WhmError::Api { .. }) => {
+                // Gone from the server (expired or deleted): retire it.
+                self.retire(&rec.id, rec.state.clone(), Retired::UnknownToServer)?;
+                Ok(None)
+            }
+            Err(e) => Err(self.wrap(e)),
+        }
+    }
+
+    /// Creates a root session, its intent on disk before the call and its id after.
+    async fn create(&self, request: &RootSessionRequest) -> Result<ObservedSession, ObserveError> {
+        let name = &self.source.name;
+        self.journal.commit(|j| {
+            j.sources
+                .entry(name.clone())
                 .or_default()
                 .begin_create(now());
-            state.save(&j)?;
-        }
-        let created = match client.create_remote_root_transfer_session(request).await {
+        })?;
+        let created = match self
+            .client
+            .create_remote_root_transfer_session(request)
+            .await
+        {
             Ok(created) => created,
             Err(e) => {
                 if e.server_did_not_act() {
-                    forget_create(journal, state, &source.name);
+                    self.journal
+                        .commit(|j| j.sources.entry(name.clone()).or_default().forget_create())?;
                 }
-                return Err(wrap(e));
+                return Err(self.wrap(e));
             }
         };
-        let rec = SessionRecord {
-            id: created.transfer_session_id.clone(),
-            created_at: now(),
-            created_by: created_by.to_owned(),
-            state: SessionState::Pending.name().to_owned(),
-        };
-        {
-            let mut j = lock(journal);
-            let entry = j.sources.entry(source.name.clone()).or_default();
-            entry.session = Some(rec.clone());
+        let id = created.transfer_session_id;
+        self.journal.commit(|j| {
+            let entry = j.sources.entry(name.clone()).or_default();
+            entry.session = Some(SessionRecord::new(
+                &id,
+                self.created_by,
+                SessionState::Pending,
+            ));
             entry.create_started = None;
-            state.save(&j)?;
-        }
-        observed.session = Some(ObservedSession {
-            id: rec.id.clone(),
+        })?;
+        Ok(ObservedSession {
+            id,
             state: SessionState::Pending,
             created: true,
-        });
-    } else if let Some((rec, s)) = session {
-        observed.session = Some(ObservedSession {
-            id: rec.id.clone(),
-            state: s,
-            created: false,
-        });
+        })
     }
-    if let Some(s) = &observed.session {
-        let j = lock(journal);
-        if let Some(r) = j.sources.get(&source.name) {
-            observed.queued = r
-                .items
-                .iter()
-                .filter(|(_, item)| item.session == s.id && is_queued_state(&item.state))
-                .map(|(k, _)| k.clone())
-                .collect::<BTreeSet<_>>();
-        }
-    }
-    if source.kind == SourceKind::Root
-        && let Some(s) = &observed.session
-    {
-        let analysis = client
-            .retrieve_transfer_session_remote_analysis(&s.id)
-            .await
-            .map_err(wrap)?;
-        observed.analysis = Some(analysis);
-    }
-    // Keep only queue keys of this source's items (the journal may know others).
-    let keys: BTreeSet<String> = source
-        .items
-        .iter()
-        .map(|i| queue_key(&i.module, &i.key))
-        .collect();
-    observed.queued.retain(|k| keys.contains(k));
-    Ok(observed)
-}
 
-fn retire(journal: &Mutex<Journal>, source: &str, rec: &SessionRecord, state: &str) {
-    let mut j = lock(journal);
-    if let Some(r) = j.sources.get_mut(source)
-        && r.session.as_ref().is_some_and(|s| s.id == rec.id)
-    {
-        let mut old = rec.clone();
-        state.clone_into(&mut old.state);
-        r.previous_sessions.push(old);
-        r.session = None;
+    /// The source's items the journal records as queued in `session`.
+    fn queued_in(&self, session: &str) -> BTreeSet<String> {
+        let keys: BTreeSet<String> = self
+            .source
+            .items
+            .iter()
+            .map(|i| queue_key(&i.module, &i.key))
+            .collect();
+        self.journal.read(|j| {
+            j.sources
+                .get(&self.source.name)
+                .map(|r| {
+                    r.items
+                        .iter()
+                        .filter(|(k, item)| {
+                            item.session == session && item.state.is_queued() && keys.contains(*k)
+                        })
+                        .map(|(k, _)| k.clone())
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
     }
-}
 
-fn lock(journal: &Mutex<Journal>) -> std::sync::MutexGuard<'_, Journal> {
-    journal
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// Clears the create mark of a create call the server certainly did not run.
-pub(crate) fn forget_create(journal: &Mutex<Journal>, state: &StateDir, source: &str) {
-    let mut j = lock(journal);
-    if let Some(r) = j.sources.get_mut(source) {
-        r.create_started = None;
-        let _ = state.save(&j);
+    /// Moves the current session `id` to the source's previous sessions.
+    fn retire(&self, id: &str, last: SessionState, why: Retired) -> Result<(), JournalError> {
+        self.journal.commit(|j| {
+            if let Some(r) = j.sources.get_mut(&self.source.name)
+                && r.session.as_ref().is_some_and(|s| s.id == id)
+                && let Some(mut old) = r.session.take()
+            {
+                old.state = last;
+                old.retired = Some(why);
+                r.previous_sessions.push(old);
+            }
+        })
     }
 }

@@ -267,8 +267,8 @@ fn item_line(item: &ItemPlan, checks: Option<&Vec<&Check>>) -> String {
 
 fn session_line(source: &SourcePlan) -> String {
     let kind = match source.kind {
-        crate::plan::SourceKind::Root => "root",
-        crate::plan::SourceKind::User => "user",
+        crate::plan::SessionKind::Root => "root",
+        crate::plan::SessionKind::User => "user",
     };
     let session = match &source.session {
         Some(s) if s.created => format!("session {} ({}, created by this plan)", s.id, s.state),

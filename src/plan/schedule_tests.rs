@@ -3,7 +3,7 @@
 use super::*;
 use crate::domain::{RemoteAnalysis, SessionState, SourceAccount};
 use crate::plan::diff;
-use crate::plan::input::{DesiredSource, ObservedSession, ObservedSource, SourceKind};
+use crate::plan::input::{DesiredSource, ObservedSession, ObservedSource, SessionKind};
 use crate::plan::test_items::{account, package};
 
 /// 1 byte per microsecond per worker, no fixed cost: a step of `n` bytes takes `n` µs.
@@ -149,7 +149,7 @@ fn scheduled(pools: Pools) -> Plan {
         sources: vec![DesiredSource {
             name: "old1".into(),
             host: "old1.example.com".into(),
-            kind: SourceKind::Root,
+            kind: SessionKind::Root,
             waive: vec![],
             items: vec![
                 package("gold"),
@@ -251,7 +251,7 @@ fn a_manifest_prerequisite_wins_over_the_owner() {
         sources: vec![DesiredSource {
             name: "old1".into(),
             host: "h".into(),
-            kind: SourceKind::Root,
+            kind: SessionKind::Root,
             waive: vec![],
             items: vec![account("res", &[]), desired_item, account("mid", &[])],
         }],

@@ -80,7 +80,7 @@ pub fn label(plan: &mut Plan, item_waves: &[BTreeMap<String, String>], wave: Opt
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::input::{DesiredItem, DesiredSource, SourceKind};
+    use crate::plan::input::{DesiredItem, DesiredSource, SessionKind};
 
     fn item(module: &str, key: &str, account: bool) -> DesiredItem {
         DesiredItem {
@@ -104,7 +104,7 @@ mod tests {
             sources: vec![DesiredSource {
                 name: "old1".to_owned(),
                 host: "h".to_owned(),
-                kind: SourceKind::Root,
+                kind: SessionKind::Root,
                 waive: Vec::new(),
                 items: vec![
                     item("PackageRemoteRoot", "gold", false),

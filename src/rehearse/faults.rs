@@ -143,7 +143,7 @@ fn unit(seed: u64, parts: &[&str]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{DesiredItem, DesiredSource, SourceKind};
+    use crate::plan::{DesiredItem, DesiredSource, SessionKind};
 
     fn desired(users: usize) -> Desired {
         Desired {
@@ -151,7 +151,7 @@ mod tests {
             sources: vec![DesiredSource {
                 name: "old1".into(),
                 host: "old1.example.com".into(),
-                kind: SourceKind::Root,
+                kind: SessionKind::Root,
                 waive: Vec::new(),
                 items: (0..users)
                     .map(|i| DesiredItem {

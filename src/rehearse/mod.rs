@@ -7,23 +7,23 @@
 //! separate state directory, so a later real `apply` never sees it.
 
 pub mod faults;
+pub mod narrate;
 pub mod scale;
 pub mod world;
 
 use crate::apply::execute::{Context, SourceRun, UserAccess, execute};
 use crate::apply::monitor::Watcher;
 use crate::apply::poll::PollPolicy;
-use crate::domain::{RootSessionRequest, SessionOptions, SourceLogin, UserSessionRequest};
-use crate::journal::{Journal, JournalError, StateDir};
+use crate::journal::{Journal, JournalError, JournalHandle, StateDir};
 use crate::plan::observe::{ObserveError, SourceAccess, observe};
-use crate::plan::{Desired, Observed, Plan, SourceKind, diff};
+use crate::plan::{Desired, Observed, Plan, diff};
 use crate::sim::{Persisted, SimHandle, SimOptions, Simulator};
 use crate::whm::{ClientOptions, RetryPolicy, Timeouts, TlsMode, WhmClient};
 use faults::{FaultPlan, SessionEvent};
 use scale::Scale;
 use secrecy::SecretString;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
@@ -52,8 +52,10 @@ pub struct Options {
     pub scale: Scale,
     /// The faults to inject, if any.
     pub faults: Option<FaultPlan>,
-    /// Per source (manifest order): its session options (threads), as the manifest sets them.
-    pub sessions: Vec<SessionOptions>,
+    /// The root sources' session requests, with the rehearsal's password.
+    pub roots: Vec<SourceAccess>,
+    /// The user sources' session requests, with the rehearsal's password.
+    pub users: Vec<UserAccess>,
 }
 
 /// One run of the executor against the simulated world (a rehearsal re-runs after a
@@ -98,8 +100,7 @@ struct Slot {
 pub struct Rehearsal {
     slot: Arc<Slot>,
     client: WhmClient,
-    state: StateDir,
-    journal: Arc<Mutex<Journal>>,
+    journal: Arc<JournalHandle>,
     roots: Vec<SourceAccess>,
     users: Vec<UserAccess>,
     faults: Option<FaultPlan>,
@@ -121,7 +122,7 @@ impl Rehearsal {
             .dir()
             .join(format!("{}.sim-world.json", desired.migration));
         let _ = std::fs::remove_file(&state_file);
-        let token = token();
+        let token = crate::sim::random_token();
         let sim_options = SimOptions {
             api_token: token.clone(),
             time_scale: options.scale.time_scale(),
@@ -147,9 +148,8 @@ impl Rehearsal {
             retry: RetryPolicy::default(),
         })
         .map_err(|e| RehearseError::Simulator(e.to_string()))?;
-        let journal = Journal::default();
-        options.state.save(&journal)?;
-        let (roots, users) = access(desired, &options.sessions);
+        let journal = JournalHandle::with(options.state, Journal::default());
+        journal.commit(|_| ())?;
         let event_pending = options.faults.as_ref().is_some_and(|f| f.event.is_some());
         Ok(Self {
             slot: Arc::new(Slot {
@@ -160,10 +160,9 @@ impl Rehearsal {
                 },
             }),
             client,
-            state: options.state,
-            journal: Arc::new(Mutex::new(journal)),
-            roots,
-            users,
+            journal: Arc::new(journal),
+            roots: options.roots,
+            users: options.users,
             faults: options.faults,
             event_pending,
         })
@@ -171,19 +170,14 @@ impl Rehearsal {
 
     /// Observes the simulated world exactly as `plan` observes a real one, and diffs.
     pub async fn plan(&self, desired: &Desired) -> Result<Plan, RehearseError> {
-        let mut journal = std::mem::take(&mut *lock(&self.journal));
         let observed = observe(
             &self.client,
             desired,
             &self.roots,
-            &self.state,
-            &mut journal,
+            &self.journal,
             "rehearse",
         )
-        .await;
-        *lock(&self.journal) = journal;
-        let observed = observed?;
-        self.state.save(&lock(&self.journal))?;
+        .await?;
         Ok(diff(desired, &observed))
     }
 
@@ -211,7 +205,6 @@ impl Rehearsal {
         ));
         let cx = Context {
             client: &self.client,
-            state: &self.state,
             journal: &self.journal,
             policy: PollPolicy::default(),
         };
@@ -238,57 +231,6 @@ impl Rehearsal {
     }
 }
 
-/// Session requests the simulated sources accept: the manifest's hosts and session
-/// options with the rehearsal's password, never the real one.
-fn access(desired: &Desired, sessions: &[SessionOptions]) -> (Vec<SourceAccess>, Vec<UserAccess>) {
-    let mut roots = Vec::new();
-    let mut users = Vec::new();
-    for (i, s) in desired.sources.iter().enumerate() {
-        let password = SecretString::from(world::REHEARSAL_PASSWORD);
-        match s.kind {
-            SourceKind::Root => roots.push(SourceAccess {
-                name: s.name.clone(),
-                root: Some(RootSessionRequest {
-                    login: SourceLogin {
-                        host: s.host.clone(),
-                        user: "root".to_owned(),
-                        password: Some(password),
-                        ..SourceLogin::default()
-                    },
-                    comm_transport: None,
-                    options: sessions.get(i).cloned().unwrap_or_default(),
-                }),
-            }),
-            SourceKind::User => users.push(UserAccess {
-                name: s.name.clone(),
-                request: UserSessionRequest {
-                    host: s.host.clone(),
-                    password,
-                    unrestricted_restore: sessions
-                        .get(i)
-                        .and_then(|o| o.unrestricted_restore)
-                        .unwrap_or(false),
-                },
-            }),
-        }
-    }
-    (roots, users)
-}
-
-fn token() -> String {
-    use rand::Rng;
-    let mut rng = rand::rng();
-    (0..32)
-        .map(|_| char::from(b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789"[rng.random_range(0..32)]))
-        .collect()
-}
-
-fn lock(journal: &Mutex<Journal>) -> std::sync::MutexGuard<'_, Journal> {
-    journal
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 #[derive(Debug, Default)]
 struct Measured {
     per_source: Vec<Option<Duration>>,
@@ -304,7 +246,7 @@ const SAMPLE: Duration = Duration::from_millis(1);
 async fn drive(
     slot: Arc<Slot>,
     client: WhmClient,
-    journal: Arc<Mutex<Journal>>,
+    journal: Arc<JournalHandle>,
     sources: Vec<String>,
     event: Option<(SessionEvent, u64)>,
     mut stop: watch::Receiver<bool>,
@@ -314,14 +256,13 @@ async fn drive(
     let mut pending = event;
     let mut fired = None;
     loop {
-        {
-            let j = lock(&journal);
+        journal.read(|j| {
             for (i, name) in sources.iter().enumerate() {
                 if let Some(s) = j.sources.get(name).and_then(|r| r.session.as_ref()) {
                     seen.entry(s.id.clone()).or_insert((i, None, None));
                 }
             }
-        }
+        });
         let mut restores = 0;
         {
             let handle = slot.handle.lock().await;

@@ -6,7 +6,7 @@
 //! the rehearsal's own session requests send.
 
 use crate::domain::{DbInventory, RemoteAnalysis};
-use crate::plan::{Desired, DesiredSource, Observed, ObservedSource, SourceKind};
+use crate::plan::{Desired, DesiredSource, Observed, ObservedSource, SessionKind};
 use crate::sim::World;
 use crate::sim::world::{Credentials, DestAccount, Package, Source, SourceAccount};
 use std::collections::BTreeMap;
@@ -175,7 +175,7 @@ fn source(desired: &DesiredSource, observed: &ObservedSource) -> Source {
             })
             .collect();
     }
-    if desired.kind == SourceKind::User {
+    if desired.kind == SessionKind::User {
         source.credentials.cpanel = source
             .accounts
             .iter()

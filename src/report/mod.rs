@@ -42,8 +42,10 @@ mod format;
 mod from_log;
 mod json;
 mod junit;
+pub mod log_lines;
 mod plain;
 mod progress;
+pub mod status;
 mod summary;
 mod text;
 

@@ -42,6 +42,16 @@ pub fn token_from_env(var: &str) -> Option<String> {
     std::env::var(var).ok().filter(|t| !t.is_empty())
 }
 
+/// A random API token, for a simulator only this process talks to (the embedded demo,
+/// a rehearsal).
+pub fn random_token() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..32)
+        .map(|_| char::from(b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789"[rng.random_range(0..32)]))
+        .collect()
+}
+
 async fn shutdown_signal() -> Result<(), std::io::Error> {
     #[cfg(unix)]
     {

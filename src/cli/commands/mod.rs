@@ -1,4 +1,5 @@
-//! One handler per command; each returns the exit code or an error report.
+//! One handler per command: parse what the flags say, call the migration layer, print,
+//! and return the exit status. No handler calls another.
 
 pub mod apply;
 pub mod cleanup;
@@ -10,66 +11,42 @@ pub mod schemas;
 pub mod sim;
 pub mod validate;
 
+use crate::cli::args::{Cli, Command, SchemasCommand};
 use crate::cli::printer::Printer;
-use crate::manifest::{Diagnostics, Manifest};
-use std::path::Path;
+use crate::cli::{CommandResult, ExitStatus};
+use crate::migration::Action;
 
-/// Loads a manifest, printing its diagnostics; `None` when it has errors.
-pub fn load_manifest(printer: &Printer, path: &Path) -> Option<Manifest> {
-    match crate::manifest::load(path) {
-        Ok(m) => {
-            let warnings = m.warnings();
-            if !warnings.is_empty() {
-                printer.error(&warnings.render_text(printer.stderr_color()));
-            }
-            warn_open_secret_files(printer, &m);
-            Some(m)
+/// Runs the command `cli` names.
+pub async fn run(printer: &Printer, cli: &Cli) -> CommandResult {
+    let global = &cli.global;
+    match &cli.command {
+        Command::Validate(a) => validate::run(printer, global, a).await,
+        Command::Plan(a) => plan::run(printer, global, a).await,
+        Command::Apply(a) => apply::run(printer, global, a).await,
+        Command::Rehearse(a) => rehearse::run(printer, global, a).await,
+        Command::Status(a) => control::status(printer, global, a).await,
+        Command::Logs(a) => control::logs(printer, global, a).await,
+        Command::Pause(a) => control::control(printer, global, a, Action::Pause).await,
+        Command::Resume(a) => control::control(printer, global, a, Action::Resume).await,
+        Command::Abort(a) => control::control(printer, global, a, Action::Abort).await,
+        Command::Cleanup(a) => cleanup::run(printer, global, a).await,
+        Command::Schema(a) => Ok(schema::run(printer, a)),
+        Command::Schemas(SchemasCommand::Pull(a)) => schemas::pull(printer, global, a).await,
+        Command::Sim(a) => sim::run(printer, a).await,
+        Command::Completions(a) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_complete::generate(a.shell, &mut cmd, "whm-migrate", &mut out);
+            printer.data(&String::from_utf8_lossy(&out));
+            Ok(ExitStatus::Ok)
         }
-        Err(diags) => {
-            print_diagnostics(printer, &diags);
-            None
-        }
-    }
-}
-
-/// Prints diagnostics on stderr.
-pub fn print_diagnostics(printer: &Printer, diags: &Diagnostics) {
-    printer.error(&diags.render_text(printer.stderr_color()));
-}
-
-/// Warns about secret files other users can read. Not for the embedded simulator's
-/// demo credentials, which a clone checks out world-readable.
-fn warn_open_secret_files(printer: &Printer, manifest: &Manifest) {
-    if manifest.destination.simulator.is_some() {
-        return;
-    }
-    let mut secrets: Vec<&crate::manifest::Secret> = Vec::new();
-    secrets.extend(manifest.destination.token.as_ref());
-    for s in &manifest.sources {
-        secrets.extend(s.password.as_ref());
-        secrets.extend(s.root_password.as_ref());
-        secrets.extend(s.sshkey_passphrase.as_ref());
-    }
-    for secret in secrets {
-        if let crate::manifest::SecretRef::File(path) = secret.reference()
-            && readable_by_others(path)
-        {
-            printer.warn(&format!(
-                "the secret file {} can be read by other users; restrict it with `chmod 600 {}`",
-                path.display(),
-                path.display()
-            ));
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut out)
+                .map_err(|e| miette::miette!("cannot render the man page: {e}"))?;
+            printer.data(&String::from_utf8_lossy(&out));
+            Ok(ExitStatus::Ok)
         }
     }
-}
-
-#[cfg(unix)]
-fn readable_by_others(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o044 != 0)
-}
-
-#[cfg(not(unix))]
-fn readable_by_others(_path: &Path) -> bool {
-    false
 }

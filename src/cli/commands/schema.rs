@@ -1,34 +1,33 @@
 //! `whm-migrate schema [--check]`: the manifest's JSON Schema.
 
+use crate::cli::ExitStatus;
 use crate::cli::args::SchemaArgs;
 use crate::cli::printer::Printer;
-use crate::cli::{EXIT_ERROR, EXIT_OK};
 use crate::manifest::{SCHEMA_REGEN_COMMAND, manifest_json_schema_text};
 
 /// Prints the schema, or with `--check` compares it with the committed copy.
-pub fn run(printer: &Printer, args: &SchemaArgs) -> miette::Result<i32> {
+pub fn run(printer: &Printer, args: &SchemaArgs) -> ExitStatus {
     let text = manifest_json_schema_text();
     if !args.check {
         printer.data(&text);
-        return Ok(EXIT_OK);
+        return ExitStatus::Ok;
     }
-    let path = std::path::Path::new("schemas/manifest.schema.json");
-    match std::fs::read_to_string(path) {
+    match std::fs::read_to_string("schemas/manifest.schema.json") {
         Ok(committed) if committed == text => {
             printer.info("schemas/manifest.schema.json is up to date");
-            Ok(EXIT_OK)
+            ExitStatus::Ok
         }
         Ok(_) => {
             printer.error(&format!(
                 "error: schemas/manifest.schema.json is stale\nhelp: regenerate it with `{SCHEMA_REGEN_COMMAND}` and commit it"
             ));
-            Ok(EXIT_ERROR)
+            ExitStatus::Error
         }
         Err(e) => {
             printer.error(&format!(
                 "error: cannot read schemas/manifest.schema.json: {e}\nhelp: run this from the project's root, or regenerate it with `{SCHEMA_REGEN_COMMAND}`"
             ));
-            Ok(EXIT_ERROR)
+            ExitStatus::Error
         }
     }
 }

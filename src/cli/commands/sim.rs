@@ -1,13 +1,13 @@
 //! `whm-migrate sim`: the WHM simulator, standalone.
 
-use crate::cli::EXIT_OK;
 use crate::cli::args::SimArgs;
 use crate::cli::printer::Printer;
+use crate::cli::{CommandResult, ExitStatus};
 use crate::sim::{SimOptions, TimeScale, World, serve_until_signal, token_from_env};
 use miette::{IntoDiagnostic, WrapErr, miette};
 
 /// Serves the world until Ctrl-C or SIGTERM.
-pub async fn run(printer: &Printer, args: &SimArgs) -> miette::Result<i32> {
+pub async fn run(printer: &Printer, args: &SimArgs) -> CommandResult {
     let world = World::load(&args.world)
         .into_diagnostic()
         .wrap_err_with(|| format!("cannot load the world {}", args.world.display()))?;
@@ -41,5 +41,5 @@ pub async fn run(printer: &Printer, args: &SimArgs) -> miette::Result<i32> {
     .await
     .into_diagnostic()?;
     printer.info("simulator stopped");
-    Ok(EXIT_OK)
+    Ok(ExitStatus::Ok)
 }

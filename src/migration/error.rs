@@ -1,0 +1,132 @@
+//! Why a migration call failed: each error says what happened, where, and what to do.
+
+use crate::journal::{JournalError, LockError};
+use crate::manifest::Diagnostics;
+use crate::migration::settings::DestinationError;
+use crate::plan::observe::ObserveError;
+use crate::plan::waves::UnknownWave;
+use crate::rehearse::RehearseError;
+use crate::whm::WhmError;
+use std::path::PathBuf;
+
+/// A migration call's error.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum MigrationError {
+    /// The manifest has errors (or a secret could not be read): the diagnostics name
+    /// each place and its fix.
+    #[error("the manifest has {} error(s)", .0.error_count())]
+    #[diagnostic(code(manifest::invalid))]
+    Manifest(Diagnostics),
+    /// The journal could not be read or written.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Journal(#[from] JournalError),
+    /// The migration's lock is held or cannot be taken.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Lock(#[from] LockError),
+    /// The destination could not be opened.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Destination(Box<DestinationError>),
+    /// A call to the destination failed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Whm(Box<WhmError>),
+    /// Observing the servers failed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Observe(Box<ObserveError>),
+    /// The rehearsal could not be set up.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Rehearse(Box<RehearseError>),
+    /// `--wave` named a wave the manifest does not use.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    UnknownWave(#[from] UnknownWave),
+    /// `--source` named a source the manifest does not have.
+    #[error("the manifest has no source named “{0}”")]
+    #[diagnostic(
+        code(migration::unknown_source),
+        help("the manifest's sources are listed under [[sources]] with their `name`")
+    )]
+    UnknownSource(String),
+    /// A saved plan could not be read.
+    #[error("cannot read the plan {}: {detail}", path.display())]
+    #[diagnostic(
+        code(migration::plan_file),
+        help("make it with `whm-migrate plan MANIFEST --out PLAN.json`")
+    )]
+    PlanFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A saved plan no longer matches the manifest or the servers.
+    #[error("the saved plan {} is stale: the manifest or the servers changed since it was made", plan.display())]
+    #[diagnostic(
+        code(migration::stale_plan),
+        help("make a new plan with `whm-migrate plan {} --out {}`, review it, then use it", manifest.display(), plan.display())
+    )]
+    StalePlan {
+        /// The saved plan.
+        plan: PathBuf,
+        /// Its manifest.
+        manifest: PathBuf,
+    },
+    /// `--wave` names another wave than the saved plan covers.
+    #[error("the saved plan {} covers wave “{planned}”, not “{given}”", plan.display())]
+    #[diagnostic(
+        code(migration::wave_mismatch),
+        help("apply the plan as it is (drop --wave), or make a plan of wave “{given}” with `whm-migrate plan {} --wave {given} --out PLAN.json`", manifest.display())
+    )]
+    WaveMismatch {
+        /// The saved plan.
+        plan: PathBuf,
+        /// Its manifest.
+        manifest: PathBuf,
+        /// The wave it covers.
+        planned: String,
+        /// The wave asked for.
+        given: String,
+    },
+    /// `rehearse --offline` needs a saved plan and the observed state beside it.
+    #[error("{0}")]
+    #[diagnostic(code(migration::offline))]
+    Offline(String, #[help] String),
+    /// A file could not be written.
+    #[error("cannot write {}: {source}", path.display())]
+    #[diagnostic(code(migration::write))]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+impl From<DestinationError> for MigrationError {
+    fn from(e: DestinationError) -> Self {
+        Self::Destination(Box::new(e))
+    }
+}
+
+impl From<WhmError> for MigrationError {
+    fn from(e: WhmError) -> Self {
+        Self::Whm(Box::new(e))
+    }
+}
+
+impl From<ObserveError> for MigrationError {
+    fn from(e: ObserveError) -> Self {
+        Self::Observe(Box::new(e))
+    }
+}
+
+impl From<RehearseError> for MigrationError {
+    fn from(e: RehearseError) -> Self {
+        Self::Rehearse(Box::new(e))
+    }
+}
