@@ -5,8 +5,10 @@ use crate::plan::checks::risk_meaning;
 use crate::plan::model::{
     Action, Check, ItemPlan, Plan, SetBy, SourcePlan, Throughput, ThroughputSource,
 };
+use crate::report::format::{bytes, duration};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::time::Duration;
 
 /// The longest Markdown plan; GitHub refuses comments over 65,536 characters.
 pub const MARKDOWN_LIMIT: usize = 60_000;
@@ -23,23 +25,6 @@ pub fn symbol(action: Action) -> &'static str {
     }
 }
 
-/// Bytes in binary units, one decimal (`1.5 GiB`).
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut unit = 0;
-    #[allow(clippy::cast_precision_loss)]
-    let mut value = bytes as f64;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
-
 /// The one-line summary, e.g. `Plan: 3 to transfer (1.2 GiB), 1 already present, …`.
 pub fn summary_line(plan: &Plan) -> String {
     let s = &plan.summary;
@@ -52,7 +37,7 @@ pub fn summary_line(plan: &Plan) -> String {
     let mut line = format!(
         "Plan: {} to transfer ({}), {} already present, {} already queued, {} conflict, {} missing on source, {} invalid.",
         s.transfer,
-        human_bytes(s.bytes_to_transfer),
+        bytes(s.bytes_to_transfer),
         s.already_present,
         s.already_queued,
         s.conflict,
@@ -231,7 +216,7 @@ fn item_line(item: &ItemPlan, checks: Option<&Vec<&Check>>) -> String {
         facts.push(d.clone());
     }
     if let Some(size) = item.size {
-        facts.push(human_bytes(size));
+        facts.push(bytes(size));
     }
     if !facts.is_empty() {
         let _ = write!(line, " ({})", facts.join(", "));
@@ -281,18 +266,6 @@ fn session_line(source: &SourcePlan) -> String {
     )
 }
 
-/// A duration for people: `45s`, `3m 20s`, `2h 05m`; under a second in milliseconds.
-pub fn human_duration(ms: u64) -> String {
-    let secs = ms.div_ceil(1000);
-    match secs {
-        0 => "0s".to_owned(),
-        _ if ms < 1000 => format!("{ms}ms"),
-        1..60 => format!("{secs}s"),
-        60..3600 => format!("{}m {:02}s", secs / 60, secs % 60),
-        _ => format!("{}h {:02}m", secs / 3600, (secs % 3600).div_ceil(60)),
-    }
-}
-
 /// The order the accounts go in, by priority (at most `shown` names).
 fn order_line(source: &SourcePlan, shown: usize) -> Option<String> {
     let mut accounts: Vec<&ItemPlan> = source
@@ -323,10 +296,10 @@ pub fn estimate_line(source: &SourcePlan) -> Option<String> {
         format!(
             "schedule: {} item(s), {}, over {} transfer and {} restore worker(s): about {}",
             e.items,
-            human_bytes(e.bytes),
+            bytes(e.bytes),
             e.transfer_threads,
             e.restore_threads,
-            human_duration(e.duration_ms)
+            duration(Duration::from_millis(e.duration_ms))
         )
     })
 }
@@ -334,11 +307,14 @@ pub fn estimate_line(source: &SourcePlan) -> Option<String> {
 /// The assumed throughput, and where it comes from.
 pub fn throughput_text(t: &Throughput) -> String {
     let restore = match t.restore_bytes_per_second {
-        Some(r) => format!(", {}/s per restore worker", human_bytes(r)),
+        Some(r) => format!(", {}/s per restore worker", bytes(r)),
         None => ", restores included".to_owned(),
     };
     let overhead = if t.step_overhead_ms > 0 {
-        format!(", {} per item step", human_duration(t.step_overhead_ms))
+        format!(
+            ", {} per item step",
+            duration(Duration::from_millis(t.step_overhead_ms))
+        )
     } else {
         String::new()
     };
@@ -351,7 +327,7 @@ pub fn throughput_text(t: &Throughput) -> String {
     };
     format!(
         "{}/s per transfer worker{restore}{overhead} ({from})",
-        human_bytes(t.transfer_bytes_per_second)
+        bytes(t.transfer_bytes_per_second)
     )
 }
 
@@ -366,8 +342,8 @@ pub fn overall_estimate_line(plan: &Plan) -> Option<String> {
     .then(|| {
         format!(
             "Estimate: {} in about {} (sources run in parallel), assuming {}.",
-            human_bytes(e.bytes),
-            human_duration(e.duration_ms),
+            bytes(e.bytes),
+            duration(Duration::from_millis(e.duration_ms)),
             throughput_text(&e.throughput)
         )
     })
@@ -464,7 +440,7 @@ pub fn markdown(plan: &Plan) -> String {
         head,
         "\n**{} to transfer, {}.**\n",
         s.transfer,
-        human_bytes(s.bytes_to_transfer)
+        bytes(s.bytes_to_transfer)
     );
     if let Some(w) = &plan.wave {
         let _ = writeln!(head, "Wave: `{}`.\n", md_escape(w));

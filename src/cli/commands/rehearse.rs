@@ -17,8 +17,9 @@ use crate::manifest::Manifest;
 use crate::modules::ModuleCatalog;
 use crate::plan::{Action, Desired, Observed, Plan, diff, render};
 use crate::rehearse::faults::FaultPlan;
-use crate::rehearse::scale::{Scale, SourceWork, default_speed, human};
+use crate::rehearse::scale::{Scale, SourceWork, default_speed};
 use crate::rehearse::{Options, Rehearsal, Round, observed_path};
+use crate::report::format::duration;
 use crate::report::{ApplyReport, Progress, write_junit};
 use crate::whm::SessionState;
 use miette::{IntoDiagnostic, WrapErr, miette};
@@ -431,7 +432,7 @@ fn makespan(
             out,
             "\n  {}: {}",
             source.name,
-            total.map_or_else(|| "nothing to move".to_owned(), human)
+            total.map_or_else(|| "nothing to move".to_owned(), duration)
         );
     }
     let overall: Duration = rounds
@@ -439,7 +440,7 @@ fn makespan(
         .filter_map(|(r, _)| r.simulated_overall)
         .map(|d| scale.real(d))
         .sum();
-    let _ = write!(out, "\n  overall: {}", human(overall));
+    let _ = write!(out, "\n  overall: {}", duration(overall));
     if rounds.len() > 1 {
         let _ = write!(
             out,
