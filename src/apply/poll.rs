@@ -388,7 +388,7 @@ mod tests {
         assert_eq!(policy.near_end() + policy.confirm, policy.min);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn an_end_that_comes_closer_wakes_the_sleeping_poll() {
         let signals = LogSignals::default();
         let now = Instant::now();
