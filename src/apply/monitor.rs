@@ -136,28 +136,15 @@ pub async fn follow(
         let _ = state_tx.send(s.clone());
     });
     tokio::pin!(poll);
-    let mut told = Told::default();
-    let mut eta = EndEstimate::new();
-    // Showing scans every item; at most every SHOW_EVERY, however often the fold moves.
-    let mut shown_at = Instant::now();
-    let mut unshown = false;
+    let mut showing = Showing::new(&shared, &signals);
     let final_state = loop {
         tokio::select! {
             result = &mut poll => break result,
             Some(state) = state_rx.recv() => watcher.state(&state),
             _ = &mut follower, if !follower_done => follower_done = true,
-            () = shared.changed.notified() => {
-                tell(&shared, &signals, &mut told, watcher);
-                if shown_at.elapsed() >= SHOW_EVERY {
-                    show(&shared, &signals, &mut eta, watcher);
-                    (shown_at, unshown) = (Instant::now(), false);
-                } else {
-                    unshown = true;
-                }
-            }
-            () = tokio::time::sleep_until((shown_at + SHOW_EVERY).into()), if unshown => {
-                show(&shared, &signals, &mut eta, watcher);
-                (shown_at, unshown) = (Instant::now(), false);
+            () = shared.changed.notified() => showing.changed(watcher),
+            () = tokio::time::sleep_until(showing.next_showing().into()), if showing.unshown => {
+                showing.show(watcher);
             }
         }
     };
@@ -176,27 +163,84 @@ pub async fn follow(
         }
     }
     follower.abort();
-    tell(&shared, &signals, &mut told, watcher);
-    show(&shared, &signals, &mut eta, watcher);
+    tell(&shared, &signals, &mut showing.told, watcher);
+    showing.show(watcher);
     let progress = std::mem::take(&mut *shared.lock());
     let log_complete = follower_done && progress.outcome().is_some();
+    Ok(ended(client, session, final_state, progress, log_complete).await)
+}
+
+/// The monitor's result once the session has ended: its state as the log's end record
+/// settles it, and the failure excerpts and warnings read from the item logs.
+async fn ended(
+    client: &WhmClient,
+    session: &str,
+    state: SessionState,
+    progress: SessionProgress,
+    log_complete: bool,
+) -> Followed {
     // A session failed or aborted from outside can show COMPLETED for longer than the
     // state poll's confirmation (REFERENCE §5.2): the master log's end record, written
     // before the state settles, says how it really ended.
-    let final_state = match (&final_state, progress.outcome()) {
+    let state = match (&state, progress.outcome()) {
         (SessionState::Completed, Some(SessionOutcome::Failed)) => SessionState::Failed,
         (SessionState::Completed, Some(SessionOutcome::Aborted)) => SessionState::Aborted,
-        _ => final_state,
+        _ => state,
     };
     let excerpts = failed_excerpts(client, session, &progress).await;
     let warnings = warning_lines(client, session, &progress).await;
-    Ok(Followed {
-        state: final_state,
+    Followed {
+        state,
         progress,
         log_complete,
         excerpts,
         warnings,
-    })
+    }
+}
+
+/// What the monitor passes on to the watcher as the fold changes, and when.
+struct Showing<'a> {
+    shared: &'a Shared,
+    signals: &'a LogSignals,
+    told: Told,
+    eta: EndEstimate,
+    /// Showing scans every item; at most every SHOW_EVERY, however often the fold moves.
+    shown_at: Instant,
+    /// The fold changed since it was last shown.
+    unshown: bool,
+}
+
+impl<'a> Showing<'a> {
+    fn new(shared: &'a Shared, signals: &'a LogSignals) -> Self {
+        Self {
+            shared,
+            signals,
+            told: Told::default(),
+            eta: EndEstimate::new(),
+            shown_at: Instant::now(),
+            unshown: false,
+        }
+    }
+
+    /// The fold changed: tells at once what must not wait, and shows the fold unless it
+    /// was shown less than SHOW_EVERY ago (then it is shown at [`Self::next_showing`]).
+    fn changed(&mut self, watcher: &mut dyn Watcher) {
+        tell(self.shared, self.signals, &mut self.told, watcher);
+        if self.shown_at.elapsed() >= SHOW_EVERY {
+            self.show(watcher);
+        } else {
+            self.unshown = true;
+        }
+    }
+
+    fn next_showing(&self) -> Instant {
+        self.shown_at + SHOW_EVERY
+    }
+
+    fn show(&mut self, watcher: &mut dyn Watcher) {
+        show(self.shared, self.signals, &mut self.eta, watcher);
+        (self.shown_at, self.unshown) = (Instant::now(), false);
+    }
 }
 
 /// What the monitor has already passed on.

@@ -160,93 +160,149 @@ pub async fn follow_state_with(
     log: &LogSignals,
     mut on_change: impl FnMut(&SessionState),
 ) -> Result<SessionState, WhmError> {
-    let mut last: Option<SessionState> = None;
-    // `interval` backs off while nothing changes; `wait` is the sleep it leads to, shorter
-    // near the end.
-    let mut interval = policy.min;
-    let mut wait: Wait;
-    let began = Instant::now();
-    let mut failing_since: Option<Instant> = None;
+    let mut poll = StatePoll {
+        client,
+        session,
+        policy,
+        log,
+        last: None,
+        interval: policy.min,
+        began: Instant::now(),
+        failing_since: None,
+    };
     loop {
-        match client.get_transfer_session_state(session).await {
+        let wait = match client.get_transfer_session_state(session).await {
             Ok(state) => {
-                failing_since = None;
-                if state.is_terminal() {
-                    // Confirm: a failing or aborted session passes through COMPLETED.
-                    // The log's end record settles it as well as a second read after
-                    // `confirm` does, so ask the follower for it and take whichever is
-                    // first.
-                    let confirmed = if let Some(settled) = log.settled(&state) {
-                        settled
-                    } else {
-                        log.fetch_now.notify_one();
-                        tokio::select! {
-                            () = tokio::time::sleep(policy.confirm) => {}
-                            () = log.poll_now.notified() => {}
-                        }
-                        match log.settled(&state) {
-                            Some(settled) => settled,
-                            None => client
-                                .get_transfer_session_state(session)
-                                .await
-                                .unwrap_or_else(|_| state.clone()),
-                        }
-                    };
-                    if confirmed.is_terminal() {
-                        if last.as_ref() != Some(&confirmed) {
-                            on_change(&confirmed);
-                        }
-                        return Ok(confirmed);
-                    }
-                    continue;
-                }
-                // Paused by someone else (WHM's UI, `whm-migrate pause`): it stays so
-                // until started again, so following it further would never end.
-                if state == SessionState::Paused {
-                    if last.as_ref() != Some(&state) {
-                        on_change(&state);
-                    }
-                    return Ok(state);
-                }
-                if last.as_ref() == Some(&state) {
-                    interval = (interval * 2).min(policy.max);
-                    wait = Wait::Unchanged;
-                } else {
-                    on_change(&state);
-                    last = Some(state);
-                    interval = policy.min;
-                    wait = Wait::For(policy.min);
+                poll.failing_since = None;
+                match poll.read(state, &mut on_change).await {
+                    Next::Return(state) => return Ok(state),
+                    Next::ReadAgain => continue,
+                    Next::Sleep(wait) => wait,
                 }
             }
-            Err(e) if e.is_transient() => {
-                let since = *failing_since.get_or_insert_with(Instant::now);
-                if since.elapsed() > policy.outage {
-                    return Err(e);
-                }
-                tracing::debug!(
-                    session,
-                    "state poll failed ({e}); the destination may be restarting"
-                );
-                interval = (interval * 2).min(policy.max);
-                wait = Wait::For(interval);
-            }
+            Err(e) if e.is_transient() => poll.unreachable(e)?,
             Err(e) => return Err(e),
+        };
+        poll.sleep(wait).await;
+    }
+}
+
+/// One session's state poll: what it last saw and how long it waits.
+struct StatePoll<'a> {
+    client: &'a WhmClient,
+    session: &'a str,
+    policy: PollPolicy,
+    log: &'a LogSignals,
+    last: Option<SessionState>,
+    /// Backs off while nothing changes; the sleep it leads to (a [`Wait`]) is shorter
+    /// near the end.
+    interval: Duration,
+    began: Instant,
+    /// Since when reads have failed in a row.
+    failing_since: Option<Instant>,
+}
+
+/// What the poll does after a state read.
+enum Next {
+    /// Stop following: the session ended (confirmed) or was paused.
+    Return(SessionState),
+    /// Read again at once: a `COMPLETED` was not confirmed.
+    ReadAgain,
+    /// Sleep, then read again.
+    Sleep(Wait),
+}
+
+impl StatePoll<'_> {
+    /// Handles a state read: a terminal state once confirmed, or a pause, ends the
+    /// poll; a change resets the interval, an unchanged state backs it off.
+    async fn read(
+        &mut self,
+        mut state: SessionState,
+        on_change: &mut impl FnMut(&SessionState),
+    ) -> Next {
+        if state.is_terminal() {
+            state = self.confirm(state).await;
+            if !state.is_terminal() {
+                return Next::ReadAgain;
+            }
         }
+        // Paused by someone else (WHM's UI, `whm-migrate pause`): it stays so until
+        // started again, so following it further would never end.
+        if state.is_terminal() || state == SessionState::Paused {
+            if self.last.as_ref() != Some(&state) {
+                on_change(&state);
+            }
+            return Next::Return(state);
+        }
+        if self.last.as_ref() == Some(&state) {
+            self.interval = (self.interval * 2).min(self.policy.max);
+            Next::Sleep(Wait::Unchanged)
+        } else {
+            on_change(&state);
+            self.last = Some(state);
+            self.interval = self.policy.min;
+            Next::Sleep(Wait::For(self.policy.min))
+        }
+    }
+
+    /// Confirms a terminal state: a failing or aborted session passes through
+    /// COMPLETED. The log's end record settles it as well as a second read after
+    /// `confirm` does, so this asks the follower for it and takes whichever is first.
+    async fn confirm(&self, state: SessionState) -> SessionState {
+        if let Some(settled) = self.log.settled(&state) {
+            return settled;
+        }
+        self.log.fetch_now.notify_one();
+        tokio::select! {
+            () = tokio::time::sleep(self.policy.confirm) => {}
+            () = self.log.poll_now.notified() => {}
+        }
+        match self.log.settled(&state) {
+            Some(settled) => settled,
+            None => self
+                .client
+                .get_transfer_session_state(self.session)
+                .await
+                .unwrap_or(state),
+        }
+    }
+
+    /// A read failed transiently: back off, or give up with `e` once the destination
+    /// has been unreachable for longer than the policy's `outage`.
+    fn unreachable(&mut self, e: WhmError) -> Result<Wait, WhmError> {
+        let since = *self.failing_since.get_or_insert_with(Instant::now);
+        if since.elapsed() > self.policy.outage {
+            return Err(e);
+        }
+        tracing::debug!(
+            session = self.session,
+            "state poll failed ({e}); the destination may be restarting"
+        );
+        self.interval = (self.interval * 2).min(self.policy.max);
+        Ok(Wait::For(self.interval))
+    }
+
+    /// Sleeps before the next read; the log's `poll_now` cuts it short, and an expected
+    /// end that came closer recomputes an unchanged state's wake-up (from when the sleep
+    /// began).
+    async fn sleep(&mut self, wait: Wait) {
         let asleep = Instant::now();
         loop {
             let until = asleep
                 + match wait {
                     Wait::For(d) => d,
-                    Wait::Unchanged => log.wait(&policy, interval, asleep, asleep - began),
+                    Wait::Unchanged => {
+                        self.log
+                            .wait(&self.policy, self.interval, asleep, asleep - self.began)
+                    }
                 };
             tokio::select! {
                 () = tokio::time::sleep_until(until.into()) => break,
-                () = log.poll_now.notified() => {
-                    interval = policy.min;
+                () = self.log.poll_now.notified() => {
+                    self.interval = self.policy.min;
                     break;
                 }
-                // The wake-up is recomputed from when the sleep began.
-                () = log.end_moved.notified(), if wait == Wait::Unchanged => {}
+                () = self.log.end_moved.notified(), if wait == Wait::Unchanged => {}
             }
         }
     }
@@ -333,7 +389,7 @@ mod tests {
         assert_eq!(policy.near_end() + policy.confirm, policy.min);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn an_end_that_comes_closer_wakes_the_sleeping_poll() {
         let signals = LogSignals::default();
         let now = Instant::now();

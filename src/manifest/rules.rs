@@ -87,7 +87,15 @@ pub(crate) fn check(manifest: &Manifest, catalog: &ModuleCatalog) -> Vec<Diagnos
     rules.out
 }
 
+/// `[destination]`: how it is reached, its TLS settings, and the files it names.
 fn destination(rules: &mut Rules<'_>, d: &Destination) {
+    reached(rules, d);
+    tls_rules(rules, d);
+    destination_files(rules, d);
+}
+
+/// A real server (`url`, with a `token`) or the embedded simulator: exactly one.
+fn reached(rules: &mut Rules<'_>, d: &Destination) {
     match (&d.url, &d.simulator) {
         (Some(_), Some(_)) => rules.error(
             "destination-both",
@@ -115,6 +123,10 @@ fn destination(rules: &mut Rules<'_>, d: &Destination) {
             );
         }
     }
+}
+
+/// A pin must parse, and `insecure` conflicts with the ways of trusting a certificate.
+fn tls_rules(rules: &mut Rules<'_>, d: &Destination) {
     if let Some(pin) = &d.pin_sha256
         && super::model::parse_pin(pin).is_none()
     {
@@ -145,6 +157,11 @@ fn destination(rules: &mut Rules<'_>, d: &Destination) {
             );
         }
     }
+}
+
+/// The CA file, a token file and the simulator's world must exist (a world not yet:
+/// a warning).
+fn destination_files(rules: &mut Rules<'_>, d: &Destination) {
     let base = &if rules.origin.resolved {
         std::path::PathBuf::new()
     } else {
@@ -279,105 +296,11 @@ const USER_SESSION_UNUSED: [&str; 7] = [
     "comm_transport",
 ];
 
+/// A `[[sources]]` entry: what its session kind needs, and something to transfer.
 fn source_rules(rules: &mut Rules<'_>, source: &Source, path: &str) {
-    let header = rules.value(path);
     match source.kind {
-        SessionKind::Root => {
-            let written = |k: &str| rules.origin.has(&format!("{path}.{k}"));
-            if source.password.is_none()
-                && source.sshkey_name.is_none()
-                && !written("password")
-                && !written("sshkey_name")
-            {
-                rules.error(
-                    "missing-credentials",
-                    header.clone(),
-                    format!(
-                        "root source {:?} has neither `password` nor `sshkey_name`",
-                        source.name
-                    ),
-                    format!(
-                        "add password = {{ env = \"{}\" }}, or sshkey_name = \"...\"",
-                        super::secret::suggested_env_var(&[
-                            &source.name,
-                            source.login_user(),
-                            "password"
-                        ])
-                    ),
-                );
-            }
-            if source.sshkey_passphrase.is_some() && source.sshkey_name.is_none() {
-                rules.error(
-                    "conflict",
-                    rules.key(&format!("{path}.sshkey_passphrase")),
-                    "`sshkey_passphrase` needs `sshkey_name`".to_owned(),
-                    "add sshkey_name = \"...\", or remove the passphrase".to_owned(),
-                );
-            }
-            for key in ["transfer_threads", "restore_threads"] {
-                let value = match key {
-                    "transfer_threads" => source.session.transfer_threads,
-                    _ => source.session.restore_threads,
-                };
-                if value.is_some_and(|v| v > 9) {
-                    rules.warning(
-                        "capped",
-                        rules.value(&format!("{path}.session.{key}")),
-                        format!("`{key}` above 9 is capped at 9 by the server"),
-                        format!("set `{key}` to 9 or less"),
-                    );
-                }
-            }
-        }
-        SessionKind::User => {
-            if source.password.is_none() && !rules.origin.has(&format!("{path}.password")) {
-                rules.error(
-                    "missing-credentials",
-                    header.clone(),
-                    format!(
-                        "user source {:?} needs the cPanel account's `password`",
-                        source.name
-                    ),
-                    format!(
-                        "add password = {{ env = \"{}\" }}",
-                        super::secret::suggested_env_var(&[&source.name, "password"])
-                    ),
-                );
-            }
-            for key in USER_SESSION_UNUSED {
-                let key_path = format!("{path}.{key}");
-                if rules.origin.has(&key_path) {
-                    rules.error(
-                        "not-for-user-session",
-                        rules.key(&key_path),
-                        format!("`{key}` is not used by a user transfer session"),
-                        "create_remote_user_transfer_session takes only host, password and unrestricted_restore; remove it or use kind = \"root\"".to_owned(),
-                    );
-                }
-            }
-            for key in source.session.set_keys() {
-                if key != "unrestricted_restore" {
-                    rules.error(
-                        "not-for-user-session",
-                        rules.key(&format!("{path}.session.{key}")),
-                        format!("session option `{key}` is not used by a user transfer session"),
-                        "a user session takes only `unrestricted_restore`; remove it or use kind = \"root\"".to_owned(),
-                    );
-                }
-            }
-            if source.accounts.len() > 1 {
-                rules.warning(
-                    "user-session-accounts",
-                    header,
-                    format!(
-                        "user source {:?} lists {} accounts; a user session logs in with one account's password",
-                        source.name,
-                        source.accounts.len()
-                    ),
-                    "use one user source per account".to_owned(),
-                );
-            }
-        }
+        SessionKind::Root => root_source(rules, source, path),
+        SessionKind::User => user_source(rules, source, path),
     }
     let written = ["feature_lists", "packages", "accounts"]
         .iter()
@@ -389,6 +312,104 @@ fn source_rules(rules: &mut Rules<'_>, source: &Source, path: &str) {
             format!("source {:?} lists nothing to transfer", source.name),
             "add [[sources.accounts]], [[sources.packages]] or [[sources.feature_lists]]"
                 .to_owned(),
+        );
+    }
+}
+
+/// A root session: credentials to log in with, and thread counts the server caps.
+fn root_source(rules: &mut Rules<'_>, source: &Source, path: &str) {
+    let written = |k: &str| rules.origin.has(&format!("{path}.{k}"));
+    if source.password.is_none()
+        && source.sshkey_name.is_none()
+        && !written("password")
+        && !written("sshkey_name")
+    {
+        rules.error(
+            "missing-credentials",
+            rules.value(path),
+            format!(
+                "root source {:?} has neither `password` nor `sshkey_name`",
+                source.name
+            ),
+            format!(
+                "add password = {{ env = \"{}\" }}, or sshkey_name = \"...\"",
+                super::secret::suggested_env_var(&[&source.name, source.login_user(), "password"])
+            ),
+        );
+    }
+    if source.sshkey_passphrase.is_some() && source.sshkey_name.is_none() {
+        rules.error(
+            "conflict",
+            rules.key(&format!("{path}.sshkey_passphrase")),
+            "`sshkey_passphrase` needs `sshkey_name`".to_owned(),
+            "add sshkey_name = \"...\", or remove the passphrase".to_owned(),
+        );
+    }
+    for key in ["transfer_threads", "restore_threads"] {
+        let value = match key {
+            "transfer_threads" => source.session.transfer_threads,
+            _ => source.session.restore_threads,
+        };
+        if value.is_some_and(|v| v > 9) {
+            rules.warning(
+                "capped",
+                rules.value(&format!("{path}.session.{key}")),
+                format!("`{key}` above 9 is capped at 9 by the server"),
+                format!("set `{key}` to 9 or less"),
+            );
+        }
+    }
+}
+
+/// A user session: the account's password, and none of the options only a root session
+/// takes.
+fn user_source(rules: &mut Rules<'_>, source: &Source, path: &str) {
+    let header = rules.value(path);
+    if source.password.is_none() && !rules.origin.has(&format!("{path}.password")) {
+        rules.error(
+            "missing-credentials",
+            header.clone(),
+            format!(
+                "user source {:?} needs the cPanel account's `password`",
+                source.name
+            ),
+            format!(
+                "add password = {{ env = \"{}\" }}",
+                super::secret::suggested_env_var(&[&source.name, "password"])
+            ),
+        );
+    }
+    for key in USER_SESSION_UNUSED {
+        let key_path = format!("{path}.{key}");
+        if rules.origin.has(&key_path) {
+            rules.error(
+                "not-for-user-session",
+                rules.key(&key_path),
+                format!("`{key}` is not used by a user transfer session"),
+                "create_remote_user_transfer_session takes only host, password and unrestricted_restore; remove it or use kind = \"root\"".to_owned(),
+            );
+        }
+    }
+    for key in source.session.set_keys() {
+        if key != "unrestricted_restore" {
+            rules.error(
+                "not-for-user-session",
+                rules.key(&format!("{path}.session.{key}")),
+                format!("session option `{key}` is not used by a user transfer session"),
+                "a user session takes only `unrestricted_restore`; remove it or use kind = \"root\"".to_owned(),
+            );
+        }
+    }
+    if source.accounts.len() > 1 {
+        rules.warning(
+            "user-session-accounts",
+            header,
+            format!(
+                "user source {:?} lists {} accounts; a user session logs in with one account's password",
+                source.name,
+                source.accounts.len()
+            ),
+            "use one user source per account".to_owned(),
         );
     }
 }

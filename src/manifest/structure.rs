@@ -344,7 +344,6 @@ impl Walker {
 
     /// Checks one value (and prunes a table or an array in place); false when the entry
     /// must be removed.
-    #[allow(clippy::too_many_lines)]
     fn value(
         &mut self,
         expect: Expect,
@@ -354,190 +353,181 @@ impl Walker {
     ) -> bool {
         let span = value.span();
         match (expect, value.get_mut()) {
-            (Expect::Table(spec), DeValue::Table(t)) => {
-                self.table(spec, t, &span, path);
-                return true;
-            }
-            (Expect::Tables(spec), DeValue::Array(items)) => {
-                self.tables(spec, key, items, path);
-                return true;
-            }
-            (Expect::ItemMap, DeValue::Table(t)) => {
-                self.scalars(t, path, &[]);
-                return true;
-            }
-            (Expect::Accounts, DeValue::Array(items)) => {
-                self.accounts(key, items, path);
-                return true;
-            }
+            (Expect::Table(spec), DeValue::Table(t)) => self.table(spec, t, &span, path),
+            (Expect::Tables(spec), DeValue::Array(items)) => self.tables(spec, key, items, path),
+            (Expect::ItemMap, DeValue::Table(t)) => self.scalars(t, path, &[]),
+            (Expect::Accounts, DeValue::Array(items)) => self.accounts(key, items, path),
             (Expect::Checks, _) => {
                 // Only packages and feature lists reach here as items; `[[sources]]`
                 // waives for the whole source.
                 let item_level = path.contains("packages") || path.contains("feature_lists");
                 self.gate_names(key, value, true, item_level);
-                return true;
             }
-            _ => {}
+            _ => return self.single(expect, key, value),
         }
-        let value = &*value;
-        match (expect, value.get_ref()) {
-            (Expect::Str | Expect::Path, DeValue::String(s)) if !s.is_empty() => true,
-            (Expect::Str | Expect::Path | Expect::Name, DeValue::String(s)) if s.is_empty() => {
-                self.error(
-                    "empty-value",
-                    span,
-                    format!("`{key}` must not be empty"),
-                    format!("give `{key}` a value, or remove it"),
-                );
-                false
+        // A container keeps its place: its bad entries were pruned inside it.
+        true
+    }
+
+    /// Checks a value that is not pruned inside: a scalar, a secret, or something else
+    /// where a table or an array of tables belongs. False when the entry must be removed.
+    fn single(&mut self, expect: Expect, key: &str, value: &Spanned<DeValue<'_>>) -> bool {
+        match expect {
+            Expect::Str | Expect::Path | Expect::Name => self.string(expect, key, value),
+            Expect::Bool => {
+                matches!(value.get_ref(), DeValue::Boolean(_))
+                    || self.reject(
+                        key,
+                        value,
+                        "a boolean",
+                        format!("write `{key} = true` or `{key} = false`"),
+                    )
             }
-            (Expect::Name, DeValue::String(s)) => {
-                if s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-                {
-                    true
-                } else {
-                    self.error(
-                        "bad-name",
-                        span,
-                        format!(
-                            "`{key}` {s:?} may only contain ASCII letters, digits, `.`, `_` and `-`"
-                        ),
-                        NAME_HELP.to_owned(),
-                    );
-                    false
-                }
+            Expect::Int(min, max) => self.integer(min, max, key, value),
+            Expect::Version => self.version(key, value),
+            Expect::Enum(allowed) => self.one_of(allowed, key, value),
+            Expect::Secret(field) => self.secret(field, key, value),
+            // Checked and pruned in `value`, whatever its type.
+            Expect::Checks => true,
+            // A container of the right type was checked in `value`.
+            Expect::Table(spec) => {
+                self.reject(key, value, "a table", format!("write it as {}", spec.place))
             }
-            // `Expect::Checks` was checked and pruned above.
-            (Expect::Bool, DeValue::Boolean(_)) | (Expect::Checks, _) => true,
-            (Expect::Bool, _) => {
-                self.wrong_type(
-                    key,
-                    value,
-                    "a boolean",
-                    format!("write `{key} = true` or `{key} = false`"),
-                );
-                false
-            }
-            (Expect::Int(min, max), DeValue::Integer(_)) => {
-                let n = int_value(value.get_ref());
-                if n.is_some_and(|n| (min..=max).contains(&n)) {
-                    true
-                } else {
-                    self.error(
-                        "out-of-range",
-                        span,
-                        format!("`{key}` is out of range ({min} to {max})"),
-                        format!("use a whole number from {min} to {max}"),
-                    );
-                    false
-                }
-            }
-            (Expect::Int(..), _) => {
-                self.wrong_type(
-                    key,
-                    value,
-                    "an integer",
-                    format!("write a number without quotes, like `{key} = 2`"),
-                );
-                false
-            }
-            (Expect::Version, DeValue::Integer(_)) => {
-                if int_value(value.get_ref()) == Some(1) {
-                    true
-                } else {
-                    self.error(
-                        "unknown-version",
-                        span,
-                        format!(
-                            "unknown manifest version {}; this whm-migrate reads version 1",
-                            value
-                                .get_ref()
-                                .as_integer()
-                                .map_or_else(String::new, ToString::to_string)
-                        ),
-                        "write `version = 1`, or upgrade whm-migrate".to_owned(),
-                    );
-                    false
-                }
-            }
-            (Expect::Enum(allowed), DeValue::String(s)) => {
-                if allowed.contains(&s.as_ref()) {
-                    true
-                } else {
-                    let help = match did_you_mean(s, allowed.iter().copied()) {
-                        Some(m) => format!("did you mean \"{m}\"?"),
-                        None => format!("use one of: {}", quoted(allowed)),
-                    };
-                    self.error(
-                        "invalid-value",
-                        span,
-                        format!("`{key}` must be one of {}, found {s:?}", quoted(allowed)),
-                        help,
-                    );
-                    false
-                }
-            }
-            (Expect::Enum(allowed), _) => {
-                self.wrong_type(
-                    key,
-                    value,
-                    &format!("one of {}", quoted(allowed)),
-                    format!("write `{key} = \"{}\"`", allowed[0]),
-                );
-                false
-            }
-            (Expect::Secret(field), _) => self.secret(field, key, value),
-            (Expect::Table(spec), _) => {
-                self.wrong_type(key, value, "a table", format!("write it as {}", spec.place));
-                false
-            }
-            (Expect::Tables(spec), _) => {
-                self.wrong_type(
-                    key,
-                    value,
-                    "an array of tables",
-                    format!("write each entry as {}", spec.place),
-                );
-                false
-            }
-            (Expect::ItemMap, _) => {
-                self.wrong_type(
-                    key,
-                    value,
-                    "a table",
-                    "write it as [defaults.accounts]".to_owned(),
-                );
-                false
-            }
-            (Expect::Accounts, _) => {
-                self.wrong_type(
-                    key,
-                    value,
-                    "an array of tables",
-                    "write each entry as [[sources.accounts]]".to_owned(),
-                );
-                false
-            }
-            (Expect::Str | Expect::Path | Expect::Name, _) => {
-                self.wrong_type(
-                    key,
-                    value,
-                    "a string",
-                    format!("put the value in quotes: `{key} = \"...\"`"),
-                );
-                false
-            }
-            (Expect::Version, _) => {
-                self.wrong_type(
-                    key,
-                    value,
-                    "the integer 1",
-                    "write `version = 1`".to_owned(),
-                );
-                false
-            }
+            Expect::Tables(spec) => self.reject(
+                key,
+                value,
+                "an array of tables",
+                format!("write each entry as {}", spec.place),
+            ),
+            Expect::ItemMap => self.reject(
+                key,
+                value,
+                "a table",
+                "write it as [defaults.accounts]".to_owned(),
+            ),
+            Expect::Accounts => self.reject(
+                key,
+                value,
+                "an array of tables",
+                "write each entry as [[sources.accounts]]".to_owned(),
+            ),
         }
+    }
+
+    /// Reports a value of the wrong type; false, as the entry must be removed.
+    fn reject(
+        &mut self,
+        key: &str,
+        value: &Spanned<DeValue<'_>>,
+        expected: &str,
+        help: String,
+    ) -> bool {
+        self.wrong_type(key, value, expected, help);
+        false
+    }
+
+    /// `Str`, `Path` or `Name`: a non-empty string; a name only of `[A-Za-z0-9._-]`.
+    fn string(&mut self, expect: Expect, key: &str, value: &Spanned<DeValue<'_>>) -> bool {
+        let DeValue::String(s) = value.get_ref() else {
+            return self.reject(
+                key,
+                value,
+                "a string",
+                format!("put the value in quotes: `{key} = \"...\"`"),
+            );
+        };
+        if s.is_empty() {
+            self.error(
+                "empty-value",
+                value.span(),
+                format!("`{key}` must not be empty"),
+                format!("give `{key}` a value, or remove it"),
+            );
+            return false;
+        }
+        if !matches!(expect, Expect::Name)
+            || s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        {
+            return true;
+        }
+        self.error(
+            "bad-name",
+            value.span(),
+            format!("`{key}` {s:?} may only contain ASCII letters, digits, `.`, `_` and `-`"),
+            NAME_HELP.to_owned(),
+        );
+        false
+    }
+
+    /// An integer from `min` to `max`.
+    fn integer(&mut self, min: i64, max: i64, key: &str, value: &Spanned<DeValue<'_>>) -> bool {
+        if !matches!(value.get_ref(), DeValue::Integer(_)) {
+            return self.reject(
+                key,
+                value,
+                "an integer",
+                format!("write a number without quotes, like `{key} = 2`"),
+            );
+        }
+        if int_value(value.get_ref()).is_some_and(|n| (min..=max).contains(&n)) {
+            return true;
+        }
+        self.error(
+            "out-of-range",
+            value.span(),
+            format!("`{key}` is out of range ({min} to {max})"),
+            format!("use a whole number from {min} to {max}"),
+        );
+        false
+    }
+
+    /// The manifest version: the integer 1.
+    fn version(&mut self, key: &str, value: &Spanned<DeValue<'_>>) -> bool {
+        let Some(written) = value.get_ref().as_integer() else {
+            return self.reject(
+                key,
+                value,
+                "the integer 1",
+                "write `version = 1`".to_owned(),
+            );
+        };
+        if int_value(value.get_ref()) == Some(1) {
+            return true;
+        }
+        self.error(
+            "unknown-version",
+            value.span(),
+            format!("unknown manifest version {written}; this whm-migrate reads version 1"),
+            "write `version = 1`, or upgrade whm-migrate".to_owned(),
+        );
+        false
+    }
+
+    /// One of the `allowed` strings.
+    fn one_of(&mut self, allowed: &[&str], key: &str, value: &Spanned<DeValue<'_>>) -> bool {
+        let DeValue::String(s) = value.get_ref() else {
+            return self.reject(
+                key,
+                value,
+                &format!("one of {}", quoted(allowed)),
+                format!("write `{key} = \"{}\"`", allowed[0]),
+            );
+        };
+        if allowed.contains(&s.as_ref()) {
+            return true;
+        }
+        let help = match did_you_mean(s, allowed.iter().copied()) {
+            Some(m) => format!("did you mean \"{m}\"?"),
+            None => format!("use one of: {}", quoted(allowed)),
+        };
+        self.error(
+            "invalid-value",
+            value.span(),
+            format!("`{key}` must be one of {}, found {s:?}", quoted(allowed)),
+            help,
+        );
+        false
     }
 
     /// Module keys: scalar values only (`strings` must be strings); keys are checked
@@ -546,9 +536,8 @@ impl Walker {
         let mut bad = Vec::new();
         for (key, value) in table.iter_mut() {
             let name = key.get_ref().as_ref();
-            let child = join(path, name);
             self.spans.insert(
-                child,
+                join(path, name),
                 Loc {
                     key: key.span(),
                     value: value.span(),
@@ -556,61 +545,51 @@ impl Walker {
             );
             if GATE_KEYS.contains(&name) {
                 self.gate_names(name, value, name == "waive", true);
-                continue;
-            }
-            let value = &*value;
-            let ok = match value.get_ref() {
-                DeValue::String(s) if strings.contains(&name) => {
-                    if s.is_empty() {
-                        self.error(
-                            "empty-value",
-                            value.span(),
-                            format!("`{name}` must not be empty"),
-                            format!("give `{name}` a value, or remove it"),
-                        );
-                        false
-                    } else {
-                        true
-                    }
-                }
-                _ if strings.contains(&name) => {
-                    self.wrong_type(
-                        name,
-                        value,
-                        "a string",
-                        format!("put the value in quotes: `{name} = \"...\"`"),
-                    );
-                    false
-                }
-                DeValue::String(_) | DeValue::Boolean(_) => true,
-                DeValue::Integer(_) => {
-                    if int_value(value.get_ref()).is_some() {
-                        true
-                    } else {
-                        self.error(
-                            "out-of-range",
-                            value.span(),
-                            format!("`{name}` does not fit in a 64-bit integer"),
-                            "use a smaller number".to_owned(),
-                        );
-                        false
-                    }
-                }
-                _ => {
-                    self.wrong_type(
-                        name,
-                        value,
-                        "a boolean, an integer or a string",
-                        "module keys take true/false, whole numbers or strings".to_owned(),
-                    );
-                    false
-                }
-            };
-            if !ok {
+            } else if !self.module_value(name, value, strings.contains(&name)) {
                 bad.push(name.to_owned());
             }
         }
         remove_keys(table, &bad);
+    }
+
+    /// One module key's value: a string when `string` (the account's own keys), else a
+    /// boolean, a 64-bit integer or a string. False when the entry must be removed.
+    fn module_value(&mut self, name: &str, value: &Spanned<DeValue<'_>>, string: bool) -> bool {
+        match value.get_ref() {
+            DeValue::String(s) if string && s.is_empty() => {
+                self.error(
+                    "empty-value",
+                    value.span(),
+                    format!("`{name}` must not be empty"),
+                    format!("give `{name}` a value, or remove it"),
+                );
+                false
+            }
+            DeValue::String(_) => true,
+            _ if string => self.reject(
+                name,
+                value,
+                "a string",
+                format!("put the value in quotes: `{name} = \"...\"`"),
+            ),
+            DeValue::Boolean(_) => true,
+            DeValue::Integer(_) if int_value(value.get_ref()).is_some() => true,
+            DeValue::Integer(_) => {
+                self.error(
+                    "out-of-range",
+                    value.span(),
+                    format!("`{name}` does not fit in a 64-bit integer"),
+                    "use a smaller number".to_owned(),
+                );
+                false
+            }
+            _ => self.reject(
+                name,
+                value,
+                "a boolean, an integer or a string",
+                "module keys take true/false, whole numbers or strings".to_owned(),
+            ),
+        }
     }
 
     /// Records where an entry of an array of tables (`place`) is; returns it as a table,
@@ -755,48 +734,12 @@ impl Walker {
         retain_items(names, &keep);
     }
 
+    /// A secret reference: `{ env = "VAR" }` or `{ file = "PATH" }`. A literal string is
+    /// an error, and masked (`"***"`) where the diagnostics quote the manifest.
     fn secret(&mut self, field: SecretField, key: &str, value: &Spanned<DeValue<'_>>) -> bool {
         let span = value.span();
         match value.get_ref() {
-            DeValue::Table(t) => {
-                let mut ok = true;
-                for (k, v) in t {
-                    let name = k.get_ref().as_ref();
-                    if !matches!(name, "env" | "file") {
-                        let help = match did_you_mean(name, ["env", "file"]) {
-                            Some(s) => format!("did you mean `{s}`?"),
-                            None => {
-                                "a secret is { env = \"VAR\" } or { file = \"PATH\" }".to_owned()
-                            }
-                        };
-                        self.error(
-                            "unknown-key",
-                            k.span(),
-                            format!("unknown key `{name}` in secret `{key}`"),
-                            help,
-                        );
-                        ok = false;
-                    } else if !matches!(v.get_ref(), DeValue::String(s) if !s.is_empty()) {
-                        self.wrong_type(
-                            name,
-                            v,
-                            "a non-empty string",
-                            format!("write `{key} = {{ {name} = \"...\" }}`"),
-                        );
-                        ok = false;
-                    }
-                }
-                if ok && t.len() != 1 {
-                    self.error(
-                        "invalid-secret",
-                        span.clone(),
-                        format!("secret `{key}` must have exactly one of `env` or `file`"),
-                        format!("write `{key} = {{ env = \"{}\" }}`", self.env_hint(field)),
-                    );
-                    ok = false;
-                }
-                ok
-            }
+            DeValue::Table(t) => self.secret_table(field, key, t, span),
             DeValue::String(_) => {
                 self.redactions.push(span.clone());
                 self.error(
@@ -811,15 +754,55 @@ impl Walker {
                 false
             }
             _ => {
-                self.wrong_type(
-                    key,
-                    value,
-                    "a secret reference",
-                    format!("write `{key} = {{ env = \"{}\" }}`", self.env_hint(field)),
-                );
-                false
+                let help = format!("write `{key} = {{ env = \"{}\" }}`", self.env_hint(field));
+                self.reject(key, value, "a secret reference", help)
             }
         }
+    }
+
+    /// The table of a secret reference: only `env` or `file`, exactly one, a non-empty
+    /// string.
+    fn secret_table(
+        &mut self,
+        field: SecretField,
+        key: &str,
+        table: &DeTable<'_>,
+        span: Range<usize>,
+    ) -> bool {
+        let mut ok = true;
+        for (k, v) in table {
+            let name = k.get_ref().as_ref();
+            if !matches!(name, "env" | "file") {
+                let help = match did_you_mean(name, ["env", "file"]) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => "a secret is { env = \"VAR\" } or { file = \"PATH\" }".to_owned(),
+                };
+                self.error(
+                    "unknown-key",
+                    k.span(),
+                    format!("unknown key `{name}` in secret `{key}`"),
+                    help,
+                );
+                ok = false;
+            } else if !matches!(v.get_ref(), DeValue::String(s) if !s.is_empty()) {
+                ok = self.reject(
+                    name,
+                    v,
+                    "a non-empty string",
+                    format!("write `{key} = {{ {name} = \"...\" }}`"),
+                );
+            }
+        }
+        if ok && table.len() != 1 {
+            self.error(
+                "invalid-secret",
+                span,
+                format!("secret `{key}` must have exactly one of `env` or `file`"),
+                format!("write `{key} = {{ env = \"{}\" }}`", self.env_hint(field)),
+            );
+            ok = false;
+        }
+        ok
     }
 
     fn env_hint(&self, field: SecretField) -> String {

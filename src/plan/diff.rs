@@ -197,11 +197,13 @@ fn plan_source<'d>(
     let analysis = seen.analysis.as_ref();
     let mut sorted: Vec<&DesiredItem> = source.items.iter().collect();
     sorted.sort_by(|a, b| (a.type_id, &a.key).cmp(&(b.type_id, &b.key)));
-    let facts = SourceIndex::new(analysis);
-    let items = sorted
-        .iter()
-        .map(|item| plan_item(item, source.kind, seen, dest, &facts))
-        .collect();
+    let planner = ItemPlanner {
+        kind: source.kind,
+        seen,
+        dest,
+        facts: SourceIndex::new(analysis),
+    };
+    let items = sorted.iter().map(|item| planner.plan(item)).collect();
     let plan = SourcePlan {
         name: source.name.clone(),
         host: source.host.clone(),
@@ -281,57 +283,102 @@ impl<'a> SourceIndex<'a> {
     }
 }
 
-fn plan_item(
-    item: &DesiredItem,
+/// What planning a source's items consults: the source as observed (its analysis
+/// indexed) and the destination.
+struct ItemPlanner<'a> {
     kind: SessionKind,
-    seen: &ObservedSource,
-    dest: &DestinationIndex<'_>,
-    facts: &SourceIndex<'_>,
-) -> ItemPlan {
-    let analysed = kind == SessionKind::Root && seen.analysis.is_some();
-    let on_source = facts.accounts.get(item.key.as_str()).copied();
-    let mut plan = ItemPlan {
-        module: item.module.clone(),
-        key: item.key.clone(),
-        localuser: item.localuser.clone(),
-        domain: item
-            .domain
-            .clone()
-            .or_else(|| on_source.map(|(d, _)| d.to_owned())),
-        size: on_source.map(|(_, bytes)| bytes),
-        action: Action::Transfer,
-        reason: None,
-        conflicts: Vec::new(),
-        wave: None,
-        priority: None,
-        priority_by: None,
-        prerequisite_user: None,
-        prerequisite_by: None,
-        risks: Vec::new(),
-    };
-    if !item.problems.is_empty() {
-        plan.action = Action::Invalid;
-        plan.reason = Some(item.problems.join("; "));
-        return plan;
-    }
-    let queued = seen.queued.contains(&queue_key(&item.module, &item.key));
-    if let Some(localuser) = &item.localuser {
-        let existing = dest.accounts.get(localuser);
-        if let Some(existing) = existing
-            && dest.has(item, plan.domain.as_deref())
+    seen: &'a ObservedSource,
+    dest: &'a DestinationIndex<'a>,
+    facts: SourceIndex<'a>,
+}
+
+impl ItemPlanner<'_> {
+    /// One item's plan: invalid, already present, missing on the source, in conflict,
+    /// already queued, or to transfer.
+    fn plan(&self, item: &DesiredItem) -> ItemPlan {
+        let on_source = self.facts.accounts.get(item.key.as_str()).copied();
+        let mut plan = ItemPlan {
+            module: item.module.clone(),
+            key: item.key.clone(),
+            localuser: item.localuser.clone(),
+            domain: item
+                .domain
+                .clone()
+                .or_else(|| on_source.map(|(d, _)| d.to_owned())),
+            size: on_source.map(|(_, bytes)| bytes),
+            action: Action::Transfer,
+            reason: None,
+            conflicts: Vec::new(),
+            wave: None,
+            priority: None,
+            priority_by: None,
+            prerequisite_user: None,
+            prerequisite_by: None,
+            risks: Vec::new(),
+        };
+        let settled = if item.problems.is_empty() {
+            match &item.localuser {
+                Some(localuser) => self.account(item, localuser, on_source.is_none(), &mut plan),
+                None if item.module.starts_with("Package") => self.package(item),
+                None => self.dest.has(item, None).then(|| {
+                    (
+                        Action::AlreadyPresent,
+                        "the destination has this feature list".to_owned(),
+                    )
+                }),
+            }
+        } else {
+            Some((Action::Invalid, item.problems.join("; ")))
+        };
+        if let Some((action, reason)) = settled {
+            plan.action = action;
+            plan.reason = Some(reason);
+        } else if self
+            .seen
+            .queued
+            .contains(&queue_key(&item.module, &item.key))
         {
-            plan.action = Action::AlreadyPresent;
-            plan.reason = Some(format!("the destination has “{localuser}” ({existing})"));
-            return plan;
+            plan.action = Action::AlreadyQueued;
+            plan.reason = Some("queued in this session by an earlier run".to_owned());
         }
-        if analysed && on_source.is_none() {
-            plan.action = Action::MissingOnSource;
-            plan.reason = Some(format!("the source has no account “{}”", item.key));
-            return plan;
+        plan
+    }
+
+    /// Whether the source's analysis says what it has (a user session sees only its
+    /// own account).
+    fn analysed(&self) -> bool {
+        self.kind == SessionKind::Root && self.seen.analysis.is_some()
+    }
+
+    /// An account's action and reason when it does not simply transfer: already present
+    /// (same user and domain), missing on the source (`unknown` to its analysis), or in
+    /// conflict with what the destination has unless forced. The conflicts found go
+    /// into `plan`, and a transfer that overwrites them says so in its reason.
+    fn account(
+        &self,
+        item: &DesiredItem,
+        localuser: &str,
+        unknown: bool,
+        plan: &mut ItemPlan,
+    ) -> Option<(Action, String)> {
+        let existing = self.dest.accounts.get(localuser);
+        if let Some(existing) = existing
+            && self.dest.has(item, plan.domain.as_deref())
+        {
+            return Some((
+                Action::AlreadyPresent,
+                format!("the destination has “{localuser}” ({existing})"),
+            ));
+        }
+        if self.analysed() && unknown {
+            return Some((
+                Action::MissingOnSource,
+                format!("the source has no account “{}”", item.key),
+            ));
         }
         if let Some(existing) = existing {
             plan.conflicts.push(Conflict::UserExists {
-                user: localuser.clone(),
+                user: localuser.to_owned(),
                 domain: (*existing).to_owned(),
             });
         }
@@ -339,59 +386,55 @@ fn plan_item(
             item,
             localuser,
             plan.domain.as_ref(),
-            seen,
-            dest,
-            facts,
+            self.seen,
+            self.dest,
+            &self.facts,
             &mut plan.conflicts,
         );
-        if !plan.conflicts.is_empty() {
-            let in_the_way = |c: &Conflict| {
-                matches!(
-                    c,
-                    Conflict::UserExists { .. } | Conflict::DomainTaken { .. }
-                )
-            };
-            // Databases in the way are the `database-taken` check (waivable), not a
-            // conflict.
-            let databases_only = !plan.conflicts.iter().any(in_the_way);
-            let dbs_overridden = item.force || item.overwrite_dbs;
-            if !databases_only && !item.force {
-                plan.action = Action::Conflict;
-                plan.reason = Some(
-                    plan.conflicts
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                );
-                return plan;
-            }
-            if !databases_only || dbs_overridden {
-                plan.reason =
-                    Some("overwrites what is in the way (force/overwrite set)".to_owned());
-            }
+        if plan.conflicts.is_empty() {
+            return None;
         }
-    } else if item.module.starts_with("Package") {
-        if dest.has(item, None) {
-            plan.action = Action::AlreadyPresent;
-            plan.reason = Some("the destination has this package".to_owned());
-            return plan;
+        let in_the_way = |c: &Conflict| {
+            matches!(
+                c,
+                Conflict::UserExists { .. } | Conflict::DomainTaken { .. }
+            )
+        };
+        // Databases in the way are the `database-taken` check (waivable), not a
+        // conflict.
+        let databases_only = !plan.conflicts.iter().any(in_the_way);
+        let dbs_overridden = item.force || item.overwrite_dbs;
+        if !databases_only && !item.force {
+            let reason = plan
+                .conflicts
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ");
+            return Some((Action::Conflict, reason));
         }
-        if analysed && !facts.packages.contains(item.key.as_str()) {
-            plan.action = Action::MissingOnSource;
-            plan.reason = Some(format!("the source has no package “{}”", item.key));
-            return plan;
+        if !databases_only || dbs_overridden {
+            plan.reason = Some("overwrites what is in the way (force/overwrite set)".to_owned());
         }
-    } else if dest.has(item, None) {
-        plan.action = Action::AlreadyPresent;
-        plan.reason = Some("the destination has this feature list".to_owned());
-        return plan;
+        None
     }
-    if queued {
-        plan.action = Action::AlreadyQueued;
-        plan.reason = Some("queued in this session by an earlier run".to_owned());
+
+    /// A package's action and reason when it does not simply transfer: already present,
+    /// or missing on the source.
+    fn package(&self, item: &DesiredItem) -> Option<(Action, String)> {
+        if self.dest.has(item, None) {
+            return Some((
+                Action::AlreadyPresent,
+                "the destination has this package".to_owned(),
+            ));
+        }
+        (self.analysed() && !self.facts.packages.contains(item.key.as_str())).then(|| {
+            (
+                Action::MissingOnSource,
+                format!("the source has no package “{}”", item.key),
+            )
+        })
     }
-    plan
 }
 
 fn account_conflicts(

@@ -5,8 +5,10 @@ use crate::plan::checks::risk_meaning;
 use crate::plan::model::{
     Action, Check, ItemPlan, Plan, SetBy, SourcePlan, Throughput, ThroughputSource,
 };
+use crate::report::format::{bytes, duration};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::time::Duration;
 
 /// The longest Markdown plan; GitHub refuses comments over 65,536 characters.
 pub const MARKDOWN_LIMIT: usize = 60_000;
@@ -23,23 +25,6 @@ pub fn symbol(action: Action) -> &'static str {
     }
 }
 
-/// Bytes in binary units, one decimal (`1.5 GiB`).
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut unit = 0;
-    #[allow(clippy::cast_precision_loss)]
-    let mut value = bytes as f64;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
-
 /// The one-line summary, e.g. `Plan: 3 to transfer (1.2 GiB), 1 already present, …`.
 pub fn summary_line(plan: &Plan) -> String {
     let s = &plan.summary;
@@ -52,7 +37,7 @@ pub fn summary_line(plan: &Plan) -> String {
     let mut line = format!(
         "Plan: {} to transfer ({}), {} already present, {} already queued, {} conflict, {} missing on source, {} invalid.",
         s.transfer,
-        human_bytes(s.bytes_to_transfer),
+        bytes(s.bytes_to_transfer),
         s.already_present,
         s.already_queued,
         s.conflict,
@@ -231,7 +216,7 @@ fn item_line(item: &ItemPlan, checks: Option<&Vec<&Check>>) -> String {
         facts.push(d.clone());
     }
     if let Some(size) = item.size {
-        facts.push(human_bytes(size));
+        facts.push(bytes(size));
     }
     if !facts.is_empty() {
         let _ = write!(line, " ({})", facts.join(", "));
@@ -281,18 +266,6 @@ fn session_line(source: &SourcePlan) -> String {
     )
 }
 
-/// A duration for people: `45s`, `3m 20s`, `2h 05m`; under a second in milliseconds.
-pub fn human_duration(ms: u64) -> String {
-    let secs = ms.div_ceil(1000);
-    match secs {
-        0 => "0s".to_owned(),
-        _ if ms < 1000 => format!("{ms}ms"),
-        1..60 => format!("{secs}s"),
-        60..3600 => format!("{}m {:02}s", secs / 60, secs % 60),
-        _ => format!("{}h {:02}m", secs / 3600, (secs % 3600).div_ceil(60)),
-    }
-}
-
 /// The order the accounts go in, by priority (at most `shown` names).
 fn order_line(source: &SourcePlan, shown: usize) -> Option<String> {
     let mut accounts: Vec<&ItemPlan> = source
@@ -323,10 +296,10 @@ pub fn estimate_line(source: &SourcePlan) -> Option<String> {
         format!(
             "schedule: {} item(s), {}, over {} transfer and {} restore worker(s): about {}",
             e.items,
-            human_bytes(e.bytes),
+            bytes(e.bytes),
             e.transfer_threads,
             e.restore_threads,
-            human_duration(e.duration_ms)
+            duration(Duration::from_millis(e.duration_ms))
         )
     })
 }
@@ -334,11 +307,14 @@ pub fn estimate_line(source: &SourcePlan) -> Option<String> {
 /// The assumed throughput, and where it comes from.
 pub fn throughput_text(t: &Throughput) -> String {
     let restore = match t.restore_bytes_per_second {
-        Some(r) => format!(", {}/s per restore worker", human_bytes(r)),
+        Some(r) => format!(", {}/s per restore worker", bytes(r)),
         None => ", restores included".to_owned(),
     };
     let overhead = if t.step_overhead_ms > 0 {
-        format!(", {} per item step", human_duration(t.step_overhead_ms))
+        format!(
+            ", {} per item step",
+            duration(Duration::from_millis(t.step_overhead_ms))
+        )
     } else {
         String::new()
     };
@@ -351,7 +327,7 @@ pub fn throughput_text(t: &Throughput) -> String {
     };
     format!(
         "{}/s per transfer worker{restore}{overhead} ({from})",
-        human_bytes(t.transfer_bytes_per_second)
+        bytes(t.transfer_bytes_per_second)
     )
 }
 
@@ -366,8 +342,8 @@ pub fn overall_estimate_line(plan: &Plan) -> Option<String> {
     .then(|| {
         format!(
             "Estimate: {} in about {} (sources run in parallel), assuming {}.",
-            human_bytes(e.bytes),
-            human_duration(e.duration_ms),
+            bytes(e.bytes),
+            duration(Duration::from_millis(e.duration_ms)),
             throughput_text(&e.throughput)
         )
     })
@@ -443,44 +419,7 @@ pub fn markdown(plan: &Plan) -> String {
         let _ = writeln!(head, "{}", summary_line(plan));
         return head;
     }
-    head.push_str("| action | items |\n|---|---:|\n");
-    for action in Action::ALL {
-        let _ = writeln!(
-            head,
-            "| `{}` {} | {} |",
-            symbol(action),
-            action.name(),
-            s.count(action)
-        );
-    }
-    let _ = writeln!(head, "| blocking checks | {} |", s.blocking_checks);
-    let _ = writeln!(head, "| waived checks | {} |", s.waived_checks);
-    let _ = writeln!(
-        head,
-        "| items with unacknowledged risks | {} |",
-        s.unacknowledged_risks
-    );
-    let _ = writeln!(
-        head,
-        "\n**{} to transfer, {}.**\n",
-        s.transfer,
-        human_bytes(s.bytes_to_transfer)
-    );
-    if let Some(w) = &plan.wave {
-        let _ = writeln!(head, "Wave: `{}`.\n", md_escape(w));
-    }
-    if let Some(line) = overall_estimate_line(plan) {
-        let _ = writeln!(head, "{}\n", md_escape(&line));
-        for src in &plan.sources {
-            if let Some(line) = estimate_line(src) {
-                let _ = writeln!(head, "- {}: {}", md_escape(&src.name), md_escape(&line));
-            }
-            if let Some(line) = order_line(src, 10) {
-                let _ = writeln!(head, "  - {}", md_escape(&line));
-            }
-        }
-        head.push('\n');
-    }
+    md_summary(plan, &mut head);
     let footer = "\nThe full plan is in the JSON plan (`whm-migrate plan --out PLAN.json`).\n";
     let mut used = head.len() + footer.len() + 200;
     // Blockers and risks come whole: grouped lines, each group naming at most LISTED
@@ -494,6 +433,57 @@ pub fn markdown(plan: &Plan) -> String {
         head.push_str(&line);
         head.push('\n');
     }
+    head.push_str(&md_details(plan, used));
+    head.push_str(footer);
+    head
+}
+
+/// The counts per action and check, the bytes to transfer, the wave and the estimates.
+fn md_summary(plan: &Plan, out: &mut String) {
+    let s = &plan.summary;
+    out.push_str("| action | items |\n|---|---:|\n");
+    for action in Action::ALL {
+        let _ = writeln!(
+            out,
+            "| `{}` {} | {} |",
+            symbol(action),
+            action.name(),
+            s.count(action)
+        );
+    }
+    let _ = writeln!(out, "| blocking checks | {} |", s.blocking_checks);
+    let _ = writeln!(out, "| waived checks | {} |", s.waived_checks);
+    let _ = writeln!(
+        out,
+        "| items with unacknowledged risks | {} |",
+        s.unacknowledged_risks
+    );
+    let _ = writeln!(
+        out,
+        "\n**{} to transfer, {}.**\n",
+        s.transfer,
+        bytes(s.bytes_to_transfer)
+    );
+    if let Some(w) = &plan.wave {
+        let _ = writeln!(out, "Wave: `{}`.\n", md_escape(w));
+    }
+    if let Some(line) = overall_estimate_line(plan) {
+        let _ = writeln!(out, "{}\n", md_escape(&line));
+        for src in &plan.sources {
+            if let Some(line) = estimate_line(src) {
+                let _ = writeln!(out, "- {}: {}", md_escape(&src.name), md_escape(&line));
+            }
+            if let Some(line) = order_line(src, 10) {
+                let _ = writeln!(out, "  - {}", md_escape(&line));
+            }
+        }
+        out.push('\n');
+    }
+}
+
+/// A collapsible block per source with every item, as far as fits after `used`
+/// characters; the cut says how many item lines it left out.
+fn md_details(plan: &Plan, mut used: usize) -> String {
     let mut tail = String::new();
     // (line, whether it shows an item): the cut counts the items it leaves out.
     let mut budget_lines: Vec<(String, bool)> = Vec::new();
@@ -540,41 +530,85 @@ pub fn markdown(plan: &Plan) -> String {
             "\n**{left_out} item lines left out to fit a comment.**"
         );
     }
-    head.push_str(&tail);
-    head.push_str(footer);
-    head
+    tail
 }
 
 /// The Markdown sections that are never cut: blocking items, checks and risks, waived
 /// checks, warnings. Each (source, kind) group lists at most [`LISTED`] entries.
 fn md_gates(plan: &Plan) -> Vec<String> {
-    let mut blocking = Vec::new();
-    let mut blocking_count = 0;
-    let mut risks = Vec::new();
-    let mut risk_count = 0;
-    let mut waived = Vec::new();
-    let mut warnings = Vec::new();
+    let mut gates = Gates::default();
     for src in &plan.sources {
         let name = md_escape(&src.name);
+        gates.blocked_items(src, &name);
+        gates.checks(src, &name);
+        gates.risks(src, &name);
+    }
+    let mut out = Vec::new();
+    let mut section = |title: String, lines: Vec<String>| {
+        if !lines.is_empty() {
+            out.push(title);
+            out.extend(lines);
+            out.push(String::new());
+        }
+    };
+    section(
+        format!("#### Blocking apply ({})\n", gates.blocking_count),
+        gates.blocking,
+    );
+    section(format!("#### Risks ({})\n", gates.risk_count), gates.risks);
+    section(
+        format!("#### Waived checks ({})\n", plan.summary.waived_checks),
+        gates.waived,
+    );
+    let warning_count = plan
+        .sources
+        .iter()
+        .flat_map(|s| &s.checks)
+        .filter(|c| !c.blocks() && !c.waived)
+        .count();
+    section(format!("#### Warnings ({warning_count})\n"), gates.warnings);
+    out
+}
+
+/// The lines of [`md_gates`]' sections, gathered source by source, and how many
+/// entries the blocking and risk lines stand for (a group lists at most [`LISTED`]).
+#[derive(Default)]
+struct Gates {
+    blocking: Vec<String>,
+    blocking_count: usize,
+    risks: Vec<String>,
+    risk_count: usize,
+    waived: Vec<String>,
+    warnings: Vec<String>,
+}
+
+impl Gates {
+    /// The items whose action blocks apply (conflicts, missing, invalid).
+    fn blocked_items(&mut self, src: &SourcePlan, name: &str) {
         for action in Action::ALL.into_iter().filter(|a| a.blocks_apply()) {
             let items: Vec<&ItemPlan> = src.items.iter().filter(|i| i.action == action).collect();
-            blocking_count += items.len();
+            self.blocking_count += items.len();
             let by_item = checks_by_item(src);
             for item in items.iter().take(LISTED) {
                 let key = crate::plan::queue_key(&item.module, &item.key);
-                blocking.push(format!(
+                self.blocking.push(format!(
                     "- {name} `{}`",
                     md_item(item, by_item.get(key.as_str()))
                 ));
             }
             if items.len() > LISTED {
-                blocking.push(format!(
+                self.blocking.push(format!(
                     "- {name}: … and {} more `{}` items (see the details or the JSON plan)",
                     items.len() - LISTED,
                     action.name()
                 ));
             }
         }
+    }
+
+    /// The pre-flight checks, grouped by name: blocking (with the fix and how to
+    /// waive), waived, or warnings.
+    fn checks(&mut self, src: &SourcePlan, name: &str) {
         let mut groups: BTreeMap<(bool, bool, &str), Vec<&Check>> = BTreeMap::new();
         for check in &src.checks {
             let kind = (!check.blocks(), check.waived, check.name.as_str());
@@ -582,13 +616,13 @@ fn md_gates(plan: &Plan) -> Vec<String> {
         }
         for ((_, _, check_name), checks) in groups {
             let first = checks[0];
-            let (list, count) = if first.blocks() {
-                blocking_count += checks.len();
-                (&mut blocking, checks.len())
+            let list = if first.blocks() {
+                self.blocking_count += checks.len();
+                &mut self.blocking
             } else if first.waived {
-                (&mut waived, checks.len())
+                &mut self.waived
             } else {
-                (&mut warnings, checks.len())
+                &mut self.warnings
             };
             for check in checks.iter().take(LISTED) {
                 let mut line = format!(
@@ -605,13 +639,17 @@ fn md_gates(plan: &Plan) -> Vec<String> {
                 }
                 list.push(line);
             }
-            if count > LISTED {
+            if checks.len() > LISTED {
                 list.push(format!(
                     "- {name}: … and {} more `{check_name}`",
-                    count - LISTED
+                    checks.len() - LISTED
                 ));
             }
         }
+    }
+
+    /// The risks on the source's items, one line per risk naming some of the items.
+    fn risks(&mut self, src: &SourcePlan, name: &str) {
         let mut by_risk: BTreeMap<(bool, &str), Vec<&str>> = BTreeMap::new();
         for item in &src.items {
             for risk in &item.risks {
@@ -623,48 +661,21 @@ fn md_gates(plan: &Plan) -> Vec<String> {
         }
         for ((acknowledged, risk), keys) in by_risk {
             let names = md_escape(&some_names(keys.iter().copied()));
-            if acknowledged {
-                risk_count += keys.len();
-                risks.push(format!(
+            self.risk_count += keys.len();
+            self.risks.push(if acknowledged {
+                format!(
                     "- {name} `{risk}` (acknowledged) on {}: {names}",
                     keys.len()
-                ));
+                )
             } else {
-                let line = format!(
+                format!(
                     "- {name} `{risk}` (not acknowledged) on {}: {names} — {}; acknowledge it with `acknowledge = [\"{risk}\"]`",
                     keys.len(),
                     risk_meaning(risk)
-                );
-                risks.push(line);
-                risk_count += keys.len();
-            }
+                )
+            });
         }
     }
-    let mut out = Vec::new();
-    let mut section = |title: String, lines: Vec<String>| {
-        if !lines.is_empty() {
-            out.push(title);
-            out.extend(lines);
-            out.push(String::new());
-        }
-    };
-    section(
-        format!("#### Blocking apply ({blocking_count})\n"),
-        blocking,
-    );
-    section(format!("#### Risks ({risk_count})\n"), risks);
-    section(
-        format!("#### Waived checks ({})\n", plan.summary.waived_checks),
-        waived,
-    );
-    let warning_count = plan
-        .sources
-        .iter()
-        .flat_map(|s| &s.checks)
-        .filter(|c| !c.blocks() && !c.waived)
-        .count();
-    section(format!("#### Warnings ({warning_count})\n"), warnings);
-    out
 }
 
 fn md_item(item: &ItemPlan, checks: Option<&Vec<&Check>>) -> String {

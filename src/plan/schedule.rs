@@ -21,7 +21,8 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 
 use crate::plan::input::{Desired, DesiredItem, Observed};
 use crate::plan::model::{
-    Action, Plan, PlanEstimate, SetBy, SourceEstimate, Throughput, ThroughputSource,
+    Action, ItemPlan, Plan, PlanEstimate, SetBy, SourceEstimate, SourcePlan, Throughput,
+    ThroughputSource,
 };
 
 /// What the estimate assumes until an apply of this migration has been measured: one
@@ -154,17 +155,150 @@ pub fn estimate_ms(jobs: &[Job], pools: Pools, throughput: &Throughput) -> u64 {
     if jobs.is_empty() {
         return 0;
     }
-    let pools = pools.capped(jobs.len());
-    // Rank = position in the server's order of preference.
-    let mut order: Vec<usize> = (0..jobs.len()).collect();
-    order.sort_by(|&a, &b| {
-        let (x, y) = (&jobs[a], &jobs[b]);
-        (x.type_id, x.priority, &x.key).cmp(&(y.type_id, y.priority, &y.key))
-    });
-    let mut rank = vec![0; jobs.len()];
-    for (r, &i) in order.iter().enumerate() {
-        rank[i] = r;
+    let mut replay = Replay::new(jobs, pools.capped(jobs.len()), throughput);
+    loop {
+        replay.start_ready();
+        let Some(Reverse((at, queue, i))) = replay.running.pop() else {
+            // Everything ran, or what is left waits on a prerequisite that never runs
+            // (a cycle the manifest wrote): the server would wait forever too.
+            break;
+        };
+        replay.finish(at, queue, i);
     }
+    replay.now.div_ceil(1000)
+}
+
+/// The server's scheduler replayed over one session's jobs, in microseconds. Queue
+/// `0` is TRANSFER, `1` RESTORE.
+struct Replay<'a> {
+    jobs: &'a [Job],
+    throughput: &'a Throughput,
+    /// Job indexes in the server's order of preference: (type, priority, key).
+    order: Vec<usize>,
+    /// Each job's position in `order`.
+    rank: Vec<usize>,
+    /// The job each job waits for at both steps.
+    prereq: Vec<Option<usize>>,
+    /// The jobs waiting for each job.
+    dependents: Vec<Vec<usize>>,
+    /// Jobs left per type, per queue: a queue works only its lowest type left.
+    left: [BTreeMap<u64, usize>; 2],
+    /// Ready jobs per queue, by (type, rank) so the first is the server's pick.
+    ready: [BTreeSet<(u64, usize)>; 2],
+    transferred: Vec<bool>,
+    restored: Vec<bool>,
+    /// Idle workers per queue.
+    free: [u32; 2],
+    /// Steps under way: (when it ends, queue, job), the first to end on top.
+    running: BinaryHeap<Reverse<(u64, Queue, usize)>>,
+    now: u64,
+}
+
+impl<'a> Replay<'a> {
+    fn new(jobs: &'a [Job], pools: Pools, throughput: &'a Throughput) -> Self {
+        let mut order: Vec<usize> = (0..jobs.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (x, y) = (&jobs[a], &jobs[b]);
+            (x.type_id, x.priority, &x.key).cmp(&(y.type_id, y.priority, &y.key))
+        });
+        let mut rank = vec![0; jobs.len()];
+        for (r, &i) in order.iter().enumerate() {
+            rank[i] = r;
+        }
+        let (prereq, dependents) = prerequisites(jobs);
+        let mut left: [BTreeMap<u64, usize>; 2] = [BTreeMap::new(), BTreeMap::new()];
+        for j in jobs {
+            for l in &mut left {
+                *l.entry(j.type_id).or_default() += 1;
+            }
+        }
+        let mut ready: [BTreeSet<(u64, usize)>; 2] = [BTreeSet::new(), BTreeSet::new()];
+        for (i, j) in jobs.iter().enumerate() {
+            if prereq[i].is_none() {
+                ready[0].insert((j.type_id, rank[i]));
+            }
+        }
+        Self {
+            jobs,
+            throughput,
+            order,
+            rank,
+            prereq,
+            dependents,
+            left,
+            ready,
+            transferred: vec![false; jobs.len()],
+            restored: vec![false; jobs.len()],
+            free: [pools.transfer, pools.restore],
+            running: BinaryHeap::new(),
+            now: 0,
+        }
+    }
+
+    /// Hands each free worker the first ready job of its queue's current type.
+    fn start_ready(&mut self) {
+        for (q, queue) in [(0, Queue::Transfer), (1, Queue::Restore)] {
+            let Some(&current) = self.left[q].keys().next() else {
+                continue;
+            };
+            while self.free[q] > 0 {
+                let Some(&(ty, r)) = self.ready[q].first() else {
+                    break;
+                };
+                if ty != current {
+                    break;
+                }
+                self.ready[q].remove(&(ty, r));
+                let i = self.order[r];
+                let took = match queue {
+                    Queue::Transfer => self.throughput.transfer_us(self.jobs[i].size),
+                    Queue::Restore => self.throughput.restore_us(self.jobs[i].size),
+                };
+                self.free[q] -= 1;
+                self.running.push(Reverse((self.now + took, queue, i)));
+            }
+        }
+    }
+
+    /// Job `i` ends its step on `queue` at `at`: its worker is free, and what waited on
+    /// it becomes ready (a transferred job for its restore once its prerequisite is
+    /// restored).
+    fn finish(&mut self, at: u64, queue: Queue, i: usize) {
+        self.now = at;
+        let q = usize::from(queue == Queue::Restore);
+        self.free[q] += 1;
+        let ty = self.jobs[i].type_id;
+        if let Some(n) = self.left[q].get_mut(&ty) {
+            *n -= 1;
+            if *n == 0 {
+                self.left[q].remove(&ty);
+            }
+        }
+        match queue {
+            Queue::Transfer => {
+                self.transferred[i] = true;
+                if self.prereq[i].is_none_or(|p| self.restored[p]) {
+                    self.ready[1].insert((ty, self.rank[i]));
+                }
+                for &d in &self.dependents[i] {
+                    self.ready[0].insert((self.jobs[d].type_id, self.rank[d]));
+                }
+            }
+            Queue::Restore => {
+                self.restored[i] = true;
+                for &d in &self.dependents[i] {
+                    if self.transferred[d] {
+                        self.ready[1].insert((self.jobs[d].type_id, self.rank[d]));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Each job's prerequisite among `jobs` (of its own type, not itself), and the jobs
+/// waiting for each job.
+fn prerequisites(jobs: &[Job]) -> (Vec<Option<usize>>, Vec<Vec<usize>>) {
     let index: HashMap<(u64, &str), usize> = jobs
         .iter()
         .enumerate()
@@ -186,82 +320,7 @@ pub fn estimate_ms(jobs: &[Job], pools: Pools, throughput: &Throughput) -> u64 {
             dependents[*p].push(i);
         }
     }
-    let mut left: [BTreeMap<u64, usize>; 2] = [BTreeMap::new(), BTreeMap::new()];
-    for j in jobs {
-        for l in &mut left {
-            *l.entry(j.type_id).or_default() += 1;
-        }
-    }
-    // Ready items per queue, by (type, rank) so the first is the server's pick.
-    let mut ready: [BTreeSet<(u64, usize)>; 2] = [BTreeSet::new(), BTreeSet::new()];
-    for (i, j) in jobs.iter().enumerate() {
-        if prereq[i].is_none() {
-            ready[0].insert((j.type_id, rank[i]));
-        }
-    }
-    let mut transferred = vec![false; jobs.len()];
-    let mut restored = vec![false; jobs.len()];
-    let mut free = [pools.transfer, pools.restore];
-    let mut running: BinaryHeap<Reverse<(u64, Queue, usize)>> = BinaryHeap::new();
-    let mut now = 0u64;
-    loop {
-        for (q, queue) in [(0, Queue::Transfer), (1, Queue::Restore)] {
-            let Some(&current) = left[q].keys().next() else {
-                continue;
-            };
-            while free[q] > 0 {
-                let Some(&(ty, r)) = ready[q].first() else {
-                    break;
-                };
-                if ty != current {
-                    break;
-                }
-                ready[q].remove(&(ty, r));
-                let i = order[r];
-                let took = match queue {
-                    Queue::Transfer => throughput.transfer_us(jobs[i].size),
-                    Queue::Restore => throughput.restore_us(jobs[i].size),
-                };
-                free[q] -= 1;
-                running.push(Reverse((now + took, queue, i)));
-            }
-        }
-        let Some(Reverse((at, queue, i))) = running.pop() else {
-            // Everything ran, or what is left waits on a prerequisite that never runs
-            // (a cycle the manifest wrote): the server would wait forever too.
-            break;
-        };
-        now = at;
-        let q = usize::from(queue == Queue::Restore);
-        free[q] += 1;
-        let ty = jobs[i].type_id;
-        if let Some(n) = left[q].get_mut(&ty) {
-            *n -= 1;
-            if *n == 0 {
-                left[q].remove(&ty);
-            }
-        }
-        match queue {
-            Queue::Transfer => {
-                transferred[i] = true;
-                if prereq[i].is_none_or(|p| restored[p]) {
-                    ready[1].insert((ty, rank[i]));
-                }
-                for &d in &dependents[i] {
-                    ready[0].insert((jobs[d].type_id, rank[d]));
-                }
-            }
-            Queue::Restore => {
-                restored[i] = true;
-                for &d in &dependents[i] {
-                    if transferred[d] {
-                        ready[1].insert((jobs[d].type_id, rank[d]));
-                    }
-                }
-            }
-        }
-    }
-    now.div_ceil(1000)
+    (prereq, dependents)
 }
 
 /// The lower bound no order can beat on `pools`: the busier pool's total work spread
@@ -305,7 +364,49 @@ pub fn schedule(
     let mut bytes = 0;
     let mut longest = 0;
     for (i, source) in plan.sources.iter_mut().enumerate() {
-        let wanted: HashMap<(&str, &str), &DesiredItem> = desired
+        let known = Known::of(desired, observed, i);
+        let runs: Vec<usize> = (0..source.items.len())
+            .filter(|&k| {
+                matches!(
+                    source.items[k].action,
+                    Action::Transfer | Action::AlreadyQueued
+                )
+            })
+            .collect();
+        let accounts = known.accounts(source, &runs);
+        let priorities = order_accounts(&accounts, &throughput);
+        for (account, (priority, by)) in accounts.into_iter().zip(priorities) {
+            let item = &mut source.items[account.item];
+            item.priority = Some(priority);
+            item.priority_by = Some(by);
+            if let Some((user, by)) = account.prerequisite {
+                item.prerequisite_user = Some(user);
+                item.prerequisite_by = Some(by);
+            }
+        }
+        let requested = pools.get(i).copied().unwrap_or_default();
+        let estimate = known.estimate(source, &runs, requested, &throughput);
+        bytes += estimate.bytes;
+        longest = longest.max(estimate.duration_ms);
+        source.estimate = Some(estimate);
+    }
+    plan.estimate = Some(PlanEstimate {
+        bytes,
+        duration_ms: longest,
+        throughput,
+    });
+}
+
+/// What the schedule knows of one source besides its plan: the manifest's items by
+/// (module, key), and each account's owner on the source.
+struct Known<'a> {
+    wanted: HashMap<(&'a str, &'a str), &'a DesiredItem>,
+    owners: HashMap<&'a str, &'a str>,
+}
+
+impl<'a> Known<'a> {
+    fn of(desired: &'a Desired, observed: &'a Observed, i: usize) -> Self {
+        let wanted = desired
             .sources
             .get(i)
             .map(|d| {
@@ -315,7 +416,7 @@ pub fn schedule(
                     .collect()
             })
             .unwrap_or_default();
-        let owners: HashMap<&str, &str> = observed
+        let owners = observed
             .sources
             .get(i)
             .and_then(|o| o.analysis.as_ref())
@@ -327,14 +428,19 @@ pub fn schedule(
                     .collect()
             })
             .unwrap_or_default();
-        let runs: Vec<usize> = (0..source.items.len())
-            .filter(|&k| {
-                matches!(
-                    source.items[k].action,
-                    Action::Transfer | Action::AlreadyQueued
-                )
-            })
-            .collect();
+        Self { wanted, owners }
+    }
+
+    fn wanted(&self, item: &ItemPlan) -> Option<&'a DesiredItem> {
+        self.wanted
+            .get(&(item.module.as_str(), item.key.as_str()))
+            .copied()
+    }
+
+    /// The accounts among the items that run (`runs`), with the priority the manifest
+    /// gives and the prerequisite: the manifest's, else the owner when the owner moves
+    /// in the same session.
+    fn accounts(&self, source: &SourcePlan, runs: &[usize]) -> Vec<Account> {
         let moving: BTreeSet<&str> = runs
             .iter()
             .map(|&k| &source.items[k])
@@ -348,18 +454,19 @@ pub fn schedule(
                 .map(|(_, v)| v.clone())
         };
         let mut accounts = Vec::new();
-        for &k in &runs {
+        for &k in runs {
             let item = &source.items[k];
             if item.localuser.is_none() {
                 continue;
             }
-            let d = wanted.get(&(item.module.as_str(), item.key.as_str()));
+            let d = self.wanted(item);
             let explicit_priority = d
                 .and_then(|d| param(d, "priority"))
                 .and_then(|v| v.trim().parse().ok());
             let prerequisite = match d.and_then(|d| param(d, "prerequisite_user")) {
                 Some(p) => Some((p, SetBy::Manifest)),
-                None => owners
+                None => self
+                    .owners
                     .get(item.key.as_str())
                     .filter(|o| **o != item.key && moving.contains(**o))
                     .map(|o| ((*o).to_owned(), SetBy::Schedule)),
@@ -372,24 +479,24 @@ pub fn schedule(
                 prerequisite,
             });
         }
-        let priorities = order_accounts(&accounts, &throughput);
-        for (account, (priority, by)) in accounts.into_iter().zip(priorities) {
-            let item = &mut source.items[account.item];
-            item.priority = Some(priority);
-            item.priority_by = Some(by);
-            if let Some((user, by)) = account.prerequisite {
-                item.prerequisite_user = Some(user);
-                item.prerequisite_by = Some(by);
-            }
-        }
+        accounts
+    }
+
+    /// The session's schedule once priorities are set: the items that run, their bytes,
+    /// the workers WHM gives it and how long it takes.
+    fn estimate(
+        &self,
+        source: &SourcePlan,
+        runs: &[usize],
+        requested: Pools,
+        throughput: &Throughput,
+    ) -> SourceEstimate {
         let jobs: Vec<Job> = runs
             .iter()
             .map(|&k| {
                 let item = &source.items[k];
                 Job {
-                    type_id: wanted
-                        .get(&(item.module.as_str(), item.key.as_str()))
-                        .map_or(u64::MAX, |d| d.type_id),
+                    type_id: self.wanted(item).map_or(u64::MAX, |d| d.type_id),
                     key: item.key.clone(),
                     size: item.size.unwrap_or(1).max(1),
                     priority: item.priority.unwrap_or(255),
@@ -397,28 +504,18 @@ pub fn schedule(
                 }
             })
             .collect();
-        let requested = pools.get(i).copied().unwrap_or_default();
         let capped = requested.capped(jobs.len());
-        let duration_ms = estimate_ms(&jobs, requested, &throughput);
-        let source_bytes = runs
-            .iter()
-            .map(|&k| source.items[k].size.unwrap_or(0))
-            .sum();
-        bytes += source_bytes;
-        longest = longest.max(duration_ms);
-        source.estimate = Some(SourceEstimate {
+        SourceEstimate {
             items: jobs.len(),
-            bytes: source_bytes,
+            bytes: runs
+                .iter()
+                .map(|&k| source.items[k].size.unwrap_or(0))
+                .sum(),
             transfer_threads: capped.transfer,
             restore_threads: capped.restore,
-            duration_ms,
-        });
+            duration_ms: estimate_ms(&jobs, requested, throughput),
+        }
     }
-    plan.estimate = Some(PlanEstimate {
-        bytes,
-        duration_ms: longest,
-        throughput,
-    });
 }
 
 /// Each account's priority and who set it: the manifest's value when it has one, else

@@ -4,8 +4,9 @@
 use crate::plan::{Action, Plan, render};
 use crate::rehearse::Round;
 use crate::rehearse::faults::FaultPlan;
-use crate::rehearse::scale::{Scale, human};
+use crate::rehearse::scale::Scale;
 use crate::report::ApplyReport;
+use crate::report::format::duration;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -90,7 +91,7 @@ pub fn makespan(
             out,
             "\n  {}: {}",
             source.name,
-            total.map_or_else(|| "nothing to move".to_owned(), human)
+            total.map_or_else(|| "nothing to move".to_owned(), duration)
         );
     }
     let overall: Duration = rounds
@@ -98,7 +99,7 @@ pub fn makespan(
         .filter_map(|(r, _)| r.simulated_overall)
         .map(|d| scale.real(d))
         .sum();
-    let _ = write!(out, "\n  overall: {}", human(overall));
+    let _ = write!(out, "\n  overall: {}", duration(overall));
     if rounds.len() > 1 {
         let _ = write!(
             out,

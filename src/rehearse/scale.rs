@@ -96,21 +96,6 @@ impl Scale {
     }
 }
 
-/// A real-world duration for people: `45s`, `12m03s`, `3h05m12s`.
-pub fn human(d: Duration) -> String {
-    let secs = d.as_secs();
-    match secs {
-        0..60 => format!("{secs}s"),
-        60..3600 => format!("{}m{:02}s", secs / 60, secs % 60),
-        _ => format!(
-            "{}h{:02}m{:02}s",
-            secs / 3600,
-            (secs % 3600) / 60,
-            secs % 60
-        ),
-    }
-}
-
 /// What one source has to move, for sizing the time scale.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SourceWork {

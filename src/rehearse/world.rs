@@ -98,82 +98,11 @@ fn source(desired: &DesiredSource, observed: &ObservedSource) -> Source {
         ..Source::default()
     };
     if let Some(a) = &observed.analysis {
-        let r = &a.remote;
-        source.hostname.clone_from(&r.hostname);
-        if let Some(v) = r.version.as_ref().or(r.cpversion.as_ref()) {
-            source.version.clone_from(v);
-        }
-        source.major_version.clone_from(&r.major_version);
-        source.server_type.clone_from(&r.server_type);
-        source.supports_live_transfers = r.supports_live_transfers;
-        source.reports_disk_used = r.has_disk_used;
-        if let Some(db) = &r.roundcube_dbtype {
-            source.roundcube_dbtype.clone_from(db);
-        }
-        source.resellers = r
-            .resellers
-            .keys()
-            .filter(|u| *u != "root")
-            .cloned()
-            .collect();
-        let dbs = r.dbs.as_ref().map(sim_dbs).unwrap_or_default();
-        source.accounts = a
-            .items
-            .accounts
-            .iter()
-            .map(|acct| SourceAccount {
-                user: acct.user.clone(),
-                domain: acct.domain.clone(),
-                owner: acct.owner.clone().unwrap_or_else(|| "root".to_owned()),
-                plan: "default".to_owned(),
-                bytesused: acct.bytesused,
-                filesused: acct.filesused,
-                has_dedicated_ip: acct.has_dedicated_ip,
-                databases: owned_by(&dbs.mysql, &acct.user),
-                db_users: owned_by(&dbs.mysql_users, &acct.user),
-                fail_transfer: None,
-                fail_restore: None,
-                warnings: Vec::new(),
-            })
-            .collect();
-        source.packages = a
-            .items
-            .packages
-            .iter()
-            .map(|p| Package {
-                name: p.name.clone(),
-                featurelist: p
-                    .featurelist
-                    .clone()
-                    .unwrap_or_else(|| "default".to_owned()),
-                settings: BTreeMap::new(),
-            })
-            .collect();
+        as_analysed(&mut source, a);
     } else {
         // No analysis (a user source, or a root source with nothing left to move): the
         // manifest's accounts are all that is known, at the size the manifest gives.
-        source.accounts = desired
-            .items
-            .iter()
-            .filter(|i| i.is_account())
-            .map(|i| SourceAccount {
-                user: i.key.clone(),
-                domain: i
-                    .domain
-                    .clone()
-                    .unwrap_or_else(|| format!("{}.rehearsal.invalid", i.key)),
-                owner: "root".to_owned(),
-                plan: "default".to_owned(),
-                bytesused: param_u64(&i.params, "size"),
-                filesused: 0,
-                has_dedicated_ip: false,
-                databases: Vec::new(),
-                db_users: Vec::new(),
-                fail_transfer: None,
-                fail_restore: None,
-                warnings: Vec::new(),
-            })
-            .collect();
+        source.accounts = manifest_accounts(desired);
     }
     if desired.kind == SessionKind::User {
         source.credentials.cpanel = source
@@ -194,6 +123,88 @@ fn source(desired: &DesiredSource, observed: &ObservedSource) -> Source {
         }
     }
     source
+}
+
+/// The source as its analysis describes it: the server, its resellers, its accounts
+/// (sizes, owners, databases) and its packages.
+fn as_analysed(source: &mut Source, a: &RemoteAnalysis) {
+    let r = &a.remote;
+    source.hostname.clone_from(&r.hostname);
+    if let Some(v) = r.version.as_ref().or(r.cpversion.as_ref()) {
+        source.version.clone_from(v);
+    }
+    source.major_version.clone_from(&r.major_version);
+    source.server_type.clone_from(&r.server_type);
+    source.supports_live_transfers = r.supports_live_transfers;
+    source.reports_disk_used = r.has_disk_used;
+    if let Some(db) = &r.roundcube_dbtype {
+        source.roundcube_dbtype.clone_from(db);
+    }
+    source.resellers = r
+        .resellers
+        .keys()
+        .filter(|u| *u != "root")
+        .cloned()
+        .collect();
+    let dbs = r.dbs.as_ref().map(sim_dbs).unwrap_or_default();
+    source.accounts = a
+        .items
+        .accounts
+        .iter()
+        .map(|acct| SourceAccount {
+            user: acct.user.clone(),
+            domain: acct.domain.clone(),
+            owner: acct.owner.clone().unwrap_or_else(|| "root".to_owned()),
+            plan: "default".to_owned(),
+            bytesused: acct.bytesused,
+            filesused: acct.filesused,
+            has_dedicated_ip: acct.has_dedicated_ip,
+            databases: owned_by(&dbs.mysql, &acct.user),
+            db_users: owned_by(&dbs.mysql_users, &acct.user),
+            fail_transfer: None,
+            fail_restore: None,
+            warnings: Vec::new(),
+        })
+        .collect();
+    source.packages = a
+        .items
+        .packages
+        .iter()
+        .map(|p| Package {
+            name: p.name.clone(),
+            featurelist: p
+                .featurelist
+                .clone()
+                .unwrap_or_else(|| "default".to_owned()),
+            settings: BTreeMap::new(),
+        })
+        .collect();
+}
+
+/// The manifest's accounts, as a source without an analysis holds them.
+fn manifest_accounts(desired: &DesiredSource) -> Vec<SourceAccount> {
+    desired
+        .items
+        .iter()
+        .filter(|i| i.is_account())
+        .map(|i| SourceAccount {
+            user: i.key.clone(),
+            domain: i
+                .domain
+                .clone()
+                .unwrap_or_else(|| format!("{}.rehearsal.invalid", i.key)),
+            owner: "root".to_owned(),
+            plan: "default".to_owned(),
+            bytesused: param_u64(&i.params, "size"),
+            filesused: 0,
+            has_dedicated_ip: false,
+            databases: Vec::new(),
+            db_users: Vec::new(),
+            fail_transfer: None,
+            fail_restore: None,
+            warnings: Vec::new(),
+        })
+        .collect()
 }
 
 fn sim_dbs(dbs: &DbInventory) -> crate::sim::world::Dbs {

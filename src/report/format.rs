@@ -1,5 +1,6 @@
-//! Small text helpers shared by the progress modes and the report: item labels, item
-//! results in words, durations, sizes and timestamps.
+//! Small text helpers shared by the progress modes, the report, the plan and the
+//! rehearsal: item labels, item results in words, durations, sizes and timestamps.
+//! Durations and sizes are written only here, so every output spells them alike.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -53,19 +54,22 @@ pub fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// A duration for people: `45s`, `12m03s`, `2h05m`.
+/// A duration for people: `350ms` under a second (a step overhead is often that short),
+/// then `45s`, `12m03s`, `2h05m`. Cut, not rounded, like a clock: a run of 59.9 s reads
+/// `59s`, never a minute it did not take.
 pub fn duration(d: Duration) -> String {
     let secs = d.as_secs();
-    if secs < 60 {
-        format!("{secs}s")
-    } else if secs < 3600 {
-        format!("{}m{:02}s", secs / 60, secs % 60)
-    } else {
-        format!("{}h{:02}m", secs / 3600, (secs % 3600) / 60)
+    match secs {
+        0 if d.as_millis() == 0 => "0s".to_owned(),
+        0 => format!("{}ms", d.as_millis()),
+        1..60 => format!("{secs}s"),
+        60..3600 => format!("{}m{:02}s", secs / 60, secs % 60),
+        _ => format!("{}h{:02}m", secs / 3600, (secs % 3600) / 60),
     }
 }
 
-/// A size for people, in binary units: `1.21 GiB`.
+/// A size for people, in binary units with two decimals: `0 B`, `293.00 KiB`,
+/// `1.21 GiB`; indicatif's spelling, so text and progress bars agree.
 pub fn bytes(n: u64) -> String {
     HumanBytes(n).to_string()
 }
@@ -87,7 +91,7 @@ pub fn first_line(text: &str) -> &str {
 mod tests {
     use std::time::Duration;
 
-    use super::{counts_phrase, duration, first_line, item_label};
+    use super::{bytes, counts_phrase, duration, first_line, item_label};
     use crate::translog::ItemCounts;
 
     #[test]
@@ -115,5 +119,20 @@ mod tests {
         assert_eq!(duration(Duration::from_secs(723)), "12m03s");
         assert_eq!(duration(Duration::from_secs(7500)), "2h05m");
         assert_eq!(first_line("\n  boom \nat line 3"), "boom");
+    }
+
+    #[test]
+    fn durations_and_sizes_have_one_spelling() {
+        assert_eq!(duration(Duration::ZERO), "0s");
+        assert_eq!(duration(Duration::from_micros(300)), "0s");
+        assert_eq!(duration(Duration::from_millis(350)), "350ms");
+        assert_eq!(duration(Duration::from_millis(59_999)), "59s");
+        assert_eq!(duration(Duration::from_secs(60)), "1m00s");
+        assert_eq!(duration(Duration::from_secs(7199)), "1h59m");
+        assert_eq!(duration(Duration::from_secs(3600 * 30)), "30h00m");
+        assert_eq!(bytes(0), "0 B");
+        assert_eq!(bytes(1023), "1023 B");
+        assert_eq!(bytes(1536), "1.50 KiB");
+        assert_eq!(bytes(10 * 1024 * 1024 * 1024), "10.00 GiB");
     }
 }

@@ -38,7 +38,7 @@
 
 mod bars;
 mod event;
-mod format;
+pub mod format;
 mod from_log;
 mod json;
 mod junit;

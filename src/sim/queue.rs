@@ -250,97 +250,119 @@ mod tests {
         }
     }
 
-    /// Many items of three module types, mixed priorities and prerequisites (present,
-    /// missing, empty, chained, cyclic), worked by random steps: every pick of the
-    /// index equals the scan's, from the first to the last.
+    /// 5 feature lists, 20 packages and 300 accounts, with random priorities and
+    /// prerequisites (present, missing, empty, chained, cyclic).
+    fn random_session(rng: &mut StdRng) -> Session {
+        let mut s = session();
+        for n in 0..5 {
+            s.push_item(item(
+                "FeatureListRemoteRoot",
+                1000,
+                format!("fl{n}"),
+                255,
+                None,
+            ));
+        }
+        for n in 0..20 {
+            let prio = [1, 7, 255][rng.random_range(0..3)];
+            s.push_item(item(
+                "PackageRemoteRoot",
+                2000,
+                format!("pkg{n:02}"),
+                prio,
+                None,
+            ));
+        }
+        for n in 0..300 {
+            let prio = [0, 3, 255, 255][rng.random_range(0..4)];
+            let pre = match rng.random_range(0..10) {
+                0 => Some(format!("u{:03}", rng.random_range(0..300))),
+                1 => Some("nobody".into()),
+                2 => Some(String::new()),
+                _ => None,
+            };
+            s.push_item(item(
+                "AccountRemoteRoot",
+                3000,
+                format!("u{n:03}"),
+                prio,
+                pre,
+            ));
+        }
+        s
+    }
+
+    /// A session worked by random steps, with up to 3 items running per queue.
+    struct Worked {
+        s: Session,
+        busy: Vec<(Queue, usize)>,
+        picks: usize,
+    }
+
+    impl Worked {
+        /// One random step: a queue's pick, checked against the scan, starts when the
+        /// queue has a free worker; else a running item ends (done, failed or crashed).
+        /// False once nothing runs and neither queue can start anything (all done, or
+        /// only cyclic prerequisites left).
+        fn step(&mut self, rng: &mut StdRng, seed: u64) -> bool {
+            let s = &mut self.s;
+            let q = if rng.random_bool(0.5) {
+                Queue::Transfer
+            } else {
+                Queue::Restore
+            };
+            let want = scan(&s.items, q);
+            assert_eq!(s.pick(q), want, "seed {seed}, {q:?}");
+            let can_pick = self.busy.iter().filter(|(bq, _)| *bq == q).count() < 3;
+            match want {
+                Pick::Item(idx) if can_pick => {
+                    self.picks += 1;
+                    let to = match q {
+                        Queue::Transfer => ItemState::TransferInprogress,
+                        Queue::Restore => ItemState::RestoreInprogress,
+                    };
+                    s.set_state(idx, to);
+                    self.busy.push((q, idx));
+                }
+                _ if !self.busy.is_empty() => {
+                    let (bq, idx) = self.busy.swap_remove(rng.random_range(0..self.busy.len()));
+                    let to = match (bq, rng.random_range(0..20)) {
+                        (_, 0) => ItemState::Failed,
+                        (Queue::Transfer, 1) => ItemState::TransferPending, // a crash
+                        (Queue::Transfer, _) => ItemState::RestorePending,
+                        (Queue::Restore, _) => ItemState::Completed,
+                    };
+                    s.set_state(idx, to);
+                }
+                _ => {
+                    return [Queue::Transfer, Queue::Restore]
+                        .iter()
+                        .any(|&q| matches!(scan(&s.items, q), Pick::Item(_)));
+                }
+            }
+            true
+        }
+    }
+
+    /// Many items of three module types, mixed priorities and prerequisites, worked by
+    /// random steps: every pick of the index equals the scan's, from the first to the
+    /// last.
     #[test]
     fn picks_match_the_scan_through_whole_random_sessions() {
         for seed in 0..20 {
             let mut rng = StdRng::seed_from_u64(seed);
-            let mut s = session();
-            for n in 0..5 {
-                s.push_item(item(
-                    "FeatureListRemoteRoot",
-                    1000,
-                    format!("fl{n}"),
-                    255,
-                    None,
-                ));
-            }
-            for n in 0..20 {
-                let prio = [1, 7, 255][rng.random_range(0..3)];
-                s.push_item(item(
-                    "PackageRemoteRoot",
-                    2000,
-                    format!("pkg{n:02}"),
-                    prio,
-                    None,
-                ));
-            }
-            for n in 0..300 {
-                let prio = [0, 3, 255, 255][rng.random_range(0..4)];
-                let pre = match rng.random_range(0..10) {
-                    0 => Some(format!("u{:03}", rng.random_range(0..300))),
-                    1 => Some("nobody".into()),
-                    2 => Some(String::new()),
-                    _ => None,
-                };
-                s.push_item(item(
-                    "AccountRemoteRoot",
-                    3000,
-                    format!("u{n:03}"),
-                    prio,
-                    pre,
-                ));
-            }
-            let mut busy: Vec<(Queue, usize)> = Vec::new();
-            let mut picks = 0;
-            loop {
-                let q = if rng.random_bool(0.5) {
-                    Queue::Transfer
-                } else {
-                    Queue::Restore
-                };
-                let want = scan(&s.items, q);
-                assert_eq!(s.pick(q), want, "seed {seed}, {q:?}");
-                let can_pick = busy.iter().filter(|(bq, _)| *bq == q).count() < 3;
-                match want {
-                    Pick::Item(idx) if can_pick => {
-                        picks += 1;
-                        let to = match q {
-                            Queue::Transfer => ItemState::TransferInprogress,
-                            Queue::Restore => ItemState::RestoreInprogress,
-                        };
-                        s.set_state(idx, to);
-                        busy.push((q, idx));
-                    }
-                    _ if !busy.is_empty() => {
-                        let (bq, idx) = busy.swap_remove(rng.random_range(0..busy.len()));
-                        let to = match (bq, rng.random_range(0..20)) {
-                            (_, 0) => ItemState::Failed,
-                            (Queue::Transfer, 1) => ItemState::TransferPending, // a crash
-                            (Queue::Transfer, _) => ItemState::RestorePending,
-                            (Queue::Restore, _) => ItemState::Completed,
-                        };
-                        s.set_state(idx, to);
-                    }
-                    // Nothing running: stop once neither queue can start anything
-                    // (all done, or only cyclic prerequisites left).
-                    _ => {
-                        if [Queue::Transfer, Queue::Restore]
-                            .iter()
-                            .all(|&q| !matches!(scan(&s.items, q), Pick::Item(_)))
-                        {
-                            break;
-                        }
-                    }
-                }
-            }
+            let mut run = Worked {
+                s: random_session(&mut rng),
+                busy: Vec::new(),
+                picks: 0,
+            };
+            while run.step(&mut rng, seed) {}
+            let picks = run.picks;
             assert!(picks > 300, "seed {seed}: only {picks} picks");
             // An index rebuilt from the items (as after loading a state file) agrees.
-            let rebuilt = QueueIndex::build(&s.items);
+            let rebuilt = QueueIndex::build(&run.s.items);
             for q in [Queue::Transfer, Queue::Restore] {
-                assert_eq!(rebuilt.pick(&s.items, q), scan(&s.items, q));
+                assert_eq!(rebuilt.pick(&run.s.items, q), scan(&run.s.items, q));
             }
         }
     }

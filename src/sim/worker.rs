@@ -114,95 +114,164 @@ fn begin(
     })
 }
 
+/// A worker's place: the session and queue it serves, and who it is in the logs.
+struct Worker {
+    shared: Arc<Shared>,
+    id: String,
+    queue: Queue,
+    child: u32,
+    pid: u32,
+}
+
+/// What a worker does after looking at its queue.
+enum Next {
+    /// Play this step.
+    Step(Job),
+    /// Nothing is ready: wait for a change.
+    Wait,
+    /// Stop, for this reason.
+    Exit(Exit),
+}
+
 pub(crate) async fn worker(
     shared: Arc<Shared>,
     id: String,
     queue: Queue,
     child: u32,
     pid: u32,
-    mut cancel: watch::Receiver<bool>,
+    cancel: watch::Receiver<bool>,
 ) -> Exit {
-    let mut changed = shared.changed.subscribe();
-    // When this worker's last step was due to end, in simulated time (none after a wait).
-    let mut free_at: Option<Instant> = None;
-    loop {
-        let job = {
-            let mut inner = shared.lock();
-            let Some(s) = inner.sessions.get_mut(&id) else {
-                return Exit::Stopped;
-            };
-            if *cancel.borrow()
-                || s.state != SessionState::Running && s.state != SessionState::Pausing
-            {
-                return Exit::Stopped;
-            }
-            match s.pick(queue) {
-                Pick::Done => {
-                    let extra = obj(&[("queue", json!(queue.name()))]);
-                    logs::append(
-                        &mut s.logs,
-                        MASTER,
-                        &logs::control(pid, child, "complete", extra),
-                    );
-                    drop(inner);
-                    shared.touch();
-                    return Exit::Done;
+    let worker = Worker {
+        shared,
+        id,
+        queue,
+        child,
+        pid,
+    };
+    worker.run(cancel).await
+}
+
+impl Worker {
+    async fn run(&self, mut cancel: watch::Receiver<bool>) -> Exit {
+        let mut changed = self.shared.changed.subscribe();
+        // When this worker's last step was due to end, in simulated time (none after a
+        // wait).
+        let mut free_at: Option<Instant> = None;
+        loop {
+            let mut job = match self.next(&cancel) {
+                Next::Step(job) => job,
+                Next::Wait => {
+                    free_at = None;
+                    changed.mark_unchanged();
+                    tokio::select! {
+                        _ = changed.changed() => {}
+                        _ = cancel.changed() => {}
+                        () = tokio::time::sleep(Duration::from_millis(50)) => {}
+                    }
+                    continue;
                 }
-                _ if s.state == SessionState::Pausing => return Exit::Stopped,
-                Pick::Wait => None,
-                Pick::Item(idx) => begin(&mut inner, &id, queue, child, pid, idx),
+                Next::Exit(exit) => return exit,
+            };
+            self.shared.touch();
+            let length = self.length(&job);
+            let start = step_start(free_at, job.ready_at, Instant::now());
+            job.ends_at = start + length;
+            free_at = Some(job.ends_at);
+            if !self.play(&job, start, length, &mut cancel).await {
+                aborted_item(&self.shared, &self.id, &job, self.pid);
+                return Exit::Stopped;
             }
-        };
-        let Some(mut job) = job else {
-            free_at = None;
-            changed.mark_unchanged();
-            tokio::select! {
-                _ = changed.changed() => {}
-                _ = cancel.changed() => {}
-                () = tokio::time::sleep(Duration::from_millis(50)) => {}
+            if self.end(&job) {
+                return Exit::Crashed {
+                    queue: self.queue,
+                    child: self.child,
+                };
             }
-            continue;
+        }
+    }
+
+    /// Takes the next item from the queue, unless the session stopped, is pausing (the
+    /// worker stops after its current item) or has nothing left (`complete`).
+    fn next(&self, cancel: &watch::Receiver<bool>) -> Next {
+        let (queue, child, pid) = (self.queue, self.child, self.pid);
+        let mut inner = self.shared.lock();
+        let Some(s) = inner.sessions.get_mut(&self.id) else {
+            return Next::Exit(Exit::Stopped);
         };
-        shared.touch();
-        let scale = shared.config.time_scale;
-        let rate = match queue {
+        if *cancel.borrow() || s.state != SessionState::Running && s.state != SessionState::Pausing
+        {
+            return Next::Exit(Exit::Stopped);
+        }
+        match s.pick(queue) {
+            Pick::Done => {
+                let extra = obj(&[("queue", json!(queue.name()))]);
+                logs::append(
+                    &mut s.logs,
+                    MASTER,
+                    &logs::control(pid, child, "complete", extra),
+                );
+                drop(inner);
+                self.shared.touch();
+                Next::Exit(Exit::Done)
+            }
+            _ if s.state == SessionState::Pausing => Next::Exit(Exit::Stopped),
+            Pick::Wait => Next::Wait,
+            Pick::Item(idx) => match begin(&mut inner, &self.id, queue, child, pid, idx) {
+                Some(job) => Next::Step(job),
+                None => Next::Wait,
+            },
+        }
+    }
+
+    /// How long the step takes in simulated time at the session's time scale.
+    fn length(&self, job: &Job) -> Duration {
+        let scale = self.shared.config.time_scale;
+        let rate = match self.queue {
             Queue::Transfer => scale.bytes_per_second,
             Queue::Restore => scale.restore_bytes_per_second,
         };
-        let length = if job.instant {
+        if job.instant {
             Duration::ZERO
         } else {
             scale.duration(job.size, rate)
-        };
-        let start = step_start(free_at, job.ready_at, Instant::now());
-        job.ends_at = start + length;
-        free_at = Some(job.ends_at);
+        }
+    }
+
+    /// Plays the step from `start`, writing its quarters to the item log; false when an
+    /// abort interrupted it.
+    async fn play(
+        &self,
+        job: &Job,
+        start: Instant,
+        length: Duration,
+        cancel: &mut watch::Receiver<bool>,
+    ) -> bool {
         for (pct, quarters) in [(25, 1), (50, 2), (75, 3), (100, 4)] {
             tokio::select! {
                 () = tokio::time::sleep_until(start + length * quarters / 4) => {}
-                _ = cancel.changed() => {
-                    aborted_item(&shared, &id, &job, pid);
-                    return Exit::Stopped;
-                }
+                _ = cancel.changed() => return false,
             }
-            if let Some(s) = shared.lock().sessions.get_mut(&id) {
-                logs::append(&mut s.logs, &job.logfile, &logs::percentage(pct, pid));
+            if let Some(s) = self.shared.lock().sessions.get_mut(&self.id) {
+                logs::append(&mut s.logs, &job.logfile, &logs::percentage(pct, self.pid));
             }
         }
+        true
+    }
+
+    /// Ends the step with its effects; true when the worker "crashed" instead (fault).
+    fn end(&self, job: &Job) -> bool {
         let crashed = {
-            let mut inner = shared.lock();
-            match queue {
-                Queue::Transfer => end_transfer(&mut inner, &id, &job, child, pid),
+            let mut inner = self.shared.lock();
+            match self.queue {
+                Queue::Transfer => end_transfer(&mut inner, &self.id, job, self.child, self.pid),
                 Queue::Restore => {
-                    end_restore(&mut inner, &id, &job, child, pid);
+                    end_restore(&mut inner, &self.id, job, self.child, self.pid);
                     false
                 }
             }
         };
-        shared.touch();
-        if crashed {
-            return Exit::Crashed { queue, child };
-        }
+        self.shared.touch();
+        crashed
     }
 }
 
@@ -260,31 +329,7 @@ fn end_transfer(inner: &mut Inner, id: &str, job: &Job, child: u32, pid: u32) ->
         .is_some_and(|n| s.items[job.idx].crashes < *n)
     {
         SimStats::bump(&mut stats.faults, kind::WORKER_CRASH);
-        s.items[job.idx].crashes += 1;
-        s.set_state(job.idx, ItemState::TransferPending);
-        let failures: u32 = s.items.iter().map(|i| i.crashes).sum();
-        let max = s.items.len();
-        let master_pid = s.pid.unwrap_or(pid);
-        let msg = obj(&[("msg", json!(format!("{failures}/{max}")))]);
-        logs::append(
-            &mut s.logs,
-            MASTER,
-            &logs::control(master_pid, 0, "child-failed", msg),
-        );
-        logs::append_text(
-            &mut s.logs,
-            ERROR_LOG,
-            &format!("The child process {pid} exited unexpectedly.\n"),
-        );
-        if usize::try_from(failures).unwrap_or(usize::MAX) > max {
-            fail_item(
-                s,
-                job,
-                0,
-                master_pid,
-                "The child process exited unexpectedly too many times.",
-            );
-        }
+        crash(s, job, pid);
         return true;
     }
     let scripted = faults.fail_transfer.get(&key).cloned();
@@ -296,32 +341,65 @@ fn end_transfer(inner: &mut Inner, id: &str, job: &Job, child: u32, pid: u32) ->
         None => effects::transfer(world, index, s, &s.items[job.idx]),
     };
     match outcome {
-        Ok(()) => {
-            s.set_state(job.idx, ItemState::RestorePending);
-            let item = &mut s.items[job.idx];
-            item.transferred_at = Some(job.ends_at);
-            let is_account = modules::get(&item.module).is_some_and(modules::ModuleDef::is_account);
-            let local = s.kind == SessionKind::Local;
-            // A local restore copies nothing: no transfer is counted.
-            if is_account && !local {
-                SimStats::bump(
-                    &mut stats.transfers,
-                    &format!("{}/{}", s.source_key, item.key),
-                );
-            }
-            let size = item.size;
-            let out = if local {
-                let path = item.params.get("cpmovefile").cloned().unwrap_or_default();
-                format!("Using the local archive “{path}” for “{}” …", item.key)
-            } else {
-                format!("Copying “{}” from “{}” …", item.key, s.host)
-            };
-            logs::append(&mut s.logs, &job.logfile, &logs::item_msg("out", &out, pid));
-            succeed(s, job, child, pid, size, &[]);
-        }
+        Ok(()) => transferred(s, stats, job, child, pid),
         Err(text) => fail_item(s, job, child, pid, &text),
     }
     false
+}
+
+/// The worker's child process dies during the item: the item goes back to the queue,
+/// and fails once the session's children died more times than it has items.
+fn crash(s: &mut Session, job: &Job, pid: u32) {
+    s.items[job.idx].crashes += 1;
+    s.set_state(job.idx, ItemState::TransferPending);
+    let failures: u32 = s.items.iter().map(|i| i.crashes).sum();
+    let max = s.items.len();
+    let master_pid = s.pid.unwrap_or(pid);
+    let msg = obj(&[("msg", json!(format!("{failures}/{max}")))]);
+    logs::append(
+        &mut s.logs,
+        MASTER,
+        &logs::control(master_pid, 0, "child-failed", msg),
+    );
+    logs::append_text(
+        &mut s.logs,
+        ERROR_LOG,
+        &format!("The child process {pid} exited unexpectedly.\n"),
+    );
+    if usize::try_from(failures).unwrap_or(usize::MAX) > max {
+        fail_item(
+            s,
+            job,
+            0,
+            master_pid,
+            "The child process exited unexpectedly too many times.",
+        );
+    }
+}
+
+/// A TRANSFER step succeeded: the item waits for its restore.
+fn transferred(s: &mut Session, stats: &mut SimStats, job: &Job, child: u32, pid: u32) {
+    s.set_state(job.idx, ItemState::RestorePending);
+    let item = &mut s.items[job.idx];
+    item.transferred_at = Some(job.ends_at);
+    let is_account = modules::get(&item.module).is_some_and(modules::ModuleDef::is_account);
+    let local = s.kind == SessionKind::Local;
+    // A local restore copies nothing: no transfer is counted.
+    if is_account && !local {
+        SimStats::bump(
+            &mut stats.transfers,
+            &format!("{}/{}", s.source_key, item.key),
+        );
+    }
+    let size = item.size;
+    let out = if local {
+        let path = item.params.get("cpmovefile").cloned().unwrap_or_default();
+        format!("Using the local archive “{path}” for “{}” …", item.key)
+    } else {
+        format!("Copying “{}” from “{}” …", item.key, s.host)
+    };
+    logs::append(&mut s.logs, &job.logfile, &logs::item_msg("out", &out, pid));
+    succeed(s, job, child, pid, size, &[]);
 }
 
 fn end_restore(inner: &mut Inner, id: &str, job: &Job, child: u32, pid: u32) {

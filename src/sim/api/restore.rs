@@ -19,6 +19,7 @@ use crate::sim::runner;
 use crate::sim::session::{Item, ItemState, SessionKind, SessionOptions, SessionState};
 use crate::sim::state::{Inner, Shared};
 use crate::sim::stats::SimStats;
+use crate::sim::world::LocalArchive;
 
 const FUNCTION: &str = "start_local_cpmove_restore";
 const MODULE: &str = "AccountLocal";
@@ -43,6 +44,15 @@ pub fn start_local_cpmove_restore(shared: &Arc<Shared>, p: &Params, caller: &str
     }
 }
 
+/// A restore's arguments, checked: the archive and what it is restored as.
+struct Restore {
+    archive: LocalArchive,
+    /// The user name it is restored under: `username`, else the archive's user.
+    local: String,
+    update_a_records: String,
+    mail_location: Option<String>,
+}
+
 /// Checks the arguments, creates the session with its one item and marks it RUNNING.
 /// Returns the session id and the master pid.
 fn create_and_start(inner: &mut Inner, p: &Params, caller: &str) -> Result<(String, u32), Reply> {
@@ -52,6 +62,37 @@ fn create_and_start(inner: &mut Inner, p: &Params, caller: &str) -> Result<(Stri
             "The “{FUNCTION}” function can not be called as a non-root user."
         )));
     }
+    let restore = checked(inner, p)?;
+    let Some(def) = modules::get(MODULE) else {
+        return Err(Reply::fail(format!(
+            "The transfer session module “{MODULE}” does not exist."
+        )));
+    };
+    let opts = SessionOptions {
+        transfer_threads: 1,
+        restore_threads: 1,
+        unrestricted: !flag(p, "restricted"),
+        copy_reseller_privs: false,
+    };
+    // The reference is silent on the host part of a local session's id: the
+    // destination's own hostname is used (the "remote" host is this server).
+    let host = inner.world.destination.hostname.clone();
+    let id = new_session(inner, SessionKind::Local, &host, "", caller, opts);
+    let pid = inner.rng.random_range(2000..60000);
+    let counted = format!("{MODULE}/{}", restore.archive.user);
+    let s = inner.sessions.get_mut(&id).expect("just created");
+    s.push_item(restore.item(def.type_id, p));
+    s.state = SessionState::Running;
+    s.pid = Some(pid);
+    runner::write_opening(s, pid, false);
+    let per_session = inner.stats.enqueues.entry(id.clone()).or_default();
+    SimStats::bump(per_session, &counted);
+    Ok((id, pid))
+}
+
+/// The arguments in the order they are checked: the archive's path, `update_a_records`,
+/// `mail_location`, that the archive exists, and the user name it is restored under.
+fn checked(inner: &mut Inner, p: &Params) -> Result<Restore, Reply> {
     let path = p
         .required(&mut inner.rng, "cpmovepath", FUNCTION)?
         .to_owned();
@@ -88,57 +129,44 @@ fn create_and_start(inner: &mut Inner, p: &Params, caller: &str) -> Result<(Stri
         let text = format!("“{local}” is not a valid username on this system.");
         return Err(Reply::fail(api_failure(&mut inner.rng, &text)));
     }
-    let Some(def) = modules::get(MODULE) else {
-        return Err(Reply::fail(format!(
-            "The transfer session module “{MODULE}” does not exist."
-        )));
-    };
-
-    let bit = |b: bool| if b { "1" } else { "0" }.to_owned();
-    let mut params: BTreeMap<String, String> = BTreeMap::from([
-        ("user".into(), archive.user.clone()),
-        ("localuser".into(), local.clone()),
-        ("cpmovefile".into(), archive.path.clone()),
-        ("force".into(), bit(flag(p, "overwrite"))),
-        ("ip".into(), bit(flag(p, "dedicated_ip"))),
-        // Not schema keys: kept for the restore step.
-        ("delete_archive".into(), bit(flag(p, "delete_archive"))),
-        ("update_a_records".into(), update_a_records),
-    ]);
-    if let Some(loc) = mail_location {
-        params.insert("mail_location".into(), loc);
-    }
-    let opts = SessionOptions {
-        transfer_threads: 1,
-        restore_threads: 1,
-        unrestricted: !flag(p, "restricted"),
-        copy_reseller_privs: false,
-    };
-    // The reference is silent on the host part of a local session's id: the
-    // destination's own hostname is used (the "remote" host is this server).
-    let host = inner.world.destination.hostname.clone();
-    let id = new_session(inner, SessionKind::Local, &host, "", caller, opts);
-    let pid = inner.rng.random_range(2000..60000);
-    let item = Item {
-        module: MODULE.into(),
-        type_id: def.type_id,
-        key: archive.user.clone(),
+    Ok(Restore {
+        archive,
         local,
-        size: archive.bytesused.max(1),
-        priority: 255,
-        prerequisite: None,
-        params,
-        state: ItemState::TransferPending,
-        failure: None,
-        crashes: 0,
-        transferred_at: None,
-    };
-    let s = inner.sessions.get_mut(&id).expect("just created");
-    s.push_item(item);
-    s.state = SessionState::Running;
-    s.pid = Some(pid);
-    runner::write_opening(s, pid, false);
-    let per_session = inner.stats.enqueues.entry(id.clone()).or_default();
-    SimStats::bump(per_session, &format!("{MODULE}/{}", archive.user));
-    Ok((id, pid))
+        update_a_records,
+        mail_location,
+    })
+}
+
+impl Restore {
+    /// The session's one `AccountLocal` item, with the flags `p` sets as bits.
+    fn item(self, type_id: u32, p: &Params) -> Item {
+        let bit = |b: bool| if b { "1" } else { "0" }.to_owned();
+        let mut params: BTreeMap<String, String> = BTreeMap::from([
+            ("user".into(), self.archive.user.clone()),
+            ("localuser".into(), self.local.clone()),
+            ("cpmovefile".into(), self.archive.path.clone()),
+            ("force".into(), bit(flag(p, "overwrite"))),
+            ("ip".into(), bit(flag(p, "dedicated_ip"))),
+            // Not schema keys: kept for the restore step.
+            ("delete_archive".into(), bit(flag(p, "delete_archive"))),
+            ("update_a_records".into(), self.update_a_records),
+        ]);
+        if let Some(loc) = self.mail_location {
+            params.insert("mail_location".into(), loc);
+        }
+        Item {
+            module: MODULE.into(),
+            type_id,
+            key: self.archive.user,
+            local: self.local,
+            size: self.archive.bytesused.max(1),
+            priority: 255,
+            prerequisite: None,
+            params,
+            state: ItemState::TransferPending,
+            failure: None,
+            crashes: 0,
+            transferred_at: None,
+        }
+    }
 }

@@ -2,12 +2,17 @@
 
 use super::{count, fixture_log};
 use crate::translog::{
-    EventKind, ItemKey, ItemState, MasterLogParser, Queue, SessionOutcome, SessionProgress,
+    Event, EventKind, ItemKey, ItemState, MasterLogParser, Queue, SessionOutcome, SessionProgress,
     SessionState, WorkerEnd, parse_master_log, session_outcome,
 };
 
+/// The old guide's example log (numbers written as strings), parsed whole.
+fn old_guide_events() -> Vec<Event> {
+    parse_master_log(fixture_log(1).as_bytes())
+}
+
 #[test]
-fn old_guide_log_parses_with_strings_as_numbers() {
+fn old_guide_log_has_one_known_event_per_line() {
     let log = fixture_log(1);
     let events = parse_master_log(log.as_bytes());
     assert_eq!(events.len(), log.lines().filter(|l| !l.is_empty()).count());
@@ -16,7 +21,11 @@ fn old_guide_log_parses_with_strings_as_numbers() {
         0
     );
     assert_eq!(count(&events, |k| matches!(k, EventKind::Other { .. })), 0);
+}
 
+#[test]
+fn old_guide_log_parses_with_strings_as_numbers() {
+    let events = old_guide_events();
     let first = &events[0];
     assert_eq!(first.kind, EventKind::SessionStarted);
     assert_eq!(
@@ -46,7 +55,11 @@ fn old_guide_log_parses_with_strings_as_numbers() {
         events[5].kind,
         EventKind::RemoteHost(Some("vm5.docs.cpanel.net".into()))
     );
+}
 
+#[test]
+fn old_guide_log_shows_every_step_of_three_items() {
+    let events = old_guide_events();
     assert_eq!(
         count(&events, |k| matches!(k, EventKind::ItemPickedUp(_))),
         6
@@ -69,8 +82,11 @@ fn old_guide_log_parses_with_strings_as_numbers() {
         )),
         5
     );
+}
 
-    // Item fields sit inside `contents` in the old format too.
+#[test]
+fn old_guide_log_item_fields_sit_inside_contents() {
+    let events = old_guide_events();
     let picked = events[6].item().expect("worker start names an item");
     assert_eq!(picked.item, "fredfred");
     assert_eq!(picked.queue, Some(Queue::Transfer));
@@ -81,7 +97,11 @@ fn old_guide_log_parses_with_strings_as_numbers() {
         events[7].item().and_then(|i| i.logfile.as_deref()),
         Some("item-TRANSFER_AccountRemoteRoot_fredfred")
     );
+}
 
+#[test]
+fn old_guide_log_restore_report_lists_dangerous_and_altered_texts() {
+    let events = old_guide_events();
     // colin's restore lists one dangerous and two altered items with their texts.
     let colin = events
         .iter()
@@ -101,7 +121,11 @@ fn old_guide_log_parses_with_strings_as_numbers() {
     assert!(colin.dangerous[0].contains("Skipping grants"));
     assert!(colin.altered[0].contains("“colin_testdatabase”"));
     assert_eq!(colin.message, None);
+}
 
+#[test]
+fn old_guide_log_ends_completed_once() {
+    let events = old_guide_events();
     let last = events.last().unwrap();
     assert!(last.is_session_end());
     assert_eq!(last.outcome(), Some(SessionOutcome::Completed));
@@ -109,7 +133,11 @@ fn old_guide_log_parses_with_strings_as_numbers() {
         count(&events, |k| matches!(k, EventKind::SessionEnded(_))),
         1
     );
+}
 
+#[test]
+fn old_guide_log_folds_into_three_items_done_with_warnings() {
+    let events = old_guide_events();
     let mut progress = SessionProgress::new();
     progress.apply_all(&events);
     let totals = progress.totals();

@@ -76,7 +76,11 @@ fn awkward_records_become_typed_events() {
         }
     );
     assert_eq!(events[2].kind, EventKind::Version(Some("2.3".into())));
+}
 
+#[test]
+fn a_warned_item_keeps_its_counts_and_texts() {
+    let events = parse_master_log(LOG.as_bytes());
     let EventKind::ItemWarned { item, report } = &events[7].kind else {
         panic!("expected warning-item, got {:?}", events[7].kind);
     };
@@ -89,7 +93,11 @@ fn awkward_records_become_typed_events() {
     assert_eq!(report.dangerous, vec!["Danger “grants”".to_owned()]);
     assert_eq!(report.altered, vec!["db “a” restored as “b”".to_owned()]);
     assert_eq!(report.message.as_deref(), Some("careful"));
+}
 
+#[test]
+fn garbage_lines_are_malformed_and_session_controls_typed() {
+    let events = parse_master_log(LOG.as_bytes());
     let malformed: Vec<usize> = events
         .iter()
         .filter(|e| matches!(e.kind, EventKind::Malformed { .. }))
@@ -112,7 +120,11 @@ fn awkward_records_become_typed_events() {
     assert_eq!(events[12].kind, EventKind::Pausing);
     assert_eq!(events[13].kind, EventKind::Paused);
     assert_eq!(events[14].kind, EventKind::SessionResumed);
+}
 
+#[test]
+fn a_failed_item_keeps_its_failure_text_and_counts() {
+    let events = parse_master_log(LOG.as_bytes());
     let EventKind::ItemFailed {
         failure, report, ..
     } = &events[16].kind
@@ -128,7 +140,11 @@ fn awkward_records_become_typed_events() {
         &events[17].kind,
         EventKind::ItemFailed { failure: Some(t), .. } if t == "second text"
     ));
+}
 
+#[test]
+fn unknown_records_are_kept_whole_and_the_abort_ends_the_session() {
+    let events = parse_master_log(LOG.as_bytes());
     let EventKind::Other { action, record } = &events[18].kind else {
         panic!("expected Other, got {:?}", events[18].kind);
     };
