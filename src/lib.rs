@@ -7,6 +7,26 @@
 //! domain`; `sim` (the WHM simulator) never depends on the client, and nothing depends
 //! on `cli`.
 
+/// Appends formatted text to a `String`, like `write!`. `fmt::Write` for a `String`
+/// cannot fail, so its `Result` is dropped here, once, rather than at every call.
+macro_rules! put {
+    ($dst:expr, $($arg:tt)*) => {{
+        use std::fmt::Write as _;
+        let _ = write!($dst, $($arg)*);
+    }};
+}
+
+/// Like [`put!`], with a newline, like `writeln!`.
+macro_rules! putln {
+    ($dst:expr) => {
+        $dst.push('\n')
+    };
+    ($dst:expr, $($arg:tt)*) => {{
+        use std::fmt::Write as _;
+        let _ = writeln!($dst, $($arg)*);
+    }};
+}
+
 pub mod apply;
 pub mod cli;
 pub mod domain;

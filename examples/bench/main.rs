@@ -186,6 +186,8 @@ async fn measure(
     (usage, started)
 }
 
+// One row of the sweep: one measurement, read top to bottom.
+#[allow(clippy::too_many_lines)]
 async fn row(exes: &Exes, n: usize, s: usize, session: Duration) -> Row {
     let fleet = Fleet::new(n, s, session);
     let ideal = fleet.ideal();

@@ -2,7 +2,6 @@
 //! as text (source line, caret, `help:`) or as JSON for CI annotations.
 
 use std::fmt;
-use std::fmt::Write as _;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -300,7 +299,7 @@ impl Diagnostics {
                 }
                 None => self.file.name.clone(),
             };
-            let _ = writeln!(
+            putln!(
                 out,
                 "{}: {}: {}",
                 paint("1", &location),
@@ -316,12 +315,12 @@ impl Diagnostics {
                 let end = cols[end_offset.min(cols.len() - 1)].max(start + 1);
                 let gutter = line.to_string().len();
                 let bar = paint("1;34", "|");
-                let _ = writeln!(
+                putln!(
                     out,
                     "{} {bar} {text}",
                     paint("1;34", &format!("{line:>gutter$}"))
                 );
-                let _ = writeln!(
+                putln!(
                     out,
                     "{:gutter$} {bar} {}{}",
                     "",
@@ -330,14 +329,14 @@ impl Diagnostics {
                 );
             }
             if let Some(help) = &d.help {
-                let _ = writeln!(out, "  {} {help}", paint("1;36", "help:"));
+                putln!(out, "  {} {help}", paint("1;36", "help:"));
             }
             out.push('\n');
         }
         let errors = self.error_count();
         let warnings = self.items.len() - errors;
         let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-        let _ = writeln!(
+        putln!(
             out,
             "{}: {}, {}",
             self.file.name,

@@ -13,7 +13,6 @@ use crate::migration::{
 };
 use crate::plan::{Plan, render};
 use crate::report::{ApplyReport, Progress, ProgressMode};
-use std::fmt::Write as _;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -71,25 +70,25 @@ impl Interrupted {
         };
         let mut out = String::from("interrupted: stopped following.");
         if !self.running.is_empty() {
-            let _ = write!(
+            put!(
                 out,
                 "\nstill running on the destination: {}",
                 list(&self.running)
             );
         }
         if !self.waiting.is_empty() {
-            let _ = write!(
+            put!(
                 out,
                 "\nnot started yet (their queued items wait for the next apply): {}",
                 list(&self.waiting)
             );
         }
         if let Some(e) = &self.unsaved {
-            let _ = write!(out, "\nwarning: the journal could not be saved: {e}");
+            put!(out, "\nwarning: the journal could not be saved: {e}");
         }
-        let _ = write!(out, "\nresume with: whm-migrate apply {rerun}");
+        put!(out, "\nresume with: whm-migrate apply {rerun}");
         if !self.running.is_empty() {
-            let _ = write!(
+            put!(
                 out,
                 "\npause or abort with: whm-migrate pause|abort {rerun}"
             );

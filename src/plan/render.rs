@@ -7,7 +7,6 @@ use crate::plan::model::{
 };
 use crate::report::format::{bytes, duration};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::time::Duration;
 
 /// The longest Markdown plan; GitHub refuses comments over 65,536 characters.
@@ -46,7 +45,7 @@ pub fn summary_line(plan: &Plan) -> String {
     );
     let gates = gate_counts(plan);
     if !gates.is_empty() {
-        let _ = write!(line, " Checks and risks: {gates}.");
+        put!(line, " Checks and risks: {gates}.");
     }
     line
 }
@@ -87,7 +86,7 @@ fn some_names<'a>(names: impl ExactSizeIterator<Item = &'a str>) -> String {
     out.dedup();
     let mut text = out.join(", ");
     if total > LISTED {
-        let _ = write!(text, " and {} more", total - LISTED);
+        put!(text, " and {} more", total - LISTED);
     }
     text
 }
@@ -99,7 +98,7 @@ fn check_head(check: &Check) -> String {
         head.insert_str(0, "waived ");
     }
     if !check.items.is_empty() {
-        let _ = write!(
+        put!(
             head,
             " {}",
             some_names(check.items.iter().map(|k| short(k)))
@@ -209,7 +208,7 @@ fn item_line(item: &ItemPlan, checks: Option<&Vec<&Check>>) -> String {
     if let Some(local) = &item.localuser
         && *local != item.key
     {
-        let _ = write!(line, " → {local}");
+        put!(line, " → {local}");
     }
     let mut facts = Vec::new();
     if let Some(d) = &item.domain {
@@ -219,30 +218,30 @@ fn item_line(item: &ItemPlan, checks: Option<&Vec<&Check>>) -> String {
         facts.push(bytes(size));
     }
     if !facts.is_empty() {
-        let _ = write!(line, " ({})", facts.join(", "));
+        put!(line, " ({})", facts.join(", "));
     }
     if let Some(p) = item.priority {
         let by = match item.priority_by {
             Some(SetBy::Manifest) => ", from the manifest",
             _ => "",
         };
-        let _ = write!(line, " [priority {p}{by}");
+        put!(line, " [priority {p}{by}");
         if let Some(after) = &item.prerequisite_user {
             let by = match item.prerequisite_by {
                 Some(SetBy::Manifest) => " (from the manifest)",
                 _ => ", its owner",
             };
-            let _ = write!(line, "; after {after}{by}");
+            put!(line, "; after {after}{by}");
         }
         line.push(']');
     }
     if let Some(w) = &item.wave {
-        let _ = write!(line, " {{wave {w}}}");
+        put!(line, " {{wave {w}}}");
     }
     if item.action != Action::Transfer || item.reason.is_some() {
-        let _ = write!(line, ": {}", item.action.name());
+        put!(line, ": {}", item.action.name());
         if let Some(reason) = &item.reason {
-            let _ = write!(line, ": {reason}");
+            put!(line, ": {reason}");
         }
     }
     line.push_str(&risk_label(item));
@@ -284,7 +283,7 @@ fn order_line(source: &SourcePlan, shown: usize) -> Option<String> {
         .collect::<Vec<_>>()
         .join(", ");
     if accounts.len() > shown {
-        let _ = write!(line, ", … ({} more)", accounts.len() - shown);
+        put!(line, ", … ({} more)", accounts.len() - shown);
     }
     Some(format!("order: {line}"))
 }
@@ -353,41 +352,42 @@ pub fn overall_estimate_line(plan: &Plan) -> Option<String> {
 pub fn text(plan: &Plan) -> String {
     let mut out = format!("whm-migrate plan for “{}”", plan.migration);
     if let Some(w) = &plan.wave {
-        let _ = write!(out, ", wave “{w}”");
+        put!(out, ", wave “{w}”");
     }
     out.push('\n');
     for source in &plan.sources {
-        let _ = writeln!(out, "\n{}", session_line(source));
+        putln!(out, "\n{}", session_line(source));
         if source.items.is_empty() {
             out.push_str("  (nothing listed for this source)\n");
         }
         let by_item = checks_by_item(source);
         for item in &source.items {
             let key = crate::plan::queue_key(&item.module, &item.key);
-            let _ = writeln!(out, "  {}", item_line(item, by_item.get(key.as_str())));
+            putln!(out, "  {}", item_line(item, by_item.get(key.as_str())));
         }
         for check in &source.checks {
-            let _ = writeln!(out, "  {}: {}", check_head(check), check.message);
+            putln!(out, "  {}: {}", check_head(check), check.message);
             if check.blocks() {
-                let _ = writeln!(
+                putln!(
                     out,
                     "    fix: {}; or waive it: waive = [\"{}\"]",
-                    check.fix, check.name
+                    check.fix,
+                    check.name
                 );
             } else if !check.waived {
-                let _ = writeln!(out, "    fix: {}", check.fix);
+                putln!(out, "    fix: {}", check.fix);
             }
         }
         if let Some(line) = estimate_line(source) {
-            let _ = writeln!(out, "  {line}");
+            putln!(out, "  {line}");
         }
         if let Some(line) = order_line(source, 10) {
-            let _ = writeln!(out, "  {line}");
+            putln!(out, "  {line}");
         }
     }
-    let _ = writeln!(out, "\n{}", summary_line(plan));
+    putln!(out, "\n{}", summary_line(plan));
     if let Some(line) = overall_estimate_line(plan) {
-        let _ = writeln!(out, "{line}");
+        putln!(out, "{line}");
     }
     out.push_str("Legend: + transfer, = already present, ~ already queued, ! conflict, ? missing on source, x invalid\n");
     out
@@ -416,7 +416,7 @@ pub fn markdown(plan: &Plan) -> String {
     );
     let s = &plan.summary;
     if !s.has_changes() && !s.has_blockers() {
-        let _ = writeln!(head, "{}", summary_line(plan));
+        putln!(head, "{}", summary_line(plan));
         return head;
     }
     md_summary(plan, &mut head);
@@ -443,7 +443,7 @@ fn md_summary(plan: &Plan, out: &mut String) {
     let s = &plan.summary;
     out.push_str("| action | items |\n|---|---:|\n");
     for action in Action::ALL {
-        let _ = writeln!(
+        putln!(
             out,
             "| `{}` {} | {} |",
             symbol(action),
@@ -451,30 +451,30 @@ fn md_summary(plan: &Plan, out: &mut String) {
             s.count(action)
         );
     }
-    let _ = writeln!(out, "| blocking checks | {} |", s.blocking_checks);
-    let _ = writeln!(out, "| waived checks | {} |", s.waived_checks);
-    let _ = writeln!(
+    putln!(out, "| blocking checks | {} |", s.blocking_checks);
+    putln!(out, "| waived checks | {} |", s.waived_checks);
+    putln!(
         out,
         "| items with unacknowledged risks | {} |",
         s.unacknowledged_risks
     );
-    let _ = writeln!(
+    putln!(
         out,
         "\n**{} to transfer, {}.**\n",
         s.transfer,
         bytes(s.bytes_to_transfer)
     );
     if let Some(w) = &plan.wave {
-        let _ = writeln!(out, "Wave: `{}`.\n", md_escape(w));
+        putln!(out, "Wave: `{}`.\n", md_escape(w));
     }
     if let Some(line) = overall_estimate_line(plan) {
-        let _ = writeln!(out, "{}\n", md_escape(&line));
+        putln!(out, "{}\n", md_escape(&line));
         for src in &plan.sources {
             if let Some(line) = estimate_line(src) {
-                let _ = writeln!(out, "- {}: {}", md_escape(&src.name), md_escape(&line));
+                putln!(out, "- {}: {}", md_escape(&src.name), md_escape(&line));
             }
             if let Some(line) = order_line(src, 10) {
-                let _ = writeln!(out, "  - {}", md_escape(&line));
+                putln!(out, "  - {}", md_escape(&line));
             }
         }
         out.push('\n');
@@ -525,7 +525,7 @@ fn md_details(plan: &Plan, mut used: usize) -> String {
         if tail.matches("```diff").count() > tail.matches("```\n</details>").count() {
             tail.push_str("```\n</details>\n");
         }
-        let _ = writeln!(
+        putln!(
             tail,
             "\n**{left_out} item lines left out to fit a comment.**"
         );
@@ -631,7 +631,7 @@ impl Gates {
                     md_escape(&check.message)
                 );
                 if check.blocks() {
-                    let _ = write!(
+                    put!(
                         line,
                         " — fix: {}; or waive it with `waive = [\"{check_name}\"]`",
                         md_escape(&check.fix)

@@ -241,6 +241,9 @@ struct Measured {
 /// How often the driver looks at the simulator (in-process, no HTTP).
 const SAMPLE: Duration = Duration::from_millis(1);
 
+/// When the driver saw a session run: its source, first seen running, first seen ended.
+type Seen = BTreeMap<String, (usize, Option<Instant>, Option<Instant>)>;
+
 /// Samples every source's session state on the simulator until told to stop, and
 /// strikes `event` once enough restores completed.
 async fn drive(
@@ -251,8 +254,7 @@ async fn drive(
     event: Option<(SessionEvent, u64)>,
     mut stop: watch::Receiver<bool>,
 ) -> Measured {
-    // Session id → (source index, first seen running, first seen ended).
-    let mut seen: BTreeMap<String, (usize, Option<Instant>, Option<Instant>)> = BTreeMap::new();
+    let mut seen = Seen::new();
     let mut pending = event;
     let mut fired = None;
     loop {
@@ -263,42 +265,17 @@ async fn drive(
                 }
             }
         });
-        let mut restores = 0;
-        {
-            let handle = slot.handle.lock().await;
-            if let Some(h) = handle.as_ref() {
-                let now = Instant::now();
-                for (id, (_, running, ended)) in &mut seen {
-                    match h.session_state(id).as_deref() {
-                        Some("RUNNING" | "PAUSING" | "ABORTING") if running.is_none() => {
-                            *running = Some(now);
-                        }
-                        Some("COMPLETED" | "ABORTED" | "FAILED" | "PAUSED")
-                            if running.is_some() && ended.is_none() =>
-                        {
-                            *ended = Some(now);
-                        }
-                        _ => {}
-                    }
-                }
-                if pending.is_some() {
-                    restores = h.stats().item_restores.values().sum::<u64>();
-                }
-            }
-        }
+        let restores = sample(&slot, &mut seen, pending.is_some()).await;
         if let Some((what, after)) = pending
             && restores >= after.max(1)
-        {
-            let running: Vec<String> = seen
+            && let Some(id) = seen
                 .iter()
-                .filter(|(_, (_, r, e))| r.is_some() && e.is_none())
+                .find(|(_, (_, r, e))| r.is_some() && e.is_none())
                 .map(|(id, _)| id.clone())
-                .collect();
-            if let Some(id) = running.first() {
-                strike(&slot, &client, id, what).await;
-                pending = None;
-                fired = Some(what);
-            }
+        {
+            strike(&slot, &client, &id, what).await;
+            pending = None;
+            fired = Some(what);
         }
         if *stop.borrow() {
             break;
@@ -308,7 +285,42 @@ async fn drive(
             _ = stop.changed() => {}
         }
     }
-    let mut per_source = vec![None; sources.len()];
+    measured(&seen, sources.len(), fired)
+}
+
+/// Notes when each seen session first runs and first ends; returns the restores done
+/// so far when `count_restores`.
+async fn sample(slot: &Slot, seen: &mut Seen, count_restores: bool) -> u64 {
+    use crate::sim::session::SessionState as S;
+    let handle = slot.handle.lock().await;
+    let Some(h) = handle.as_ref() else {
+        return 0;
+    };
+    let now = Instant::now();
+    for (id, (_, running, ended)) in seen.iter_mut() {
+        match h.session(id) {
+            Some(S::Running | S::Pausing | S::Aborting) if running.is_none() => {
+                *running = Some(now);
+            }
+            Some(S::Completed | S::Aborted | S::Failed | S::Paused)
+                if running.is_some() && ended.is_none() =>
+            {
+                *ended = Some(now);
+            }
+            _ => {}
+        }
+    }
+    if count_restores {
+        h.stats().item_restores.values().sum::<u64>()
+    } else {
+        0
+    }
+}
+
+/// Per source, how long its sessions ran; overall, from the first running to the last
+/// ended.
+fn measured(seen: &Seen, sources: usize, fired: Option<SessionEvent>) -> Measured {
+    let mut per_source = vec![None; sources];
     let mut first: Option<Instant> = None;
     let mut last: Option<Instant> = None;
     for (i, running, ended) in seen.values() {

@@ -7,7 +7,6 @@ use crate::rehearse::faults::FaultPlan;
 use crate::rehearse::scale::Scale;
 use crate::report::ApplyReport;
 use crate::report::format::duration;
-use std::fmt::Write as _;
 use std::time::Duration;
 
 /// The rehearsal's opening lines: the plan, the speed and the faults.
@@ -21,7 +20,7 @@ pub fn opening(plan: &Plan, scale: &Scale, speed_from: &str, faults: Option<&Fau
     match faults {
         None => out.push_str("\nFaults: none (add --faults SEED to inject them)."),
         Some(f) => {
-            let _ = write!(
+            put!(
                 out,
                 "\nFaults from seed {}: {}% of requests answered HTTP 500, {}% of answers lost after the server acted",
                 f.seed,
@@ -29,11 +28,11 @@ pub fn opening(plan: &Plan, scale: &Scale, speed_from: &str, faults: Option<&Fau
                 f.faults.drop_after * 100.0
             );
             if let Some((event, after)) = f.event {
-                let _ = write!(out, "; {} after {after} restore(s)", event.describe());
+                put!(out, "; {} after {after} restore(s)", event.describe());
             }
             out.push('.');
             for (user, what) in f.per_item() {
-                let _ = write!(out, "\n  injected: {user}: {what}");
+                put!(out, "\n  injected: {user}: {what}");
             }
         }
     }
@@ -87,7 +86,7 @@ pub fn makespan(
             .filter_map(|(r, _)| r.simulated.get(i).copied().flatten())
             .map(|d| scale.real(d))
             .reduce(|a, b| a + b);
-        let _ = write!(
+        put!(
             out,
             "\n  {}: {}",
             source.name,
@@ -99,9 +98,9 @@ pub fn makespan(
         .filter_map(|(r, _)| r.simulated_overall)
         .map(|d| scale.real(d))
         .sum();
-    let _ = write!(out, "\n  overall: {}", duration(overall));
+    put!(out, "\n  overall: {}", duration(overall));
     if rounds.len() > 1 {
-        let _ = write!(
+        put!(
             out,
             " over {} runs of apply (the time between them is the operator's)",
             rounds.len()
@@ -109,7 +108,7 @@ pub fn makespan(
     }
     match seed {
         Some(seed) => {
-            let _ = write!(
+            put!(
                 out,
                 "\nFault seed: {seed} (`--faults {seed}` replays the same per-item outcome)"
             );

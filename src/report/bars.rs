@@ -67,6 +67,7 @@ impl BarsRenderer {
     fn print(&mut self, line: &str) {
         let sink = &mut self.sink;
         self.multi.suspend(|| {
+            // Progress is best-effort: a closed or full terminal must not stop the migration.
             let _ = writeln!(sink, "{line}");
             let _ = sink.flush();
         });
@@ -173,6 +174,7 @@ impl BarsRenderer {
             }
             bars.overall.finish_and_clear();
         }
+        // Progress is best-effort: a closed or full terminal must not stop the migration.
         let _ = self.multi.clear();
     }
 }
@@ -234,6 +236,7 @@ impl Render for BarsRenderer {
 
     fn finish(&mut self, _time: DateTime<Utc>) {
         self.clear();
+        // Progress is best-effort: a closed or full terminal must not stop the migration.
         let _ = self.sink.flush();
     }
 }

@@ -2,7 +2,6 @@
 //! rehearsal: item labels, item results in words, durations, sizes and timestamps.
 //! Durations and sizes are written only here, so every output spells them alike.
 
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -25,7 +24,7 @@ pub fn item_label(module: &str, key: &str, local: Option<&str>) -> String {
         format!("{module} {key}")
     };
     if let Some(local) = local.filter(|l| *l != key) {
-        let _ = write!(label, " → {local}");
+        put!(label, " → {local}");
     }
     label
 }

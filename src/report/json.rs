@@ -27,6 +27,7 @@ impl JsonRenderer {
 
     /// Flushed by [`Render::flush`] after the call that drew it.
     fn write(&mut self, value: &Value) {
+        // Progress is best-effort: a closed or full terminal must not stop the migration.
         let _ = writeln!(self.sink, "{value}");
     }
 }
@@ -139,6 +140,7 @@ impl Render for JsonRenderer {
     }
 
     fn flush(&mut self) {
+        // Progress is best-effort: a closed or full terminal must not stop the migration.
         let _ = self.sink.flush();
     }
 }

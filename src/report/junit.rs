@@ -8,7 +8,6 @@
 //! with an `<error>`. Per-item times are not known, so testcases say `time="0.000"`;
 //! suites carry the source's (or the apply's) wall time.
 
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::format::first_line;
@@ -33,7 +32,7 @@ pub fn escape_xml(text: &str, attribute: bool) -> String {
             '\r' => out.push_str("&#13;"),
             '\t' | '\n' => out.push(c),
             c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+                put!(out, "\\u{{{:x}}}", c as u32);
             }
             c => out.push(c),
         }
@@ -54,7 +53,7 @@ fn secs(d: Duration) -> String {
 }
 
 fn write_case(out: &mut String, source: &str, item: &ItemOutcome) {
-    let _ = write!(
+    put!(
         out,
         "    <testcase classname=\"{}\" name=\"{}\" time=\"0.000\"",
         attr(&format!("{source}.{}", item.module)),
@@ -71,7 +70,7 @@ fn write_case(out: &mut String, source: &str, item: &ItemOutcome) {
                 body.push('\n');
                 body.push_str(line);
             }
-            let _ = write!(
+            put!(
                 out,
                 ">\n      <failure message=\"{}\" type=\"TransferFailed\">{}</failure>\n    </testcase>\n",
                 attr(first_line(failure)),
@@ -79,7 +78,7 @@ fn write_case(out: &mut String, source: &str, item: &ItemOutcome) {
             );
         }
         Outcome::NotRun { reason } => {
-            let _ = write!(
+            put!(
                 out,
                 ">\n      <skipped message=\"{}\"/>\n    </testcase>\n",
                 attr(reason)
@@ -99,7 +98,7 @@ fn write_case(out: &mut String, source: &str, item: &ItemOutcome) {
                 body.push('\n');
                 body.push_str(message);
             }
-            let _ = write!(
+            put!(
                 out,
                 ">\n      <system-out>{}</system-out>\n    </testcase>\n",
                 text(&body)
@@ -111,7 +110,7 @@ fn write_case(out: &mut String, source: &str, item: &ItemOutcome) {
 fn write_suite(out: &mut String, s: &SourceReport, fallback: Duration) {
     let c = s.counts();
     let errors = usize::from(s.error.is_some());
-    let _ = writeln!(
+    putln!(
         out,
         "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{errors}\" skipped=\"{}\" time=\"{}\">",
         attr(&s.source),
@@ -130,7 +129,7 @@ fn write_suite(out: &mut String, s: &SourceReport, fallback: Duration) {
     if !properties.is_empty() {
         out.push_str("    <properties>\n");
         for (name, value) in properties {
-            let _ = writeln!(
+            putln!(
                 out,
                 "      <property name=\"{name}\" value=\"{}\"/>",
                 attr(value)
@@ -139,7 +138,7 @@ fn write_suite(out: &mut String, s: &SourceReport, fallback: Duration) {
         out.push_str("    </properties>\n");
     }
     if let Some(error) = &s.error {
-        let _ = write!(
+        put!(
             out,
             "    <testcase classname=\"{}\" name=\"(session)\" time=\"0.000\">\n      <error message=\"{}\" type=\"SourceError\">{}</error>\n    </testcase>\n",
             attr(&s.source),
@@ -158,7 +157,7 @@ pub fn write_junit(report: &ApplyReport) -> String {
     let c = report.counts();
     let errors = report.sources.iter().filter(|s| s.error.is_some()).count();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
+    putln!(
         out,
         "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{errors}\" skipped=\"{}\" time=\"{}\">",
         attr(&format!("whm-migrate apply {}", report.migration)),

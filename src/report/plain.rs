@@ -83,12 +83,15 @@ impl Render for PlainRenderer {
             return;
         }
         if let Some(line) = line(source, event) {
+            // Progress is best-effort: a closed or full terminal must not stop the
+            // migration.
             let _ = writeln!(self.sink, "{} {line}", timestamp(time));
             let _ = self.sink.flush();
         }
     }
 
     fn finish(&mut self, _time: DateTime<Utc>) {
+        // Best-effort, as every progress line.
         let _ = self.sink.flush();
     }
 }

@@ -121,13 +121,11 @@ fn auto_with_a_sink_is_plain() {
 
 #[test]
 fn ten_thousand_items_give_one_line_per_change_and_nothing_per_idle_poll() {
-    use std::fmt::Write as _;
-
     use crate::translog::{MasterLogParser, SessionProgress};
 
     let mut log = String::new();
     for i in 0..10_000 {
-        let _ = writeln!(
+        putln!(
             log,
             r#"{{"type":"control","contents":{{"action":"success-item","child_number":1,"queue":"RESTORE","item":"u{i}","item_type":"AccountRemoteRoot","msg":{{"size":1}}}}}}"#
         );

@@ -5,7 +5,7 @@ use crate::domain::SessionState;
 use crate::journal::unrecorded_warning;
 use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 /// One source's status.
 #[derive(Debug, Clone, Serialize)]
@@ -65,7 +65,7 @@ pub fn text(rows: &[SourceStatus]) -> String {
         match &row.session {
             Some(id) => {
                 let items = counts(&row.items);
-                let _ = writeln!(
+                putln!(
                     out,
                     "{source}: session {id} {} (created {}){}",
                     row.state
@@ -80,14 +80,14 @@ pub fn text(rows: &[SourceStatus]) -> String {
                 );
             }
             None => {
-                let _ = writeln!(out, "{source}: no session recorded");
+                putln!(out, "{source}: no session recorded");
             }
         }
         for (wave, states) in &row.waves {
-            let _ = writeln!(out, "  wave {wave}: {}", counts(states));
+            putln!(out, "  wave {wave}: {}", counts(states));
         }
         for at in &row.unrecorded_sessions_started_at {
-            let _ = writeln!(out, "  warning: {}", unrecorded_warning(source, at));
+            putln!(out, "  warning: {}", unrecorded_warning(source, at));
         }
     }
     out

@@ -6,8 +6,6 @@
 //! content. Items done cleanly are only counted (there may be 10,000 of them). The last
 //! line says what to do next.
 
-use std::fmt::Write as _;
-
 use super::format::{duration, first_line, item_label, plural};
 use super::summary::{ApplyReport, Outcome, OutcomeCounts, SourceReport};
 use crate::translog::ItemCounts;
@@ -41,9 +39,9 @@ fn write_source(out: &mut String, s: &SourceReport) {
         (None, Some(state)) => format!(" ({state})"),
         (None, None) => String::new(),
     };
-    let _ = writeln!(out, "{}{session}: {}", s.source, counts_phrase(&s.counts()));
+    putln!(out, "{}{session}: {}", s.source, counts_phrase(&s.counts()));
     if let Some(error) = &s.error {
-        let _ = writeln!(out, "  ERROR: {}", first_line(error));
+        putln!(out, "  ERROR: {}", first_line(error));
     }
     // Failures first, then items not run, then warnings; clean items are only counted.
     let rank = |o: &Outcome| match o {
@@ -57,7 +55,7 @@ fn write_source(out: &mut String, s: &SourceReport) {
         let label = item_label(&item.module, &item.key, item.localuser.as_deref());
         match &item.outcome {
             Outcome::Failed { failure, excerpt } => {
-                let _ = writeln!(out, "  FAILED {label}: {}", first_line(failure));
+                putln!(out, "  FAILED {label}: {}", first_line(failure));
                 let rest: Vec<&str> = if excerpt.is_empty() {
                     failure
                         .lines()
@@ -70,7 +68,7 @@ fn write_source(out: &mut String, s: &SourceReport) {
                     excerpt.iter().map(String::as_str).collect()
                 };
                 for line in rest {
-                    let _ = writeln!(out, "      | {line}");
+                    putln!(out, "      | {line}");
                 }
             }
             Outcome::DoneWithWarnings {
@@ -86,17 +84,17 @@ fn write_source(out: &mut String, s: &SourceReport) {
                     dangerous_items: *dangerous,
                     altered_items: *altered,
                 };
-                let _ = writeln!(
+                putln!(
                     out,
                     "  warnings {label}: {}",
                     super::format::counts_phrase(&counts)
                 );
                 for message in first_messages {
-                    let _ = writeln!(out, "      - {}", first_line(message));
+                    putln!(out, "      - {}", first_line(message));
                 }
             }
             Outcome::NotRun { reason } => {
-                let _ = writeln!(out, "  not run {label}: {reason}");
+                putln!(out, "  not run {label}: {reason}");
             }
             Outcome::Done | Outcome::AlreadyPresent => {}
         }
@@ -107,7 +105,7 @@ fn write_source(out: &mut String, s: &SourceReport) {
                 .iter()
                 .map(|f| format!("{} ({})", item_label(&f.module, &f.key, None), f.count))
                 .collect();
-            let _ = writeln!(out, "  review {what} items: {}", names.join(", "));
+            putln!(out, "  review {what} items: {}", names.join(", "));
         }
     }
 }
@@ -139,7 +137,7 @@ fn next_step(report: &ApplyReport, manifest: &str) -> String {
             retry.join(" and ")
         );
         if c.failed > 0 {
-            let _ = write!(
+            put!(
                 line,
                 "\nFull item logs: `whm-migrate logs {manifest} --source SOURCE --item KEY`."
             );
@@ -163,7 +161,7 @@ impl ApplyReport {
     /// The report as text; `manifest` is the path to name in the next-step hint.
     pub fn render_text(&self, manifest: &str) -> String {
         let mut out = String::new();
-        let _ = writeln!(
+        putln!(
             out,
             "Apply of {} finished in {}.",
             self.migration,
@@ -173,13 +171,13 @@ impl ApplyReport {
             out.push('\n');
             write_source(&mut out, source);
         }
-        let _ = writeln!(
+        putln!(
             out,
             "\nTotal over {}: {}.",
             plural(self.sources.len() as u64, "source", "sources"),
             counts_phrase(&self.counts())
         );
-        let _ = writeln!(out, "{}", next_step(self, manifest));
+        putln!(out, "{}", next_step(self, manifest));
         out
     }
 }

@@ -348,6 +348,11 @@ impl SimHandle {
     }
 
     /// The state of a session, if it exists.
+    pub fn session(&self, id: &str) -> Option<SessionState> {
+        self.shared.lock().sessions.get(id).map(|s| s.state)
+    }
+
+    /// A session's state name, as the API answers it.
     pub fn session_state(&self, id: &str) -> Option<String> {
         self.shared
             .lock()
