@@ -3,16 +3,11 @@
 //! while monitoring) and re-run each time, then run to completion. The destination ends
 //! equal to the manifest, and the simulator's counters show every item moved once.
 
-use crate::support::{self, SimContext};
-use crate::support::{calls, finish};
+use crate::support::{Case, SimContext, calls, finish};
 use std::fmt::Write as _;
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
-use tempfile::TempDir;
 use whm_migrate::sim::{SimOptions, SimStats, TimeScale, World};
 
-const BIN: &str = env!("CARGO_BIN_EXE_whm-migrate");
 const PASSWORD: &str = "CRASHLOOP-ROOTPW-1b9e";
 const SOURCE: &str = "src.example.com";
 const ACCOUNTS: usize = 50;
@@ -70,18 +65,10 @@ fn slow() -> SimOptions {
     }
 }
 
-struct Setup {
-    _dir: TempDir,
-    manifest: PathBuf,
-    state: PathBuf,
-}
-
-impl Setup {
-    fn new(sim: &SimContext) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let manifest = dir.path().join("migrate.toml");
-        let mut text = format!(
-            r#"version = 1
+/// The manifest: every item of the world, each account on its domain.
+fn case(sim: &SimContext) -> Case {
+    let mut text = format!(
+        r#"version = 1
 name = "crashloop"
 
 [destination]
@@ -100,42 +87,17 @@ name = "gold features"
 [[sources.packages]]
 name = "gold"
 "#,
-            url = sim.sim.base_url()
-        );
-        for i in 0..ACCOUNTS {
-            write!(
-                text,
-                "\n[[sources.accounts]]\nuser = \"{u}\"\ndomain = \"{u}.example\"\n",
-                u = user(i)
-            )
-            .unwrap();
-        }
-        std::fs::write(&manifest, text).unwrap();
-        let state = dir.path().join("state");
-        Self {
-            _dir: dir,
-            manifest,
-            state,
-        }
+        url = sim.sim.base_url()
+    );
+    for i in 0..ACCOUNTS {
+        write!(
+            text,
+            "\n[[sources.accounts]]\nuser = \"{u}\"\ndomain = \"{u}.example\"\n",
+            u = user(i)
+        )
+        .unwrap();
     }
-
-    fn command(&self) -> tokio::process::Command {
-        let mut cmd = tokio::process::Command::new(BIN);
-        cmd.arg("apply")
-            .arg(&self.manifest)
-            .arg("--state-dir")
-            .arg(&self.state)
-            .args(["--progress", "plain"])
-            .env("WHM_TEST_TOKEN", support::TOKEN)
-            .env("SRC_PW", PASSWORD)
-            .env_remove("WHM_MIGRATE_PROGRESS")
-            .env_remove("WHM_MIGRATE_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        cmd
-    }
+    Case::new(&text).with_env("SRC_PW", PASSWORD)
 }
 
 /// A fixed-seed linear congruential generator (Knuth's MMIX constants).
@@ -202,7 +164,7 @@ fn assert_no_duplicate(s: &SimStats, when: &str) {
 async fn killed_25_times_at_random_moments_apply_still_moves_everything_exactly_once() {
     let started = Instant::now();
     let sim = SimContext::with(world(), slow()).await;
-    let setup = Setup::new(&sim);
+    let case = case(&sim);
     let mut rng = Lcg(0x00c0_ffee_2024);
     let mut killed = 0;
     let mut phases = std::collections::BTreeMap::<&str, u32>::new();
@@ -214,7 +176,7 @@ async fn killed_25_times_at_random_moments_apply_still_moves_everything_exactly_
         // than that reaches the start. The range widens round by round, so the first
         // kills land before and during enqueueing and the later ones while monitoring.
         let delay = rng.delay(40 + 16 * round as u64);
-        let mut child = setup.command().spawn().unwrap();
+        let mut child = case.command("apply", &[]).spawn();
         tokio::time::sleep(delay).await;
         let when = format!("round {round} (killed after {delay:?})");
         if child.try_wait().unwrap().is_none() {
@@ -246,7 +208,7 @@ async fn killed_25_times_at_random_moments_apply_still_moves_everything_exactly_
         "the kills did not spread over the run: {phases:#?}"
     );
 
-    let out = finish(setup.command().spawn().unwrap()).await;
+    let out = case.run("apply", &[]).await;
     assert_eq!(out.code, Some(0), "{out:#?}");
 
     // The destination equals the manifest.

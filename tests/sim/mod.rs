@@ -13,9 +13,8 @@ mod serving;
 mod sessions;
 mod states;
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
+use crate::support::SimHttp;
+use crate::support::wait::until_async;
 use serde_json::Value;
 use whm_migrate::sim::{SimHandle, SimOptions, SimStats, Simulator, TimeScale, World};
 
@@ -29,20 +28,9 @@ fn basic_world() -> World {
     .expect("basic world")
 }
 
-fn client_config(roots: rustls::RootCertStore) -> rustls::ClientConfig {
-    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth()
-}
-
-fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .use_preconfigured_tls(client_config(rustls::RootCertStore::empty()))
-        .pool_max_idle_per_host(0)
-        .build()
-        .expect("client")
+/// A client for plain HTTP that keeps no idle connection.
+fn http_client() -> reqwest::ClientBuilder {
+    reqwest::Client::builder().pool_max_idle_per_host(0)
 }
 
 fn enc(s: &str) -> String {
@@ -64,17 +52,20 @@ fn query(params: &[(&str, &str)]) -> String {
         .join("&")
 }
 
-/// Raw WHM API 1 calls against one simulator.
+/// Raw WHM API 1 calls against one simulator, and its admin endpoints.
 struct Api {
     http: reqwest::Client,
     base: String,
+    admin: SimHttp,
 }
 
 impl Api {
     fn new(h: &SimHandle) -> Self {
+        let admin = SimHttp::with(&h.base_url(), http_client());
         Self {
-            http: http_client(),
-            base: h.base_url(),
+            http: admin.http().clone(),
+            base: admin.base().to_owned(),
+            admin,
         }
     }
 
@@ -117,26 +108,11 @@ impl Api {
     }
 
     async fn stats(&self) -> SimStats {
-        let text = self
-            .http
-            .get(format!("{}/__sim/stats", self.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        serde_json::from_str(&text).expect("stats JSON")
+        self.admin.stats().await
     }
 
     async fn admin(&self, path: &str, body: Option<Value>) -> Value {
-        let mut req = self.http.post(format!("{}/__sim/{path}", self.base));
-        if let Some(b) = body {
-            req = req
-                .header("Content-Type", "application/json")
-                .body(b.to_string());
-        }
-        serde_json::from_str(&req.send().await.unwrap().text().await.unwrap()).expect("admin JSON")
+        self.admin.post(path, body).await
     }
 
     async fn create_root(&self) -> String {
@@ -187,18 +163,10 @@ impl Api {
     }
 
     async fn wait_state(&self, id: &str, want: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let s = self.state(id).await;
-            if s == want {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "session {id} stuck in {s}, wanted {want}"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        until_async(&format!("session {id} to be {want}"), async || {
+            self.state(id).await == want
+        })
+        .await;
     }
 
     async fn log(&self, id: &str, file: &str) -> Value {

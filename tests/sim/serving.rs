@@ -1,7 +1,8 @@
 //! How the simulator serves: HTTPS with a given certificate, a state file across
 //! restarts, and the example worlds.
 
-use super::{TOKEN, basic_world, client_config, http_client, reason, slow, start};
+use super::{TOKEN, basic_world, http_client, reason, slow, start};
+use crate::support::tls_config;
 use serde_json::Value;
 use whm_migrate::sim::{SimOptions, Simulator, TlsOptions, World};
 
@@ -26,7 +27,7 @@ async fn tls_serves_https_with_the_given_certificate() {
     let mut roots = rustls::RootCertStore::empty();
     roots.add(ck.cert.der().clone()).unwrap();
     let http = reqwest::Client::builder()
-        .use_preconfigured_tls(client_config(roots))
+        .use_preconfigured_tls(tls_config(roots))
         .resolve("sim.test", h.addr())
         .build()
         .unwrap();
@@ -43,6 +44,9 @@ async fn tls_serves_https_with_the_given_certificate() {
     let v: Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
     assert_eq!(v["data"]["featurelists"][0], "default");
     let plain = http_client()
+        .use_preconfigured_tls(tls_config(rustls::RootCertStore::empty()))
+        .build()
+        .unwrap()
         .get(url.replace("https://sim.test", "http://127.0.0.1"))
         .send()
         .await;
