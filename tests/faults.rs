@@ -6,8 +6,7 @@ use crate::support::apply_world::{
     ACCOUNTS, ITEMS, apply_case, apply_world as world, assert_world_complete, slow, the_session,
 };
 use crate::support::wait::until;
-use crate::support::{self, Case, Out, SimContext, SimHttp, calls, finish, wait_for};
-use std::time::Duration;
+use crate::support::{self, Bin, Case, Out, SimContext, SimHttp, Watched, calls, finish, wait_for};
 use whm_migrate::sim::{Faults, SimOptions, SimStats, Simulator, World};
 
 const PASSWORD: &str = support::SRC_PASSWORD;
@@ -218,16 +217,25 @@ async fn latency_spikes_only_slow_apply_down() {
 async fn a_five_second_latency_spike_while_following_only_delays_apply() {
     let sim = SimContext::with(world(), slow()).await;
     let case = case(&sim);
-    let (child, _session) = running(&sim, &case).await;
-    // Every answer takes 5 s for a while: polls and log fetches wait, nothing fails.
+    let (mut run, _session) = running(&sim, &case).await;
+    // Every answer takes 5 s for a while: polls and log fetches wait, nothing fails. The
+    // while lasts until an answer the spike held back has gone out: more calls reached
+    // their handler since the spike began than had arrived unhandled before it.
     sim.sim.set_faults(Faults {
         latency_probability: 1.0,
         latency_ms: 5_000,
         ..Faults::default()
     });
-    tokio::time::sleep(std::time::Duration::from_millis(5_500)).await;
+    let at = sim.sim.stats();
+    let unhandled = at.http_requests - handled(&at);
+    assert!(
+        wait_for(&sim, &mut run.child, |s| handled(s)
+            > handled(&at) + unhandled)
+        .await,
+        "apply ended during the spike"
+    );
     sim.sim.set_faults(Faults::default());
-    let out = finish(child).await;
+    let out = run.finish().await;
     out.assert_code(0);
     let s = sim.sim.stats();
     assert!(fault_count(&s, "latency") > 0, "{s:#?}");
@@ -235,17 +243,28 @@ async fn a_five_second_latency_spike_while_following_only_delays_apply() {
     assert_exactly_once(&sim, "a 5 s latency spike");
 }
 
+/// WHM calls that reached their handler (after any latency the simulator added).
+fn handled(s: &SimStats) -> u64 {
+    s.calls.values().sum()
+}
+
 /// Starts apply on a slow simulator and returns once the session is running and
 /// polled, with its id.
-async fn running(sim: &SimContext, case: &Case) -> (tokio::process::Child, String) {
-    let mut child = case.command("apply", &[]).spawn();
+async fn running(sim: &SimContext, case: &Case) -> (Watched, String) {
+    running_with(sim, case.command("apply", &[])).await
+}
+
+/// [`running`] for the invocation `apply`.
+async fn running_with(sim: &SimContext, apply: Bin) -> (Watched, String) {
+    let mut run = apply.watched();
     assert!(
-        wait_for(sim, &mut child, |s| calls(s, "start_transfer_session") >= 1
+        wait_for(sim, &mut run.child, |s| calls(s, "start_transfer_session")
+            >= 1
             && calls(s, "get_transfer_session_state") >= 2)
         .await
     );
     let session = the_session(&sim.sim.stats());
-    (child, session)
+    (run, session)
 }
 
 /// After a session ended early from outside: a re-run finishes the rest in a new
@@ -282,10 +301,10 @@ async fn rerun_finishes_the_rest(sim: &SimContext, case: &Case, what: &str) {
 async fn a_session_failed_from_outside_is_reported_failed_and_a_rerun_completes() {
     let sim = SimContext::with(world(), slow()).await;
     let case = case(&sim);
-    let (child, session) = running(&sim, &case).await;
+    let (run, session) = running(&sim, &case).await;
     let r = admin(&sim, &session, "fail").await;
     assert_eq!(r["ok"], true, "{r}");
-    let out = finish(child).await;
+    let out = run.finish().await;
     assert_ne!(out.code, Some(0), "{out:#?}");
     assert!(out.stdout.contains("FAILED"), "{out:#?}");
     assert!(!out.stdout.contains("COMPLETED"), "{out:#?}");
@@ -298,10 +317,10 @@ async fn a_session_failed_from_outside_is_reported_failed_and_a_rerun_completes(
 async fn a_session_aborted_from_outside_is_reported_aborted_and_a_rerun_completes() {
     let sim = SimContext::with(world(), slow()).await;
     let case = case(&sim);
-    let (child, session) = running(&sim, &case).await;
+    let (run, session) = running(&sim, &case).await;
     let r = admin(&sim, &session, "abort").await;
     assert_eq!(r["ok"], true, "{r}");
-    let out = finish(child).await;
+    let out = run.finish().await;
     assert_ne!(out.code, Some(0), "{out:#?}");
     assert!(out.stdout.contains("ABORTED"), "{out:#?}");
     assert!(!out.stdout.contains("COMPLETED"), "{out:#?}");
@@ -317,10 +336,10 @@ async fn a_completed_flicker_before_failed_is_reported_failed() {
         opts.faults.flicker_ms = flicker_ms;
         let sim = SimContext::with(world(), opts).await;
         let case = case(&sim);
-        let (child, session) = running(&sim, &case).await;
+        let (run, session) = running(&sim, &case).await;
         let r = admin(&sim, &session, "fail").await;
         assert_eq!(r["ok"], true, "{r}");
-        let out = finish(child).await;
+        let out = run.finish().await;
         let s = sim.sim.stats();
         assert_eq!(fault_count(&s, "flicker"), 1, "{s:#?}");
         assert_ne!(out.code, Some(0), "flicker {flicker_ms} ms: {out:#?}");
@@ -351,7 +370,11 @@ async fn a_destination_restarting_mid_run_is_ridden_out() {
     let sim = SimContext::with(world(), opts.clone()).await;
     let addr = sim.sim.addr();
     let case = case(&sim);
-    let (mut child, session) = running(&sim, &case).await;
+    // At debug level apply says on stderr when a read fails and is retried.
+    let apply = case
+        .command("apply", &[])
+        .env("WHM_MIGRATE_LOG", "whm_migrate=debug");
+    let (mut run, session) = running_with(&sim, apply).await;
     let before = sim.sim.stats();
     let last = sim.sim.shutdown().await;
     assert_eq!(
@@ -364,9 +387,13 @@ async fn a_destination_restarting_mid_run_is_ridden_out() {
         .into_iter()
         .filter(|u| last.world.destination.account(u).is_some())
         .collect();
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // The outage lasts until apply has met it: a read failed, and is tried again.
     assert!(
-        child.try_wait().unwrap().is_none(),
+        run.wait_for_stderr("retrying a read").await,
+        "apply ended during the outage"
+    );
+    assert!(
+        run.child.try_wait().unwrap().is_none(),
         "apply gave up during the outage"
     );
     opts.listen = addr;
@@ -375,7 +402,7 @@ async fn a_destination_restarting_mid_run_is_ridden_out() {
         .await
         .expect("the simulator could not come back on the same port");
     let sim = SimContext::from(restarted);
-    let out = finish(child).await;
+    let out = run.finish().await;
     out.assert_code(0);
     assert!(out.stdout.contains("COMPLETED"), "{out:#?}");
     let after = sim.sim.stats();

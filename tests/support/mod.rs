@@ -1,7 +1,7 @@
 //! Shared test context:
 //!
 //! * [`Case`]: a manifest in a scratch directory with its state directory, run as the
-//!   binary ([`Bin`], [`Out`]), its journal read back;
+//!   binary ([`Bin`], [`Out`], [`Watched`]), its journal read back;
 //! * [`SimContext`]: the in-process simulator on loopback with a client for it, its
 //!   counters in process or over HTTP ([`SimHttp`]), and [`wait_for`] a milestone in them;
 //! * [`wait`]: waiting for an event with a generous deadline, never for a length of time;
@@ -17,7 +17,7 @@ pub mod wait;
 
 pub use case::Case;
 pub use replay::{Replay, client_for, fixture};
-pub use run::{BIN, Bin, Out, bin, finish};
+pub use run::{BIN, Bin, Out, Watched, bin, finish};
 pub use sim::{SimContext, SimHttp, calls, tls_config, wait_for, world};
 
 /// The token every test server accepts.

@@ -1,10 +1,14 @@
 //! Running the binary: [`Bin`] builds one invocation, [`Out`] is what a finished run
-//! printed.
+//! printed, and [`Watched`] is a running one whose stderr a test can wait on.
 
+use super::wait::DEADLINE;
 use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
+use tokio::io::AsyncReadExt as _;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_whm-migrate");
@@ -72,6 +76,11 @@ impl Bin {
         cmd.spawn().expect("the binary starts")
     }
 
+    /// Starts it, reading its stderr as it comes (see [`Watched`]).
+    pub fn watched(self) -> Watched {
+        Watched::new(self.spawn())
+    }
+
     /// Runs it to its end.
     pub async fn run(self) -> Out {
         finish(self.spawn()).await
@@ -125,4 +134,77 @@ pub async fn finish(child: tokio::process::Child) -> Out {
         .expect("the run did not finish")
         .unwrap();
     Out::new(out.status.code(), out.stdout, out.stderr)
+}
+
+/// A running binary whose stderr is read as it comes, so a test can wait for a line of
+/// it (an event the child reports) instead of for a length of time.
+pub struct Watched {
+    pub child: tokio::process::Child,
+    stdout: JoinHandle<Vec<u8>>,
+    stderr: watch::Receiver<Vec<u8>>,
+    stderr_read: JoinHandle<()>,
+}
+
+impl Watched {
+    fn new(mut child: tokio::process::Child) -> Self {
+        let mut out = child.stdout.take().expect("stdout is piped");
+        let stdout = tokio::spawn(async move {
+            let mut bytes = Vec::new();
+            out.read_to_end(&mut bytes).await.unwrap();
+            bytes
+        });
+        let mut err = child.stderr.take().expect("stderr is piped");
+        let (tx, stderr) = watch::channel(Vec::new());
+        let stderr_read = tokio::spawn(async move {
+            let mut chunk = [0; 8192];
+            loop {
+                let n = err.read(&mut chunk).await.unwrap();
+                if n == 0 {
+                    return; // closed: dropping `tx` tells the waiters
+                }
+                tx.send_modify(|all| all.extend_from_slice(&chunk[..n]));
+            }
+        });
+        Self {
+            child,
+            stdout,
+            stderr,
+            stderr_read,
+        }
+    }
+
+    /// Waits until stderr holds `text`: true once it does, false when the child closed
+    /// its stderr (it ended) without printing it. Panics after [`DEADLINE`].
+    pub async fn wait_for_stderr(&mut self, text: &str) -> bool {
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        let seen = |bytes: &[u8]| String::from_utf8_lossy(bytes).contains(text);
+        loop {
+            if seen(&self.stderr.borrow_and_update()) {
+                return true;
+            }
+            let changed = tokio::time::timeout_at(deadline, self.stderr.changed())
+                .await
+                .unwrap_or_else(|_| {
+                    panic!(
+                        "timed out waiting for {text:?} on stderr:\n{}",
+                        String::from_utf8_lossy(&self.stderr.borrow())
+                    )
+                });
+            if changed.is_err() {
+                return seen(&self.stderr.borrow());
+            }
+        }
+    }
+
+    /// Waits for the end of the run and collects its output.
+    pub async fn finish(mut self) -> Out {
+        let status = tokio::time::timeout(RUN_LIMIT, self.child.wait())
+            .await
+            .expect("the run did not finish")
+            .unwrap();
+        let stdout = self.stdout.await.unwrap();
+        self.stderr_read.await.unwrap();
+        let stderr = self.stderr.borrow().clone();
+        Out::new(status.code(), stdout, stderr)
+    }
 }
