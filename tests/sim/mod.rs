@@ -224,6 +224,18 @@ fn slow() -> SimOptions {
     }
 }
 
+/// Every item step takes half a second: a session started is still running when the
+/// next few calls arrive, however loaded the machine is.
+fn held() -> SimOptions {
+    SimOptions {
+        time_scale: TimeScale {
+            item_overhead_ms: 500,
+            ..TimeScale::default()
+        },
+        ..SimOptions::default()
+    }
+}
+
 fn actions(records: &[Value]) -> Vec<String> {
     records
         .iter()

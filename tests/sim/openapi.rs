@@ -1,6 +1,6 @@
 //! The simulator's answers saved for the OpenAPI checker.
 
-use super::{basic_world, ok, slow, start};
+use super::{basic_world, held, ok, start};
 use serde_json::Value;
 use whm_migrate::sim::{ResultStyle, SimOptions};
 
@@ -20,7 +20,7 @@ async fn sim_responses_for_openapi_check() {
             world.clone(),
             SimOptions {
                 result_style: style,
-                ..slow()
+                ..held()
             },
         )
         .await;

@@ -1,11 +1,11 @@
 //! The session state machine: pause, resume and abort, and a session whose process is
 //! gone.
 
-use super::{actions, basic_world, ok, reason, slow, start};
+use super::{actions, basic_world, held, ok, reason, start};
 
 #[tokio::test]
 async fn pause_resume_and_abort_follow_the_state_machine() {
-    let (h, api) = start(basic_world(), slow()).await;
+    let (h, api) = start(basic_world(), held()).await;
     let id = api.create_root().await;
     for u in ["alice", "bob", "carol"] {
         api.enqueue_account(&id, u).await;
@@ -104,7 +104,7 @@ async fn pause_resume_and_abort_follow_the_state_machine() {
 
 #[tokio::test]
 async fn pause_of_a_session_without_a_live_process_fails_it() {
-    let (h, api) = start(basic_world(), slow()).await;
+    let (h, api) = start(basic_world(), held()).await;
     let id = api.create_root().await;
     api.enqueue_account(&id, "alice").await;
     api.call("start_transfer_session", &[("transfer_session_id", &id)])
