@@ -2,79 +2,22 @@
 //! loopback HTTP (issue 5). Every effect is checked on the simulator's counters and
 //! world, not on what apply says about itself.
 
-use crate::support::{self, Case, SimContext};
-use crate::support::{Out, RUN_LIMIT, calls, finish, wait_for};
+use crate::support::apply_world::{
+    ACCOUNTS, ITEMS, apply_case, apply_world as world, assert_world_complete, slow, the_session,
+};
+use crate::support::{self, Case, Out, SimContext, calls, finish, wait_for};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use whm_migrate::sim::{Faults, SimOptions, SimStats, TimeScale, World};
+use std::path::Path;
+use whm_migrate::sim::{Faults, SimOptions, SimStats};
 
-const BIN: &str = env!("CARGO_BIN_EXE_whm-migrate");
 /// The world's root password: must never appear in anything apply writes.
 const PASSWORD: &str = support::SRC_PASSWORD;
-const ACCOUNTS: [&str; 3] = ["alice", "bob", "carol"];
-/// Every item of the manifest, as the simulator's counters key them.
-const ITEMS: [&str; 5] = [
-    "FeatureListRemoteRoot/gold features",
-    "PackageRemoteRoot/gold",
-    "AccountRemoteRoot/alice",
-    "AccountRemoteRoot/bob",
-    "AccountRemoteRoot/carol",
-];
-fn world() -> World {
-    support::world("apply")
-}
-
-/// Transfers slow enough (a few hundred ms per account) to interrupt a run.
-fn slow() -> SimOptions {
-    SimOptions {
-        time_scale: TimeScale {
-            bytes_per_second: 10_000_000,
-            restore_bytes_per_second: 20_000_000,
-            item_overhead_ms: 150,
-        },
-        ..SimOptions::default()
-    }
-}
+/// The migration's name (its journal's).
+const NAME: &str = "apply-test";
 
 /// The `apply` world's manifest, its state dir and a scratch dir.
-struct Setup(Case);
-
-impl std::ops::Deref for Setup {
-    type Target = Case;
-    fn deref(&self) -> &Case {
-        &self.0
-    }
-}
-
-impl Setup {
-    fn new(sim: &SimContext) -> Self {
-        Self(Case::new(&support::apply_manifest(
-            "apply-test",
-            &sim.sim.base_url(),
-            &[
-                ("alice", "domain = \"alice.example\""),
-                ("bob", "domain = \"bob.example\""),
-                ("carol", "domain = \"carol.example\""),
-            ],
-        )))
-    }
-
-    fn journal_path(&self) -> PathBuf {
-        self.state.join("apply-test.json")
-    }
-
-    fn journal(&self) -> serde_json::Value {
-        self.0.journal("apply-test")
-    }
-
-    fn command(&self, extra: &[&str]) -> tokio::process::Command {
-        self.0.command("apply", extra)
-    }
-
-    async fn apply(&self, extra: &[&str]) -> Out {
-        self.0.run("apply", extra).await
-    }
+fn case(sim: &SimContext) -> Case {
+    apply_case(sim, NAME)
 }
 
 fn total(map: &BTreeMap<String, u64>) -> u64 {
@@ -84,61 +27,15 @@ fn total(map: &BTreeMap<String, u64>) -> u64 {
 /// Every account transferred and restored exactly once, every item restored once, and
 /// the destination holds them all.
 fn assert_exactly_once(sim: &SimContext) {
-    let s = sim.sim.stats();
-    for user in ACCOUNTS {
-        assert_eq!(
-            s.transfers.get(&format!("src.example.com/{user}")),
-            Some(&1),
-            "transfers of {user}: {:#?}",
-            s.transfers
-        );
-        assert_eq!(
-            s.restores.get(user),
-            Some(&1),
-            "restores: {:#?}",
-            s.restores
-        );
-    }
-    assert_eq!(s.transfers.len(), ACCOUNTS.len(), "{:#?}", s.transfers);
-    for item in ITEMS {
-        assert_eq!(
-            s.item_restores.get(item),
-            Some(&1),
-            "restores of {item}: {:#?}",
-            s.item_restores
-        );
-    }
-    assert_world_complete(&sim.sim.world());
-}
-
-fn assert_world_complete(world: &World) {
-    for user in ACCOUNTS {
-        assert!(
-            world.destination.account(user).is_some(),
-            "{user} missing on the destination"
-        );
-    }
-    assert!(world.destination.packages.iter().any(|p| p.name == "gold"));
-    assert!(
-        world
-            .destination
-            .featurelists
-            .iter()
-            .any(|f| f == "gold features")
-    );
-}
-
-fn the_session(s: &SimStats) -> String {
-    assert_eq!(s.enqueues.len(), 1, "{:#?}", s.enqueues);
-    s.enqueues.keys().next().unwrap().clone()
+    support::apply_world::assert_exactly_once(sim, "apply");
 }
 
 // 1.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fresh_apply_transfers_every_item_once() {
     let sim = SimContext::start(world()).await;
-    let setup = Setup::new(&sim);
-    let out = setup.apply(&[]).await;
+    let case = case(&sim);
+    let out = case.run("apply", &[]).await;
     out.assert_code(0);
     assert_exactly_once(&sim);
     let s = sim.sim.stats();
@@ -176,10 +73,10 @@ async fn a_fresh_apply_transfers_every_item_once() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_apply_changes_nothing() {
     let sim = SimContext::start(world()).await;
-    let setup = Setup::new(&sim);
-    setup.apply(&[]).await.assert_code(0);
+    let case = case(&sim);
+    case.run("apply", &[]).await.assert_code(0);
     let before = sim.sim.stats();
-    let out = setup.apply(&[]).await;
+    let out = case.run("apply", &[]).await;
     out.assert_code(0);
     let after = sim.sim.stats();
     assert_eq!(after.enqueues, before.enqueues);
@@ -212,9 +109,11 @@ async fn a_failed_restore_exits_3_and_a_rerun_retries_only_it() {
         },
     )
     .await;
-    let setup = Setup::new(&sim);
-    let junit = setup.dir.path().join("junit.xml");
-    let out = setup.apply(&["--junit", junit.to_str().unwrap()]).await;
+    let case = case(&sim);
+    let junit = case.dir.path().join("junit.xml");
+    let out = case
+        .run("apply", &["--junit", junit.to_str().unwrap()])
+        .await;
     out.assert_code(3);
     assert!(out.stdout.contains("FAILED carol"), "{}", out.stdout);
     // The item log's excerpt, not just the master log's one-liner.
@@ -238,12 +137,12 @@ async fn a_failed_restore_exits_3_and_a_rerun_retries_only_it() {
     assert!(!xml.contains(PASSWORD) && !xml.contains(support::TOKEN));
 
     // The journal remembers the failure.
-    let journal = setup.journal();
+    let journal = case.journal(NAME);
     let item = &journal["sources"]["old1"]["items"]["AccountRemoteRoot/carol"];
     assert_eq!(item["state"], "failed", "{journal:#}");
 
     sim.sim.set_faults(Faults::default());
-    let out = setup.apply(&[]).await;
+    let out = case.run("apply", &[]).await;
     out.assert_code(0);
     let s = sim.sim.stats();
     assert_eq!(s.sessions_created, 2, "a new session for the retry");
@@ -280,7 +179,7 @@ async fn killed_at_any_point_a_rerun_transfers_everything_exactly_once() {
         ..Faults::default()
     };
     let sim = SimContext::with(world(), opts).await;
-    let setup = Setup::new(&sim);
+    let case = case(&sim);
     let points: [(&str, Milestone); 4] = [
         (
             "session created, nothing queued",
@@ -306,7 +205,7 @@ async fn killed_at_any_point_a_rerun_transfers_everything_exactly_once() {
     let mut killed = 0;
     for (name, milestone) in points {
         let before = sim.sim.stats();
-        let mut child = setup.command(&[]).spawn().unwrap();
+        let mut child = case.command("apply", &[]).spawn();
         let reached = wait_for(&sim, &mut child, |s| milestone(&before, s)).await;
         if reached && child.try_wait().unwrap().is_none() {
             child.kill().await.unwrap(); // SIGKILL
@@ -326,7 +225,7 @@ async fn killed_at_any_point_a_rerun_transfers_everything_exactly_once() {
     }
     assert!(killed >= 3, "only {killed} kill(s) landed");
     sim.sim.set_faults(Faults::default());
-    let out = setup.apply(&[]).await;
+    let out = case.run("apply", &[]).await;
     out.assert_code(0);
     assert_exactly_once(&sim);
     // The report counts each of the manifest's items once, however the runs split them.
@@ -337,7 +236,7 @@ async fn killed_at_any_point_a_rerun_transfers_everything_exactly_once() {
     );
     // Still nothing to do afterwards.
     let before = sim.sim.stats();
-    setup.apply(&[]).await.assert_code(0);
+    case.run("apply", &[]).await.assert_code(0);
     assert_eq!(sim.sim.stats().enqueues, before.enqueues);
 }
 
@@ -345,12 +244,12 @@ async fn killed_at_any_point_a_rerun_transfers_everything_exactly_once() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_concurrent_apply_fails_fast_naming_the_holder() {
     let sim = SimContext::with(world(), slow()).await;
-    let setup = Setup::new(&sim);
-    let mut first = setup.command(&[]).spawn().unwrap();
+    let case = case(&sim);
+    let mut first = case.command("apply", &[]).spawn();
     let pid = first.id().unwrap();
     // The first holds the lock once it talks to the destination.
     assert!(wait_for(&sim, &mut first, |s| s.sessions_created >= 1).await);
-    let second = setup.apply(&[]).await;
+    let second = case.run("apply", &[]).await;
     second.assert_code(1);
     assert!(
         second.stderr.contains(&format!("pid {pid}")),
@@ -368,11 +267,11 @@ async fn a_second_concurrent_apply_fails_fast_naming_the_holder() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_journal_is_private_records_sessions_and_items_and_holds_no_secret() {
     let sim = SimContext::start(world()).await;
-    let setup = Setup::new(&sim);
-    let out = setup.apply(&[]).await;
+    let case = case(&sim);
+    let out = case.run("apply", &[]).await;
     out.assert_code(0);
     let session = the_session(&sim.sim.stats());
-    let path = setup.journal_path();
+    let path = case.journal_path(NAME);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -381,7 +280,7 @@ async fn the_journal_is_private_records_sessions_and_items_and_holds_no_secret()
     }
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains(&session), "{text}");
-    let journal = setup.journal();
+    let journal = case.journal(NAME);
     let items = journal["sources"]["old1"]["items"].as_object().unwrap();
     assert_eq!(items.len(), ITEMS.len(), "{text}");
     for item in ITEMS {
@@ -397,7 +296,7 @@ async fn the_journal_is_private_records_sessions_and_items_and_holds_no_secret()
         ] {
             assert!(!text.contains(secret), "{what} holds a secret: {text}");
         }
-        for entry in std::fs::read_dir(&setup.state).unwrap() {
+        for entry in std::fs::read_dir(&case.state).unwrap() {
             let bytes = std::fs::read(entry.unwrap().path()).unwrap();
             assert!(!String::from_utf8_lossy(&bytes).contains(secret));
         }
@@ -420,8 +319,8 @@ async fn sigterm_stops_following_leaves_the_session_running_and_says_how_to_resu
     let mut opts = slow();
     opts.time_scale.bytes_per_second = 3_000_000;
     let sim = SimContext::with(world(), opts).await;
-    let setup = Setup::new(&sim);
-    let mut child = setup.command(&[]).spawn().unwrap();
+    let case = case(&sim);
+    let mut child = case.command("apply", &[]).spawn();
     // Following: started, and polled a few times.
     assert!(
         wait_for(&sim, &mut child, |s| calls(s, "start_transfer_session")
@@ -434,8 +333,8 @@ async fn sigterm_stops_following_leaves_the_session_running_and_says_how_to_resu
     out.assert_code(130);
     let resume = format!(
         "resume with: whm-migrate apply {} --state-dir {}",
-        setup.manifest.display(),
-        setup.state.display()
+        case.manifest.display(),
+        case.state.display()
     );
     assert!(out.stderr.contains(&resume), "{}", out.stderr);
     let s = sim.sim.stats();
@@ -450,7 +349,7 @@ async fn sigterm_stops_following_leaves_the_session_running_and_says_how_to_resu
     assert_eq!(sim.sim.session_state(&session).as_deref(), Some("RUNNING"));
     assert_eq!(calls(&s, "abort_transfer_session"), 0);
     assert_eq!(calls(&s, "pause_transfer_session"), 0);
-    let journal = setup.journal();
+    let journal = case.journal(NAME);
     assert_eq!(
         journal["sources"]["old1"]["session"]["id"],
         session.as_str()
@@ -458,7 +357,7 @@ async fn sigterm_stops_following_leaves_the_session_running_and_says_how_to_resu
     assert_eq!(journal["sources"]["old1"]["session"]["state"], "RUNNING");
 
     // The re-run follows that session to its end: nothing is queued again.
-    let out = setup.apply(&[]).await;
+    let out = case.run("apply", &[]).await;
     out.assert_code(0);
     assert!(
         out.stderr.contains(&format!("following session {session}")),
@@ -487,8 +386,8 @@ async fn sigterm_while_enqueueing_says_the_session_waits_and_a_rerun_finishes() 
         ..Faults::default()
     };
     let sim = SimContext::with(world(), opts).await;
-    let setup = Setup::new(&sim);
-    let mut child = setup.command(&[]).spawn().unwrap();
+    let case = case(&sim);
+    let mut child = case.command("apply", &[]).spawn();
     assert!(wait_for(&sim, &mut child, |s| calls(s, "enqueue_transfer_item") >= 2).await);
     term(&child);
     let out = finish(child).await;
@@ -505,7 +404,7 @@ async fn sigterm_while_enqueueing_says_the_session_waits_and_a_rerun_finishes() 
     );
     assert!(!out.stderr.contains("still running"), "{}", out.stderr);
     sim.sim.set_faults(Faults::default());
-    let out = setup.apply(&[]).await;
+    let out = case.run("apply", &[]).await;
     out.assert_code(0);
     assert_eq!(sim.sim.stats().sessions_created, 1);
     assert_exactly_once(&sim);
@@ -532,8 +431,8 @@ async fn sigterm_while_planning_queues_nothing_and_says_how_to_resume() {
         ..Faults::default()
     };
     let sim = SimContext::with(world(), opts).await;
-    let setup = Setup::new(&sim);
-    let mut child = setup.command(&[]).spawn().unwrap();
+    let case = case(&sim);
+    let mut child = case.command("apply", &[]).spawn();
     assert!(
         wait_for(&sim, &mut child, |s| calls(
             s,
@@ -546,8 +445,8 @@ async fn sigterm_while_planning_queues_nothing_and_says_how_to_resume() {
     out.assert_code(130);
     let resume = format!(
         "resume with: whm-migrate apply {} --state-dir {}",
-        setup.manifest.display(),
-        setup.state.display()
+        case.manifest.display(),
+        case.state.display()
     );
     assert!(
         out.stderr
@@ -561,7 +460,7 @@ async fn sigterm_while_planning_queues_nothing_and_says_how_to_resume() {
     assert_eq!(calls(&s, "start_transfer_session"), 0);
     // The session created before the signal was recorded: the re-run reuses it.
     sim.sim.set_faults(Faults::default());
-    let out = setup.apply(&[]).await;
+    let out = case.run("apply", &[]).await;
     out.assert_code(0);
     assert_eq!(sim.sim.stats().sessions_created, 1);
     assert_exactly_once(&sim);
@@ -572,22 +471,14 @@ async fn sigterm_while_planning_queues_nothing_and_says_how_to_resume() {
 async fn the_demo_applies_then_finds_no_changes() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests/demo.toml");
-    let run = || async {
-        let out = tokio::process::Command::new(BIN)
+    let run = || {
+        support::bin()
             .arg("apply")
             .arg(&manifest)
             .arg("--state-dir")
             .arg(dir.path())
             .args(["--progress", "plain"])
-            .stdin(Stdio::null())
-            .kill_on_drop(true)
-            .output();
-        let out = tokio::time::timeout(RUN_LIMIT, out).await.unwrap().unwrap();
-        Out {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+            .run()
     };
     let first = run().await;
     first.assert_code(0);
@@ -620,11 +511,11 @@ async fn with_a_fifth_of_requests_failing_apply_completes_without_duplicates() {
             },
         )
         .await;
-        let setup = Setup::new(&sim);
+        let case = case(&sim);
         let mut runs = 0;
         loop {
             runs += 1;
-            let out = setup.apply(&[]).await;
+            let out = case.run("apply", &[]).await;
             if out.code == Some(0) {
                 break;
             }
@@ -650,8 +541,8 @@ async fn blocking_log_fetches_do_not_stall_apply() {
     let mut opts = slow();
     opts.blocking_logs = true;
     let sim = SimContext::with(world(), opts).await;
-    let setup = Setup::new(&sim);
-    let out = setup.apply(&[]).await;
+    let case = case(&sim);
+    let out = case.run("apply", &[]).await;
     out.assert_code(0);
     assert!(out.stdout.contains("COMPLETED"), "{}", out.stdout);
     assert!(
@@ -668,8 +559,8 @@ async fn blocking_log_fetches_do_not_stall_apply() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_session_paused_on_the_destination_stops_apply_and_a_rerun_resumes_it() {
     let sim = SimContext::with(world(), slow()).await;
-    let setup = Setup::new(&sim);
-    let mut child = setup.command(&[]).spawn().unwrap();
+    let case = case(&sim);
+    let mut child = case.command("apply", &[]).spawn();
     assert!(
         wait_for(&sim, &mut child, |s| calls(s, "start_transfer_session")
             >= 1
@@ -683,12 +574,12 @@ async fn a_session_paused_on_the_destination_stops_apply_and_a_rerun_resumes_it(
     assert!(out.stdout.contains("PAUSED"), "{out:#?}");
     assert!(
         out.stdout
-            .contains(&format!("whm-migrate apply {}", setup.manifest.display())),
+            .contains(&format!("whm-migrate apply {}", case.manifest.display())),
         "{out:#?}"
     );
     assert_eq!(sim.sim.session_state(&session).as_deref(), Some("PAUSED"));
 
-    let out = setup.apply(&[]).await;
+    let out = case.run("apply", &[]).await;
     out.assert_code(0);
     let s = sim.sim.stats();
     assert_eq!(s.sessions_created, 1);
@@ -699,31 +590,17 @@ async fn a_session_paused_on_the_destination_stops_apply_and_a_rerun_resumes_it(
     assert_exactly_once(&sim);
 }
 
-impl Setup {
-    /// Runs a control command (`pause`, `resume`, `abort`, `status`) as a second process.
-    async fn control(&self, verb: &str) -> Out {
-        let child = tokio::process::Command::new(BIN)
-            .arg(verb)
-            .arg(&self.manifest)
-            .arg("--state-dir")
-            .arg(&self.state)
-            .env("WHM_TEST_TOKEN", support::TOKEN)
-            .env_remove("SRC_PW")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        finish(child).await
-    }
+/// Runs a control command (`pause`, `resume`, `abort`, `status`) as a second process,
+/// without the source's password.
+async fn control(case: &Case, verb: &str) -> Out {
+    case.command(verb, &[]).env_remove("SRC_PW").run().await
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pause_resume_and_abort_from_a_second_process_during_a_run() {
     let sim = SimContext::with(world(), slow()).await;
-    let setup = Setup::new(&sim);
-    let mut child = setup.command(&[]).spawn().unwrap();
+    let case = case(&sim);
+    let mut child = case.command("apply", &[]).spawn();
     assert!(
         wait_for(&sim, &mut child, |s| calls(s, "start_transfer_session")
             >= 1)
@@ -732,12 +609,12 @@ async fn pause_resume_and_abort_from_a_second_process_during_a_run() {
     let session = the_session(&sim.sim.stats());
 
     // status works beside the running apply (no lock), and names the session.
-    let status = setup.control("status").await;
+    let status = control(&case, "status").await;
     status.assert_code(0);
     assert!(status.stdout.contains(&session), "{status:#?}");
 
     // pause from a second process: the session pauses, apply stops and says so.
-    let paused = setup.control("pause").await;
+    let paused = control(&case, "pause").await;
     paused.assert_code(0);
     assert!(paused.stdout.contains("asked to pause"), "{paused:#?}");
     let out = finish(child).await;
@@ -750,12 +627,12 @@ async fn pause_resume_and_abort_from_a_second_process_during_a_run() {
 
     // resume from a second process: the same session runs again.
     if state.as_deref() == Some("PAUSED") {
-        let resumed = setup.control("resume").await;
+        let resumed = control(&case, "resume").await;
         resumed.assert_code(0);
         assert_ne!(sim.sim.session_state(&session).as_deref(), Some("PAUSED"));
     }
     // apply follows it to the end without a second session or a second enqueue.
-    let out = setup.apply(&[]).await;
+    let out = case.run("apply", &[]).await;
     out.assert_code(0);
     let s = sim.sim.stats();
     assert_eq!(s.sessions_created, 1);
@@ -768,15 +645,15 @@ async fn pause_resume_and_abort_from_a_second_process_during_a_run() {
 #[tokio::test(flavor = "multi_thread")]
 async fn abort_from_a_second_process_stops_the_run_and_the_next_apply_moves_the_rest() {
     let sim = SimContext::with(world(), slow()).await;
-    let setup = Setup::new(&sim);
-    let mut child = setup.command(&[]).spawn().unwrap();
+    let case = case(&sim);
+    let mut child = case.command("apply", &[]).spawn();
     assert!(
         wait_for(&sim, &mut child, |s| calls(s, "start_transfer_session")
             >= 1)
         .await
     );
     let session = the_session(&sim.sim.stats());
-    let aborted = setup.control("abort").await;
+    let aborted = control(&case, "abort").await;
     aborted.assert_code(0);
     assert!(aborted.stdout.contains("aborted"), "{aborted:#?}");
     let out = finish(child).await;
@@ -787,10 +664,10 @@ async fn abort_from_a_second_process_stops_the_run_and_the_next_apply_moves_the_
     );
     assert_eq!(sim.sim.session_state(&session).as_deref(), Some("ABORTED"));
     // A second abort is refused: the session is over.
-    setup.control("abort").await.assert_code(1);
+    control(&case, "abort").await.assert_code(1);
 
     // The next apply moves what the abort left, in a new session, each item once.
-    let out = setup.apply(&[]).await;
+    let out = case.run("apply", &[]).await;
     out.assert_code(0);
     let s = sim.sim.stats();
     assert_eq!(s.sessions_created, 2, "{s:#?}");

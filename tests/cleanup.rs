@@ -2,37 +2,20 @@
 //! session it created or reused, `cleanup` discards the ones the journal records, and a
 //! plain `plan` then `apply` still shares one session.
 
-use crate::support::{self, SimContext};
-use std::time::Duration;
+use crate::support::{self, Bin, Case, Out, SimContext};
+use std::path::Path;
 use whm_migrate::sim::Faults;
 
-const BIN: &str = env!("CARGO_BIN_EXE_whm-migrate");
 /// The `apply` world's root password.
 const PASSWORD: &str = support::SRC_PASSWORD;
-/// Upper bound for one run (a guard against hangs, not a timing assertion).
-const RUN_LIMIT: Duration = Duration::from_secs(60);
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+/// The migration's name (its journal's).
+const NAME: &str = "cleanup-test";
 
 /// A manifest for the `apply` world (its package and alice) and its state directory.
-struct Case(support::Case);
-
-impl std::ops::Deref for Case {
-    type Target = support::Case;
-    fn deref(&self) -> &support::Case {
-        &self.0
-    }
-}
-
-impl Case {
-    fn new(cx: &SimContext) -> Self {
-        Self(support::Case::new(&format!(
-            r#"version = 1
-name = "cleanup-test"
+fn case(cx: &SimContext) -> Case {
+    Case::new(&format!(
+        r#"version = 1
+name = "{NAME}"
 
 [destination]
 url = "{url}"
@@ -51,52 +34,32 @@ name = "gold"
 user = "alice"
 domain = "alice.example"
 "#,
-            url = cx.sim.base_url()
-        )))
-    }
+        url = cx.sim.base_url()
+    ))
+}
 
-    fn journal(&self) -> serde_json::Value {
-        self.0.journal("cleanup-test")
-    }
+/// Every session id the journal ever recorded for `old1`.
+fn recorded_sessions(case: &Case) -> Vec<String> {
+    let journal = case.journal(NAME);
+    let source = &journal["sources"]["old1"];
+    let mut ids: Vec<String> = source["previous_sessions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.extend(source["session"]["id"].as_str().map(str::to_owned));
+    ids
+}
 
-    /// Every session id the journal ever recorded for `old1`.
-    fn recorded_sessions(&self) -> Vec<String> {
-        let journal = self.journal();
-        let source = &journal["sources"]["old1"];
-        let mut ids: Vec<String> = source["previous_sessions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|s| s["id"].as_str().unwrap().to_owned())
-            .collect();
-        ids.extend(source["session"]["id"].as_str().map(str::to_owned));
-        ids
-    }
+/// `whm-migrate COMMAND MANIFEST --state-dir DIR ARGS… --color never`.
+fn command(case: &Case, command: &str, args: &[&str]) -> Bin {
+    case.command(command, args).args(["--color", "never"])
+}
 
-    /// `whm-migrate COMMAND MANIFEST ARGS… --state-dir DIR --color never`, running.
-    fn spawn(&self, command: &str, args: &[&str]) -> tokio::process::Child {
-        self.command(command, args).spawn().unwrap()
-    }
-
-    /// `whm-migrate COMMAND MANIFEST ARGS… --state-dir DIR --color never`.
-    async fn run(&self, command: &str, args: &[&str]) -> Run {
-        let out = self.command(command, args).output();
-        let out = tokio::time::timeout(RUN_LIMIT, out)
-            .await
-            .expect("the run hung")
-            .unwrap();
-        Run {
-            code: out.status.code().expect("killed by a signal"),
-            stdout: String::from_utf8(out.stdout).unwrap(),
-            stderr: String::from_utf8(out.stderr).unwrap(),
-        }
-    }
-
-    fn command(&self, command: &str, args: &[&str]) -> tokio::process::Command {
-        let mut cmd = self.0.command(command, args);
-        cmd.args(["--color", "never"]);
-        cmd
-    }
+/// [`command`] run to its end.
+async fn run_cli(case: &Case, command: &str, args: &[&str]) -> Out {
+    self::command(case, command, args).run().await
 }
 
 async fn sim() -> SimContext {
@@ -106,47 +69,36 @@ async fn sim() -> SimContext {
 #[tokio::test]
 async fn ten_no_keep_plans_leave_no_pending_session() {
     let cx = sim().await;
-    let case = Case::new(&cx);
+    let case = case(&cx);
     for _ in 0..10 {
-        let run = case.run("plan", &["--no-keep"]).await;
-        assert_eq!(run.code, 0, "{}", run.stderr);
+        let run = run_cli(&case, "plan", &["--no-keep"]).await;
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
         assert!(run.stderr.contains("discarded session"), "{}", run.stderr);
         assert!(!run.stderr.contains(PASSWORD) && !run.stdout.contains(PASSWORD));
     }
     assert_eq!(cx.sim.stats().sessions_created, 10);
-    let ids = case.recorded_sessions();
-    assert_eq!(ids.len(), 10, "{:#}", case.journal());
+    let ids = recorded_sessions(&case);
+    assert_eq!(ids.len(), 10, "{:#}", case.journal(NAME));
     for id in &ids {
         assert_ne!(cx.sim.session_state(id).as_deref(), Some("PENDING"), "{id}");
     }
-    assert!(case.journal()["sources"]["old1"]["session"].is_null());
+    assert!(case.journal(NAME)["sources"]["old1"]["session"].is_null());
 }
 
 #[tokio::test]
 async fn a_no_keep_plan_saved_with_out_is_still_applied() {
     let cx = sim().await;
-    let case = Case::new(&cx);
+    let case = case(&cx);
     let out = case.dir.path().join("plan.json");
     let out = out.to_str().unwrap();
-    let run = case.run("plan", &["--no-keep", "--out", out]).await;
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let apply = tokio::process::Command::new(BIN)
-        .arg("apply")
-        .arg(out)
-        .arg("--state-dir")
-        .arg(case.dir.path().join("state"))
-        .args(["--progress", "plain", "--color", "never"])
-        .env("WHM_TEST_TOKEN", support::TOKEN)
-        .env("SRC_PW", PASSWORD)
-        .env_remove("WHM_MIGRATE_STATE_DIR")
-        .kill_on_drop(true)
-        .output();
-    let apply = tokio::time::timeout(RUN_LIMIT, apply)
-        .await
-        .expect("apply hung")
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&apply.stderr);
-    assert_eq!(apply.status.code(), Some(0), "{stderr}");
+    let run = run_cli(&case, "plan", &["--no-keep", "--out", out]).await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let apply = case
+        .command_on("apply", Path::new(out), &["--color", "never"])
+        .run()
+        .await;
+    let stderr = &apply.stderr;
+    assert_eq!(apply.code, Some(0), "{stderr}");
     assert!(!stderr.contains("stale"), "{stderr}");
     assert_eq!(cx.sim.stats().sessions_created, 2);
 }
@@ -154,43 +106,43 @@ async fn a_no_keep_plan_saved_with_out_is_still_applied() {
 #[tokio::test]
 async fn plan_then_apply_share_one_session() {
     let cx = sim().await;
-    let case = Case::new(&cx);
-    let plan = case.run("plan", &[]).await;
-    assert_eq!(plan.code, 0, "{}", plan.stderr);
-    let apply = case.run("apply", &[]).await;
-    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let case = case(&cx);
+    let plan = run_cli(&case, "plan", &[]).await;
+    assert_eq!(plan.code, Some(0), "{}", plan.stderr);
+    let apply = run_cli(&case, "apply", &[]).await;
+    assert_eq!(apply.code, Some(0), "{}\n{}", apply.stdout, apply.stderr);
     assert_eq!(cx.sim.stats().sessions_created, 1);
 }
 
 #[tokio::test]
 async fn cleanup_discards_the_session_of_a_plain_plan() {
     let cx = sim().await;
-    let case = Case::new(&cx);
-    let plan = case.run("plan", &[]).await;
-    assert_eq!(plan.code, 0, "{}", plan.stderr);
-    let ids = case.recorded_sessions();
+    let case = case(&cx);
+    let plan = run_cli(&case, "plan", &[]).await;
+    assert_eq!(plan.code, Some(0), "{}", plan.stderr);
+    let ids = recorded_sessions(&case);
     assert_eq!(ids.len(), 1);
     assert_eq!(cx.sim.session_state(&ids[0]).as_deref(), Some("PENDING"));
 
-    let cleanup = case.run("cleanup", &[]).await;
-    assert_eq!(cleanup.code, 0, "{}", cleanup.stderr);
+    let cleanup = run_cli(&case, "cleanup", &[]).await;
+    assert_eq!(cleanup.code, Some(0), "{}", cleanup.stderr);
     assert!(
         cleanup.stdout.contains("old1: discarded session"),
         "{}",
         cleanup.stdout
     );
     assert_eq!(cx.sim.session_state(&ids[0]).as_deref(), Some("FAILED"));
-    let journal = case.journal();
+    let journal = case.journal(NAME);
     assert!(journal["sources"]["old1"]["session"].is_null());
     assert_eq!(
         journal["sources"]["old1"]["previous_sessions"][0]["state"],
         "FAILED"
     );
 
-    let again = case.run("plan", &[]).await;
-    assert_eq!(again.code, 0, "{}", again.stderr);
+    let again = run_cli(&case, "plan", &[]).await;
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
     assert_eq!(cx.sim.stats().sessions_created, 2);
-    let now = case.recorded_sessions();
+    let now = recorded_sessions(&case);
     assert_eq!(now.len(), 2);
     assert_ne!(now[1], ids[0]);
     assert_eq!(cx.sim.session_state(&now[1]).as_deref(), Some("PENDING"));
@@ -199,14 +151,14 @@ async fn cleanup_discards_the_session_of_a_plain_plan() {
 #[tokio::test]
 async fn cleanup_keeps_the_session_a_saved_plan_needs() {
     let cx = sim().await;
-    let case = Case::new(&cx);
+    let case = case(&cx);
     let out = case.dir.path().join("plan.json");
     let out = out.to_str().unwrap();
-    let plan = case.run("plan", &["--out", out]).await;
-    assert_eq!(plan.code, 0, "{}", plan.stderr);
-    let ids = case.recorded_sessions();
-    let cleanup = case.run("cleanup", &["--keep-plan", out]).await;
-    assert_eq!(cleanup.code, 0, "{}", cleanup.stderr);
+    let plan = run_cli(&case, "plan", &["--out", out]).await;
+    assert_eq!(plan.code, Some(0), "{}", plan.stderr);
+    let ids = recorded_sessions(&case);
+    let cleanup = run_cli(&case, "cleanup", &["--keep-plan", out]).await;
+    assert_eq!(cleanup.code, Some(0), "{}", cleanup.stderr);
     assert!(
         cleanup.stdout.contains("kept session"),
         "{}",
@@ -218,14 +170,14 @@ async fn cleanup_keeps_the_session_a_saved_plan_needs() {
 #[tokio::test]
 async fn cleanup_with_nothing_to_clean_exits_0() {
     let cx = sim().await;
-    let case = Case::new(&cx);
-    let run = case.run("cleanup", &[]).await;
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    let case = case(&cx);
+    let run = run_cli(&case, "cleanup", &[]).await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert!(run.stdout.contains("nothing to clean"), "{}", run.stdout);
-    let run = case.run("cleanup", &["--source", "old1"]).await;
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let run = case.run("cleanup", &["--source", "nope"]).await;
-    assert_eq!(run.code, 1, "{}", run.stderr);
+    let run = run_cli(&case, "cleanup", &["--source", "old1"]).await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let run = run_cli(&case, "cleanup", &["--source", "nope"]).await;
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
     assert_eq!(cx.sim.stats().sessions_created, 0);
 }
 
@@ -239,8 +191,8 @@ async fn a_crash_between_create_and_record_is_reported_until_forgotten() {
         answer_delay_ms: [("create_remote_root_transfer_session".to_owned(), 30_000)].into(),
         ..Faults::default()
     });
-    let case = Case::new(&cx);
-    let mut child = case.spawn("plan", &[]);
+    let case = case(&cx);
+    let mut child = command(&case, "plan", &[]).spawn();
     assert!(
         support::wait_for(&cx, &mut child, |s| s.sessions_created == 1).await,
         "the plan never asked for a session"
@@ -249,13 +201,13 @@ async fn a_crash_between_create_and_record_is_reported_until_forgotten() {
     child.wait().await.unwrap();
     cx.sim.set_faults(Faults::default());
 
-    let journal = case.journal();
+    let journal = case.journal(NAME);
     let source = &journal["sources"]["old1"];
     assert!(source["session"].is_null(), "{journal:#}");
     let started = source["create_started"].as_str().unwrap().to_owned();
 
-    let status = case.run("status", &[]).await;
-    assert_eq!(status.code, 0, "{}", status.stderr);
+    let status = run_cli(&case, "status", &[]).await;
+    assert_eq!(status.code, Some(0), "{}", status.stderr);
     assert!(
         status.stdout.contains(&format!(
             "source “old1”: a session creation started at {started} was never recorded"
@@ -263,7 +215,7 @@ async fn a_crash_between_create_and_record_is_reported_until_forgotten() {
         "{}",
         status.stdout
     );
-    let json = case.run("status", &["--format", "json"]).await;
+    let json = run_cli(&case, "status", &["--format", "json"]).await;
     let rows: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(
         rows[0]["unrecorded_sessions_started_at"],
@@ -272,8 +224,8 @@ async fn a_crash_between_create_and_record_is_reported_until_forgotten() {
 
     // The next runs create a fresh session, and keep warning about the lost one.
     for _ in 0..2 {
-        let plan = case.run("plan", &[]).await;
-        assert_eq!(plan.code, 0, "{}", plan.stderr);
+        let plan = run_cli(&case, "plan", &[]).await;
+        assert_eq!(plan.code, Some(0), "{}", plan.stderr);
         assert!(
             plan.stderr
                 .contains(&format!("started at {started} was never recorded")),
@@ -282,20 +234,20 @@ async fn a_crash_between_create_and_record_is_reported_until_forgotten() {
         );
     }
     assert_eq!(cx.sim.stats().sessions_created, 2);
-    let source = case.journal()["sources"]["old1"].clone();
+    let source = case.journal(NAME)["sources"]["old1"].clone();
     assert!(source["session"]["id"].is_string());
     assert!(source["create_started"].is_null());
     assert_eq!(source["unrecorded_sessions"], serde_json::json!([started]));
 
     // `cleanup` alone still warns; with the flag, the admin says it is dealt with.
-    let cleanup = case.run("cleanup", &[]).await;
+    let cleanup = run_cli(&case, "cleanup", &[]).await;
     assert!(
         cleanup.stderr.contains("never recorded"),
         "{}",
         cleanup.stderr
     );
-    let forget = case.run("cleanup", &["--forget-unrecorded"]).await;
-    assert_eq!(forget.code, 0, "{}", forget.stderr);
+    let forget = run_cli(&case, "cleanup", &["--forget-unrecorded"]).await;
+    assert_eq!(forget.code, Some(0), "{}", forget.stderr);
     assert!(
         forget.stdout.contains(&format!(
             "old1: forgot 1 unrecorded session creation(s) started at {started}"
@@ -303,7 +255,7 @@ async fn a_crash_between_create_and_record_is_reported_until_forgotten() {
         "{}",
         forget.stdout
     );
-    let status = case.run("status", &[]).await;
+    let status = run_cli(&case, "status", &[]).await;
     assert!(
         !status.stdout.contains("never recorded"),
         "{}",

@@ -1,19 +1,14 @@
 //! The command line around the manifest: `schema --check`, `validate` (offline, JSON,
 //! online) and `schemas pull`, driven as a user would, against the simulator.
 
-use crate::support::{SimContext, TOKEN, world};
+use crate::support::{Case, SimContext, TOKEN, bin, world};
 use std::path::Path;
-use std::process::Command;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_whm-migrate"))
-}
-
-fn manifest_for(dir: &Path, url: &str) -> std::path::PathBuf {
-    let path = dir.join("m.toml");
-    std::fs::write(
-        &path,
-        format!(
+/// A manifest moving bob from the `basic` world's source at `url`, as `m.toml`.
+fn case(url: &str) -> Case {
+    Case::file(
+        "m.toml",
+        &format!(
             r#"version = 1
 name = "cli-test"
 [destination]
@@ -30,8 +25,7 @@ domain = "bob.example"
 "#
         ),
     )
-    .unwrap();
-    path
+    .with_env("SRC_PW", "rootpw")
 }
 
 #[test]
@@ -39,13 +33,8 @@ fn the_committed_manifest_schema_is_current() {
     let out = bin()
         .args(["schema", "--check"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .run_blocking();
+    assert!(out.success(), "{}", out.stderr);
 }
 
 #[test]
@@ -56,72 +45,42 @@ fn validate_reports_json_diagnostics_and_exit_codes() {
     let out = bin()
         .args(["validate", "--format", "json"])
         .arg(&bad)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let diags: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        .run_blocking();
+    assert_eq!(out.code, Some(1));
+    let diags: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let list = diags.as_array().unwrap();
     assert!(list.iter().any(|d| d["line"] == 3), "{diags}");
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests/demo.toml");
-    let out = bin().arg("validate").arg(&demo).output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = bin().arg("validate").arg(&demo).run_blocking();
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn validate_online_and_schemas_pull_read_the_live_server() {
     let cx = SimContext::start(world("basic")).await;
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = manifest_for(dir.path(), &cx.sim.base_url());
-    let snapshots = dir.path().join("modules");
-    let (online, pull) = tokio::task::spawn_blocking({
-        let manifest = manifest.clone();
-        let snapshots = snapshots.clone();
-        let state = dir.path().join("state");
-        move || {
-            let run = |args: &[&str]| {
-                bin()
-                    .args(args)
-                    .arg(&manifest)
-                    .arg("--state-dir")
-                    .arg(&state)
-                    .env("WHM_TEST_TOKEN", TOKEN)
-                    .env("SRC_PW", "rootpw")
-                    .output()
-                    .unwrap()
-            };
-            let online = run(&["validate", "--online"]);
-            let pull = bin()
-                .args(["schemas", "pull"])
-                .arg(&manifest)
-                .arg("--dir")
-                .arg(&snapshots)
-                .arg("--state-dir")
-                .arg(&state)
-                .env("WHM_TEST_TOKEN", TOKEN)
-                .output()
-                .unwrap();
-            (online, pull)
-        }
-    })
-    .await
-    .unwrap();
-    assert_eq!(
-        online.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&online.stderr)
-    );
-    assert_eq!(
-        pull.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&pull.stderr)
-    );
+    let case = case(&cx.sim.base_url());
+    let snapshots = case.path("modules");
+    let online = case
+        .bin()
+        .args(["validate", "--online"])
+        .arg(&case.manifest)
+        .arg("--state-dir")
+        .arg(&case.state)
+        .run()
+        .await;
+    let pull = case
+        .bin()
+        .args(["schemas", "pull"])
+        .arg(&case.manifest)
+        .arg("--dir")
+        .arg(&snapshots)
+        .arg("--state-dir")
+        .arg(&case.state)
+        .env_remove("SRC_PW")
+        .run()
+        .await;
+    assert_eq!(online.code, Some(0), "{}", online.stderr);
+    assert_eq!(pull.code, Some(0), "{}", pull.stderr);
     // The pulled snapshots say what the bundled ones say.
     let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/modules");
     let mut compared = 0;
@@ -154,14 +113,11 @@ fn the_command_line_definition_is_consistent() {
 
 #[test]
 fn completions_and_the_man_page_name_every_command() {
-    let bash = bin().args(["completions", "bash"]).output().unwrap();
-    assert!(bash.status.success());
-    let man = bin().arg("man").output().unwrap();
-    assert!(man.status.success());
-    let (bash, man) = (
-        String::from_utf8_lossy(&bash.stdout),
-        String::from_utf8_lossy(&man.stdout),
-    );
+    let bash = bin().args(["completions", "bash"]).run_blocking();
+    assert!(bash.success());
+    let man = bin().arg("man").run_blocking();
+    assert!(man.success());
+    let (bash, man) = (bash.stdout, man.stdout);
     for command in [
         "validate", "plan", "apply", "status", "logs", "pause", "resume", "abort",
     ] {
@@ -182,8 +138,7 @@ fn every_command_help_has_an_example() {
         if name == "help" || name == "schemas" {
             continue;
         }
-        let out = bin().args([name, "--help"]).output().unwrap();
-        let help = String::from_utf8_lossy(&out.stdout);
+        let help = bin().args([name, "--help"]).run_blocking().stdout;
         assert!(
             help.contains("Example: ") && help.contains(&format!("whm-migrate {name}")),
             "`{name} --help` has no example:\n{help}"
@@ -196,49 +151,36 @@ fn every_command_help_has_an_example() {
 async fn a_secret_file_others_can_read_gets_a_warning() {
     use std::os::unix::fs::PermissionsExt;
     let cx = SimContext::start(world("basic")).await;
-    let dir = tempfile::tempdir().unwrap();
-    let token = dir.path().join("token");
+    let case = case(&cx.sim.base_url());
+    let token = case.path("token");
     std::fs::write(&token, format!("{TOKEN}\n")).unwrap();
-    let manifest = manifest_for(dir.path(), &cx.sim.base_url());
-    let text = std::fs::read_to_string(&manifest).unwrap().replace(
+    let text = std::fs::read_to_string(&case.manifest).unwrap().replace(
         "token = { env = \"WHM_TEST_TOKEN\" }",
         "token = { file = \"token\" }",
     );
-    std::fs::write(&manifest, text).unwrap();
+    std::fs::write(&case.manifest, text).unwrap();
     let run = |mode: u32| {
         std::fs::set_permissions(&token, std::fs::Permissions::from_mode(mode)).unwrap();
-        let manifest = manifest.clone();
-        let state = dir.path().join("state");
-        tokio::task::spawn_blocking(move || {
-            bin()
-                .arg("plan")
-                .arg(&manifest)
-                .arg("--state-dir")
-                .arg(&state)
-                .env("SRC_PW", "rootpw")
-                .output()
-                .unwrap()
-        })
+        // The token comes from its file only.
+        case.command("plan", &[]).env_remove("WHM_TEST_TOKEN").run()
     };
-    let open = run(0o644).await.unwrap();
-    let stderr = String::from_utf8_lossy(&open.stderr);
-    assert_eq!(open.status.code(), Some(0), "{stderr}");
+    let open = run(0o644).await;
+    let stderr = &open.stderr;
+    assert_eq!(open.code, Some(0), "{stderr}");
     assert!(stderr.contains("can be read by other users"), "{stderr}");
-    assert!(!stderr.contains(TOKEN) && !String::from_utf8_lossy(&open.stdout).contains(TOKEN));
-    let closed = run(0o600).await.unwrap();
-    let stderr = String::from_utf8_lossy(&closed.stderr);
-    assert_eq!(closed.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains(TOKEN) && !open.stdout.contains(TOKEN));
+    let closed = run(0o600).await;
+    let stderr = &closed.stderr;
+    assert_eq!(closed.code, Some(0), "{stderr}");
     assert!(!stderr.contains("can be read by other users"), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_user_credential_source_moves_its_account_in_a_user_session() {
     let cx = SimContext::start(world("basic")).await;
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = dir.path().join("user.toml");
-    std::fs::write(
-        &manifest,
-        format!(
+    let case = Case::file(
+        "user.toml",
+        &format!(
             r#"version = 1
 name = "user-move"
 [destination]
@@ -256,32 +198,10 @@ domain = "alice.example"
             cx.sim.base_url()
         ),
     )
-    .unwrap();
-    let state = dir.path().join("state");
-    let apply = || {
-        let manifest = manifest.clone();
-        let state = state.clone();
-        tokio::task::spawn_blocking(move || {
-            bin()
-                .arg("apply")
-                .arg(&manifest)
-                .arg("--state-dir")
-                .arg(&state)
-                .args(["--progress", "plain"])
-                .env("WHM_TEST_TOKEN", TOKEN)
-                .env("ALICE_PW", "alicepw")
-                .output()
-                .unwrap()
-        })
-    };
-    let first = apply().await.unwrap();
-    assert_eq!(
-        first.status.code(),
-        Some(0),
-        "{}\n{}",
-        String::from_utf8_lossy(&first.stdout),
-        String::from_utf8_lossy(&first.stderr)
-    );
+    .with_env("ALICE_PW", "alicepw");
+    let apply = || case.command("apply", &[]).env_remove("SRC_PW").run();
+    let first = apply().await;
+    assert_eq!(first.code, Some(0), "{}\n{}", first.stdout, first.stderr);
     let stats = cx.sim.stats();
     assert_eq!(
         stats.calls.get("create_remote_user_transfer_session"),
@@ -291,8 +211,8 @@ domain = "alice.example"
     assert_eq!(stats.enqueue_count("AccountRemoteUser/alice"), 1);
     assert_eq!(stats.restores.get("alice"), Some(&1));
     // A second run finds it on the destination and opens no session.
-    let second = apply().await.unwrap();
-    assert_eq!(second.status.code(), Some(0));
+    let second = apply().await;
+    assert_eq!(second.code, Some(0));
     assert_eq!(cx.sim.stats().sessions_created, 1);
 }
 
@@ -316,11 +236,9 @@ bytesused = 4_000_000
     )
     .unwrap();
     let cx = SimContext::start(world).await;
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = dir.path().join("two.toml");
-    std::fs::write(
-        &manifest,
-        format!(
+    let case = Case::file(
+        "two.toml",
+        &format!(
             r#"version = 1
 name = "two"
 [destination]
@@ -346,30 +264,11 @@ domain = "bert.example"
             cx.sim.base_url()
         ),
     )
-    .unwrap();
-    let state = dir.path().join("state");
-    let out = tokio::task::spawn_blocking(move || {
-        bin()
-            .arg("apply")
-            .arg(&manifest)
-            .arg("--state-dir")
-            .arg(&state)
-            .args(["--progress", "plain"])
-            .env("WHM_TEST_TOKEN", TOKEN)
-            .env("A_PW", "apw")
-            .env("B_PW", "bpw")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    .with_env("A_PW", "apw")
+    .with_env("B_PW", "bpw");
+    let out = case.command("apply", &[]).env_remove("SRC_PW").run().await;
+    let stdout = &out.stdout;
+    assert_eq!(out.code, Some(0), "{stdout}\n{}", out.stderr);
     let stats = cx.sim.stats();
     assert_eq!(stats.sessions_created, 2);
     assert_eq!(

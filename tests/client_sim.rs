@@ -1,9 +1,10 @@
 //! The client against the simulator over loopback HTTP: every call, a whole session
 //! with its parsed master log, every error class and every quirk of REFERENCE §8.
 
+use crate::support::wait::until_async;
 use crate::support::{SimContext, TOKEN, client_for, world};
 use secrecy::SecretString;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use whm_migrate::domain::{
     AccountQuery, CredentialCheckRequest, PackageFilter, RootSessionRequest, SessionOptions,
     SessionState, SourceLogin, UserSessionRequest,
@@ -39,15 +40,15 @@ fn kv(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 async fn wait_terminal(client: &WhmClient, id: &str) -> SessionState {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let state = client.get_transfer_session_state(id).await.unwrap();
-        if state.is_terminal() {
-            return state;
-        }
-        assert!(Instant::now() < deadline, "session {id} stuck in {state}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let mut state = None;
+    until_async(&format!("session {id} to end"), async || {
+        let now = client.get_transfer_session_state(id).await.unwrap();
+        let ended = now.is_terminal();
+        state = Some(now);
+        ended
+    })
+    .await;
+    state.unwrap()
 }
 
 #[tokio::test]

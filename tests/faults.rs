@@ -2,39 +2,17 @@
 //! misbehaves on purpose. Every test ends with the migration complete (possibly after a
 //! re-run) or a clear error, and proves "never twice" on the simulator's counters.
 
-use crate::support::{self, Case, SimContext};
-use crate::support::{Out, RUN_LIMIT, calls, finish, wait_for};
-use std::time::Duration;
-use whm_migrate::sim::{Faults, SimOptions, SimStats, Simulator, TimeScale, World};
+use crate::support::apply_world::{
+    ACCOUNTS, ITEMS, apply_case, apply_world as world, assert_world_complete, slow, the_session,
+};
+use crate::support::wait::until;
+use crate::support::{self, Bin, Case, Out, SimContext, SimHttp, Watched, calls, finish, wait_for};
+use whm_migrate::sim::{Faults, SimOptions, SimStats, Simulator, World};
 
 const PASSWORD: &str = support::SRC_PASSWORD;
-const ACCOUNTS: [&str; 3] = ["alice", "bob", "carol"];
-const ITEMS: [&str; 5] = [
-    "FeatureListRemoteRoot/gold features",
-    "PackageRemoteRoot/gold",
-    "AccountRemoteRoot/alice",
-    "AccountRemoteRoot/bob",
-    "AccountRemoteRoot/carol",
-];
 
 /// How many runs a faulty destination may take before apply must have completed.
 const MAX_RUNS: usize = 6;
-
-fn world() -> World {
-    support::world("apply")
-}
-
-/// Transfers slow enough (a few hundred ms per account) to act during a run.
-fn slow() -> SimOptions {
-    SimOptions {
-        time_scale: TimeScale {
-            bytes_per_second: 10_000_000,
-            restore_bytes_per_second: 20_000_000,
-            item_overhead_ms: 150,
-        },
-        ..SimOptions::default()
-    }
-}
 
 fn with_faults(faults: Faults, seed: u64) -> SimOptions {
     SimOptions {
@@ -44,66 +22,40 @@ fn with_faults(faults: Faults, seed: u64) -> SimOptions {
     }
 }
 
-struct Setup(Case);
-
-impl std::ops::Deref for Setup {
-    type Target = Case;
-    fn deref(&self) -> &Case {
-        &self.0
-    }
+/// The `apply` world's manifest, its state dir and a scratch dir.
+fn case(sim: &SimContext) -> Case {
+    apply_case(sim, "faults-test")
 }
 
-impl Setup {
-    fn new(url: &str) -> Self {
-        Self(Case::new(&support::apply_manifest(
-            "faults-test",
-            url,
-            &[
-                ("alice", "domain = \"alice.example\""),
-                ("bob", "domain = \"bob.example\""),
-                ("carol", "domain = \"carol.example\""),
-            ],
-        )))
-    }
-
-    fn command(&self) -> tokio::process::Command {
-        self.0.command("apply", &[])
-    }
-
-    async fn apply(&self) -> Out {
-        self.0.run("apply", &[]).await
-    }
-
-    /// Runs apply until it succeeds. A failed run must exit 1 (an error before or
-    /// during the run) or 3 (items failed), say what went wrong, never leak a secret,
-    /// and never transfer anything twice.
-    async fn converge(&self, sim: &SimContext, what: &str) -> (usize, Out) {
-        for run in 1..=MAX_RUNS {
-            let out = self.apply().await;
-            assert_no_secret(&out);
-            assert_never_twice(&sim.sim.stats(), what);
-            if out.code == Some(0) {
-                return (run, out);
-            }
-            assert!(
-                matches!(out.code, Some(1 | 3)),
-                "{what}: run {run} ended with {out:#?}"
-            );
-            assert!(
-                out.stderr.contains("error") || out.stdout.contains("FAILED"),
-                "{what}: run {run} failed without saying why: {out:#?}"
-            );
-            // A broken connection says how to go on.
-            if out.stderr.contains("connection") && out.stderr.contains("broke") {
-                assert!(out.stderr.contains("re-run"), "{what}: {out:#?}");
-            }
-            eprintln!(
-                "{what}: run {run} exited {:?}; re-running\n{}",
-                out.code, out.stderr
-            );
+/// Runs apply until it succeeds. A failed run must exit 1 (an error before or during
+/// the run) or 3 (items failed), say what went wrong, never leak a secret, and never
+/// transfer anything twice.
+async fn converge(case: &Case, sim: &SimContext, what: &str) -> (usize, Out) {
+    for run in 1..=MAX_RUNS {
+        let out = case.run("apply", &[]).await;
+        assert_no_secret(&out);
+        assert_never_twice(&sim.sim.stats(), what);
+        if out.code == Some(0) {
+            return (run, out);
         }
-        panic!("{what}: apply did not complete in {MAX_RUNS} runs");
+        assert!(
+            matches!(out.code, Some(1 | 3)),
+            "{what}: run {run} ended with {out:#?}"
+        );
+        assert!(
+            out.stderr.contains("error") || out.stdout.contains("FAILED"),
+            "{what}: run {run} failed without saying why: {out:#?}"
+        );
+        // A broken connection says how to go on.
+        if out.stderr.contains("connection") && out.stderr.contains("broke") {
+            assert!(out.stderr.contains("re-run"), "{what}: {out:#?}");
+        }
+        eprintln!(
+            "{what}: run {run} exited {:?}; re-running\n{}",
+            out.code, out.stderr
+        );
     }
+    panic!("{what}: apply did not complete in {MAX_RUNS} runs");
 }
 
 fn fault_count(s: &SimStats, kind: &str) -> u64 {
@@ -132,29 +84,9 @@ fn assert_never_twice(s: &SimStats, what: &str) {
 /// Every account transferred and restored exactly once, every item restored and
 /// queued once, and the destination holds them all.
 fn assert_exactly_once(sim: &SimContext, what: &str) {
+    support::apply_world::assert_exactly_once(sim, what);
     let s = sim.sim.stats();
-    for user in ACCOUNTS {
-        assert_eq!(
-            s.transfers.get(&format!("src.example.com/{user}")),
-            Some(&1),
-            "{what}: transfers of {user}: {:#?}",
-            s.transfers
-        );
-        assert_eq!(s.restores.get(user), Some(&1), "{what}: {:#?}", s.restores);
-    }
-    assert_eq!(
-        s.transfers.len(),
-        ACCOUNTS.len(),
-        "{what}: {:#?}",
-        s.transfers
-    );
     for item in ITEMS {
-        assert_eq!(
-            s.item_restores.get(item),
-            Some(&1),
-            "{what}: restores of {item}: {:#?}",
-            s.item_restores
-        );
         assert_eq!(
             s.enqueue_count(item),
             1,
@@ -162,56 +94,13 @@ fn assert_exactly_once(sim: &SimContext, what: &str) {
             s.enqueues
         );
     }
-    assert_world_complete(&sim.sim.world());
-}
-
-fn assert_world_complete(world: &World) {
-    for user in ACCOUNTS {
-        assert!(
-            world.destination.account(user).is_some(),
-            "{user} missing on the destination"
-        );
-    }
-    assert!(world.destination.packages.iter().any(|p| p.name == "gold"));
-    assert!(
-        world
-            .destination
-            .featurelists
-            .iter()
-            .any(|f| f == "gold features")
-    );
-}
-
-fn the_session(s: &SimStats) -> String {
-    assert_eq!(s.enqueues.len(), 1, "{:#?}", s.enqueues);
-    s.enqueues.keys().next().unwrap().clone()
 }
 
 /// Acts on a session "from outside" through the simulator's admin endpoint.
 async fn admin(sim: &SimContext, session: &str, action: &str) -> serde_json::Value {
-    let url = format!("{}/__sim/sessions/{session}/{action}", sim.sim.base_url());
-    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(rustls::RootCertStore::empty())
-    .with_no_client_auth();
-    let http = reqwest::Client::builder()
-        .use_preconfigured_tls(tls)
-        .build()
-        .unwrap();
-    let body = http
-        .post(url)
-        .send()
+    SimHttp::new(&sim.sim.base_url())
+        .session(session, action)
         .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    serde_json::from_str(&body).unwrap()
 }
 
 /// A faulty destination under a few seeds: apply converges, each item exactly once.
@@ -219,9 +108,9 @@ async fn converges_under(faults: Faults, kinds: &[&str], what: &str) {
     let mut injected = 0;
     for seed in [1, 2, 3] {
         let sim = SimContext::with(world(), with_faults(faults.clone(), seed)).await;
-        let setup = Setup::new(&sim.sim.base_url());
+        let case = case(&sim);
         let what = format!("{what} (seed {seed})");
-        let (_, out) = setup.converge(&sim, &what).await;
+        let (_, out) = converge(&case, &sim, &what).await;
         assert!(out.stdout.contains("COMPLETED"), "{what}: {out:#?}");
         let s = sim.sim.stats();
         injected += kinds.iter().map(|k| fault_count(&s, k)).sum::<u64>();
@@ -279,8 +168,8 @@ async fn answers_lost_after_the_server_acted_never_double_anything() {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_write_answer_lost_after_the_fact_is_reconciled() {
     let sim = SimContext::start(world()).await;
-    let setup = Setup::new(&sim.sim.base_url());
-    let mut child = setup.command().spawn().unwrap();
+    let case = case(&sim);
+    let mut child = case.command("apply", &[]).spawn();
     // Lose every answer once the session exists (enqueues, start and reads alike).
     assert!(wait_for(&sim, &mut child, |s| s.sessions_created >= 1).await);
     sim.sim.set_faults(Faults {
@@ -292,7 +181,7 @@ async fn every_write_answer_lost_after_the_fact_is_reconciled() {
     assert_never_twice(&sim.sim.stats(), "drop_after 0.5");
     if out.code != Some(0) {
         assert!(out.stderr.contains("error"), "{out:#?}");
-        setup.converge(&sim, "after drop_after 0.5").await;
+        converge(&case, &sim, "after drop_after 0.5").await;
     }
     let s = sim.sim.stats();
     assert!(fault_count(&s, "drop_after") > 0, "{s:#?}");
@@ -315,8 +204,8 @@ async fn latency_spikes_only_slow_apply_down() {
         ),
     )
     .await;
-    let setup = Setup::new(&sim.sim.base_url());
-    let out = setup.apply().await;
+    let case = case(&sim);
+    let out = case.run("apply", &[]).await;
     out.assert_code(0);
     let s = sim.sim.stats();
     assert!(fault_count(&s, "latency") > 0, "{s:#?}");
@@ -324,22 +213,29 @@ async fn latency_spikes_only_slow_apply_down() {
     assert_exactly_once(&sim, "latency");
 }
 
-/// Starts apply on a slow simulator and returns once the session is running and
-/// polled, with its id.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_five_second_latency_spike_while_following_only_delays_apply() {
     let sim = SimContext::with(world(), slow()).await;
-    let setup = Setup::new(&sim.sim.base_url());
-    let (child, _session) = running(&sim, &setup).await;
-    // Every answer takes 5 s for a while: polls and log fetches wait, nothing fails.
+    let case = case(&sim);
+    let (mut run, _session) = running(&sim, &case).await;
+    // Every answer takes 5 s for a while: polls and log fetches wait, nothing fails. The
+    // while lasts until an answer the spike held back has gone out: more calls reached
+    // their handler since the spike began than had arrived unhandled before it.
     sim.sim.set_faults(Faults {
         latency_probability: 1.0,
         latency_ms: 5_000,
         ..Faults::default()
     });
-    tokio::time::sleep(std::time::Duration::from_millis(5_500)).await;
+    let at = sim.sim.stats();
+    let unhandled = at.http_requests - handled(&at);
+    assert!(
+        wait_for(&sim, &mut run.child, |s| handled(s)
+            > handled(&at) + unhandled)
+        .await,
+        "apply ended during the spike"
+    );
     sim.sim.set_faults(Faults::default());
-    let out = finish(child).await;
+    let out = run.finish().await;
     out.assert_code(0);
     let s = sim.sim.stats();
     assert!(fault_count(&s, "latency") > 0, "{s:#?}");
@@ -347,21 +243,34 @@ async fn a_five_second_latency_spike_while_following_only_delays_apply() {
     assert_exactly_once(&sim, "a 5 s latency spike");
 }
 
-async fn running(sim: &SimContext, setup: &Setup) -> (tokio::process::Child, String) {
-    let mut child = setup.command().spawn().unwrap();
+/// WHM calls that reached their handler (after any latency the simulator added).
+fn handled(s: &SimStats) -> u64 {
+    s.calls.values().sum()
+}
+
+/// Starts apply on a slow simulator and returns once the session is running and
+/// polled, with its id.
+async fn running(sim: &SimContext, case: &Case) -> (Watched, String) {
+    running_with(sim, case.command("apply", &[])).await
+}
+
+/// [`running`] for the invocation `apply`.
+async fn running_with(sim: &SimContext, apply: Bin) -> (Watched, String) {
+    let mut run = apply.watched();
     assert!(
-        wait_for(sim, &mut child, |s| calls(s, "start_transfer_session") >= 1
+        wait_for(sim, &mut run.child, |s| calls(s, "start_transfer_session")
+            >= 1
             && calls(s, "get_transfer_session_state") >= 2)
         .await
     );
     let session = the_session(&sim.sim.stats());
-    (child, session)
+    (run, session)
 }
 
 /// After a session ended early from outside: a re-run finishes the rest in a new
 /// session, and nothing was transferred or restored twice.
-async fn rerun_finishes_the_rest(sim: &SimContext, setup: &Setup, what: &str) {
-    let out = setup.apply().await;
+async fn rerun_finishes_the_rest(sim: &SimContext, case: &Case, what: &str) {
+    let out = case.run("apply", &[]).await;
     out.assert_code(0);
     let s = sim.sim.stats();
     assert_eq!(s.sessions_created, 2, "{what}: {s:#?}");
@@ -382,7 +291,7 @@ async fn rerun_finishes_the_rest(sim: &SimContext, setup: &Setup, what: &str) {
     }
     assert!(s.transfers.values().all(|n| *n <= 2), "{what}: {s:#?}");
     assert_world_complete(&sim.sim.world());
-    let again = setup.apply().await;
+    let again = case.run("apply", &[]).await;
     again.assert_code(0);
     assert_eq!(sim.sim.stats().sessions_created, 2, "{what}: nothing left");
 }
@@ -391,32 +300,32 @@ async fn rerun_finishes_the_rest(sim: &SimContext, setup: &Setup, what: &str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_session_failed_from_outside_is_reported_failed_and_a_rerun_completes() {
     let sim = SimContext::with(world(), slow()).await;
-    let setup = Setup::new(&sim.sim.base_url());
-    let (child, session) = running(&sim, &setup).await;
+    let case = case(&sim);
+    let (run, session) = running(&sim, &case).await;
     let r = admin(&sim, &session, "fail").await;
     assert_eq!(r["ok"], true, "{r}");
-    let out = finish(child).await;
+    let out = run.finish().await;
     assert_ne!(out.code, Some(0), "{out:#?}");
     assert!(out.stdout.contains("FAILED"), "{out:#?}");
     assert!(!out.stdout.contains("COMPLETED"), "{out:#?}");
     assert_eq!(sim.sim.session_state(&session).as_deref(), Some("FAILED"));
-    rerun_finishes_the_rest(&sim, &setup, "failed from outside").await;
+    rerun_finishes_the_rest(&sim, &case, "failed from outside").await;
 }
 
 // 5b. A session aborted from outside: apply says ABORTED (non-zero), a re-run completes.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_session_aborted_from_outside_is_reported_aborted_and_a_rerun_completes() {
     let sim = SimContext::with(world(), slow()).await;
-    let setup = Setup::new(&sim.sim.base_url());
-    let (child, session) = running(&sim, &setup).await;
+    let case = case(&sim);
+    let (run, session) = running(&sim, &case).await;
     let r = admin(&sim, &session, "abort").await;
     assert_eq!(r["ok"], true, "{r}");
-    let out = finish(child).await;
+    let out = run.finish().await;
     assert_ne!(out.code, Some(0), "{out:#?}");
     assert!(out.stdout.contains("ABORTED"), "{out:#?}");
     assert!(!out.stdout.contains("COMPLETED"), "{out:#?}");
     assert_eq!(sim.sim.session_state(&session).as_deref(), Some("ABORTED"));
-    rerun_finishes_the_rest(&sim, &setup, "aborted from outside").await;
+    rerun_finishes_the_rest(&sim, &case, "aborted from outside").await;
 }
 
 // 6. COMPLETED shown for a while before FAILED: apply reports FAILED, not COMPLETED.
@@ -426,11 +335,11 @@ async fn a_completed_flicker_before_failed_is_reported_failed() {
         let mut opts = slow();
         opts.faults.flicker_ms = flicker_ms;
         let sim = SimContext::with(world(), opts).await;
-        let setup = Setup::new(&sim.sim.base_url());
-        let (child, session) = running(&sim, &setup).await;
+        let case = case(&sim);
+        let (run, session) = running(&sim, &case).await;
         let r = admin(&sim, &session, "fail").await;
         assert_eq!(r["ok"], true, "{r}");
-        let out = finish(child).await;
+        let out = run.finish().await;
         let s = sim.sim.stats();
         assert_eq!(fault_count(&s, "flicker"), 1, "{s:#?}");
         assert_ne!(out.code, Some(0), "flicker {flicker_ms} ms: {out:#?}");
@@ -443,12 +352,11 @@ async fn a_completed_flicker_before_failed_is_reported_failed() {
             "flicker {flicker_ms} ms: {out:#?}"
         );
         // apply may have ended before the flicker did: wait it out.
-        let deadline = tokio::time::Instant::now() + RUN_LIMIT;
-        while sim.sim.session_state(&session).as_deref() != Some("FAILED") {
-            assert!(tokio::time::Instant::now() < deadline, "never FAILED");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        rerun_finishes_the_rest(&sim, &setup, &format!("flicker {flicker_ms} ms")).await;
+        until("the session to end FAILED", || {
+            sim.sim.session_state(&session).as_deref() == Some("FAILED")
+        })
+        .await;
+        rerun_finishes_the_rest(&sim, &case, &format!("flicker {flicker_ms} ms")).await;
     }
 }
 
@@ -461,8 +369,12 @@ async fn a_destination_restarting_mid_run_is_ridden_out() {
     opts.state_file = Some(dir.path().join("sim-state.json"));
     let sim = SimContext::with(world(), opts.clone()).await;
     let addr = sim.sim.addr();
-    let setup = Setup::new(&sim.sim.base_url());
-    let (mut child, session) = running(&sim, &setup).await;
+    let case = case(&sim);
+    // At debug level apply says on stderr when a read fails and is retried.
+    let apply = case
+        .command("apply", &[])
+        .env("WHM_MIGRATE_LOG", "whm_migrate=debug");
+    let (mut run, session) = running_with(&sim, apply).await;
     let before = sim.sim.stats();
     let last = sim.sim.shutdown().await;
     assert_eq!(
@@ -475,9 +387,13 @@ async fn a_destination_restarting_mid_run_is_ridden_out() {
         .into_iter()
         .filter(|u| last.world.destination.account(u).is_some())
         .collect();
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // The outage lasts until apply has met it: a read failed, and is tried again.
     assert!(
-        child.try_wait().unwrap().is_none(),
+        run.wait_for_stderr("retrying a read").await,
+        "apply ended during the outage"
+    );
+    assert!(
+        run.child.try_wait().unwrap().is_none(),
         "apply gave up during the outage"
     );
     opts.listen = addr;
@@ -485,14 +401,8 @@ async fn a_destination_restarting_mid_run_is_ridden_out() {
     let restarted = Simulator::start(World::default(), opts)
         .await
         .expect("the simulator could not come back on the same port");
-    let sim = SimContext {
-        client: support::client_for(
-            &restarted.base_url(),
-            whm_migrate::whm::TlsMode::SystemRoots,
-        ),
-        sim: restarted,
-    };
-    let out = finish(child).await;
+    let sim = SimContext::from(restarted);
+    let out = run.finish().await;
     out.assert_code(0);
     assert!(out.stdout.contains("COMPLETED"), "{out:#?}");
     let after = sim.sim.stats();
@@ -514,7 +424,7 @@ async fn a_destination_restarting_mid_run_is_ridden_out() {
     assert_world_complete(&sim.sim.world());
     // Nothing left to do.
     let before = sim.sim.stats();
-    let again = setup.apply().await;
+    let again = case.run("apply", &[]).await;
     again.assert_code(0);
     assert_eq!(sim.sim.stats().enqueues, before.enqueues);
 }

@@ -3,121 +3,71 @@
 //! number of requests whatever the account count), and safe (no secret in any output,
 //! no session when none is needed, a stale saved plan refused).
 
-use crate::support::{SimContext, TOKEN};
+use crate::support::{Case, Out, SimContext, TOKEN};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use whm_migrate::plan::{Action, Plan};
 use whm_migrate::sim::World;
 
 /// The root password of the `plan` world's source.
 const SOURCE_PW: &str = "rootpw";
 
-/// What one run of the binary printed.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+/// The plan a run printed as JSON.
+fn plan_of(run: &Out) -> Plan {
+    serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not a JSON plan: {e}\n{}", run.stdout))
 }
 
-impl Run {
-    fn plan(&self) -> Plan {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not a JSON plan: {e}\n{}", self.stdout))
-    }
+/// `manifest` (its `@URL@` replaced by the simulator's URL) in a temporary folder.
+fn case(cx: &SimContext, manifest: &str) -> Case {
+    Case::file(
+        "migration.toml",
+        &manifest.replace("@URL@", &cx.sim.base_url()),
+    )
+    .with_env("SRC_PW", SOURCE_PW)
 }
 
-/// A manifest in a temporary folder, pointed at a running simulator.
-struct Case {
-    dir: tempfile::TempDir,
-    manifest: PathBuf,
-    password: String,
+/// The fixture `tests/fixtures/manifests/plan/NAME.toml`.
+fn fixture(cx: &SimContext, name: &str) -> Case {
+    case(cx, &manifest_fixture(name))
 }
 
-impl Case {
-    /// Writes `manifest` (its `@URL@` replaced by the simulator's URL).
-    fn new(cx: &SimContext, manifest: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("migration.toml");
-        std::fs::write(&path, manifest.replace("@URL@", &cx.sim.base_url())).unwrap();
-        Self {
-            dir,
-            manifest: path,
-            password: SOURCE_PW.to_owned(),
-        }
-    }
+/// `whm-migrate plan MANIFEST ARGS…`.
+async fn run_plan(case: &Case, args: &[&str]) -> Out {
+    let mut all = vec!["plan", case.manifest.to_str().unwrap()];
+    all.extend_from_slice(args);
+    run_args(case, &all).await
+}
 
-    /// The fixture `tests/fixtures/manifests/plan/NAME.toml`.
-    fn fixture(cx: &SimContext, name: &str) -> Self {
-        Self::new(cx, &manifest_fixture(name))
-    }
+/// `whm-migrate ARGS… --state-dir DIR --color never`, with the test's secrets in the
+/// environment and nothing else of ours.
+async fn run_args(case: &Case, args: &[&str]) -> Out {
+    case.bin()
+        .args(args)
+        .arg("--state-dir")
+        .arg(&case.state)
+        .args(["--color", "never"])
+        .run()
+        .await
+}
 
-    fn state_dir(&self) -> PathBuf {
-        self.dir.path().join("state")
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    /// The journal `<state-dir>/<name>.json`.
-    fn journal(&self, name: &str) -> serde_json::Value {
-        let path = self.state_dir().join(format!("{name}.json"));
-        let text =
-            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        serde_json::from_str(&text).unwrap()
-    }
-
-    /// `whm-migrate plan MANIFEST ARGS…`.
-    async fn plan(&self, args: &[&str]) -> Run {
-        let mut all = vec!["plan", self.manifest.to_str().unwrap()];
-        all.extend_from_slice(args);
-        self.run(&all).await
-    }
-
-    /// `whm-migrate ARGS… --state-dir DIR --color never`, with the test's secrets in the
-    /// environment and nothing else of ours.
-    async fn run(&self, args: &[&str]) -> Run {
-        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_whm-migrate"))
-            .args(args)
-            .arg("--state-dir")
-            .arg(self.state_dir())
-            .args(["--color", "never"])
-            .current_dir(self.dir.path())
-            .env("WHM_TEST_TOKEN", TOKEN)
-            .env("SRC_PW", &self.password)
-            .env_remove("WHM_MIGRATE_STATE_DIR")
-            .env_remove("WHM_MIGRATE_COLOR")
-            .env_remove("WHM_MIGRATE_PROGRESS")
-            .env_remove("RUST_LOG")
-            .kill_on_drop(true)
-            .output()
-            .await
-            .unwrap();
-        Run {
-            code: out.status.code().expect("killed by a signal"),
-            stdout: String::from_utf8(out.stdout).unwrap(),
-            stderr: String::from_utf8(out.stderr).unwrap(),
-        }
-    }
-
-    /// Snapshots `text` with the volatile parts replaced.
-    fn snapshot(&self, name: &str, text: &str) {
-        let mut settings = insta::Settings::clone_current();
-        settings.set_prepend_module_to_snapshot(false);
-        settings.add_filter(
-            &regex_escape(&self.dir.path().display().to_string()),
-            "[TMP]",
-        );
-        // Session ids: host (15 chars), initiator (5), timestamp, random padding.
-        settings.add_filter(
-            r"\b[A-Za-z0-9_]*(?:copya|noroo)\d{14}[A-Za-z0-9_]*\b",
-            "[SESSION]",
-        );
-        settings.add_filter(r"\b[0-9a-f]{64}\b", "[DIGEST]");
-        settings.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]");
-        settings.bind(|| insta::assert_snapshot!(name, text));
-    }
+/// Snapshots `text` with the volatile parts replaced.
+fn snapshot(case: &Case, name: &str, text: &str) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    settings.add_filter(
+        &regex_escape(&case.dir.path().display().to_string()),
+        "[TMP]",
+    );
+    // Session ids: host (15 chars), initiator (5), timestamp, random padding.
+    settings.add_filter(
+        r"\b[A-Za-z0-9_]*(?:copya|noroo)\d{14}[A-Za-z0-9_]*\b",
+        "[SESSION]",
+    );
+    settings.add_filter(r"\b[0-9a-f]{64}\b", "[DIGEST]");
+    settings.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]");
+    settings.bind(|| insta::assert_snapshot!(name, text));
 }
 
 fn regex_escape(text: &str) -> String {
@@ -177,14 +127,14 @@ fn generated(n: usize) -> (World, String) {
 #[tokio::test]
 async fn a_fresh_migration_transfers_everything() {
     let cx = plan_world().await;
-    let case = Case::fixture(&cx, "fresh");
-    let text = case.plan(&[]).await;
-    assert_eq!(text.code, 0, "{}", text.stderr);
-    case.snapshot("plan__fresh_text", &text.stdout);
+    let case = fixture(&cx, "fresh");
+    let text = run_plan(&case, &[]).await;
+    assert_eq!(text.code, Some(0), "{}", text.stderr);
+    snapshot(&case, "plan__fresh_text", &text.stdout);
 
-    let json = case.plan(&["--format", "json"]).await;
-    assert_eq!(json.code, 0, "{}", json.stderr);
-    let plan = json.plan();
+    let json = run_plan(&case, &["--format", "json"]).await;
+    assert_eq!(json.code, Some(0), "{}", json.stderr);
+    let plan = plan_of(&json);
     assert_eq!(
         actions(&plan),
         [
@@ -202,11 +152,11 @@ async fn a_fresh_migration_transfers_everything() {
         plan.sources[0].warnings[0].code, "module-warning",
         "the analysis' module warning reaches the plan"
     );
-    case.snapshot("plan__fresh_json", &json.stdout);
+    snapshot(&case, "plan__fresh_json", &json.stdout);
 
-    let md = case.plan(&["--format", "markdown"]).await;
-    assert_eq!(md.code, 0, "{}", md.stderr);
-    case.snapshot("plan__fresh_markdown", &md.stdout);
+    let md = run_plan(&case, &["--format", "markdown"]).await;
+    assert_eq!(md.code, Some(0), "{}", md.stderr);
+    snapshot(&case, "plan__fresh_markdown", &md.stdout);
 
     // Three plans, one session, never enqueued nor started.
     let stats = cx.sim.stats();
@@ -218,12 +168,12 @@ async fn a_fresh_migration_transfers_everything() {
 #[tokio::test]
 async fn a_half_done_migration_plans_only_what_is_missing() {
     let cx = plan_world().await;
-    let case = Case::fixture(&cx, "half-done");
-    let text = case.plan(&["--detailed-exitcode"]).await;
-    assert_eq!(text.code, 2, "changes remain: {}", text.stderr);
-    case.snapshot("plan__half_done_text", &text.stdout);
+    let case = fixture(&cx, "half-done");
+    let text = run_plan(&case, &["--detailed-exitcode"]).await;
+    assert_eq!(text.code, Some(2), "changes remain: {}", text.stderr);
+    snapshot(&case, "plan__half_done_text", &text.stdout);
 
-    let plan = case.plan(&["--format", "json"]).await.plan();
+    let plan = plan_of(&run_plan(&case, &["--format", "json"]).await);
     assert_eq!(
         actions(&plan),
         [
@@ -246,15 +196,15 @@ async fn a_half_done_migration_plans_only_what_is_missing() {
 #[tokio::test]
 async fn conflicts_block_apply_with_exit_1_and_name_what_is_in_the_way() {
     let cx = plan_world().await;
-    let case = Case::fixture(&cx, "conflicts");
-    let text = case.plan(&["--detailed-exitcode"]).await;
-    assert_eq!(text.code, 1, "blockers win over --detailed-exitcode");
+    let case = fixture(&cx, "conflicts");
+    let text = run_plan(&case, &["--detailed-exitcode"]).await;
+    assert_eq!(text.code, Some(1), "blockers win over --detailed-exitcode");
     assert!(text.stderr.contains("blocking items"), "{}", text.stderr);
-    case.snapshot("plan__conflicts_text", &text.stdout);
+    snapshot(&case, "plan__conflicts_text", &text.stdout);
 
-    let json = case.plan(&["--format", "json"]).await;
-    assert_eq!(json.code, 1);
-    let plan = json.plan();
+    let json = run_plan(&case, &["--format", "json"]).await;
+    assert_eq!(json.code, Some(1));
+    let plan = plan_of(&json);
     let kinds: BTreeMap<String, Vec<String>> = plan.sources[0]
         .items
         .iter()
@@ -292,26 +242,26 @@ async fn conflicts_block_apply_with_exit_1_and_name_what_is_in_the_way() {
         ),
         (2, 3, 2)
     );
-    case.snapshot("plan__conflicts_json", &json.stdout);
+    snapshot(&case, "plan__conflicts_json", &json.stdout);
 
-    let md = case.plan(&["--format", "markdown"]).await;
-    assert_eq!(md.code, 1);
+    let md = run_plan(&case, &["--format", "markdown"]).await;
+    assert_eq!(md.code, Some(1));
     assert!(
         md.stdout.contains("#### Blocking apply (4)"),
         "{}",
         md.stdout
     );
-    case.snapshot("plan__conflicts_markdown", &md.stdout);
+    snapshot(&case, "plan__conflicts_markdown", &md.stdout);
 }
 
 #[tokio::test]
 async fn items_the_source_lacks_are_missing_on_source() {
     let cx = plan_world().await;
-    let case = Case::fixture(&cx, "missing");
-    let text = case.plan(&[]).await;
-    assert_eq!(text.code, 1, "missing items block apply");
-    case.snapshot("plan__missing_text", &text.stdout);
-    let plan = case.plan(&["--format", "json"]).await.plan();
+    let case = fixture(&cx, "missing");
+    let text = run_plan(&case, &[]).await;
+    assert_eq!(text.code, Some(1), "missing items block apply");
+    snapshot(&case, "plan__missing_text", &text.stdout);
+    let plan = plan_of(&run_plan(&case, &["--format", "json"]).await);
     assert_eq!(
         actions(&plan),
         [
@@ -328,10 +278,10 @@ async fn items_the_source_lacks_are_missing_on_source() {
 async fn requests_for(n: usize) -> (BTreeMap<String, u64>, u64) {
     let (world, manifest) = generated(n);
     let cx = SimContext::start(world).await;
-    let case = Case::new(&cx, &manifest);
-    let run = case.plan(&["--format", "json"]).await;
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let plan = run.plan();
+    let case = case(&cx, &manifest);
+    let run = run_plan(&case, &["--format", "json"]).await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let plan = plan_of(&run);
     assert_eq!(plan.summary.transfer, n);
     let stats = cx.sim.stats();
     (stats.calls, stats.http_requests)
@@ -363,16 +313,19 @@ async fn a_1000_account_plan_makes_exactly_the_requests_of_a_10_account_plan() {
 #[tokio::test]
 async fn detailed_exitcode_is_0_without_changes_and_2_with_changes() {
     let cx = plan_world().await;
-    let done = Case::fixture(&cx, "all-present");
-    let run = done.plan(&["--detailed-exitcode"]).await;
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    let done = fixture(&cx, "all-present");
+    let run = run_plan(&done, &["--detailed-exitcode"]).await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert!(run.stdout.contains("No changes"), "{}", run.stdout);
 
-    let fresh = Case::fixture(&cx, "fresh");
-    assert_eq!(fresh.plan(&["--detailed-exitcode"]).await.code, 2);
+    let fresh = fixture(&cx, "fresh");
     assert_eq!(
-        fresh.plan(&[]).await.code,
-        0,
+        run_plan(&fresh, &["--detailed-exitcode"]).await.code,
+        Some(2)
+    );
+    assert_eq!(
+        run_plan(&fresh, &[]).await.code,
+        Some(0),
         "without the flag, changes exit 0"
     );
 }
@@ -380,15 +333,15 @@ async fn detailed_exitcode_is_0_without_changes_and_2_with_changes() {
 #[tokio::test]
 async fn a_source_whose_items_are_all_present_creates_no_session() {
     let cx = plan_world().await;
-    let case = Case::fixture(&cx, "all-present");
-    let run = case.plan(&[]).await;
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    let case = fixture(&cx, "all-present");
+    let run = run_plan(&case, &[]).await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert!(
         run.stdout.contains("no session needed to plan"),
         "{}",
         run.stdout
     );
-    case.snapshot("plan__all_present_text", &run.stdout);
+    snapshot(&case, "plan__all_present_text", &run.stdout);
     assert_eq!(cx.sim.stats().sessions_created, 0);
     assert_eq!(calls(&cx, "create_remote_root_transfer_session"), 0);
     assert_eq!(calls(&cx, "retrieve_transfer_session_remote_analysis"), 0);
@@ -397,7 +350,7 @@ async fn a_source_whose_items_are_all_present_creates_no_session() {
         journal["sources"]["old1"]["session"].is_null(),
         "no session recorded: {journal:#}"
     );
-    let md = case.plan(&["--format", "markdown"]).await;
+    let md = run_plan(&case, &["--format", "markdown"]).await;
     assert!(
         md.stdout
             .starts_with("<!-- whm-migrate plan: all-present -->\n")
@@ -408,9 +361,9 @@ async fn a_source_whose_items_are_all_present_creates_no_session() {
 #[tokio::test]
 async fn a_second_plan_reuses_the_pending_session_of_the_journal() {
     let cx = plan_world().await;
-    let case = Case::fixture(&cx, "fresh");
-    let first = case.plan(&["--format", "json"]).await.plan();
-    let second = case.plan(&["--format", "json"]).await.plan();
+    let case = fixture(&cx, "fresh");
+    let first = plan_of(&run_plan(&case, &["--format", "json"]).await);
+    let second = plan_of(&run_plan(&case, &["--format", "json"]).await);
     let (a, b) = (
         first.sources[0].session.clone().unwrap(),
         second.sources[0].session.clone().unwrap(),
@@ -432,12 +385,10 @@ async fn a_second_plan_reuses_the_pending_session_of_the_journal() {
 #[tokio::test]
 async fn out_saves_the_json_plan_with_its_fingerprint_and_manifest() {
     let cx = plan_world().await;
-    let case = Case::fixture(&cx, "half-done");
+    let case = fixture(&cx, "half-done");
     let out = case.path("PLAN.json");
-    let run = case
-        .plan(&["--format", "text", "--out", out.to_str().unwrap()])
-        .await;
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = run_plan(&case, &["--format", "text", "--out", out.to_str().unwrap()]).await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert!(
         run.stdout.starts_with("whm-migrate plan for"),
         "text on stdout"
@@ -456,7 +407,7 @@ async fn out_saves_the_json_plan_with_its_fingerprint_and_manifest() {
     }
     assert_eq!(saved.summary.transfer, 3);
     // The saved plan is the JSON plan of the same run.
-    let json = case.plan(&["--format", "json"]).await.plan();
+    let json = plan_of(&run_plan(&case, &["--format", "json"]).await);
     assert_eq!(json.fingerprint, saved.fingerprint);
 }
 
@@ -465,13 +416,13 @@ async fn apply_refuses_a_saved_plan_made_stale_by_a_manifest_change() {
     let cx = plan_world().await;
     // The conflicts plan: apply refuses it for its blockers, so the control run below
     // changes nothing and shows that an unchanged saved plan is not called stale.
-    let case = Case::fixture(&cx, "conflicts");
+    let case = fixture(&cx, "conflicts");
     let out = case.path("PLAN.json");
-    let run = case.plan(&["--out", out.to_str().unwrap()]).await;
-    assert_eq!(run.code, 1, "{}", run.stderr);
+    let run = run_plan(&case, &["--out", out.to_str().unwrap()]).await;
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
     assert!(out.exists(), "a plan with blockers is saved too");
-    let control = case.run(&["apply", out.to_str().unwrap()]).await;
-    assert_eq!(control.code, 1);
+    let control = run_args(&case, &["apply", out.to_str().unwrap()]).await;
+    assert_eq!(control.code, Some(1));
     assert!(
         control.stderr.contains("blocking items"),
         "{}",
@@ -482,8 +433,8 @@ async fn apply_refuses_a_saved_plan_made_stale_by_a_manifest_change() {
     let mut manifest = std::fs::read_to_string(&case.manifest).unwrap();
     manifest.push_str("\n[[sources.accounts]]\nuser = \"carol\"\n");
     std::fs::write(&case.manifest, manifest).unwrap();
-    let apply = case.run(&["apply", out.to_str().unwrap()]).await;
-    assert_eq!(apply.code, 1, "{}\n{}", apply.stdout, apply.stderr);
+    let apply = run_args(&case, &["apply", out.to_str().unwrap()]).await;
+    assert_eq!(apply.code, Some(1), "{}\n{}", apply.stdout, apply.stderr);
     assert!(apply.stderr.contains("stale"), "{}", apply.stderr);
     assert!(!apply.stderr.contains("blocking items"), "{}", apply.stderr);
     assert!(cx.sim.stats().enqueues.is_empty(), "nothing queued");
@@ -506,31 +457,30 @@ async fn no_output_file_or_journal_contains_a_secret() {
         .credentials
         .root_password = PW.to_owned();
     let cx = SimContext::start(world).await;
-    let mut case = Case::fixture(&cx, "fresh");
-    case.password = PW.to_owned();
+    let case = fixture(&cx, "fresh").with_env("SRC_PW", PW);
     let out = case.path("PLAN.json");
     let mut outputs = Vec::new();
     for format in ["text", "json", "markdown"] {
-        let run = case
-            .plan(&["-vv", "--format", format, "--out", out.to_str().unwrap()])
-            .await;
-        assert_eq!(run.code, 0, "{}", run.stderr);
+        let run = run_plan(
+            &case,
+            &["-vv", "--format", format, "--out", out.to_str().unwrap()],
+        )
+        .await;
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
         outputs.push((format!("{format} stdout"), run.stdout));
         outputs.push((format!("{format} stderr"), run.stderr));
     }
     // A wrong password fails the session's creation; the error must not echo it.
-    let other = Case::fixture(&cx, "conflicts");
-    let mut other = other;
-    other.password = WRONG.to_owned();
-    let failed = other.plan(&["-vv"]).await;
-    assert_eq!(failed.code, 1);
+    let other = fixture(&cx, "conflicts").with_env("SRC_PW", WRONG);
+    let failed = run_plan(&other, &["-vv"]).await;
+    assert_eq!(failed.code, Some(1));
     assert!(!failed.stderr.is_empty());
     outputs.push(("failed stdout".into(), failed.stdout));
     outputs.push(("failed stderr".into(), failed.stderr));
     outputs.push(("saved plan".into(), std::fs::read_to_string(&out).unwrap()));
     assert!(outputs.last().unwrap().1.contains("fingerprint"));
     for c in [&case, &other] {
-        for entry in std::fs::read_dir(c.state_dir()).unwrap() {
+        for entry in std::fs::read_dir(&c.state).unwrap() {
             let path = entry.unwrap().path();
             if let Ok(text) = std::fs::read_to_string(&path) {
                 outputs.push((path.display().to_string(), text));
@@ -552,9 +502,9 @@ async fn no_output_file_or_journal_contains_a_secret() {
 async fn a_5000_account_markdown_plan_fits_a_comment_and_counts_what_it_left_out() {
     let (world, manifest) = generated(5000);
     let cx = SimContext::start(world).await;
-    let case = Case::new(&cx, &manifest);
-    let run = case.plan(&["--format", "markdown"]).await;
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    let case = case(&cx, &manifest);
+    let run = run_plan(&case, &["--format", "markdown"]).await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
     let md = &run.stdout;
     assert!(md.starts_with("<!-- whm-migrate plan: big -->\n"), "{md}");
     let chars = md.chars().count();
@@ -592,7 +542,7 @@ async fn an_account_named_without_its_domain_is_checked_against_the_source() {
     // other.example. Without a domain in the manifest only the analysis can tell them
     // apart, so the plan opens a session instead of calling it already present.
     let cx = plan_world().await;
-    let case = Case::new(
+    let case = case(
         &cx,
         r#"version = 1
 name = "no-domain"
@@ -608,10 +558,10 @@ password = { env = "SRC_PW" }
 user = "taken"
 "#,
     );
-    let run = case.plan(&["--format", "json"]).await;
-    assert_eq!(run.code, 1, "a conflict blocks: {}", run.stderr);
+    let run = run_plan(&case, &["--format", "json"]).await;
+    assert_eq!(run.code, Some(1), "a conflict blocks: {}", run.stderr);
     assert_eq!(
-        actions(&run.plan()),
+        actions(&plan_of(&run)),
         [("taken".to_owned(), Action::Conflict)]
     );
     assert_eq!(cx.sim.stats().sessions_created, 1);

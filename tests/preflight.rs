@@ -4,11 +4,9 @@
 //! `/__sim/stats` proves it) and a waiver lets it through; an unacknowledged risk is
 //! refused while an acknowledged one runs.
 
-use crate::support::{SimContext, TOKEN, calls};
+use crate::support::{Case, Out, SimContext, SimHttp, calls};
 use whm_migrate::plan::{Check, Plan};
 use whm_migrate::sim::{SimStats, World};
-
-const BIN: &str = env!("CARGO_BIN_EXE_whm-migrate");
 
 /// A clean world: one root source with bob (and reseller res1's account carl), a
 /// destination of the same version with one free IP.
@@ -97,64 +95,30 @@ domain = "carl.example"
     )
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+/// The manifest `text` in a fresh folder.
+fn case(text: &str) -> Case {
+    Case::file("migration.toml", text).with_env("SRC_PW", "rootpw")
 }
 
 /// Runs `whm-migrate ARGS MANIFEST` in a fresh folder.
-async fn run(args: &[&str], text: &str) -> Run {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("migration.toml");
-    std::fs::write(&path, text).unwrap();
-    let out = tokio::process::Command::new(BIN)
+async fn run(args: &[&str], text: &str) -> Out {
+    let case = case(text);
+    case.bin()
         .args(args)
-        .arg(&path)
+        .arg(&case.manifest)
         .arg("--state-dir")
-        .arg(dir.path().join("state"))
+        .arg(&case.state)
         .args(["--color", "never"])
-        .env("WHM_TEST_TOKEN", TOKEN)
-        .env("SRC_PW", "rootpw")
-        .env_remove("WHM_MIGRATE_STATE_DIR")
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(crate::support::RUN_LIMIT, out)
+        .run()
         .await
-        .expect("the run did not finish")
-        .unwrap();
-    Run {
-        code: out.status.code().expect("killed by a signal"),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
 }
 
 /// `plan --format json` (without `--progress`, which only apply takes).
 async fn plan(text: &str) -> (i32, Plan, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("migration.toml");
-    std::fs::write(&path, text).unwrap();
-    let out = tokio::process::Command::new(BIN)
-        .args(["plan", "--format", "json"])
-        .arg(&path)
-        .arg("--state-dir")
-        .arg(dir.path().join("state"))
-        .args(["--color", "never"])
-        .env("WHM_TEST_TOKEN", TOKEN)
-        .env("SRC_PW", "rootpw")
-        .kill_on_drop(true)
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let plan: Plan =
-        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not a JSON plan: {e}\n{stdout}"));
-    (
-        out.status.code().unwrap(),
-        plan,
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    let out = run(&["plan", "--format", "json"], text).await;
+    let plan: Plan = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("not a JSON plan: {e}\n{}", out.stdout));
+    (out.code.unwrap(), plan, out.stderr)
 }
 
 fn checks(plan: &Plan) -> Vec<&Check> {
@@ -167,26 +131,7 @@ fn names(plan: &Plan) -> Vec<&str> {
 
 /// `/__sim/stats`, read over HTTP like any client would.
 async fn stats(cx: &SimContext) -> SimStats {
-    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(rustls::RootCertStore::empty())
-    .with_no_client_auth();
-    let http = reqwest::Client::builder()
-        .use_preconfigured_tls(tls)
-        .build()
-        .unwrap();
-    let text = http
-        .get(format!("{}/__sim/stats", cx.sim.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    serde_json::from_str(&text).expect("stats JSON")
+    SimHttp::new(&cx.sim.base_url()).stats().await
 }
 
 fn enqueues(s: &SimStats) -> u64 {
@@ -352,7 +297,7 @@ async fn a_blocker_stops_apply_before_any_enqueue_and_a_waiver_lets_it_through()
     let cx = SimContext::start(world(older)).await;
     let url = cx.sim.base_url();
     let out = run(&["apply"], &manifest(&url, "", "", "")).await;
-    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
     for needle in [
         "older-destination",
         "upgrade the destination",
@@ -379,7 +324,7 @@ async fn a_blocker_stops_apply_before_any_enqueue_and_a_waiver_lets_it_through()
     assert!(check.name == "older-destination" && check.waived);
     assert_eq!(plan.summary.waived_checks, 1);
     let out = run(&["apply"], &waived).await;
-    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
     let s = stats(&cx).await;
     assert_eq!(calls(&s, "start_transfer_session"), 1);
     assert_eq!(s.restores.get("bob"), Some(&1));
@@ -467,7 +412,7 @@ async fn an_unacknowledged_risk_is_refused_while_an_acknowledged_one_runs() {
     );
 
     let out = run(&["apply"], &risky).await;
-    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
     assert!(
         out.stderr.contains("acknowledge = [\"dns-cutover\"]"),
         "{}",
@@ -493,7 +438,7 @@ async fn an_unacknowledged_risk_is_refused_while_an_acknowledged_one_runs() {
         .unwrap();
     assert!(bob.risks[0].acknowledged);
     let out = run(&["apply"], &acknowledged).await;
-    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
     let s = stats(&cx).await;
     assert_eq!(s.enqueue_count("AccountRemoteRoot/bob"), 1);
     assert_eq!(s.restores.get("bob"), Some(&1));

@@ -1,16 +1,13 @@
 //! `whm-migrate rehearse`: the migration played on an embedded simulator built from the
 //! observed state, never touching the real destination beyond the plan's reads.
 
-use crate::support::{self, Out, SimContext, finish};
+use crate::support::{self, Case, Out, SimContext};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use tempfile::TempDir;
+use std::path::Path;
 use whm_migrate::journal::Journal;
 use whm_migrate::sim::{Persisted, World};
 
-const BIN: &str = env!("CARGO_BIN_EXE_whm-migrate");
-const PASSWORD: &str = "ROOTPW-SENTINEL-7f3a";
+const PASSWORD: &str = support::SRC_PASSWORD;
 
 fn manifest(url: &str) -> String {
     format!(
@@ -52,46 +49,26 @@ domain = "carol.example"
     )
 }
 
-async fn run(dir: &Path, args: &[&str]) -> Out {
-    let child = tokio::process::Command::new(BIN)
+/// `whm-migrate ARGS…` in the case's folder (`--progress plain` last for `apply` and
+/// `rehearse`); no output holds the source's password.
+async fn run(case: &Case, args: &[&str]) -> Out {
+    let out = case
+        .bin()
         .args(args)
         .args(if matches!(args[0], "apply" | "rehearse") {
             &["--progress", "plain"][..]
         } else {
             &[]
         })
-        .current_dir(dir)
-        .env("WHM_TEST_TOKEN", support::TOKEN)
-        .env("SRC_PW", PASSWORD)
-        .env_remove("WHM_MIGRATE_PROGRESS")
-        .env_remove("WHM_MIGRATE_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let out = finish(child).await;
+        .run()
+        .await;
     assert!(!out.stdout.contains(PASSWORD) && !out.stderr.contains(PASSWORD));
     out
 }
 
-/// The demo (manifest, world and demo secret) copied into a fresh directory.
-fn demo() -> (TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests");
-    let to = dir.path().join("manifests");
-    for sub in ["worlds", "demo-secrets"] {
-        std::fs::create_dir_all(to.join(sub)).unwrap();
-    }
-    for file in [
-        "demo.toml",
-        "worlds/demo.toml",
-        "demo-secrets/old1-root-password",
-    ] {
-        std::fs::copy(from.join(file), to.join(file)).unwrap();
-    }
-    (dir, to.join("demo.toml"))
+/// The manifest for the `apply` world at `sim`, as `m.toml`.
+fn case(sim: &SimContext) -> Case {
+    Case::file("m.toml", &manifest(&sim.sim.base_url()))
 }
 
 /// The destination as a rehearsal (or the demo) left it: accounts with their domain and
@@ -164,9 +141,8 @@ fn overall_secs(stdout: &str) -> u64 {
 async fn the_real_destination_only_sees_the_plans_reads() {
     let sim = SimContext::start(support::world("apply")).await;
     let before = sim.sim.world();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("m.toml"), manifest(&sim.sim.base_url())).unwrap();
-    let out = run(dir.path(), &["rehearse", "m.toml", "--state-dir", "state"]).await;
+    let case = case(&sim);
+    let out = run(&case, &["rehearse", "m.toml", "--state-dir", "state"]).await;
     out.assert_code(0);
     assert!(out.stdout.contains("5 done"), "{out:#?}");
     assert!(out.stdout.contains("Predicted makespan"), "{out:#?}");
@@ -190,8 +166,8 @@ async fn the_real_destination_only_sees_the_plans_reads() {
     assert!(s.restores.is_empty() && s.transfers.is_empty(), "{s:#?}");
     assert_eq!(sim.sim.world().destination, before.destination);
     // The rehearsal kept its own journal; the real one knows no item.
-    let state = dir.path().join("state");
-    assert!(!outcomes(&state, "rehearse-test").is_empty());
+    let state = &case.state;
+    assert!(!outcomes(state, "rehearse-test").is_empty());
     let real: Journal =
         serde_json::from_str(&std::fs::read_to_string(state.join("rehearse-test.json")).unwrap())
             .unwrap();
@@ -200,7 +176,7 @@ async fn the_real_destination_only_sees_the_plans_reads() {
         "{real:#?}"
     );
     // A real apply afterwards moves everything exactly once.
-    let out = run(dir.path(), &["apply", "m.toml", "--state-dir", "state"]).await;
+    let out = run(&case, &["apply", "m.toml", "--state-dir", "state"]).await;
     out.assert_code(0);
     let s = sim.sim.stats();
     for user in ["alice", "bob", "carol"] {
@@ -213,26 +189,25 @@ async fn the_real_destination_only_sees_the_plans_reads() {
 // a fault stops are run again inside the rehearsal, as an operator would.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fault_seed_replays_the_same_outcome() {
-    let (clean_dir, clean) = demo();
-    run(clean_dir.path(), &["apply", clean.to_str().unwrap()])
+    let clean = Case::demo();
+    run(&clean, &["apply", clean.manifest.to_str().unwrap()])
         .await
         .assert_code(0);
-    let clean_world = persisted(
-        &clean
-            .parent()
-            .unwrap()
-            .join(".whm-migrate/demo.sim-world.json"),
-    )
-    .world;
+    let clean_world = persisted(&clean.state.join("demo.sim-world.json")).world;
     // Seed 1: bob's restore fails, a pause strikes; seed 4: no item fails, an abort
     // strikes. (The seeds' choices are printed, so this reads them back.)
     for (seed, code, failed) in [("1", 3, Some("bob")), ("4", 0, None)] {
         let mut seen = Vec::new();
         for _ in 0..2 {
-            let (dir, demo) = demo();
+            let demo = Case::demo();
             let out = run(
-                dir.path(),
-                &["rehearse", demo.to_str().unwrap(), "--faults", seed],
+                &demo,
+                &[
+                    "rehearse",
+                    demo.manifest.to_str().unwrap(),
+                    "--faults",
+                    seed,
+                ],
             )
             .await;
             out.assert_code(code);
@@ -242,9 +217,8 @@ async fn a_fault_seed_replays_the_same_outcome() {
                 "{out:#?}"
             );
             assert!(out.stderr.contains("struck during run 1"), "{out:#?}");
-            let state = demo.parent().unwrap().join(".whm-migrate");
-            let world = persisted(&state.join("rehearse/demo.sim-world.json")).world;
-            seen.push((outcomes(&state, "demo"), destination(&world)));
+            let world = persisted(&demo.state.join("rehearse/demo.sim-world.json")).world;
+            seen.push((outcomes(&demo.state, "demo"), destination(&world)));
         }
         assert_eq!(seen[0], seen[1], "seed {seed}");
         let (items, world) = &seen[0];
@@ -272,10 +246,15 @@ async fn a_fault_seed_replays_the_same_outcome() {
 // a benchmark (docs/benchmarks.md, "Rehearsal"), not a timed assertion.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_predicted_makespan_is_in_real_time_at_the_given_speed() {
-    let (dir, demo) = demo();
+    let demo = Case::demo();
     let out = run(
-        dir.path(),
-        &["rehearse", demo.to_str().unwrap(), "--speed", "100"],
+        &demo,
+        &[
+            "rehearse",
+            demo.manifest.to_str().unwrap(),
+            "--speed",
+            "100",
+        ],
     )
     .await;
     out.assert_code(0);
@@ -286,12 +265,7 @@ async fn the_predicted_makespan_is_in_real_time_at_the_given_speed() {
     let overall = overall_secs(&out.stdout);
     assert!(overall >= chain, "{overall} s < {chain} s: {out:#?}");
     // The demo's own (persisted) world got no account from the rehearsal.
-    let world = persisted(
-        &demo
-            .parent()
-            .unwrap()
-            .join(".whm-migrate/demo.sim-world.json"),
-    );
+    let world = persisted(&demo.state.join("demo.sim-world.json"));
     assert!(world.world.destination.account("alice").is_none());
 }
 
@@ -299,10 +273,9 @@ async fn the_predicted_makespan_is_in_real_time_at_the_given_speed() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_saved_plan_rehearses_offline() {
     let sim = SimContext::start(support::world("apply")).await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("m.toml"), manifest(&sim.sim.base_url())).unwrap();
+    let case = case(&sim);
     let out = run(
-        dir.path(),
+        &case,
         &[
             "plan",
             "m.toml",
@@ -315,7 +288,7 @@ async fn a_saved_plan_rehearses_offline() {
     )
     .await;
     out.assert_code(0);
-    let sidecar = dir.path().join("p.observed.json");
+    let sidecar = case.path("p.observed.json");
     let text = std::fs::read_to_string(&sidecar).unwrap();
     assert!(!text.contains(PASSWORD) && !text.contains(support::TOKEN));
     #[cfg(unix)]
@@ -325,33 +298,27 @@ async fn a_saved_plan_rehearses_offline() {
         assert_eq!(mode & 0o777, 0o600);
     }
     let _ = sim.sim.shutdown().await;
-    let child = tokio::process::Command::new(BIN)
+    let out = case
+        .bin()
         .args(["rehearse", "p.json", "--offline", "--state-dir", "state"])
         .args(["--progress", "plain"])
-        .current_dir(dir.path())
         // No secrets: offline needs none.
         .env_remove("WHM_TEST_TOKEN")
         .env_remove("SRC_PW")
-        .env_remove("WHM_MIGRATE_PROGRESS")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let out = finish(child).await;
+        .run()
+        .await;
     out.assert_code(0);
     assert!(out.stdout.contains("5 done"), "{out:#?}");
     assert!(out.stdout.contains("Predicted makespan"), "{out:#?}");
     // A changed manifest makes the saved plan stale, offline too.
-    let m = std::fs::read_to_string(dir.path().join("m.toml")).unwrap();
+    let m = std::fs::read_to_string(&case.manifest).unwrap();
     std::fs::write(
-        dir.path().join("m.toml"),
+        &case.manifest,
         m.replace("name = \"gold\"", "name = \"silver\""),
     )
     .unwrap();
     let out = run(
-        dir.path(),
+        &case,
         &["rehearse", "p.json", "--offline", "--state-dir", "state"],
     )
     .await;
@@ -365,7 +332,6 @@ async fn a_saved_plan_rehearses_offline() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rehearsal_assumes_the_speed_earlier_applies_measured() {
     let sim = SimContext::start(support::world("apply")).await;
-    let dir = tempfile::tempdir().unwrap();
     let text = manifest(&sim.sim.base_url())
         .replace("user = \"alice\"\n", "user = \"alice\"\nwave = \"first\"\n")
         .replace("user = \"bob\"\n", "user = \"bob\"\nwave = \"second\"\n")
@@ -373,9 +339,9 @@ async fn a_rehearsal_assumes_the_speed_earlier_applies_measured() {
             "user = \"carol\"\n",
             "user = \"carol\"\nwave = \"second\"\n",
         );
-    std::fs::write(dir.path().join("m.toml"), text).unwrap();
+    let case = Case::file("m.toml", &text);
     let rehearse = ["rehearse", "m.toml", "--state-dir", "state"];
-    let out = run(dir.path(), &rehearse).await;
+    let out = run(&case, &rehearse).await;
     out.assert_code(0);
     assert!(
         out.stderr
@@ -383,19 +349,19 @@ async fn a_rehearsal_assumes_the_speed_earlier_applies_measured() {
         "{out:#?}"
     );
     let out = run(
-        dir.path(),
+        &case,
         &["apply", "m.toml", "--wave", "first", "--state-dir", "state"],
     )
     .await;
     out.assert_code(0);
-    let out = run(dir.path(), &rehearse).await;
+    let out = run(&case, &rehearse).await;
     out.assert_code(0);
     assert!(
         out.stderr
             .contains("measured from this migration's earlier applies"),
         "{out:#?}"
     );
-    let out = run(dir.path(), &[&rehearse[..], &["--speed", "7"]].concat()).await;
+    let out = run(&case, &[&rehearse[..], &["--speed", "7"]].concat()).await;
     out.assert_code(0);
     assert!(
         out.stderr

@@ -2,14 +2,11 @@
 //! `prerequisite_user`, `apply` sends them, and the simulator (which follows REFERENCE
 //! §5.4) processes a reseller before the accounts it owns.
 
-use crate::support::{self, Out, SimContext, finish};
+use crate::support::{Case, SimContext};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::Path;
-use std::process::Stdio;
 use whm_migrate::sim::{SimOptions, TimeScale, World};
 
-const BIN: &str = env!("CARGO_BIN_EXE_whm-migrate");
 const PASSWORD: &str = "ROOTPW-SENTINEL-5c1d";
 
 /// A reseller `res` (small) owning `big` and `small`; `mid` and `pinned` belong to root.
@@ -56,8 +53,7 @@ bytesused = 30_000_000
     .unwrap()
 }
 
-fn manifest(dir: &Path, url: &str) -> std::path::PathBuf {
-    let path = dir.join("migrate.toml");
+fn case(url: &str) -> Case {
     let mut text = format!(
         r#"version = 1
 name = "schedule-test"
@@ -80,29 +76,7 @@ restore_threads = 2
         let _ = write!(text, "\n[[sources.accounts]]\nuser = \"{user}\"\n");
     }
     text.push_str("\n[[sources.accounts]]\nuser = \"pinned\"\npriority = 100\n");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-/// Runs `whm-migrate COMMAND TARGET --state-dir STATE ARGS…`.
-async fn run(target: &Path, state: &Path, args: &[&str]) -> Out {
-    let child = tokio::process::Command::new(BIN)
-        .args(&args[..1])
-        .arg(target)
-        .arg("--state-dir")
-        .arg(state)
-        .args(&args[1..])
-        .env("WHM_TEST_TOKEN", support::TOKEN)
-        .env("SRC_PW", PASSWORD)
-        .env_remove("WHM_MIGRATE_PROGRESS")
-        .env_remove("WHM_MIGRATE_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    finish(child).await
+    Case::new(&text).with_env("SRC_PW", PASSWORD)
 }
 
 /// (queue, action, item) of every item record of a master log, in order.
@@ -142,22 +116,14 @@ async fn the_server_gets_the_planned_order_and_resellers_go_first() {
         },
     )
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state");
-    let manifest = manifest(dir.path(), &sim.sim.base_url());
-    let plan_file = dir.path().join("plan.json");
-    let plan_out = run(
-        &manifest,
-        &state,
-        &[
+    let case = case(&sim.sim.base_url());
+    let plan_file = case.path("plan.json");
+    let plan_out = case
+        .run(
             "plan",
-            "--format",
-            "json",
-            "--out",
-            plan_file.to_str().unwrap(),
-        ],
-    )
-    .await;
+            &["--format", "json", "--out", plan_file.to_str().unwrap()],
+        )
+        .await;
     plan_out.assert_code(0);
     let plan: serde_json::Value = serde_json::from_str(&plan_out.stdout).unwrap();
     let items: BTreeMap<String, serde_json::Value> = plan["sources"][0]["items"]
@@ -187,7 +153,7 @@ async fn the_server_gets_the_planned_order_and_resellers_go_first() {
     assert_eq!(plan["estimate"]["throughput"]["from"], "default");
 
     // `apply PLAN.json` finds the manifest through the plan.
-    let applied = run(&plan_file, &state, &["apply", "--progress", "plain"]).await;
+    let applied = case.command_on("apply", &plan_file, &[]).run().await;
     applied.assert_code(0);
 
     // What the server received matches the plan.
@@ -228,8 +194,7 @@ async fn the_server_gets_the_planned_order_and_resellers_go_first() {
     assert!(started("mid") < started("small") && started("small") < started("pinned"));
 
     // The journal measured the run: the next plan assumes that throughput.
-    let journal: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(state.join("schedule-test.json")).unwrap()).unwrap();
+    let journal: serde_json::Value = case.journal("schedule-test");
     let runs = journal["sources"]["old1"]["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0]["bytes"], 93_000_000);

@@ -2,10 +2,9 @@
 //! draws progress bars and ends with a readable report; without a terminal it prints
 //! plain timestamped lines and no escape sequences.
 
+use crate::support::{BIN, bin};
 use std::path::Path;
 use std::process::Command;
-
-const BIN: &str = env!("CARGO_BIN_EXE_whm-migrate");
 
 fn demo() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests/demo.toml")
@@ -42,17 +41,14 @@ fn under_a_terminal_apply_draws_bars_and_a_readable_report() {
 #[test]
 fn without_a_terminal_apply_prints_plain_timestamped_lines() {
     let state = tempfile::tempdir().unwrap();
-    let out = Command::new(BIN)
+    let out = bin()
         .arg("apply")
         .arg(demo())
         .arg("--state-dir")
         .arg(state.path())
-        .env_remove("WHM_MIGRATE_PROGRESS")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let stdout = String::from_utf8_lossy(&out.stdout);
+        .run_blocking();
+    assert!(out.success());
+    let (stderr, stdout) = (&out.stderr, &out.stdout);
     assert!(
         !stderr.contains('\u{1b}') && !stdout.contains('\u{1b}'),
         "{stderr}"

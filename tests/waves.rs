@@ -1,43 +1,27 @@
 //! Waves (issue 11): one manifest moved over several runs with `--wave`. The binary runs
 //! against the in-process simulator; every effect is read from the simulator's counters.
 
-use crate::support::{self, Case, Out, SimContext};
+use crate::support::apply_world::apply_manifest;
+use crate::support::{self, Case, SimContext};
 use whm_migrate::sim::SimStats;
 
 const NIGHT_1: [&str; 1] = ["alice"];
 const NIGHT_2: [&str; 2] = ["bob", "carol"];
+/// The migration's name (its journal's).
+const NAME: &str = "waves-test";
 
-struct Setup(Case);
-
-impl std::ops::Deref for Setup {
-    type Target = Case;
-    fn deref(&self) -> &Case {
-        &self.0
-    }
-}
-
-impl Setup {
-    /// The `apply` world's manifest, alice in wave night-1, bob and carol in night-2;
-    /// the feature list and the package name no wave.
-    fn new(sim: &SimContext) -> Self {
-        Self(Case::new(&support::apply_manifest(
-            "waves-test",
-            &sim.sim.base_url(),
-            &[
-                ("alice", "wave = \"night-1\""),
-                ("bob", "wave = \"night-2\""),
-                ("carol", "wave = \"night-2\""),
-            ],
-        )))
-    }
-
-    async fn apply(&self, extra: &[&str]) -> Out {
-        self.0.run("apply", extra).await
-    }
-
-    fn journal(&self) -> serde_json::Value {
-        self.0.journal("waves-test")
-    }
+/// The `apply` world's manifest, alice in wave night-1, bob and carol in night-2; the
+/// feature list and the package name no wave.
+fn case(sim: &SimContext) -> Case {
+    Case::new(&apply_manifest(
+        NAME,
+        &sim.sim.base_url(),
+        &[
+            ("alice", "wave = \"night-1\""),
+            ("bob", "wave = \"night-2\""),
+            ("carol", "wave = \"night-2\""),
+        ],
+    ))
 }
 
 /// Whether the simulator saw `user` enqueued, transferred or restored at all.
@@ -66,10 +50,10 @@ fn once(s: &SimStats, user: &str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn two_waves_in_turn_then_nothing_left() {
     let sim = SimContext::start(support::world("apply")).await;
-    let setup = Setup::new(&sim);
+    let case = case(&sim);
 
     // Wave 1: alice, with the feature list and the package it may need.
-    let first = setup.apply(&["--wave", "night-1"]).await;
+    let first = case.run("apply", &["--wave", "night-1"]).await;
     first.assert_code(0);
     let s = sim.sim.stats();
     for user in NIGHT_1 {
@@ -85,14 +69,14 @@ async fn two_waves_in_turn_then_nothing_left() {
     }
     assert_eq!(s.enqueue_count("PackageRemoteRoot/gold"), 1);
     assert_eq!(s.enqueue_count("FeatureListRemoteRoot/gold features"), 1);
-    let journal = setup.journal();
+    let journal = case.journal(NAME);
     let items = &journal["sources"]["old1"]["items"];
     assert_eq!(items["AccountRemoteRoot/alice"]["wave"], "night-1");
     assert!(items.get("AccountRemoteRoot/bob").is_none(), "{items:#}");
     assert_eq!(items["PackageRemoteRoot/gold"].get("wave"), None);
 
     // Wave 2's plan lists only its own accounts (the package is already there).
-    let plan = setup
+    let plan = case
         .run(
             "plan",
             &["--wave", "night-2", "--format", "json", "--no-keep"],
@@ -120,7 +104,7 @@ async fn two_waves_in_turn_then_nothing_left() {
     );
 
     // Wave 2: bob and carol move; alice and the package are not touched again.
-    let second = setup.apply(&["--wave", "night-2"]).await;
+    let second = case.run("apply", &["--wave", "night-2"]).await;
     second.assert_code(0);
     let s = sim.sim.stats();
     for user in NIGHT_1.iter().chain(&NIGHT_2) {
@@ -132,7 +116,7 @@ async fn two_waves_in_turn_then_nothing_left() {
         second.stdout
     );
     assert_eq!(s.enqueue_count("PackageRemoteRoot/gold"), 1);
-    let journal = setup.journal();
+    let journal = case.journal(NAME);
     let items = &journal["sources"]["old1"]["items"];
     assert_eq!(items["AccountRemoteRoot/alice"]["wave"], "night-1");
     assert_eq!(items["AccountRemoteRoot/bob"]["wave"], "night-2");
@@ -140,7 +124,7 @@ async fn two_waves_in_turn_then_nothing_left() {
 
     // A run without --wave covers the whole manifest: nothing is left to do.
     let enqueues = support::calls(&s, "enqueue_transfer_item");
-    let third = setup.apply(&[]).await;
+    let third = case.run("apply", &[]).await;
     third.assert_code(0);
     let after = sim.sim.stats();
     assert_eq!(support::calls(&after, "enqueue_transfer_item"), enqueues);
@@ -150,7 +134,7 @@ async fn two_waves_in_turn_then_nothing_left() {
     assert!(third.stderr.contains("No changes"), "{third:#?}");
 
     // `status` keeps the waves apart, across their sessions.
-    let status = setup.run("status", &[]).await;
+    let status = case.run("status", &[]).await;
     status.assert_code(0);
     assert!(
         status.stdout.contains("  wave night-1: 1 done\n")
@@ -159,7 +143,7 @@ async fn two_waves_in_turn_then_nothing_left() {
                 .contains("  wave night-2: 1 done, 1 warnings\n"),
         "{status:#?}"
     );
-    let status = setup.run("status", &["--format", "json"]).await;
+    let status = case.run("status", &["--format", "json"]).await;
     let rows: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
     assert_eq!(rows[0]["waves"]["night-2"]["warnings"], 1);
 }
@@ -167,9 +151,9 @@ async fn two_waves_in_turn_then_nothing_left() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unknown_wave_is_refused_with_the_known_ones() {
     let sim = SimContext::start(support::world("apply")).await;
-    let setup = Setup::new(&sim);
+    let case = case(&sim);
     for command in ["plan", "apply"] {
-        let out = setup.run(command, &["--wave", "night-3"]).await;
+        let out = case.run(command, &["--wave", "night-3"]).await;
         out.assert_code(1);
         assert!(
             out.stderr.contains("no wave “night-3”") && out.stderr.contains("night-1, night-2"),
