@@ -133,6 +133,7 @@ pub async fn follow(
     let mut follower_done = false;
     let (state_tx, mut state_rx) = mpsc::unbounded_channel();
     let poll = follow_state_with(client, session, policy, &signals, move |s| {
+        // The receiver lives until the poll ends: a send cannot outlive it.
         let _ = state_tx.send(s.clone());
     });
     tokio::pin!(poll);

@@ -63,6 +63,7 @@ impl MigrationLock {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
                 let mut holder = String::new();
+                // Only for the message: an unreadable note says "holder unknown".
                 let _ = file.read_to_string(&mut holder);
                 let holder = holder.trim();
                 return Err(LockError::Held {
@@ -99,6 +100,7 @@ impl MigrationLock {
 
 impl Drop for MigrationLock {
     fn drop(&mut self) {
+        // The OS releases the lock with the file anyway; the note is only informative.
         let _ = self.file.set_len(0);
         let _ = self.file.unlock();
     }

@@ -121,6 +121,7 @@ impl Rehearsal {
             .state
             .dir()
             .join(format!("{}.sim-world.json", desired.migration));
+        // An earlier rehearsal's world, if any: absent is as good as removed.
         let _ = std::fs::remove_file(&state_file);
         let token = crate::sim::random_token();
         let sim_options = SimOptions {
@@ -344,14 +345,17 @@ fn measured(seen: &Seen, sources: usize, fired: Option<SessionEvent>) -> Measure
 async fn strike(slot: &Slot, client: &WhmClient, id: &str, what: SessionEvent) {
     match what {
         SessionEvent::Pause => {
+            // A fault the rehearsal injects; if it misses, the run simply goes on.
             let _ = client.pause_transfer_session(id).await;
         }
         SessionEvent::Abort => {
+            // A fault the rehearsal injects; if it misses, the run simply goes on.
             let _ = client.abort_transfer_session(id).await;
         }
         SessionEvent::Restart => {
             let mut handle = slot.handle.lock().await;
             if let Some(h) = handle.take() {
+                // The restart: the state file keeps what matters; the returned copy is not needed.
                 let _ = h.shutdown().await;
             }
             // The persisted state file brings the world and its sessions back.

@@ -26,7 +26,11 @@ impl ItemOutcome {
         ItemKey::new(&self.module, &self.key)
     }
 
-    fn of(key: &ItemKey, item: Option<&ItemProgress>, ended: Option<&str>) -> Self {
+    fn of(
+        key: &ItemKey,
+        item: Option<&ItemProgress>,
+        ended: Option<&domain::SessionState>,
+    ) -> Self {
         let default = ItemProgress::default();
         let p = item.unwrap_or(&default);
         let c = &p.counts;
@@ -61,24 +65,25 @@ impl ItemOutcome {
 }
 
 /// Why an unfinished item did not finish, given the session's final state name.
-fn not_run_reason(state: ItemState, ended: Option<&str>) -> String {
+fn not_run_reason(state: ItemState, ended: Option<&domain::SessionState>) -> String {
     let doing = match state {
         ItemState::Transferring => Some("transferring"),
         ItemState::AwaitingRestore => Some("waiting for restore"),
         ItemState::Restoring => Some("restoring"),
         _ => None,
     };
+    use domain::SessionState::{Aborted, Completed, Failed};
     match (ended, doing) {
-        (Some("COMPLETED"), None) => {
+        (Some(Completed), None) => {
             "the session COMPLETED without the log ever mentioning it".to_owned()
         }
-        (Some("COMPLETED"), Some(doing)) => {
+        (Some(Completed), Some(doing)) => {
             format!("the session COMPLETED while it was still {doing}")
         }
-        (Some(end @ ("ABORTED" | "FAILED")), None) => {
+        (Some(end @ (Aborted | Failed)), None) => {
             format!("the session ended {end} before it started")
         }
-        (Some(end @ ("ABORTED" | "FAILED")), Some(doing)) => {
+        (Some(end @ (Aborted | Failed)), Some(doing)) => {
             format!("the session ended {end} while it was {doing}")
         }
         (Some(state), None) => {
@@ -108,17 +113,14 @@ impl SourceReport {
         planned: &[ItemKey],
         progress: &SessionProgress,
     ) -> Self {
-        let final_state = final_state.map(|s| s.name().to_owned()).or_else(|| {
-            progress.outcome().map(|o| {
-                match o {
-                    SessionOutcome::Completed => "COMPLETED",
-                    SessionOutcome::Aborted => "ABORTED",
-                    SessionOutcome::Failed => "FAILED",
-                }
-                .to_owned()
+        let final_state = final_state.cloned().or_else(|| {
+            progress.outcome().map(|o| match o {
+                SessionOutcome::Completed => domain::SessionState::Completed,
+                SessionOutcome::Aborted => domain::SessionState::Aborted,
+                SessionOutcome::Failed => domain::SessionState::Failed,
             })
         });
-        let ended = final_state.as_deref();
+        let ended = final_state.as_ref();
         let mut items: Vec<ItemOutcome> = planned
             .iter()
             .map(|key| ItemOutcome::of(key, progress.item(key), ended))

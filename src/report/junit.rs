@@ -8,6 +8,7 @@
 //! with an `<error>`. Per-item times are not known, so testcases say `time="0.000"`;
 //! suites carry the source's (or the apply's) wall time.
 
+use crate::domain::SessionState;
 use std::time::Duration;
 
 use super::format::first_line;
@@ -119,9 +120,12 @@ fn write_suite(out: &mut String, s: &SourceReport, fallback: Duration) {
         c.not_run,
         secs(s.elapsed.unwrap_or(fallback)),
     );
-    let properties: Vec<(&str, &String)> = [
-        ("session_id", s.session_id.as_ref()),
-        ("final_state", s.final_state.as_ref()),
+    let properties: Vec<(&str, &str)> = [
+        ("session_id", s.session_id.as_deref()),
+        (
+            "final_state",
+            s.final_state.as_ref().map(SessionState::name),
+        ),
     ]
     .into_iter()
     .filter_map(|(k, v)| v.map(|v| (k, v)))

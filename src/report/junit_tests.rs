@@ -108,7 +108,7 @@ fn escaping_covers_markup_quotes_and_control_characters() {
 fn hostile_names_and_texts_stay_well_formed() {
     let nasty = "<b>&amp; \"q\" 'a' “typo” \u{1b}[0m\u{7}\u{b}\r\n]]>";
     let mut source = SourceReport::failed("src<&>\"", Some(nasty), &[], nasty);
-    source.final_state = Some(nasty.to_owned());
+    source.final_state = Some(crate::domain::SessionState::Unknown(nasty.to_owned()));
     for outcome in [
         Outcome::Failed {
             failure: nasty.to_owned(),

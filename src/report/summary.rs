@@ -33,7 +33,7 @@ pub struct SourceReport {
     /// The transfer session, when one was created or reused.
     pub session_id: Option<String>,
     /// The session's last known state name (`COMPLETED`, `ABORTED`, …).
-    pub final_state: Option<String>,
+    pub final_state: Option<crate::domain::SessionState>,
     /// Time spent on this source, when measured.
     #[serde(
         rename = "elapsed_secs",

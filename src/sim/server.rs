@@ -210,6 +210,7 @@ where
         _ = conn.as_mut() => {}
         _ = stop.changed() => {
             conn.as_mut().graceful_shutdown();
+            // A connection still open after 2 s is dropped: the simulator is stopping.
             let _ = tokio::time::timeout(Duration::from_secs(2), conn).await;
         }
     }
@@ -367,6 +368,7 @@ impl SimHandle {
     pub async fn shutdown(mut self) -> Persisted {
         self.stop.send_replace(true);
         if let Some(accept) = self.accept.take() {
+            // A panicked accept loop has nothing left to stop.
             let _ = accept.await;
         }
         self.stop_background();

@@ -181,7 +181,7 @@ impl ItemProgress {
 
 /// The session's state as the master log tells it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum SessionState {
+pub enum LogPhase {
     /// No `start` seen yet.
     #[default]
     NotStarted,
@@ -231,7 +231,7 @@ impl Totals {
 #[derive(Debug, Clone, Default)]
 pub struct SessionProgress {
     items: BTreeMap<ItemKey, ItemProgress>,
-    state: SessionState,
+    state: LogPhase,
     queue_count: Option<u64>,
     queue_size: Option<u64>,
     initiator: Option<String>,
@@ -256,12 +256,12 @@ impl SessionProgress {
     pub fn apply(&mut self, event: &Event) {
         match &event.kind {
             EventKind::SessionStarted | EventKind::SessionResumed => {
-                self.state = SessionState::Running;
+                self.state = LogPhase::Running;
             }
-            EventKind::Pausing => self.state = SessionState::Pausing,
-            EventKind::Paused => self.state = SessionState::Paused,
-            EventKind::Aborting => self.state = SessionState::Aborting,
-            EventKind::SessionEnded(outcome) => self.state = SessionState::Ended(*outcome),
+            EventKind::Pausing => self.state = LogPhase::Pausing,
+            EventKind::Paused => self.state = LogPhase::Paused,
+            EventKind::Aborting => self.state = LogPhase::Aborting,
+            EventKind::SessionEnded(outcome) => self.state = LogPhase::Ended(*outcome),
             EventKind::Initiator(v) => self.initiator.clone_from(v),
             EventKind::Version(v) => self.version.clone_from(v),
             EventKind::RemoteHost(v) => self.remote_host.clone_from(v),
@@ -334,14 +334,14 @@ impl SessionProgress {
     }
 
     /// The session state.
-    pub fn state(&self) -> SessionState {
+    pub fn state(&self) -> LogPhase {
         self.state
     }
 
     /// The terminal outcome, once the session has ended.
     pub fn outcome(&self) -> Option<SessionOutcome> {
         match self.state {
-            SessionState::Ended(outcome) => Some(outcome),
+            LogPhase::Ended(outcome) => Some(outcome),
             _ => None,
         }
     }

@@ -2,8 +2,8 @@
 
 use super::{count, fixture_log};
 use crate::translog::{
-    Event, EventKind, ItemKey, ItemState, MasterLogParser, Queue, SessionOutcome, SessionProgress,
-    SessionState, WorkerEnd, parse_master_log, session_outcome,
+    Event, EventKind, ItemKey, ItemState, LogPhase, MasterLogParser, Queue, SessionOutcome,
+    SessionProgress, WorkerEnd, parse_master_log, session_outcome,
 };
 
 /// The old guide's example log (numbers written as strings), parsed whole.
@@ -146,10 +146,7 @@ fn old_guide_log_folds_into_three_items_done_with_warnings() {
     assert_eq!(totals.done_with_warnings, 3);
     assert_eq!(totals.finished(), 3);
     assert_eq!(totals.transfer_finished, 3);
-    assert_eq!(
-        progress.state(),
-        SessionState::Ended(SessionOutcome::Completed)
-    );
+    assert_eq!(progress.state(), LogPhase::Ended(SessionOutcome::Completed));
     assert_eq!(progress.version(), Some("1.6"));
     let stacy = progress
         .item(&ItemKey::new("AccountRemoteRoot", "stacy"))

@@ -2,8 +2,8 @@
 
 use super::count;
 use crate::translog::{
-    EventKind, ItemKey, ItemState, MasterLogParser, Queue, SessionOutcome, SessionProgress,
-    SessionState, WorkerEnd, parse_master_log,
+    EventKind, ItemKey, ItemState, LogPhase, MasterLogParser, Queue, SessionOutcome,
+    SessionProgress, WorkerEnd, parse_master_log,
 };
 
 /// A session that warns on bob, fails alice, loses a worker, pauses, resumes and is
@@ -182,12 +182,9 @@ fn progress_folds_the_awkward_session() {
     let mut progress = SessionProgress::new();
     progress.expect(ItemKey::new("AccountRemoteRoot", "carol"));
     progress.apply_all(&events[..15]);
-    assert_eq!(progress.state(), SessionState::Running);
+    assert_eq!(progress.state(), LogPhase::Running);
     progress.apply_all(&events[15..]);
-    assert_eq!(
-        progress.state(),
-        SessionState::Ended(SessionOutcome::Aborted)
-    );
+    assert_eq!(progress.state(), LogPhase::Ended(SessionOutcome::Aborted));
     assert_eq!(progress.outcome(), Some(SessionOutcome::Aborted));
     assert_eq!(progress.child_failures(), 1);
     assert_eq!(progress.malformed_lines(), 3);

@@ -1,8 +1,8 @@
 //! The progress fold on its own: step order, unnamed queues, totals.
 
 use crate::translog::{
-    Event, EventKind, ItemKey, ItemRef, ItemReport, ItemState, Queue, SessionOutcome,
-    SessionProgress, SessionState, StepState,
+    Event, EventKind, ItemKey, ItemRef, ItemReport, ItemState, LogPhase, Queue, SessionOutcome,
+    SessionProgress, StepState,
 };
 
 fn event(kind: EventKind) -> Event {
@@ -87,16 +87,16 @@ fn restore_success_with_counts_is_done_with_warnings() {
 #[test]
 fn session_state_follows_pause_resume_and_end() {
     let mut p = SessionProgress::new();
-    assert_eq!(p.state(), SessionState::NotStarted);
+    assert_eq!(p.state(), LogPhase::NotStarted);
     for (kind, want) in [
-        (EventKind::SessionStarted, SessionState::Running),
-        (EventKind::Pausing, SessionState::Pausing),
-        (EventKind::Paused, SessionState::Paused),
-        (EventKind::SessionResumed, SessionState::Running),
-        (EventKind::Aborting, SessionState::Aborting),
+        (EventKind::SessionStarted, LogPhase::Running),
+        (EventKind::Pausing, LogPhase::Pausing),
+        (EventKind::Paused, LogPhase::Paused),
+        (EventKind::SessionResumed, LogPhase::Running),
+        (EventKind::Aborting, LogPhase::Aborting),
         (
             EventKind::SessionEnded(SessionOutcome::Failed),
-            SessionState::Ended(SessionOutcome::Failed),
+            LogPhase::Ended(SessionOutcome::Failed),
         ),
     ] {
         p.apply(&event(kind));
