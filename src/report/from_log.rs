@@ -66,13 +66,13 @@ impl ItemOutcome {
 
 /// Why an unfinished item did not finish, given the session's final state name.
 fn not_run_reason(state: ItemState, ended: Option<&domain::SessionState>) -> String {
+    use domain::SessionState::{Aborted, Completed, Failed};
     let doing = match state {
         ItemState::Transferring => Some("transferring"),
         ItemState::AwaitingRestore => Some("waiting for restore"),
         ItemState::Restoring => Some("restoring"),
         _ => None,
     };
-    use domain::SessionState::{Aborted, Completed, Failed};
     match (ended, doing) {
         (Some(Completed), None) => {
             "the session COMPLETED without the log ever mentioning it".to_owned()
