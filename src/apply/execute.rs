@@ -45,6 +45,20 @@ pub struct SourceRun {
     pub error: Option<String>,
 }
 
+impl SourceRun {
+    /// A run of `source` that has done nothing yet.
+    fn new(source: &DesiredSource, plan: &SourcePlan) -> Self {
+        Self {
+            name: source.name.clone(),
+            session: plan.session.as_ref().map(|s| s.id.clone()),
+            enqueued: (0, 0),
+            resumed: false,
+            followed: None,
+            error: None,
+        }
+    }
+}
+
 /// What every source's run shares.
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {
@@ -65,19 +79,25 @@ pub async fn execute(
     users: &[UserAccess],
     watchers: Vec<Box<dyn Watcher + Send>>,
 ) -> Vec<SourceRun> {
+    // Nothing is sent to a server while the journal cannot be saved: one save now
+    // finds a store that is already broken before the first call.
+    if let Err(e) = cx.journal.commit(|_| ()) {
+        return desired
+            .sources
+            .iter()
+            .zip(&plan.sources)
+            .map(|(source, source_plan)| SourceRun {
+                error: Some(e.to_string()),
+                ..SourceRun::new(source, source_plan)
+            })
+            .collect();
+    }
     // The enqueue slots are shared by every source: they all land on one destination.
     let slots = &enqueue_slots();
     let runs = desired.sources.iter().zip(&plan.sources).zip(watchers).map(
         |((source, source_plan), mut watcher)| async move {
             let user = users.iter().find(|u| u.name == source.name);
-            let mut run = SourceRun {
-                name: source.name.clone(),
-                session: source_plan.session.as_ref().map(|s| s.id.clone()),
-                enqueued: (0, 0),
-                resumed: false,
-                followed: None,
-                error: None,
-            };
+            let mut run = SourceRun::new(source, source_plan);
             let job = SourceJob {
                 cx,
                 slots,
@@ -174,7 +194,8 @@ impl SourceJob<'_> {
             }
         ));
         let started = std::time::Instant::now();
-        journal.ready()?;
+        // What was queued is on disk before the session starts.
+        journal.flush()?;
         start_session(self.cx.client, &session).await?;
         self.note_state(&session, &SessionState::Running);
         self.follow(&session, Some(started), watcher, run).await
