@@ -39,4 +39,5 @@ pub mod rehearse;
 pub mod report;
 pub mod sim;
 pub mod translog;
+pub mod units;
 pub mod whm;

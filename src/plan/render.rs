@@ -5,7 +5,7 @@ use crate::plan::checks::risk_meaning;
 use crate::plan::model::{
     Action, Check, ItemPlan, Plan, SetBy, SourcePlan, Throughput, ThroughputSource,
 };
-use crate::report::format::{bytes, duration};
+use crate::units::{bytes, duration};
 use std::collections::BTreeMap;
 use std::time::Duration;
 

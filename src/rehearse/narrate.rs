@@ -6,7 +6,7 @@ use crate::rehearse::Round;
 use crate::rehearse::faults::FaultPlan;
 use crate::rehearse::scale::Scale;
 use crate::report::ApplyReport;
-use crate::report::format::duration;
+use crate::units::duration;
 use std::time::Duration;
 
 /// The rehearsal's opening lines: the plan, the speed and the faults.

@@ -1,27 +1,22 @@
-//! Small text helpers shared by the progress modes, the report, the plan and the
-//! rehearsal: item labels, item results in words, durations, sizes and timestamps.
-//! Durations and sizes are written only here, so every output spells them alike.
-
-use std::time::Duration;
+//! Small text helpers shared by the progress modes and the report: item labels, item
+//! results in words and timestamps; durations and sizes come from [`crate::units`], so
+//! every output spells them alike.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use indicatif::HumanBytes;
 
+use crate::modules::ModuleKind;
 use crate::translog::ItemCounts;
+pub use crate::units::{bytes, duration};
 
 /// How an item is named for people: accounts by user (`bob`, or `bob → bob2` when
 /// restored under another name), other modules by kind and name (`package pkg1`).
 pub fn item_label(module: &str, key: &str, local: Option<&str>) -> String {
-    let mut label = if module.starts_with("Account") {
-        key.to_owned()
-    } else if module.starts_with("Package") {
-        format!("package {key}")
-    } else if module.starts_with("FeatureList") {
-        format!("feature list {key}")
-    } else if module.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{module} {key}")
+    let mut label = match ModuleKind::of(module) {
+        ModuleKind::Account => key.to_owned(),
+        ModuleKind::Package => format!("package {key}"),
+        ModuleKind::FeatureList => format!("feature list {key}"),
+        ModuleKind::Other if module.is_empty() => key.to_owned(),
+        ModuleKind::Other => format!("{module} {key}"),
     };
     if let Some(local) = local.filter(|l| *l != key) {
         put!(label, " → {local}");
@@ -53,26 +48,6 @@ pub fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// A duration for people: `350ms` under a second (a step overhead is often that short),
-/// then `45s`, `12m03s`, `2h05m`. Cut, not rounded, like a clock: a run of 59.9 s reads
-/// `59s`, never a minute it did not take.
-pub fn duration(d: Duration) -> String {
-    let secs = d.as_secs();
-    match secs {
-        0 if d.as_millis() == 0 => "0s".to_owned(),
-        0 => format!("{}ms", d.as_millis()),
-        1..60 => format!("{secs}s"),
-        60..3600 => format!("{}m{:02}s", secs / 60, secs % 60),
-        _ => format!("{}h{:02}m", secs / 3600, (secs % 3600) / 60),
-    }
-}
-
-/// A size for people, in binary units with two decimals: `0 B`, `293.00 KiB`,
-/// `1.21 GiB`; indicatif's spelling, so text and progress bars agree.
-pub fn bytes(n: u64) -> String {
-    HumanBytes(n).to_string()
-}
-
 /// A UTC timestamp to the second: `2026-11-27T01:02:03Z`.
 pub fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -88,10 +63,9 @@ pub fn first_line(text: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::{bytes, counts_phrase, duration, first_line, item_label};
     use crate::translog::ItemCounts;
+    use std::time::Duration;
 
     #[test]
     fn labels_counts_and_durations_read_well() {

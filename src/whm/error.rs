@@ -41,7 +41,7 @@ pub enum WhmError {
     },
 
     /// No complete answer within the call's timeout.
-    #[error("{function} on {server} did not answer within {timeout:?}")]
+    #[error("{function} on {server} did not answer within {}", crate::units::duration(*.timeout))]
     #[diagnostic(
         code(whm::timeout),
         help(
