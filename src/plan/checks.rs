@@ -222,7 +222,7 @@ pub fn source_checks(
         })
         .unwrap_or_default();
     for (item, plan) in &live {
-        if item.localuser.is_none() {
+        if !item.is_account() {
             continue;
         }
         database_checks(&mut found, item, plan);

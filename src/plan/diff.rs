@@ -1,6 +1,7 @@
 //! The diff: a pure, deterministic function from (desired, observed) to a [`Plan`].
 
 use crate::domain::{DbInventory, RemoteAnalysis};
+use crate::modules::ModuleKind;
 use crate::plan::checks::{self, Scope};
 use crate::plan::input::{
     Desired, DesiredItem, DesiredSource, DestinationInventory, Observed, ObservedSource,
@@ -181,10 +182,11 @@ impl<'a> DestinationIndex<'a> {
                 .get(localuser)
                 .is_some_and(|existing| domain.is_none_or(|d| d.eq_ignore_ascii_case(existing)));
         }
-        if item.module.starts_with("Package") {
-            return self.packages.contains(item.key.as_str());
+        match ModuleKind::of(&item.module) {
+            ModuleKind::Package => self.packages.contains(item.key.as_str()),
+            ModuleKind::FeatureList => self.featurelists.contains(item.key.as_str()),
+            ModuleKind::Account | ModuleKind::Other => false,
         }
-        item.module.starts_with("FeatureList") && self.featurelists.contains(item.key.as_str())
     }
 }
 
@@ -319,7 +321,7 @@ impl ItemPlanner<'_> {
         let settled = if item.problems.is_empty() {
             match &item.localuser {
                 Some(localuser) => self.account(item, localuser, on_source.is_none(), &mut plan),
-                None if item.module.starts_with("Package") => self.package(item),
+                None if ModuleKind::of(&item.module) == ModuleKind::Package => self.package(item),
                 None => self.dest.has(item, None).then(|| {
                     (
                         Action::AlreadyPresent,

@@ -444,7 +444,7 @@ impl<'a> Known<'a> {
         let moving: BTreeSet<&str> = runs
             .iter()
             .map(|&k| &source.items[k])
-            .filter(|x| x.localuser.is_some())
+            .filter(|x| x.is_account())
             .map(|x| x.key.as_str())
             .collect();
         let param = |x: &DesiredItem, name: &str| {
@@ -456,7 +456,7 @@ impl<'a> Known<'a> {
         let mut accounts = Vec::new();
         for &k in runs {
             let item = &source.items[k];
-            if item.localuser.is_none() {
+            if !item.is_account() {
                 continue;
             }
             let d = self.wanted(item);

@@ -6,6 +6,7 @@
 //! the rehearsal's own session requests send.
 
 use crate::domain::{DbInventory, RemoteAnalysis};
+use crate::modules::ModuleKind;
 use crate::plan::{Desired, DesiredSource, Observed, ObservedSource, SessionKind};
 use crate::sim::World;
 use crate::sim::world::{Credentials, DestAccount, Package, Source, SourceAccount};
@@ -116,7 +117,7 @@ fn source(desired: &DesiredSource, observed: &ObservedSource) -> Source {
     for item in desired
         .items
         .iter()
-        .filter(|i| i.module.starts_with("FeatureList"))
+        .filter(|i| ModuleKind::of(&i.module) == ModuleKind::FeatureList)
     {
         if !source.featurelists.contains(&item.key) {
             source.featurelists.push(item.key.clone());
