@@ -19,6 +19,7 @@ mod rehearse;
 mod schedule;
 mod secrets;
 mod sim;
+mod state;
 mod support;
 mod terminal;
 mod tls;

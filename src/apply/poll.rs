@@ -180,7 +180,12 @@ pub async fn follow_state_with(
                     Next::Sleep(wait) => wait,
                 }
             }
-            Err(e) if e.is_transient() => poll.unreachable(e)?,
+            // A result-0 answer other than "no such session" is a server that cannot
+            // answer now (busy, restarting): ridden out like an outage, never taken
+            // for the session's end.
+            Err(e) if e.is_transient() || !e.is_final_for_session(session) => {
+                poll.unreachable(e)?
+            }
             Err(e) => return Err(e),
         };
         poll.sleep(wait).await;

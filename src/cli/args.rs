@@ -312,6 +312,11 @@ pub struct CleanupArgs {
     /// and Restores (or made sure none exists).
     #[arg(long)]
     pub forget_unrecorded: bool,
+    /// Retire the recorded session SESSION_ID without asking WHM, when WHM no longer
+    /// knows it (purged, server rebuilt) but cannot say so. Its items are then planned
+    /// again: first make sure in WHM that the session does not run.
+    #[arg(long, value_name = "SESSION_ID")]
+    pub forget: Option<String>,
 }
 
 /// `schema` options.

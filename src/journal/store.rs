@@ -169,6 +169,8 @@ pub enum Retired {
     Discarded,
     /// The destination answered that it does not know the session.
     UnknownToServer,
+    /// Retired by hand (`cleanup --forget`): WHM no longer knows it.
+    Forgotten,
 }
 
 /// One item's last known state in the journal.

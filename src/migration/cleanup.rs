@@ -3,7 +3,7 @@
 //! in the journal, so the next plan or apply creates a fresh one.
 
 use crate::domain::SessionState;
-use crate::journal::unrecorded_warning;
+use crate::journal::{Retired, unrecorded_warning};
 use crate::migration::{Migration, MigrationError, Notify};
 use crate::whm::WhmError;
 use std::collections::BTreeSet;
@@ -28,6 +28,8 @@ pub struct CleanupOptions {
     pub keep: BTreeSet<String>,
     /// Forget the marks of session creations that were never recorded.
     pub forget_unrecorded: bool,
+    /// Retire this recorded session without asking WHM (`--forget`).
+    pub forget: Option<String>,
 }
 
 /// What `cleanup` did for one source.
@@ -35,6 +37,8 @@ pub struct CleanupOptions {
 pub enum Cleaned {
     /// Forgot these unrecorded session creations (their start times).
     ForgotUnrecorded(Vec<String>),
+    /// Retired this session by hand (`--forget`).
+    Forgot(String),
     /// No session recorded.
     NoSession,
     /// Kept: a saved plan needs it.
@@ -73,6 +77,9 @@ impl Migration {
         notify: &dyn Notify,
     ) -> Result<Vec<(String, Vec<Cleaned>)>, MigrationError> {
         let sources = self.select_sources(options.source.as_deref())?;
+        if let Some(id) = &options.forget {
+            return Ok(vec![self.forget(&sources, id)?]);
+        }
         let mut out = Vec::new();
         for source in sources {
             let mut done = Vec::new();
@@ -83,6 +90,27 @@ impl Migration {
             out.push((source, done));
         }
         Ok(out)
+    }
+
+    /// Retires session `id`, the current session of one of `sources`, as forgotten.
+    fn forget(
+        &self,
+        sources: &[String],
+        id: &str,
+    ) -> Result<(String, Vec<Cleaned>), MigrationError> {
+        let source = self.journal.commit(|j| {
+            let (name, record) = j.sources.iter_mut().find(|(name, r)| {
+                sources.contains(name) && r.session.as_ref().is_some_and(|s| s.id == id)
+            })?;
+            let mut old = record.session.take()?;
+            old.retired = Some(Retired::Forgotten);
+            record.previous_sessions.push(old);
+            Some(name.clone())
+        })?;
+        match source {
+            Some(source) => Ok((source, vec![Cleaned::Forgot(id.to_owned())])),
+            None => Err(MigrationError::NotRecorded(id.to_owned())),
+        }
     }
 
     /// The sources `only` selects (all when `None`), in manifest order.

@@ -52,6 +52,13 @@ pub enum MigrationError {
         help("the manifest's sources are listed under [[sources]] with their `name`")
     )]
     UnknownSource(String),
+    /// No source records this session as its current one.
+    #[error("no source of this migration records session “{0}” as its current session")]
+    #[diagnostic(
+        code(migration::not_recorded),
+        help("`whm-migrate status MANIFEST` lists each source's session")
+    )]
+    NotRecorded(String),
     /// A saved plan could not be read.
     #[error("cannot read the plan {}: {detail}", path.display())]
     #[diagnostic(

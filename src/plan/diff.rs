@@ -214,6 +214,7 @@ fn plan_source<'d>(
             id: s.id.clone(),
             state: s.state.clone(),
             created: s.created,
+            unconfirmed: s.unconfirmed.clone(),
         }),
         estimate: None,
         warnings: Vec::new(),
@@ -341,7 +342,19 @@ impl ItemPlanner<'_> {
             .contains(&queue_key(&item.module, &item.key))
         {
             plan.action = Action::AlreadyQueued;
-            plan.reason = Some("queued in this session by an earlier run".to_owned());
+            plan.reason = Some(
+                match self
+                    .seen
+                    .session
+                    .as_ref()
+                    .and_then(|s| s.unconfirmed.as_ref())
+                {
+                    Some(why) => format!(
+                        "in flight, unconfirmed: queued in this session by an earlier run, whose state could not be read ({why})"
+                    ),
+                    None => "queued in this session by an earlier run".to_owned(),
+                },
+            );
         }
         plan
     }

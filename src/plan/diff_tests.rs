@@ -64,6 +64,7 @@ fn world(items: Vec<DesiredItem>) -> (Desired, Observed) {
                 id: "s1".into(),
                 state: SessionState::Pending,
                 created: true,
+                unconfirmed: None,
             }),
             analysis: Some(analysis),
             queued: Default::default(),

@@ -117,6 +117,10 @@ pub struct ObservedSession {
     pub state: SessionState,
     /// True when this run created it; false when reused from the journal or a saved plan.
     pub created: bool,
+    /// Why its state could not be read, when it could not: `state` is then the journal's
+    /// last known one, and the session is followed, never replaced, until it is read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unconfirmed: Option<String>,
 }
 
 /// The queue key of an item, as journals and simulator counters spell it.

@@ -145,6 +145,10 @@ pub struct SessionRef {
     pub state: SessionState,
     /// True when the plan created it.
     pub created: bool,
+    /// Why its state could not be read, when it could not (`state` is then the
+    /// journal's last known one): its items are in flight, unconfirmed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unconfirmed: Option<String>,
 }
 
 /// What the plan does with one item.

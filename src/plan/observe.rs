@@ -230,8 +230,10 @@ impl SourceLook<'_> {
         Ok(observed)
     }
 
-    /// The journal's session for this source while it is usable; a session gone from
-    /// the server or ended is retired.
+    /// The journal's session for this source while it is usable. It is retired only
+    /// when a terminal state is read or WHM answers that it does not know it (its
+    /// documented answer); a read that fails otherwise leaves it in place, unconfirmed,
+    /// so its items are never queued into another session.
     async fn recorded_session(&self) -> Result<Option<ObservedSession>, ObserveError> {
         let recorded = self.journal.read(|j| {
             j.sources
@@ -241,23 +243,27 @@ impl SourceLook<'_> {
         let Some(rec) = recorded else {
             return Ok(None);
         };
-        match self.client.get_transfer_session_state(&rec.id).await {
+        let (state, unconfirmed) = match self.client.get_transfer_session_state(&rec.id).await {
             Ok(s) if s.is_terminal() => {
                 self.retire(&rec.id, s, Retired::Ended)?;
-                Ok(None)
+                return Ok(None);
             }
-            Ok(s) => Ok(Some(ObservedSession {
-                id: rec.id,
-                state: s,
-                created: false,
-            })),
-            Err(WhmError::Api { .. }) => {
-                // Gone from the server (expired or deleted): retire it.
+            Ok(s) => (s, None),
+            Err(e) if e.is_unknown_session(&rec.id) => {
                 self.retire(&rec.id, rec.state.clone(), Retired::UnknownToServer)?;
-                Ok(None)
+                return Ok(None);
             }
-            Err(e) => Err(self.wrap(e)),
-        }
+            Err(e) => {
+                tracing::debug!(session = rec.id, "state unconfirmed: {e}");
+                (rec.state.clone(), Some(e.to_string()))
+            }
+        };
+        Ok(Some(ObservedSession {
+            id: rec.id,
+            state,
+            created: false,
+            unconfirmed,
+        }))
     }
 
     /// Creates a root session, its intent on disk before the call and its id after.
@@ -297,6 +303,7 @@ impl SourceLook<'_> {
             id,
             state: SessionState::Pending,
             created: true,
+            unconfirmed: None,
         })
     }
 

@@ -255,6 +255,10 @@ fn session_line(source: &SourcePlan) -> String {
         crate::plan::SessionKind::User => "user",
     };
     let session = match &source.session {
+        Some(s) if s.unconfirmed.is_some() => format!(
+            "session {} (state unconfirmed: last seen {}; it is followed, never replaced, until its state is read)",
+            s.id, s.state
+        ),
         Some(s) if s.created => format!("session {} ({}, created by this plan)", s.id, s.state),
         Some(s) => format!("session {} ({}, reused)", s.id, s.state),
         None => "no session needed to plan".to_owned(),

@@ -182,6 +182,7 @@ fn scheduled(pools: Pools) -> Plan {
                 id: "s1".into(),
                 state: SessionState::Pending,
                 created: true,
+                unconfirmed: None,
             }),
             analysis: Some(analysis),
             queued: Default::default(),

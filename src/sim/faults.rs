@@ -40,6 +40,10 @@ pub struct Faults {
     /// When a session ends FAILED or ABORTED, show COMPLETED for this many milliseconds
     /// first (REFERENCE §5.2's rare flicker). 0 = off.
     pub flicker_ms: u64,
+    /// WHM function → how many of its next calls answer result 0 without running (a
+    /// busy or restarting cpsrvd), counted down per call.
+    #[serde(default)]
+    pub result_zero_calls: BTreeMap<String, u32>,
     /// WHM function → hold its answer this many milliseconds after it ran (a slow
     /// network on the way back: the window in which a client can die after the server
     /// acted but before it learned the result).
@@ -59,6 +63,9 @@ pub struct RequestFaults {
     pub drop_after: bool,
     /// Answer result 0 if the call is read-only.
     pub result_zero: bool,
+    /// `result_zero` was asked for this very call (`result_zero_calls`): it applies to
+    /// any function.
+    pub forced: bool,
     /// Answer an HTML page.
     pub html_page: bool,
     /// Truncate the body.

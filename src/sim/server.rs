@@ -19,7 +19,7 @@ use tower::ServiceExt;
 
 use super::admin;
 use super::api;
-use super::faults::{Faults, kind};
+use super::faults::{Faults, RequestFaults, kind};
 use super::options::SimOptions;
 use super::runner;
 use super::session::{ItemState, SessionState};
@@ -216,6 +216,38 @@ where
     }
 }
 
+/// This request's faults, drawn (and counted) under the lock, and the answer delay of
+/// its function.
+fn draw_faults(shared: &Shared, function: &str) -> (RequestFaults, Option<u64>) {
+    let mut inner = shared.lock();
+    let inner = &mut *inner;
+    let mut f = inner.faults.draw(&mut inner.rng);
+    if let Some(left) = inner.faults.result_zero_calls.get_mut(function)
+        && *left > 0
+    {
+        *left -= 1;
+        f.result_zero = true;
+        f.forced = true;
+    }
+    let answer_delay = inner.faults.answer_delay_ms.get(function).copied();
+    for (on, k) in [
+        (f.latency_ms > 0, kind::LATENCY),
+        (f.http_500, kind::HTTP_500),
+        (f.drop_before, kind::DROP_BEFORE),
+        (f.drop_after, kind::DROP_AFTER),
+        (f.html_page, kind::HTML_PAGE),
+        (f.truncated_json, kind::TRUNCATED_JSON),
+    ] {
+        if on {
+            SimStats::bump(&mut inner.stats.faults, k);
+        }
+    }
+    if answer_delay.is_some() {
+        SimStats::bump(&mut inner.stats.faults, kind::ANSWER_DELAY);
+    }
+    (f, answer_delay)
+}
+
 async fn handle(
     shared: Arc<Shared>,
     router: Router,
@@ -233,28 +265,7 @@ async fn handle(
         return Ok(serve(router, req).await);
     }
     let function = req.uri().path().rsplit('/').next().unwrap_or_default();
-    let (f, answer_delay) = {
-        let mut inner = shared.lock();
-        let inner = &mut *inner;
-        let f = inner.faults.draw(&mut inner.rng);
-        let answer_delay = inner.faults.answer_delay_ms.get(function).copied();
-        for (on, k) in [
-            (f.latency_ms > 0, kind::LATENCY),
-            (f.http_500, kind::HTTP_500),
-            (f.drop_before, kind::DROP_BEFORE),
-            (f.drop_after, kind::DROP_AFTER),
-            (f.html_page, kind::HTML_PAGE),
-            (f.truncated_json, kind::TRUNCATED_JSON),
-        ] {
-            if on {
-                SimStats::bump(&mut inner.stats.faults, k);
-            }
-        }
-        if answer_delay.is_some() {
-            SimStats::bump(&mut inner.stats.faults, kind::ANSWER_DELAY);
-        }
-        (f, answer_delay)
-    };
+    let (f, answer_delay) = draw_faults(&shared, function);
     if f.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(f.latency_ms)).await;
     }

@@ -153,6 +153,33 @@ fn session_suffix(id: Option<&str>) -> String {
 }
 
 impl WhmError {
+    /// Whether this is WHM's documented answer for a session it does not know
+    /// (REFERENCE §4.5, §4.11, §4.12): result 0 with `The session ID “ID” does not
+    /// exist.`, the `API failure:`/`(XID …)` decorations already removed. REFERENCE §8
+    /// says never to match on reason text; this one documented sentence is the only way
+    /// WHM says a session is gone, and a session is only ever forgotten on it, so any
+    /// other wording (a busy server, a restart) leaves the session in place.
+    pub fn is_unknown_session(&self, id: &str) -> bool {
+        let Self::Api { reason, .. } = self else {
+            return false;
+        };
+        [("“", "”"), ("\"", "\""), ("'", "'")]
+            .iter()
+            .any(|(open, close)| {
+                reason.trim_end() == format!("The session ID {open}{id}{close} does not exist.")
+            })
+    }
+
+    /// Whether reading session `id` again cannot help: WHM does not know the session, or
+    /// the client is misconfigured or the answer unreadable. A result-0 answer with any
+    /// other reason may be a busy or restarting server.
+    pub fn is_final_for_session(&self, id: &str) -> bool {
+        match self {
+            Self::Api { .. } => self.is_unknown_session(id),
+            _ => !self.is_transient(),
+        }
+    }
+
     /// Whether retrying the same read may succeed: network trouble, timeouts, server
     /// errors and garbled bodies. Never true for configuration or shape errors.
     pub fn is_transient(&self) -> bool {
@@ -208,7 +235,37 @@ pub fn clean_reason(raw: &str) -> (String, Option<String>) {
 
 #[cfg(test)]
 mod tests {
-    use super::clean_reason;
+    use super::{WhmError, clean_reason};
+
+    fn api(reason: &str) -> WhmError {
+        WhmError::Api {
+            server: "s:2087".into(),
+            function: "get_transfer_session_state".into(),
+            session_id: Some("abc".into()),
+            reason: clean_reason(reason).0,
+            xid: None,
+        }
+    }
+
+    #[test]
+    fn only_the_documented_sentence_for_this_session_means_unknown() {
+        for documented in [
+            "API failure: (XID q1w2e3) The session ID “abc” does not exist.\n",
+            "(XID q1w2e3) The session ID “abc” does not exist.",
+            "The session ID “abc” does not exist.",
+            "The session ID \"abc\" does not exist.",
+        ] {
+            assert!(api(documented).is_unknown_session("abc"), "{documented}");
+        }
+        for other in [
+            "The session ID “abd” does not exist.",
+            "The system is temporarily unable to answer (simulated fault).",
+            "The system failed to fetch the transfer session state.",
+            "Session abc does not exist",
+        ] {
+            assert!(!api(other).is_unknown_session("abc"), "{other}");
+        }
+    }
 
     #[test]
     fn reasons_lose_their_decorations() {

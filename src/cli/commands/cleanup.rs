@@ -28,6 +28,7 @@ pub async fn run(printer: &Printer, global: &GlobalArgs, args: &CleanupArgs) -> 
         source: args.source.clone(),
         keep,
         forget_unrecorded: args.forget_unrecorded,
+        forget: args.forget.clone(),
     };
     let result = migration.cleanup(&options, printer).await;
     migration.close().await;
@@ -39,6 +40,9 @@ pub async fn run(printer: &Printer, global: &GlobalArgs, args: &CleanupArgs) -> 
                     "{source}: forgot {} unrecorded session creation(s) started at {}\n",
                     marks.len(),
                     marks.join(", ")
+                )),
+                Cleaned::Forgot(id) => printer.data(&format!(
+                    "{source}: forgot session {id}; its items are planned again by the next plan or apply\n"
                 )),
                 Cleaned::NoSession => {
                     printer.data(&format!("{source}: no session recorded; nothing to clean\n"));

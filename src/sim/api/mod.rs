@@ -152,7 +152,7 @@ pub async fn json_api(
     let reply = if p.api_version.as_deref() != Some("1") {
         // Unconfirmed: a real server answers in the legacy API 0 format instead.
         Reply::fail("The simulator only speaks WHM API 1: add “api.version=1” to the call.")
-    } else if faults.result_zero && READ_ONLY.contains(&function.as_str()) {
+    } else if faults.result_zero && (faults.forced || READ_ONLY.contains(&function.as_str())) {
         let mut inner = shared.lock();
         SimStats::bump(&mut inner.stats.faults, kind::RESULT_ZERO);
         Reply::fail(format!(

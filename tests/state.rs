@@ -1,0 +1,86 @@
+//! Exactly-once that survives what happens to the state: a session is never forgotten
+//! on a failed read (issue 19).
+
+use crate::support::apply_world::{apply_case, apply_world, assert_exactly_once, slow};
+use crate::support::{SimContext, finish, wait_for};
+use serde_json::Value;
+use whm_migrate::sim::Faults;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_whose_state_cannot_be_read_is_followed_never_replaced() {
+    let sim = SimContext::with(apply_world(), slow()).await;
+    let case = apply_case(&sim, "unconfirmed");
+    // An apply dies while its session runs (one account transferred).
+    let mut child = case.command("apply", &[]).spawn();
+    let reached = wait_for(&sim, &mut child, |s| s.transfers.values().sum::<u64>() >= 1).await;
+    assert!(reached, "the session never transferred an account");
+    child.kill().await.unwrap();
+    finish(child).await;
+    // The destination answers every state read with result 0 for a while (a busy or
+    // restarting cpsrvd): four reads in a row.
+    sim.sim.set_faults(Faults {
+        result_zero_calls: [("get_transfer_session_state".to_owned(), 4)].into(),
+        ..Faults::default()
+    });
+    let out = case.run("plan", &["--format", "json"]).await;
+    out.assert_code(0);
+    let plan: Value = serde_json::from_str(&out.stdout).unwrap();
+    let source = &plan["sources"][0];
+    assert!(
+        source["session"]["unconfirmed"].is_string(),
+        "{:#}",
+        source["session"]
+    );
+    let items = source["items"].as_array().unwrap();
+    assert!(
+        items.iter().all(|i| i["action"] != "transfer"),
+        "nothing of an unconfirmed session is planned again: {items:#?}"
+    );
+    assert!(
+        items.iter().any(|i| i["action"] == "already-queued"
+            && i["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("unconfirmed")),
+        "{items:#?}"
+    );
+    // apply rides the failed reads out and follows the same session to its end.
+    let out = case.run("apply", &[]).await;
+    out.assert_code(0);
+    let s = sim.sim.stats();
+    assert_eq!(s.sessions_created, 1, "{s:#?}");
+    assert!(
+        s.faults.get("result_zero").copied().unwrap_or(0) >= 4,
+        "{:?}",
+        s.faults
+    );
+    assert_exactly_once(&sim, "an unconfirmed session");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cleanup_forget_retires_a_recorded_session_by_hand() {
+    let sim = SimContext::start(apply_world()).await;
+    let case = apply_case(&sim, "forget");
+    case.run("plan", &[]).await.assert_code(0);
+    let id = case.journal("forget")["sources"]["old1"]["session"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let wrong = case.run("cleanup", &["--forget", "no-such-session"]).await;
+    wrong.assert_code(1);
+    assert!(wrong.stderr.contains("no-such-session"), "{}", wrong.stderr);
+    let out = case.run("cleanup", &["--forget", &id]).await;
+    out.assert_code(0);
+    assert!(
+        out.stdout.contains(&format!("old1: forgot session {id}")),
+        "{}",
+        out.stdout
+    );
+    let journal = case.journal("forget");
+    let old1 = &journal["sources"]["old1"];
+    assert!(old1["session"].is_null(), "{old1:#}");
+    assert_eq!(old1["previous_sessions"][0]["id"], id);
+    assert_eq!(old1["previous_sessions"][0]["retired"], "forgotten");
+    // WHM was not asked to do anything to it.
+    assert_eq!(sim.sim.session_state(&id).as_deref(), Some("PENDING"));
+}
