@@ -1,7 +1,9 @@
 //! Exactly-once that survives what happens to the state: a session is never forgotten
 //! on a failed read (issue 19).
 
-use crate::support::apply_world::{apply_case, apply_world, assert_exactly_once, slow};
+use crate::support::apply_world::{
+    apply_case, apply_world, assert_exactly_once, slow, the_session,
+};
 use crate::support::{SimContext, finish, wait_for};
 use serde_json::Value;
 use whm_migrate::sim::Faults;
@@ -83,4 +85,59 @@ async fn cleanup_forget_retires_a_recorded_session_by_hand() {
     assert_eq!(old1["previous_sessions"][0]["retired"], "forgotten");
     // WHM was not asked to do anything to it.
     assert_eq!(sim.sim.session_state(&id).as_deref(), Some("PENDING"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lost_journal_is_recovered_by_adopting_the_running_session() {
+    let sim = SimContext::with(apply_world(), slow()).await;
+    let case = apply_case(&sim, "adopt");
+    let mut child = case.command("apply", &[]).spawn();
+    let reached = wait_for(&sim, &mut child, |s| s.transfers.values().sum::<u64>() >= 1).await;
+    assert!(reached, "the session never transferred an account");
+    child.kill().await.unwrap();
+    finish(child).await;
+    // The journal is lost; WHM's list of sessions still shows the one running.
+    let journal = case.journal_path("adopt");
+    std::fs::rename(&journal, journal.with_extension("lost")).unwrap();
+    let session = the_session(&sim.sim.stats());
+    let wrong = case.run("adopt", &["--source", "nosuch", &session]).await;
+    wrong.assert_code(1);
+    let out = case.run("adopt", &["--source", "old1", &session]).await;
+    out.assert_code(0);
+    assert!(
+        out.stdout
+            .contains(&format!("old1: adopted session {session} (RUNNING)")),
+        "{}",
+        out.stdout
+    );
+    let recorded = case.journal("adopt");
+    assert_eq!(recorded["sources"]["old1"]["session"]["id"], session);
+    assert_eq!(
+        recorded["sources"]["old1"]["session"]["created_by"],
+        "adopt"
+    );
+    // The next apply follows the adopted session to its end.
+    let out = case.run("apply", &[]).await;
+    out.assert_code(0);
+    assert!(
+        out.stderr.contains(&format!("following session {session}"))
+            || out.stdout.contains(&session),
+        "{out:#?}"
+    );
+    let s = sim.sim.stats();
+    assert_eq!(s.sessions_created, 1, "{s:#?}");
+    assert_exactly_once(&sim, "an adopted session");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn adopting_over_a_recorded_session_is_refused() {
+    let sim = SimContext::start(apply_world()).await;
+    let case = apply_case(&sim, "adopt-twice");
+    case.run("plan", &[]).await.assert_code(0);
+    let out = case
+        .run("adopt", &["--source", "old1", "another-session"])
+        .await;
+    out.assert_code(1);
+    assert!(out.stderr.contains("cleanup"), "{}", out.stderr);
+    assert!(out.stderr.contains("--forget"), "{}", out.stderr);
 }

@@ -112,6 +112,15 @@ pub enum Command {
     ///
     /// Example: whm-migrate cleanup plan.toml --keep-plan plan.json
     Cleanup(CleanupArgs),
+    /// Re-attach a session found in WHM to a source, after the journal was lost or
+    /// damaged: the next apply follows it instead of creating another one.
+    ///
+    /// Reads the session's state and master log and records the session and its items
+    /// (queued, done, failed) in the journal. Find the session in WHM » Transfers »
+    /// Review Transfers and Restores (its id names the source host).
+    ///
+    /// Example: whm-migrate adopt plan.toml --source old1 old1examplecocopya20261206034106222J
+    Adopt(AdoptArgs),
     /// Print the manifest's JSON Schema, or check the committed copy.
     ///
     /// Example: whm-migrate schema > schemas/manifest.schema.json
@@ -317,6 +326,18 @@ pub struct CleanupArgs {
     /// again: first make sure in WHM that the session does not run.
     #[arg(long, value_name = "SESSION_ID")]
     pub forget: Option<String>,
+}
+
+/// `adopt` options.
+#[derive(Debug, Args)]
+pub struct AdoptArgs {
+    /// The manifest.
+    pub manifest: PathBuf,
+    /// The source the session moves accounts from.
+    #[arg(long)]
+    pub source: String,
+    /// The session id, as WHM shows it.
+    pub session_id: String,
 }
 
 /// `schema` options.

@@ -76,7 +76,7 @@ pub type CommandResult = Result<ExitStatus, Failure>;
 /// Runs the command line and returns the process exit code.
 pub fn run() -> i32 {
     let cli = Cli::parse();
-    let printer = Printer::new(cli.global.quiet, cli.global.verbose, cli.global.color);
+    let printer = Printer::new(cli.global.quiet, cli.global.color);
     printer.install_error_hook();
     init_tracing(cli.global.verbose, printer.stderr_color());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -127,20 +127,6 @@ pub async fn interrupted() {
     if tokio::signal::ctrl_c().await.is_err() {
         std::future::pending::<()>().await;
     }
-}
-
-/// Writes an apply or rehearsal report's JUnit XML to `path`, atomically.
-pub fn write_junit(path: &std::path::Path, report: &crate::report::ApplyReport) -> CommandResult {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    crate::journal::write_atomic(dir, path, crate::report::write_junit(report).as_bytes())
-        .map_err(|source| crate::migration::MigrationError::Write {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    Ok(ExitStatus::Ok)
 }
 
 fn init_tracing(verbose: u8, color: bool) {

@@ -21,18 +21,13 @@ pub enum ColorChoice {
 #[derive(Debug, Clone)]
 pub struct Printer {
     quiet: bool,
-    verbose: u8,
     color: ColorChoice,
 }
 
 impl Printer {
     /// A printer with the global flags applied.
-    pub fn new(quiet: bool, verbose: u8, color: ColorChoice) -> Self {
-        Self {
-            quiet,
-            verbose,
-            color,
-        }
+    pub fn new(quiet: bool, color: ColorChoice) -> Self {
+        Self { quiet, color }
     }
 
     /// Whether stderr messages may use colour.
@@ -45,11 +40,6 @@ impl Printer {
                     && std::io::IsTerminal::is_terminal(&std::io::stderr())
             }
         }
-    }
-
-    /// The verbosity level (`-v` count).
-    pub fn verbose(&self) -> u8 {
-        self.verbose
     }
 
     /// Data for stdout (plans, JSON); printed even with `-q`.

@@ -33,17 +33,15 @@ pub enum JournalError {
     },
     /// The journal is not valid JSON of the expected shape.
     #[error("the journal {} is damaged: {detail}", path.display())]
-    #[diagnostic(
-        code(journal::damaged),
-        help(
-            "move it aside and run again: the destination is the source of truth, so nothing is transferred twice; `whm-migrate status` then shows what the servers hold"
-        )
-    )]
+    #[diagnostic(code(journal::damaged))]
     Damaged {
         /// The file.
         path: PathBuf,
         /// What is wrong.
         detail: String,
+        /// The session ids still legible in it, and what to do.
+        #[help]
+        recovery: String,
     },
 }
 
@@ -338,20 +336,19 @@ impl StateDir {
                 });
             }
         };
+        let damaged = |detail: String| JournalError::Damaged {
+            recovery: recovery(&path, &legible_sessions(&bytes)),
+            path: path.clone(),
+            detail,
+        };
         let mut journal: Journal =
-            serde_json::from_slice(&bytes).map_err(|e| JournalError::Damaged {
-                path: path.clone(),
-                detail: e.to_string(),
-            })?;
+            serde_json::from_slice(&bytes).map_err(|e| damaged(e.to_string()))?;
         journal.upgrade();
         if journal.format_version != JOURNAL_VERSION {
-            return Err(JournalError::Damaged {
-                path,
-                detail: format!(
-                    "format version {} is not {JOURNAL_VERSION}",
-                    journal.format_version
-                ),
-            });
+            return Err(damaged(format!(
+                "format version {} is not {JOURNAL_VERSION}",
+                journal.format_version
+            )));
         }
         Ok(journal)
     }
@@ -369,6 +366,49 @@ impl StateDir {
         bytes.push(b'\n');
         write_atomic(&self.dir, &path, &bytes).map_err(|e| io("write", e))
     }
+}
+
+/// The session ids a damaged journal still shows: the string values of its `"id"` and
+/// `"session"` keys, in order of appearance, each once.
+fn legible_sessions(bytes: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut found: Vec<String> = Vec::new();
+    for key in ["\"id\"", "\"session\""] {
+        let mut rest = text.as_ref();
+        while let Some(at) = rest.find(key) {
+            rest = &rest[at + key.len()..];
+            let value = rest
+                .trim_start()
+                .strip_prefix(':')
+                .map(str::trim_start)
+                .and_then(|v| v.strip_prefix('"'))
+                .and_then(|v| v.split_once('"'))
+                .map(|(id, _)| id);
+            if let Some(id) = value.filter(|id| !id.is_empty() && !id.contains('\\'))
+                && !found.iter().any(|f| f == id)
+            {
+                found.push(id.to_owned());
+            }
+        }
+    }
+    found
+}
+
+/// What to do about a damaged journal: no claim of safety, the steps that keep work
+/// from being done twice.
+fn recovery(path: &Path, sessions: &[String]) -> String {
+    let named = if sessions.is_empty() {
+        "No session id is legible in it; look for this migration's sessions".to_owned()
+    } else {
+        format!(
+            "It names these sessions: {}; look for them",
+            sessions.join(", ")
+        )
+    };
+    format!(
+        "a session it recorded may still be running, and a new apply would transfer again what that session moves. {named} in WHM » Transfers » Review Transfers and Restores. Move {} aside, re-attach each session that is still pending, running or paused with `whm-migrate adopt MANIFEST --source NAME SESSION_ID`, and only then run plan or apply",
+        path.display()
+    )
 }
 
 /// Writes `bytes` to `path` atomically and privately (0600), durable on return.
@@ -468,14 +508,32 @@ mod tests {
     }
 
     #[test]
-    fn a_damaged_journal_says_how_to_recover() {
+    fn a_damaged_journal_names_its_sessions_and_the_safe_steps() {
         let tmp = tempfile::tempdir().unwrap();
         let state = StateDir::new(tmp.path(), "m1");
+        // Cut short in the middle of a write by something other than this program.
+        let whole = r#"{"format_version":1,"migration":"m1","sources":{"old1":{"session":{"id":"old1examplecocopya20261206034106222J","created_at":"2026-12-06T03:41:06Z","created_by":"apply","state":"RUNNING"},"items":{"AccountRemoteRoot/bob":{"session":"old1examplecocopya20261206034106222J","state":"queued","updated_at":"x"}},"previous_sessions":[{"id":"old1examplecocopya2026120603000000aaaa""#;
+        std::fs::write(state.journal_path(), whole).unwrap();
+        let err = state.load().unwrap_err();
+        assert!(err.to_string().contains("is damaged"), "{err}");
+        let super::JournalError::Damaged { recovery: text, .. } = err else {
+            panic!("{err:?}");
+        };
+        assert!(
+            text.contains(
+                "old1examplecocopya20261206034106222J, old1examplecocopya2026120603000000aaaa"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("Review Transfers and Restores"), "{text}");
+        assert!(text.contains("whm-migrate adopt"), "{text}");
+        assert!(!text.contains("nothing is transferred twice"), "{text}");
         std::fs::write(state.journal_path(), b"{not json").unwrap();
         let err = state.load().unwrap_err();
-        let text = format!("{:?}", miette::Report::new(err));
-        assert!(text.contains("is damaged"), "{text}");
-        assert!(text.contains("move it aside"), "{text}");
+        assert!(
+            format!("{err:?}").contains("No session id is legible"),
+            "{err:?}"
+        );
     }
 
     #[test]

@@ -68,6 +68,35 @@ pub enum Cleaned {
     Failed(MigrationError),
 }
 
+impl Cleaned {
+    /// What was done, in a line (`Failed` says only that it failed: its error is the
+    /// caller's to show).
+    pub fn describe(&self, source: &str) -> String {
+        match self {
+            Self::ForgotUnrecorded(marks) => format!(
+                "{source}: forgot {} unrecorded session creation(s) started at {}",
+                marks.len(),
+                marks.join(", ")
+            ),
+            Self::Forgot(id) => format!(
+                "{source}: forgot session {id}; its items are planned again by the next plan or apply"
+            ),
+            Self::NoSession => format!("{source}: no session recorded; nothing to clean"),
+            Self::Kept(id) => format!("{source}: kept session {id} (the saved plan needs it)"),
+            Self::Unknown { session, reason } => format!(
+                "{source}: session {session} is unknown to the server ({reason}); nothing to clean"
+            ),
+            Self::LeftAlone { session, state } => {
+                format!("{source}: left session {session} alone ({state}, not PENDING)")
+            }
+            Self::Discarded { session, state } => {
+                format!("{source}: discarded session {session} (now {state})")
+            }
+            Self::Failed(_) => format!("{source}: failed"),
+        }
+    }
+}
+
 impl Migration {
     /// Discards every PENDING current session of the selected sources, except those
     /// `options.keep` names. Per source, in manifest order, what was done.

@@ -68,6 +68,25 @@ pub enum Controlled {
     Failed(MigrationError),
 }
 
+impl Controlled {
+    /// What was done, in a line (`Failed` says only that it failed: its error is the
+    /// caller's to show).
+    pub fn describe(&self, source: &str, action: Action) -> String {
+        match self {
+            Self::NoSession => format!(
+                "{source}: no session recorded; nothing to {}",
+                action.verb()
+            ),
+            Self::Done { session, state } => format!(
+                "{source}: {} session {session} (now {})",
+                action.done(),
+                state.as_ref().map_or("?", SessionState::name)
+            ),
+            Self::Failed(_) => format!("{source}: failed to {}", action.verb()),
+        }
+    }
+}
+
 impl Migration {
     /// The selected sources (all when `None`) with their current (or last) session.
     fn sessions(

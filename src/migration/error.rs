@@ -59,6 +59,40 @@ pub enum MigrationError {
         help("`whm-migrate status MANIFEST` lists each source's session")
     )]
     NotRecorded(String),
+    /// `adopt` of a session while the journal records another one for the source.
+    #[error(
+        "the journal records session “{session}” for source “{source_name}”; adopting another would hide it"
+    )]
+    #[diagnostic(
+        code(migration::already_recorded),
+        help(
+            "if WHM no longer knows session {session}, retire it first with `whm-migrate cleanup MANIFEST --forget {session}`"
+        )
+    )]
+    AlreadyRecorded {
+        /// The source.
+        source_name: String,
+        /// The session the journal records.
+        session: String,
+    },
+    /// `adopt` of a session whose log says it moves another host's accounts.
+    #[error(
+        "session “{session}” moves accounts from {remote}, not from source “{source_name}” ({host})"
+    )]
+    #[diagnostic(
+        code(migration::other_host),
+        help("adopt it to the source whose host is {remote}, with `--source`")
+    )]
+    OtherHost {
+        /// The session.
+        session: String,
+        /// The host its master log names.
+        remote: String,
+        /// The source named.
+        source_name: String,
+        /// That source's host.
+        host: String,
+    },
     /// A saved plan could not be read.
     #[error("cannot read the plan {}: {detail}", path.display())]
     #[diagnostic(

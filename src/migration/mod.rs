@@ -7,6 +7,7 @@
 //! runs (warnings, "discarded session …") go through [`Notify`], which the command
 //! line implements with its printer.
 
+mod adopt;
 mod applying;
 mod cleanup;
 mod control;
@@ -18,11 +19,12 @@ mod schemas;
 pub mod settings;
 mod watch;
 
+pub use adopt::Adopted;
 pub use applying::{ApplyOptions, ApplyOutcome, Interrupted, rerun_args};
 pub use cleanup::{Cleaned, CleanupOptions, Discarded};
 pub use control::{Action, Controlled, LogLine};
 pub use error::MigrationError;
-pub use planning::{PlanScope, Planned, load_target, save_plan};
+pub use planning::{PlanScope, Planned, load_target, save_junit, save_plan};
 pub use rehearsing::{Prepared, RehearseOptions, Rehearsed};
 pub use report::apply_report;
 pub use watch::SourceWatcher;

@@ -181,6 +181,20 @@ impl Migration {
     }
 }
 
+/// Writes an apply or rehearsal report's JUnit XML to `path`, atomically.
+pub fn save_junit(path: &Path, report: &crate::report::ApplyReport) -> Result<(), MigrationError> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    write_atomic(dir, path, crate::report::write_junit(report).as_bytes()).map_err(|source| {
+        MigrationError::Write {
+            path: path.to_path_buf(),
+            source,
+        }
+    })
+}
+
 /// Writes `plan` to `out` and the observed state beside it (for
 /// `rehearse PLAN.json --offline`), atomically.
 pub fn save_plan(planned: &Planned, out: &Path) -> Result<(), MigrationError> {

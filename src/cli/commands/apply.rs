@@ -1,10 +1,12 @@
 //! `whm-migrate apply`: queue what is missing, start, follow and report — idempotently.
 
 use crate::cli::args::{ApplyArgs, GlobalArgs};
+use crate::cli::interrupted;
 use crate::cli::printer::Printer;
 use crate::cli::{CommandResult, ExitStatus};
-use crate::cli::{interrupted, write_junit};
-use crate::migration::{ApplyOptions, ApplyOutcome, Migration, OpenOptions, load_target};
+use crate::migration::{
+    ApplyOptions, ApplyOutcome, Migration, OpenOptions, load_target, save_junit,
+};
 use crate::plan::render;
 
 /// Applies a manifest (or a saved plan, refused when stale).
@@ -50,7 +52,7 @@ pub async fn run(printer: &Printer, global: &GlobalArgs, args: &ApplyArgs) -> Co
         ApplyOutcome::Applied(report) => {
             printer.data(&report.render_text(&rerun));
             if let Some(junit) = &args.junit {
-                write_junit(junit, &report)?;
+                save_junit(junit, &report)?;
             }
             Ok(ExitStatus::of_report(&report))
         }

@@ -35,34 +35,11 @@ pub async fn run(printer: &Printer, global: &GlobalArgs, args: &CleanupArgs) -> 
     let mut status = ExitStatus::Ok;
     for (source, done) in result? {
         for cleaned in done {
-            match cleaned {
-                Cleaned::ForgotUnrecorded(marks) => printer.data(&format!(
-                    "{source}: forgot {} unrecorded session creation(s) started at {}\n",
-                    marks.len(),
-                    marks.join(", ")
-                )),
-                Cleaned::Forgot(id) => printer.data(&format!(
-                    "{source}: forgot session {id}; its items are planned again by the next plan or apply\n"
-                )),
-                Cleaned::NoSession => {
-                    printer.data(&format!("{source}: no session recorded; nothing to clean\n"));
-                }
-                Cleaned::Kept(id) => printer.data(&format!(
-                    "{source}: kept session {id} (the saved plan needs it)\n"
-                )),
-                Cleaned::Unknown { session, reason } => printer.data(&format!(
-                    "{source}: session {session} is unknown to the server ({reason}); nothing to clean\n"
-                )),
-                Cleaned::LeftAlone { session, state } => printer.data(&format!(
-                    "{source}: left session {session} alone ({state}, not PENDING)\n"
-                )),
-                Cleaned::Discarded { session, state } => printer.data(&format!(
-                    "{source}: discarded session {session} (now {state})\n"
-                )),
-                Cleaned::Failed(e) => {
-                    status = ExitStatus::Error;
-                    printer.error(&format!("{:?}", miette::Report::new(e)));
-                }
+            if let Cleaned::Failed(e) = cleaned {
+                status = ExitStatus::Error;
+                printer.error(&format!("{:?}", miette::Report::new(e)));
+            } else {
+                printer.data(&format!("{}\n", cleaned.describe(&source)));
             }
         }
     }

@@ -43,18 +43,13 @@ pub async fn control(
     let mut code = ExitStatus::Ok;
     for (source, controlled) in done? {
         match controlled {
-            Controlled::NoSession => printer.info(&format!(
-                "{source}: no session recorded; nothing to {}",
-                action.verb()
-            )),
-            Controlled::Done { session, state } => printer.data(&format!(
-                "{source}: {} session {session} (now {})\n",
-                action.done(),
-                state.as_ref().map_or("?", |s| s.name())
-            )),
             Controlled::Failed(e) => {
                 code = ExitStatus::Error;
                 printer.error(&format!("{:?}", miette::Report::new(e)));
+            }
+            Controlled::NoSession => printer.info(&controlled.describe(&source, action)),
+            Controlled::Done { .. } => {
+                printer.data(&format!("{}\n", controlled.describe(&source, action)));
             }
         }
     }

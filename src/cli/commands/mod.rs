@@ -1,6 +1,7 @@
 //! One handler per command: parse what the flags say, call the migration layer, print,
 //! and return the exit status. No handler calls another.
 
+pub mod adopt;
 pub mod apply;
 pub mod cleanup;
 pub mod control;
@@ -30,6 +31,7 @@ pub async fn run(printer: &Printer, cli: &Cli) -> CommandResult {
         Command::Resume(a) => control::control(printer, global, a, Action::Resume).await,
         Command::Abort(a) => control::control(printer, global, a, Action::Abort).await,
         Command::Cleanup(a) => cleanup::run(printer, global, a).await,
+        Command::Adopt(a) => adopt::run(printer, global, a).await,
         Command::Schema(a) => Ok(schema::run(printer, a)),
         Command::Schemas(SchemasCommand::Pull(a)) => schemas::pull(printer, global, a).await,
         Command::Sim(a) => sim::run(printer, a).await,

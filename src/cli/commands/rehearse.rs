@@ -1,10 +1,12 @@
 //! `whm-migrate rehearse`: the migration played on a simulated copy of the servers.
 
 use crate::cli::args::{GlobalArgs, RehearseArgs};
+use crate::cli::interrupted;
 use crate::cli::printer::Printer;
 use crate::cli::{CommandResult, ExitStatus};
-use crate::cli::{interrupted, write_junit};
-use crate::migration::{Migration, OpenOptions, Prepared, RehearseOptions, Rehearsed, load_target};
+use crate::migration::{
+    Migration, OpenOptions, Prepared, RehearseOptions, Rehearsed, load_target, save_junit,
+};
 use crate::plan::render;
 
 /// Rehearses a manifest or a saved plan.
@@ -44,7 +46,7 @@ pub async fn run(printer: &Printer, global: &GlobalArgs, args: &RehearseArgs) ->
         }
         Rehearsed::Ran(report) => {
             if let Some(junit) = &args.junit {
-                write_junit(junit, &report)?;
+                save_junit(junit, &report)?;
             }
             Ok(ExitStatus::of_report(&report))
         }
