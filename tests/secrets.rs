@@ -188,3 +188,52 @@ async fn no_command_leaks_the_token_or_the_password_anywhere() {
         );
     }
 }
+
+/// A literal secret is never echoed by `validate`, wherever it sits in the manifest:
+/// under a misspelled key, as a number, in an unknown key of a secret table, or where
+/// a reference belongs (issue 20 item 9).
+#[tokio::test]
+async fn validate_never_echoes_a_literal_secret_wherever_it_stands() {
+    let literals = [
+        (
+            "token",
+            r#"token = { value = "TOKEN-SENTINEL-AAA1" }"#,
+            "TOKEN-SENTINEL-AAA1",
+        ),
+        ("number", "password = 98765432", "98765432"),
+        (
+            "misspelled",
+            r#"root_pasword = "ROOT-SENTINEL-BBB2""#,
+            "ROOT-SENTINEL-BBB2",
+        ),
+        (
+            "named",
+            r#"api_secret = "NAMED-SENTINEL-CCC3""#,
+            "NAMED-SENTINEL-CCC3",
+        ),
+        (
+            "literal",
+            r#"sshkey_passphrase = "PASS-SENTINEL-DDD4""#,
+            "PASS-SENTINEL-DDD4",
+        ),
+    ];
+    for (what, line, secret) in literals {
+        let (destination_extra, source_extra) = if what == "token" {
+            (line, "")
+        } else {
+            (r#"token = { env = "WHM_TEST_TOKEN" }"#, line)
+        };
+        let manifest = format!(
+            "version = 1\nname = \"sec\"\n\n[destination]\nurl = \"https://new1.example.com:2087\"\n{destination_extra}\n\n[[sources]]\nname = \"old1\"\nhost = \"old1.example.com\"\nkind = \"root\"\n{source_extra}\n\n[[sources.accounts]]\nuser = \"bob\"\n"
+        );
+        let case = Case::new(&manifest);
+        for format in ["text", "json"] {
+            let out = case.run("validate", &["--format", format]).await;
+            out.assert_code(1);
+            assert!(
+                !out.stdout.contains(secret) && !out.stderr.contains(secret),
+                "{what} ({format}) echoes {secret}: {out:#?}"
+            );
+        }
+    }
+}

@@ -286,6 +286,9 @@ impl Walker {
         for (key, value) in table.iter_mut() {
             let name = key.get_ref().as_ref();
             let Some((_, expect)) = spec.keys.iter().find(|(k, _)| *k == name) else {
+                if secret_looking(spec, name) {
+                    self.redactions.push(value.span());
+                }
                 self.unknown_key(spec, name, key.span());
                 bad.push(name.to_owned());
                 continue;
@@ -754,6 +757,8 @@ impl Walker {
                 false
             }
             _ => {
+                // A number or a date where a secret reference belongs is a secret too.
+                self.redactions.push(span);
                 let help = format!("write `{key} = {{ env = \"{}\" }}`", self.env_hint(field));
                 self.reject(key, value, "a secret reference", help)
             }
@@ -773,6 +778,8 @@ impl Walker {
         for (k, v) in table {
             let name = k.get_ref().as_ref();
             if !matches!(name, "env" | "file") {
+                // Whatever stands in a secret table but a reference may be the secret.
+                self.redactions.push(v.span());
                 let help = match did_you_mean(name, ["env", "file"]) {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => "a secret is { env = \"VAR\" } or { file = \"PATH\" }".to_owned(),
@@ -817,6 +824,31 @@ impl Walker {
             SecretField::Passphrase => suggested_env_var(&[&source, "sshkey", "passphrase"]),
         }
     }
+}
+
+/// Whether an unknown key's value may be a secret: its name says so (`password`,
+/// `passphrase`, `secret`, `token`, …, misspelled too), or the key it is closest to
+/// takes a secret reference (`root_pasword` → `root_password`).
+fn secret_looking(spec: &TableSpec, name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    let named = [
+        "pass",
+        "pwd",
+        "secret",
+        "token",
+        "credential",
+        "private",
+        "apikey",
+        "api_key",
+    ]
+    .iter()
+    .any(|word| lower.contains(word));
+    let near_secret = did_you_mean(name, spec.keys.iter().map(|(k, _)| *k)).is_some_and(|s| {
+        spec.keys
+            .iter()
+            .any(|(k, e)| *k == s && matches!(e, Expect::Secret(_)))
+    });
+    named || near_secret
 }
 
 fn source_hint(t: &DeTable<'_>) -> (String, String) {

@@ -10,7 +10,10 @@ use serde::{Deserialize, Serialize};
 use super::logs::LogFile;
 use super::queue::{Pick, Queue, QueueIndex};
 
-/// A session's overall state, as `get_transfer_session_state` names it.
+/// A session's overall state, as `get_transfer_session_state` names it: the server's
+/// closed state machine (§5.2, with its transitions below). The client reads states
+/// into `domain::SessionState` instead, which also keeps names the docs list and names
+/// nobody documented: the simulator is the server, and must not know them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum SessionState {
