@@ -699,3 +699,39 @@ async fn a_local_cpmove_restore_can_rename_and_refuses_a_missing_archive() {
     }
     assert_eq!(cx.sim.stats().sessions_created, 1);
 }
+
+/// Each credential check is an SSH login to the source: one that fails is reported,
+/// never repeated (repeated failed logins trip cPHulk), while reads are retried.
+#[tokio::test]
+async fn a_failed_credential_check_is_not_repeated() {
+    let cx = SimContext::with(
+        world("basic"),
+        SimOptions {
+            faults: Faults {
+                http_500: 1.0,
+                ..Faults::default()
+            },
+            ..SimOptions::default()
+        },
+    )
+    .await;
+    let err = cx
+        .client
+        .remote_basic_credential_check(&CredentialCheckRequest {
+            login: root_request("rootpw").login,
+            timeout: None,
+        })
+        .await
+        .unwrap_err();
+    assert!(err.is_transient(), "{err}");
+    let stats = cx.sim.stats();
+    assert_eq!(
+        stats.faults.get("http_500").copied(),
+        Some(1),
+        "one attempt only: {:?}",
+        stats.faults
+    );
+    // A read meeting the same server is retried.
+    assert!(cx.client.available_transfer_modules().await.is_err());
+    assert!(cx.sim.stats().faults["http_500"] > 2);
+}

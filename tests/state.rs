@@ -19,9 +19,10 @@ async fn a_session_whose_state_cannot_be_read_is_followed_never_replaced() {
     child.kill().await.unwrap();
     finish(child).await;
     // The destination answers every state read with result 0 for a while (a busy or
-    // restarting cpsrvd): four reads in a row.
+    // restarting cpsrvd): eight in a row, so plan's read (tried three times) fails,
+    // apply's first read too, and apply's state poll meets the rest.
     sim.sim.set_faults(Faults {
-        result_zero_calls: [("get_transfer_session_state".to_owned(), 4)].into(),
+        result_zero_calls: [("get_transfer_session_state".to_owned(), 8)].into(),
         ..Faults::default()
     });
     let out = case.run("plan", &["--format", "json"]).await;

@@ -160,7 +160,7 @@ impl WhmClient {
             .call(
                 F,
                 &params(&owned),
-                Effect::Read,
+                Effect::Login,
                 Slowness::CreateSession,
                 None,
             )

@@ -93,6 +93,9 @@ pub enum Effect {
     Read,
     /// Changes the server; a failed attempt is reported, not repeated.
     Write,
+    /// Reads, but each attempt logs in to a source over SSH: a failed attempt is
+    /// reported, not repeated (repeated failed logins trip cPHulk on the source).
+    Login,
 }
 
 /// Which timeout a call uses.
@@ -262,7 +265,7 @@ impl WhmClient {
     {
         let mut once = once;
         match effect {
-            Effect::Write => once().await,
+            Effect::Write | Effect::Login => once().await,
             Effect::Read => {
                 let backoff = ExponentialBuilder::default()
                     .with_min_delay(self.retry.min_delay)
