@@ -26,6 +26,16 @@ pub enum LockError {
         /// Who holds it, as recorded in the file.
         holder: String,
     },
+    /// The lock file is a symbolic link.
+    #[error("the lock file {} is a symbolic link", path.display())]
+    #[diagnostic(
+        code(lock::symlink),
+        help("remove it (whm-migrate creates the lock file itself) and check who made it")
+    )]
+    Symlink {
+        /// The lock file.
+        path: PathBuf,
+    },
     /// The lock file could not be opened or locked.
     #[error("cannot lock {}: {source}", path.display())]
     #[diagnostic(code(lock::io))]
@@ -56,9 +66,18 @@ impl MigrationLock {
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
+            // Never through a symbolic link: it could point the lock's writes at any file.
+            options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
         }
-        let mut file = options.open(path).map_err(io)?;
+        let mut file = options.open(path).map_err(|e| {
+            if path.is_symlink() {
+                LockError::Symlink {
+                    path: path.to_owned(),
+                }
+            } else {
+                io(e)
+            }
+        })?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
@@ -109,6 +128,21 @@ impl Drop for MigrationLock {
 #[cfg(test)]
 mod tests {
     use super::{LockError, MigrationLock};
+
+    #[cfg(unix)]
+    #[test]
+    fn a_lock_file_that_is_a_symlink_is_refused_and_its_target_untouched() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("precious");
+        std::fs::write(&target, b"keep me").unwrap();
+        let path = tmp.path().join("m.lock");
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        match MigrationLock::acquire(&path, "apply") {
+            Err(LockError::Symlink { .. }) => {}
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(std::fs::read(&target).unwrap(), b"keep me");
+    }
 
     #[test]
     fn a_second_holder_is_refused_with_the_first_ones_pid() {

@@ -446,14 +446,31 @@ fn sync_dir(_dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Creates `dir` (0700), or makes an existing one private: the journal names sessions
+/// and hosts, and the lock beside it must not be replaceable by another user.
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
-        use std::os::unix::fs::DirBuilderExt;
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
-            .create(dir)
+            .create(dir)?;
+        let mode = std::fs::metadata(dir)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(|e| {
+                std::io::Error::new(
+                    e.kind(),
+                    format!(
+                        "it is open to other users (mode {:o}) and cannot be made private ({e}); run `chmod 700 {}`",
+                        mode & 0o777,
+                        dir.display()
+                    ),
+                )
+            })?;
+            tracing::debug!(dir = %dir.display(), "state directory made private (was {:o})", mode & 0o777);
+        }
+        Ok(())
     }
     #[cfg(not(unix))]
     {
@@ -534,6 +551,19 @@ mod tests {
             format!("{err:?}").contains("No session id is legible"),
             "{err:?}"
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_open_state_directory_is_made_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("state");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        StateDir::new(&dir, "m1").ensure().unwrap();
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
     }
 
     #[test]
