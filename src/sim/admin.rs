@@ -1,9 +1,11 @@
-//! The simulator's own endpoints under `/__sim/` (no auth, never faulted):
+//! The simulator's own endpoints under `/__sim/` (the API token's authorization, never
+//! faulted):
 //!
 //! * `GET /__sim/stats`: [`super::SimStats`] as JSON;
 //! * `GET /__sim/faults`, `POST /__sim/faults` (a JSON [`super::Faults`] body): read or
 //!   replace the faults;
-//! * `GET /__sim/world`: the current world as JSON;
+//! * `GET /__sim/world`: the current world as JSON, every password and passphrase
+//!   replaced by `***`;
 //! * `POST /__sim/sessions/<id>/fail|abort|pause|kill`: act on a session "from outside".
 //!   `fail` marks it FAILED with a `fail` record; `abort` and `pause` behave as the API
 //!   calls do; `kill` ends its master process without touching the state, leaving a stale
@@ -44,7 +46,20 @@ pub async fn set_faults(
 
 /// `GET /__sim/world`.
 pub async fn world(State(shared): State<Arc<Shared>>) -> Response {
-    Json(serde_json::to_value(&shared.lock().world).unwrap_or_default()).into_response()
+    let mut world = shared.lock().world.clone();
+    for source in world.sources.values_mut() {
+        let c = &mut source.credentials;
+        "***".clone_into(&mut c.root_password);
+        for secret in c
+            .logins
+            .values_mut()
+            .chain(c.cpanel.values_mut())
+            .chain(c.sshkeys.values_mut())
+        {
+            "***".clone_into(secret);
+        }
+    }
+    Json(serde_json::to_value(&world).unwrap_or_default()).into_response()
 }
 
 /// `POST /__sim/sessions/{id}/{action}`.

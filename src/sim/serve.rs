@@ -42,6 +42,17 @@ pub fn token_from_env(var: &str) -> Option<String> {
     std::env::var(var).ok().filter(|t| !t.is_empty())
 }
 
+/// A warning when `opts` listen beyond loopback: the simulator is a test server (plain
+/// HTTP unless given TLS, a world of made-up passwords), not something to expose.
+pub fn listen_warning(opts: &SimOptions) -> Option<String> {
+    (!opts.listen.ip().is_loopback()).then(|| {
+        format!(
+            "the simulator listens on {}, reachable from other hosts; its API token is all that guards it",
+            opts.listen
+        )
+    })
+}
+
 /// A random API token, for a simulator only this process talks to (the embedded demo,
 /// a rehearsal).
 pub fn random_token() -> String {

@@ -61,7 +61,7 @@ struct Api {
 
 impl Api {
     fn new(h: &SimHandle) -> Self {
-        let admin = SimHttp::with(&h.base_url(), http_client());
+        let admin = SimHttp::with_token(&h.base_url(), http_client(), TOKEN);
         Self {
             http: admin.http().clone(),
             base: admin.base().to_owned(),

@@ -130,3 +130,42 @@ async fn example_worlds_load() {
     assert_eq!(su["data"]["escalation_method_used"], "su");
     h.shutdown().await;
 }
+
+/// The simulator's own endpoints want its API token, and its world never shows a
+/// password (issue 20 item 10).
+#[tokio::test]
+async fn the_admin_endpoints_need_the_token_and_never_show_a_password() {
+    let (h, api) = start(basic_world(), SimOptions::default()).await;
+    let plain = &api.http;
+    for (path, post) in [("stats", false), ("world", false), ("faults", true)] {
+        let url = format!("{}/__sim/{path}", h.base_url());
+        let req = if post {
+            plain
+                .post(&url)
+                .header("Content-Type", "application/json")
+                .body("{}")
+        } else {
+            plain.get(&url)
+        };
+        let status = req.send().await.unwrap().status();
+        assert_eq!(status, reqwest::StatusCode::FORBIDDEN, "{path}");
+        let wrong = plain
+            .get(format!("{}/__sim/stats", h.base_url()))
+            .header("Authorization", "whm root:not-the-token")
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(wrong, reqwest::StatusCode::UNAUTHORIZED);
+    }
+    let world = api.admin.world_text().await;
+    let credentials = &basic_world()
+        .sources
+        .values()
+        .next()
+        .unwrap()
+        .credentials
+        .clone();
+    assert!(!world.contains(&credentials.root_password), "{world}");
+    assert!(world.contains("\"root_password\":\"***\""), "{world}");
+}

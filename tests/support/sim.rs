@@ -70,12 +70,14 @@ pub async fn wait_for(
     }
 }
 
-/// The simulator's own endpoints (`/__sim/…`: no auth, never faulted), over HTTP as
-/// any client would use them.
+/// The simulator's own endpoints (`/__sim/…`: the API token, never faulted), over HTTP
+/// as any client would use them.
 #[derive(Clone)]
 pub struct SimHttp {
     http: reqwest::Client,
     base: String,
+    /// The `Authorization` header the admin endpoints want.
+    auth: String,
 }
 
 impl SimHttp {
@@ -86,6 +88,11 @@ impl SimHttp {
     /// With a client built from `builder` (its TLS set here: no roots, the simulator
     /// serves plain HTTP).
     pub fn with(base_url: &str, builder: reqwest::ClientBuilder) -> Self {
+        Self::with_token(base_url, builder, TOKEN)
+    }
+
+    /// With the simulator's API token `token` (the admin endpoints want it too).
+    pub fn with_token(base_url: &str, builder: reqwest::ClientBuilder, token: &str) -> Self {
         let http = builder
             .use_preconfigured_tls(tls_config(rustls::RootCertStore::empty()))
             .build()
@@ -93,7 +100,21 @@ impl SimHttp {
         Self {
             http,
             base: base_url.to_owned(),
+            auth: format!("whm root:{token}"),
         }
+    }
+
+    /// `GET /__sim/world`, as text.
+    pub async fn world_text(&self) -> String {
+        self.http
+            .get(format!("{}/__sim/world", self.base))
+            .header(reqwest::header::AUTHORIZATION, &self.auth)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     }
 
     /// The HTTP client, for raw requests.
@@ -111,6 +132,7 @@ impl SimHttp {
         let text = self
             .http
             .get(format!("{}/__sim/stats", self.base))
+            .header(reqwest::header::AUTHORIZATION, &self.auth)
             .send()
             .await
             .unwrap()
@@ -124,7 +146,10 @@ impl SimHttp {
 
     /// `POST /__sim/PATH` with an optional JSON body; its JSON answer.
     pub async fn post(&self, path: &str, body: Option<Value>) -> Value {
-        let mut req = self.http.post(format!("{}/__sim/{path}", self.base));
+        let mut req = self
+            .http
+            .post(format!("{}/__sim/{path}", self.base))
+            .header(reqwest::header::AUTHORIZATION, &self.auth);
         if let Some(b) = body {
             req = req
                 .header("Content-Type", "application/json")

@@ -3,7 +3,9 @@
 use crate::cli::args::SimArgs;
 use crate::cli::printer::Printer;
 use crate::cli::{CommandResult, ExitStatus};
-use crate::sim::{SimOptions, TimeScale, World, serve_until_signal, token_from_env};
+use crate::sim::{
+    SimOptions, TimeScale, World, listen_warning, serve_until_signal, token_from_env,
+};
 use miette::{IntoDiagnostic, WrapErr, miette};
 
 /// Serves the world until Ctrl-C or SIGTERM.
@@ -33,6 +35,9 @@ pub async fn run(printer: &Printer, args: &SimArgs) -> CommandResult {
         time_scale: TimeScale::default().slowed(args.time_scale),
         ..SimOptions::default()
     };
+    if let Some(warning) = listen_warning(&opts) {
+        printer.warn(&warning);
+    }
     serve_until_signal(world, opts, |url| {
         printer.info(&format!(
             "WHM simulator listening on {url} (stats: {url}/__sim/stats); Ctrl-C stops it"

@@ -100,7 +100,7 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Checks `Authorization: whm USER:TOKEN` (scheme word case-insensitive). Returns the user.
-fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<String, Response> {
+pub(crate) fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<String, Response> {
     let denied = || html_page(StatusCode::FORBIDDEN, "Access denied", "Access denied.");
     let Some(value) = headers
         .get(header::AUTHORIZATION)
