@@ -286,7 +286,7 @@ impl Walker {
         for (key, value) in table.iter_mut() {
             let name = key.get_ref().as_ref();
             let Some((_, expect)) = spec.keys.iter().find(|(k, _)| *k == name) else {
-                if secret_looking(spec, name) {
+                if secret_looking(spec, name) && !is_reference(value.get_ref()) {
                     self.redactions.push(value.span());
                 }
                 self.unknown_key(spec, name, key.span());
@@ -849,6 +849,13 @@ fn secret_looking(spec: &TableSpec, name: &str) -> bool {
             .any(|(k, e)| *k == s && matches!(e, Expect::Secret(_)))
     });
     named || near_secret
+}
+
+/// Whether `value` is a secret reference's shape (`{ env = … }`, `{ file = … }`): it
+/// names where a secret is, not the secret, so it is shown.
+fn is_reference(value: &DeValue<'_>) -> bool {
+    matches!(value, DeValue::Table(t)
+        if t.iter().all(|(k, _)| matches!(k.get_ref().as_ref(), "env" | "file")))
 }
 
 fn source_hint(t: &DeTable<'_>) -> (String, String) {
