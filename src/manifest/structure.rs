@@ -778,9 +778,13 @@ impl Walker {
         for (k, v) in table {
             let name = k.get_ref().as_ref();
             if !matches!(name, "env" | "file") {
-                // Whatever stands in a secret table but a reference may be the secret.
-                self.redactions.push(v.span());
-                let help = match did_you_mean(name, ["env", "file"]) {
+                let near = did_you_mean(name, ["env", "file"]);
+                // Whatever stands in a secret table but a reference (or a misspelled
+                // one: `evn`) may be the secret itself.
+                if near.is_none() {
+                    self.redactions.push(v.span());
+                }
+                let help = match near {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => "a secret is { env = \"VAR\" } or { file = \"PATH\" }".to_owned(),
                 };
