@@ -415,3 +415,63 @@ fn credentials_in_the_url_are_refused() {
     assert!(err.to_string().contains("must not contain credentials"));
     assert!(!err.to_string().contains("hunter2"));
 }
+
+/// A server that answers 200 and then streams spaces without end, counting requests.
+async fn endless_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let requests = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = requests.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut request = [0u8; 8192];
+                let _ = sock.read(&mut request).await;
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+                let chunk = format!("10000\r\n{}\r\n", " ".repeat(0x10000));
+                if sock.write_all(head.as_bytes()).await.is_ok() {
+                    while sock.write_all(chunk.as_bytes()).await.is_ok() {}
+                }
+            });
+        }
+    });
+    (url, requests)
+}
+
+/// A server streaming without end gets a clear, non-retried error once an answer passes
+/// the client's limit, not the client's memory (issue 20 item 7).
+#[tokio::test]
+async fn an_endless_answer_is_cut_off_at_the_limit_and_not_retried() {
+    use whm_migrate::whm::{BodyLimits, WhmError};
+    let (url, requests) = endless_server().await;
+    let client = crate::support::client_for(&url, whm_migrate::whm::TlsMode::SystemRoots)
+        .with_limits(BodyLimits {
+            answer: 1 << 20,
+            log: 4 << 20,
+        });
+    let err = client
+        .listpkgs(whm_migrate::domain::PackageFilter::All)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, WhmError::TooLarge { limit, .. } if limit == 1 << 20),
+        "{err:?}"
+    );
+    assert!(!err.is_transient());
+    assert_eq!(
+        requests.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "not retried"
+    );
+    let err = client
+        .fetch_transfer_session_log("s1", "master.log")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, WhmError::TooLarge { limit, .. } if limit == 4 << 20),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("4.00 MiB"), "{err}");
+}

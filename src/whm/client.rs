@@ -56,6 +56,27 @@ impl Default for RetryPolicy {
     }
 }
 
+/// The largest answers the client takes in, so that a server streaming without end
+/// costs an error, not the client's memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyLimits {
+    /// Any answer but a log's, in bytes (default 256 MiB: a 10,000-account analysis is
+    /// tens of MB).
+    pub answer: u64,
+    /// A log fetch's answer, in bytes (default 4 GiB: a 10,000-account master log is
+    /// about 30 MB, and a log is decoded as it arrives, never held whole).
+    pub log: u64,
+}
+
+impl Default for BodyLimits {
+    fn default() -> Self {
+        Self {
+            answer: 256 << 20,
+            log: 4 << 30,
+        }
+    }
+}
+
 /// Everything needed to talk to one WHM server.
 pub struct ClientOptions {
     /// `https://host:2087` (a path prefix is kept; no credentials in it).
@@ -128,6 +149,7 @@ pub struct WhmClient {
     tls: TlsMode,
     seen: SeenCertificate,
     warnings: Vec<String>,
+    limits: BodyLimits,
 }
 
 impl fmt::Debug for WhmClient {
@@ -216,7 +238,15 @@ impl WhmClient {
             tls: options.tls,
             seen,
             warnings,
+            limits: BodyLimits::default(),
         })
+    }
+
+    /// The same client with other answer size limits.
+    #[must_use]
+    pub fn with_limits(mut self, limits: BodyLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// Warnings the user must see on every run (insecure TLS, plain http).
@@ -335,6 +365,7 @@ impl WhmClient {
             .await
             .map_err(|e| self.transport_error(function, timeout, &e))?
         {
+            self.within(function, self.limits.answer, body.len() + chunk.len())?;
             body.extend_from_slice(&chunk);
         }
         Ok(body)
@@ -350,12 +381,27 @@ impl WhmClient {
         on_chunk: &mut (dyn FnMut(&[u8]) + Send),
     ) -> Result<(), WhmError> {
         let (mut response, timeout) = self.respond(function, params, slowness).await?;
+        let mut received = 0;
         while let Some(chunk) = response
             .chunk()
             .await
             .map_err(|e| self.transport_error(function, timeout, &e))?
         {
+            received += chunk.len();
+            self.within(function, self.limits.log, received)?;
             on_chunk(&chunk);
+        }
+        Ok(())
+    }
+
+    /// An error once an answer of `function` reaches `received` bytes past `limit`.
+    fn within(&self, function: &str, limit: u64, received: usize) -> Result<(), WhmError> {
+        if u64::try_from(received).unwrap_or(u64::MAX) > limit {
+            return Err(WhmError::TooLarge {
+                server: self.server.clone(),
+                function: function.to_owned(),
+                limit,
+            });
         }
         Ok(())
     }

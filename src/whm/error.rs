@@ -123,6 +123,24 @@ pub enum WhmError {
         xid: Option<String>,
     },
 
+    /// The answer grew past the client's limit (a hostile or broken server streaming
+    /// without end): cut off, never retried.
+    #[error("{function} on {server} answered more than {}: the answer was cut off", crate::units::bytes(*.limit))]
+    #[diagnostic(
+        code(whm::too_large),
+        help(
+            "no WHM answer should be this large: check that the url points at WHM (port 2087); raise the limit only for a log known to be this large"
+        )
+    )]
+    TooLarge {
+        /// `host:port` of the server.
+        server: String,
+        /// The WHM function.
+        function: String,
+        /// The limit, in bytes.
+        limit: u64,
+    },
+
     /// The JSON is WHM's envelope but a field has an unexpected shape.
     #[error("{function} on {server} answered an unexpected shape at {path}: {detail}")]
     #[diagnostic(
@@ -189,7 +207,11 @@ impl WhmError {
             | Self::Transport { .. }
             | Self::NotWhmJson { .. } => true,
             Self::HttpStatus { status, .. } => *status >= 500 || *status == 429,
-            Self::Api { .. } | Self::Tls { .. } | Self::Shape { .. } | Self::Config(_) => false,
+            Self::Api { .. }
+            | Self::Tls { .. }
+            | Self::Shape { .. }
+            | Self::Config(_)
+            | Self::TooLarge { .. } => false,
         }
     }
 
@@ -203,7 +225,8 @@ impl WhmError {
             Self::Timeout { .. }
             | Self::Transport { .. }
             | Self::NotWhmJson { .. }
-            | Self::Shape { .. } => false,
+            | Self::Shape { .. }
+            | Self::TooLarge { .. } => false,
         }
     }
 

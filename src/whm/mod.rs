@@ -25,7 +25,7 @@ mod logtext;
 pub mod tls;
 
 pub use api::EnqueueOutcome;
-pub use client::{ClientOptions, Effect, RetryPolicy, Slowness, Timeouts, WhmClient};
+pub use client::{BodyLimits, ClientOptions, Effect, RetryPolicy, Slowness, Timeouts, WhmClient};
 pub use envelope::{CallSite, Envelope, Metadata, Output, decode, decode_any, describe_body};
 pub use error::{WhmError, clean_reason};
 pub use logtext::{LogDecoder, LogMark, LogSink, RESUME_AFTER};
