@@ -219,7 +219,10 @@ impl Prepared {
                     .iter()
                     .filter(|i| matches!(i.action, Action::Transfer | Action::AlreadyQueued));
                 SourceWork {
-                    bytes: moving.clone().filter_map(|i| i.size).sum(),
+                    bytes: moving
+                        .clone()
+                        .filter_map(|i| i.size)
+                        .fold(0, u64::saturating_add),
                     items: moving.count(),
                     threads: manifest_source.session.transfer_threads.unwrap_or(1),
                 }

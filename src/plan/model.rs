@@ -435,7 +435,9 @@ impl Summary {
         match item.action {
             Action::Transfer => {
                 self.transfer += 1;
-                self.bytes_to_transfer += item.size.unwrap_or(0);
+                self.bytes_to_transfer = self
+                    .bytes_to_transfer
+                    .saturating_add(item.size.unwrap_or(0));
             }
             Action::AlreadyPresent => self.already_present += 1,
             Action::AlreadyQueued => self.already_queued += 1,

@@ -335,9 +335,19 @@ pub fn lower_bound_ms(sizes: &[u64], pools: Pools, throughput: &Throughput) -> u
     let r: Vec<u64> = sizes.iter().map(|s| throughput.restore_us(*s)).collect();
     let min_t = t.iter().copied().min().unwrap_or(0);
     let min_r = r.iter().copied().min().unwrap_or(0);
-    let spread_t = t.iter().sum::<u64>().div_ceil(u64::from(pools.transfer)) + min_r;
-    let spread_r = r.iter().sum::<u64>().div_ceil(u64::from(pools.restore)) + min_t;
-    let longest = t.iter().zip(&r).map(|(a, b)| a + b).max().unwrap_or(0);
+    let total = |steps: &[u64]| steps.iter().copied().fold(0, u64::saturating_add);
+    let spread_t = total(&t)
+        .div_ceil(u64::from(pools.transfer))
+        .saturating_add(min_r);
+    let spread_r = total(&r)
+        .div_ceil(u64::from(pools.restore))
+        .saturating_add(min_t);
+    let longest = t
+        .iter()
+        .zip(&r)
+        .map(|(a, b)| a.saturating_add(*b))
+        .max()
+        .unwrap_or(0);
     spread_t.max(spread_r).max(longest).div_ceil(1000)
 }
 
@@ -361,7 +371,7 @@ pub fn schedule(
     pools: &[Pools],
     throughput: Throughput,
 ) {
-    let mut bytes = 0;
+    let mut bytes: u64 = 0;
     let mut longest = 0;
     for (i, source) in plan.sources.iter_mut().enumerate() {
         let known = Known::of(desired, observed, i);
@@ -386,7 +396,7 @@ pub fn schedule(
         }
         let requested = pools.get(i).copied().unwrap_or_default();
         let estimate = known.estimate(source, &runs, requested, &throughput);
-        bytes += estimate.bytes;
+        bytes = bytes.saturating_add(estimate.bytes);
         longest = longest.max(estimate.duration_ms);
         source.estimate = Some(estimate);
     }
@@ -510,7 +520,7 @@ impl<'a> Known<'a> {
             bytes: runs
                 .iter()
                 .map(|&k| source.items[k].size.unwrap_or(0))
-                .sum(),
+                .fold(0, u64::saturating_add),
             transfer_threads: capped.transfer,
             restore_threads: capped.restore,
             duration_ms: estimate_ms(&jobs, requested, throughput),

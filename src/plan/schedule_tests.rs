@@ -287,3 +287,56 @@ fn a_manifest_prerequisite_wins_over_the_owner() {
         ThroughputSource::Default
     );
 }
+
+/// A hostile or broken server's sizes (two accounts of 1e19 bytes, more than a u64
+/// holds together) saturate; they neither panic nor wrap (issue 20 item 7).
+#[test]
+fn sizes_beyond_a_u64_together_saturate() {
+    let huge = 10_000_000_000_000_000_000u64;
+    let desired = Desired {
+        migration: "m".into(),
+        sources: vec![DesiredSource {
+            name: "old1".into(),
+            host: "old1.example.com".into(),
+            kind: SessionKind::Root,
+            waive: vec![],
+            items: vec![account("a", &[]), account("b", &[])],
+        }],
+    };
+    let mut analysis = RemoteAnalysis::default();
+    analysis.remote.has_disk_used = true;
+    analysis.items.accounts = vec![
+        src_account("a", "root", huge),
+        src_account("b", "root", huge),
+    ];
+    let observed = Observed {
+        destination: crate::plan::DestinationInventory::default(),
+        sources: vec![ObservedSource {
+            name: "old1".into(),
+            session: Some(ObservedSession {
+                id: "s1".into(),
+                state: SessionState::Pending,
+                created: true,
+                unconfirmed: None,
+            }),
+            analysis: Some(analysis),
+            queued: Default::default(),
+        }],
+    };
+    let mut plan = diff(&desired, &observed);
+    schedule(
+        &mut plan,
+        &desired,
+        &observed,
+        &[Pools::new(Some(2), Some(2))],
+        DEFAULT_THROUGHPUT,
+    );
+    assert_eq!(plan.summary.bytes_to_transfer, u64::MAX);
+    let estimate = plan.estimate.as_ref().unwrap();
+    assert_eq!(estimate.bytes, u64::MAX);
+    assert!(estimate.duration_ms > 0);
+    let text = crate::plan::render::text(&plan);
+    assert!(text.contains("16.00 EiB"), "{text}");
+    crate::plan::render::markdown(&plan);
+    crate::plan::render::json(&plan);
+}

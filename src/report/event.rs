@@ -118,7 +118,7 @@ impl SourceTotals {
                 .items()
                 .filter(|(_, p)| p.state().is_finished())
                 .filter_map(|(_, p)| p.size)
-                .sum()
+                .fold(0, u64::saturating_add)
         });
         Self {
             total: planned.max(t.known).max(expected),
