@@ -443,3 +443,52 @@ waive = ["database-taken", "older-destination"]
         "{text}"
     );
 }
+
+/// Settings that expose the source's root password or its accounts' data on the network
+/// are risks: refused until acknowledged, then a warning on every run (issue 20 item 8).
+#[tokio::test]
+async fn insecure_source_settings_need_acknowledging_and_warn_every_run() {
+    use crate::support::Case;
+    use crate::support::apply_world::every_item_manifest;
+    for (risk, setting) in [
+        (
+            "plain-text-transport",
+            "comm_transport = \"whostmgr_insecure\"\n",
+        ),
+        (
+            "unencrypted-transfer",
+            "[sources.session]\nunencrypted = true\n",
+        ),
+    ] {
+        let base = every_item_manifest("risky", "https://new1.example.com:2087");
+        let with = |extra: &str| {
+            base.replacen(
+                "password = { env = \"SRC_PW\" }\n",
+                &format!("password = {{ env = \"SRC_PW\" }}\n{extra}"),
+                1,
+            )
+        };
+        let refused = Case::new(&with(setting)).run("validate", &[]).await;
+        refused.assert_code(1);
+        assert!(
+            refused.stderr.contains("unacknowledged-risk"),
+            "{risk}: {}",
+            refused.stderr
+        );
+        assert!(
+            refused
+                .stderr
+                .contains(&format!("acknowledge = [\"{risk}\"]")),
+            "{}",
+            refused.stderr
+        );
+        let acknowledged = format!("acknowledge = [\"{risk}\"]\n{setting}");
+        let ok = Case::new(&with(&acknowledged)).run("validate", &[]).await;
+        ok.assert_code(0);
+        assert!(
+            ok.stderr.contains(&format!("warning[{risk}]")),
+            "{risk}: {}",
+            ok.stderr
+        );
+    }
+}

@@ -38,6 +38,29 @@ pub const RISKS: &[(&str, &str)] = &[
     ("live-transfer", "live_transfer"),
 ];
 
+/// Every risk a whole source's settings may carry, by its stable name, with the setting
+/// that carries it: acknowledged in the `[[sources]]` table's `acknowledge`.
+pub const SOURCE_RISKS: &[(&str, &str)] = &[
+    (
+        "plain-text-transport",
+        "comm_transport = \"whostmgr_insecure\"",
+    ),
+    ("unencrypted-transfer", "session.unencrypted = true"),
+];
+
+/// The source-level risk names alone, in [`SOURCE_RISKS`] order.
+pub fn source_risk_names() -> impl Iterator<Item = &'static str> {
+    SOURCE_RISKS.iter().map(|(name, _)| *name)
+}
+
+/// The JSON Schema of a source's `acknowledge` list: source-level risk names.
+pub fn source_acknowledge_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    names_schema(
+        source_risk_names(),
+        "Risks of this source's settings to acknowledge, by name (see docs/checks.md).",
+    )
+}
+
 /// The risk names alone, in [`RISKS`] order.
 pub fn risk_names() -> impl Iterator<Item = &'static str> {
     RISKS.iter().map(|(name, _)| *name)

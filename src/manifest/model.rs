@@ -244,6 +244,11 @@ pub struct Source {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "super::gates::waive_schema")]
     pub waive: Vec<String>,
+    /// Risks of this source's settings, acknowledged (`plain-text-transport`,
+    /// `unencrypted-transfer`; see docs/checks.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "super::gates::source_acknowledge_schema")]
+    pub acknowledge: Vec<String>,
     /// Feature lists to move (FeatureListRemoteRoot; root sources).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub feature_lists: Vec<FeatureList>,

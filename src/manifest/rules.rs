@@ -302,6 +302,7 @@ fn source_rules(rules: &mut Rules<'_>, source: &Source, path: &str) {
         SessionKind::Root => root_source(rules, source, path),
         SessionKind::User => user_source(rules, source, path),
     }
+    source_risks(rules, source, path);
     let written = ["feature_lists", "packages", "accounts"]
         .iter()
         .any(|k| rules.origin.has(&format!("{path}.{k}")));
@@ -313,6 +314,43 @@ fn source_rules(rules: &mut Rules<'_>, source: &Source, path: &str) {
             "add [[sources.accounts]], [[sources.packages]] or [[sources.feature_lists]]"
                 .to_owned(),
         );
+    }
+}
+
+/// Settings that expose the source's credentials or its accounts' data on the network:
+/// refused unless the source acknowledges them, and a warning on every run when it does.
+fn source_risks(rules: &mut Rules<'_>, source: &Source, path: &str) {
+    let risks = [
+        (
+            "plain-text-transport",
+            "comm_transport",
+            source.comm_transport == Some(super::model::CommTransport::WhostmgrInsecure),
+            "`comm_transport = \"whostmgr_insecure\"` sends the source's root password to it over plain HTTP",
+            "use `ssh` (the default) or `whostmgr`",
+        ),
+        (
+            "unencrypted-transfer",
+            "session.unencrypted",
+            source.session.unencrypted == Some(true),
+            "`unencrypted = true` moves the accounts' data (mail, databases, files) without encryption",
+            "remove `unencrypted` unless the two servers share a private network",
+        ),
+    ];
+    for (risk, key, set, what, fix) in risks {
+        if !set {
+            continue;
+        }
+        let span = rules.value(&format!("{path}.{key}"));
+        if source.acknowledge.iter().any(|a| a == risk) {
+            rules.warning(risk, span, format!("{what} (acknowledged)"), fix.to_owned());
+        } else {
+            rules.error(
+                "unacknowledged-risk",
+                span,
+                format!("{what}: the risk `{risk}` is not acknowledged"),
+                format!("{fix}, or add acknowledge = [\"{risk}\"] to this [[sources]] table"),
+            );
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use toml::Spanned;
 use toml::de::{DeArray, DeTable, DeValue};
 
 use super::diagnostic::Diagnostic;
-use super::gates::{CHECK_NAMES, GATE_KEYS, SOURCE_LEVEL_CHECKS, risk_names};
+use super::gates::{CHECK_NAMES, GATE_KEYS, SOURCE_LEVEL_CHECKS, risk_names, source_risk_names};
 use super::origin::{Loc, SpanIndex};
 use super::secret::suggested_env_var;
 use crate::modules::did_you_mean;
@@ -44,6 +44,19 @@ pub(crate) enum Expect {
     Accounts,
     /// An array of pre-flight check names (`waive`).
     Checks,
+    /// An array of source-level risk names (a `[[sources]]` table's `acknowledge`).
+    SourceRisks,
+}
+
+/// Which names a gate list takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Gate {
+    /// Pre-flight checks (`waive`).
+    Checks,
+    /// An item's risks (`acknowledge` on an account).
+    ItemRisks,
+    /// A source's risks (`acknowledge` on `[[sources]]`).
+    SourceRisks,
 }
 
 /// Which secret, to suggest an environment variable name.
@@ -134,6 +147,7 @@ pub(crate) static SOURCE_KEYS: &[(&str, Expect)] = &[
     ("packages", Expect::Tables(&PACKAGE)),
     ("accounts", Expect::Accounts),
     ("waive", Expect::Checks),
+    ("acknowledge", Expect::SourceRisks),
 ];
 
 static SOURCE: TableSpec = TableSpec {
@@ -364,8 +378,9 @@ impl Walker {
                 // Only packages and feature lists reach here as items; `[[sources]]`
                 // waives for the whole source.
                 let item_level = path.contains("packages") || path.contains("feature_lists");
-                self.gate_names(key, value, true, item_level);
+                self.gate_names(key, value, Gate::Checks, item_level);
             }
+            (Expect::SourceRisks, _) => self.gate_names(key, value, Gate::SourceRisks, false),
             _ => return self.single(expect, key, value),
         }
         // A container keeps its place: its bad entries were pruned inside it.
@@ -391,7 +406,7 @@ impl Walker {
             Expect::Enum(allowed) => self.one_of(allowed, key, value),
             Expect::Secret(field) => self.secret(field, key, value),
             // Checked and pruned in `value`, whatever its type.
-            Expect::Checks => true,
+            Expect::Checks | Expect::SourceRisks => true,
             // A container of the right type was checked in `value`.
             Expect::Table(spec) => {
                 self.reject(key, value, "a table", format!("write it as {}", spec.place))
@@ -547,7 +562,12 @@ impl Walker {
                 },
             );
             if GATE_KEYS.contains(&name) {
-                self.gate_names(name, value, name == "waive", true);
+                let gate = if name == "waive" {
+                    Gate::Checks
+                } else {
+                    Gate::ItemRisks
+                };
+                self.gate_names(name, value, gate, true);
             } else if !self.module_value(name, value, strings.contains(&name)) {
                 bad.push(name.to_owned());
             }
@@ -687,13 +707,14 @@ impl Walker {
         &mut self,
         key: &str,
         value: &mut Spanned<DeValue<'_>>,
-        checks: bool,
+        gate: Gate,
         item_level: bool,
     ) {
-        let (what, known): (&str, Vec<&str>) = if checks {
-            ("pre-flight check", CHECK_NAMES.to_vec())
-        } else {
-            ("risk", risk_names().collect())
+        let checks = gate == Gate::Checks;
+        let (what, known): (&str, Vec<&str>) = match gate {
+            Gate::Checks => ("pre-flight check", CHECK_NAMES.to_vec()),
+            Gate::ItemRisks => ("risk", risk_names().collect()),
+            Gate::SourceRisks => ("source risk", source_risk_names().collect()),
         };
         let example = format!("write `{key} = [\"{}\"]`", known[0]);
         let DeValue::Array(names) = value.get_mut() else {
