@@ -394,6 +394,9 @@ pub struct SimArgs {
     /// 10 ms); e.g. 1000 for sessions that last long enough to watch, pause or abort.
     #[arg(long, value_name = "FACTOR", default_value_t = 1.0, value_parser = positive_factor)]
     pub time_scale: f64,
+    /// The state names answered while a session runs: `reference` (the server's) or `docs`.
+    #[arg(long, value_enum, default_value_t)]
+    pub state_names: crate::sim::StateNames,
 }
 
 /// A positive, finite number for `--time-scale`.
