@@ -11,6 +11,7 @@ mod client_sim;
 mod crashloop;
 mod docs;
 mod faults;
+mod guide_states;
 mod journal;
 mod manifest;
 mod plan;

@@ -219,7 +219,8 @@ enum Next {
 
 impl StatePoll<'_> {
     /// Handles a state read: a terminal state once confirmed, or a pause, ends the
-    /// poll; a change resets the interval, an unchanged state backs it off.
+    /// poll; a change resets the interval, an unchanged state (or a move between the
+    /// docs' per-item names) backs it off.
     async fn read(
         &mut self,
         mut state: SessionState,
@@ -240,14 +241,27 @@ impl StatePoll<'_> {
             return Next::Return(state);
         }
         if self.last.as_ref() == Some(&state) {
-            self.interval = (self.interval * 2).min(self.policy.max);
-            Next::Sleep(Wait::Unchanged)
-        } else {
-            on_change(&state);
-            self.last = Some(state);
-            self.interval = self.policy.min;
-            Next::Sleep(Wait::For(self.policy.min))
+            return self.back_off();
         }
+        on_change(&state);
+        // The docs' per-item names move with the items (TRANSFER_INPROGRESS, then
+        // RESTORE_PENDING …) while the session simply runs on; the master log follows
+        // the items. Only a change of phase (started, pausing, aborting) is read again
+        // soon.
+        let same_phase =
+            self.last.as_ref().is_some_and(SessionState::names_a_queue) && state.names_a_queue();
+        self.last = Some(state);
+        if same_phase {
+            return self.back_off();
+        }
+        self.interval = self.policy.min;
+        Next::Sleep(Wait::For(self.policy.min))
+    }
+
+    /// Nothing changed that matters: the next read waits longer.
+    fn back_off(&mut self) -> Next {
+        self.interval = (self.interval * 2).min(self.policy.max);
+        Next::Sleep(Wait::Unchanged)
     }
 
     /// Confirms a terminal state: a failing or aborted session passes through
@@ -325,8 +339,62 @@ enum Wait {
 
 #[cfg(test)]
 mod tests {
-    use super::{LogSignals, PollPolicy};
+    use super::{LogSignals, Next, PollPolicy, StatePoll, Wait};
+    use crate::domain::SessionState;
+    use crate::whm::{ClientOptions, RetryPolicy, Timeouts, TlsMode, WhmClient};
     use std::time::{Duration, Instant};
+
+    /// Reads `states` in turn (none terminal: the client is never called); the interval
+    /// after each.
+    async fn intervals(states: &[SessionState]) -> Vec<Duration> {
+        let client = WhmClient::new(ClientOptions {
+            base_url: "http://127.0.0.1:9".into(),
+            user: "root".into(),
+            token: "unused".to_owned().into(),
+            tls: TlsMode::SystemRoots,
+            timeouts: Timeouts::default(),
+            retry: RetryPolicy::default(),
+        })
+        .unwrap();
+        let signals = LogSignals::default();
+        let mut poll = StatePoll {
+            client: &client,
+            session: "s",
+            policy: PollPolicy::default(),
+            log: &signals,
+            last: None,
+            interval: PollPolicy::default().min,
+            began: Instant::now(),
+            failing_since: None,
+        };
+        let mut out = Vec::new();
+        for state in states {
+            let next = poll.read(state.clone(), &mut |_| {}).await;
+            assert!(matches!(next, Next::Sleep(Wait::For(_) | Wait::Unchanged)));
+            out.push(poll.interval);
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn the_docs_per_item_names_back_off_like_an_unchanged_running_state() {
+        use SessionState::{Pausing, RestorePending, Running, TransferInProgress};
+        let ms = |n| Duration::from_millis(n);
+        assert_eq!(
+            intervals(&[Running, Running, Running]).await,
+            [ms(250), ms(500), ms(1000)]
+        );
+        assert_eq!(
+            intervals(&[TransferInProgress, RestorePending, TransferInProgress]).await,
+            [ms(250), ms(500), ms(1000)],
+            "items moving between queues are no change of phase"
+        );
+        assert_eq!(
+            intervals(&[TransferInProgress, RestorePending, Pausing]).await,
+            [ms(250), ms(500), ms(250)],
+            "a pause is"
+        );
+    }
 
     const MS: Duration = Duration::from_millis(1);
     /// Followed long enough that 1/40 of it bounds nothing.

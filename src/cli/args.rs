@@ -383,7 +383,7 @@ pub struct SimArgs {
     pub world: PathBuf,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:2087")]
-    pub listen: String,
+    pub listen: std::net::SocketAddr,
     /// The environment variable holding the API token the simulator accepts.
     #[arg(long, default_value = "WHM_SIM_TOKEN", value_name = "VAR")]
     pub token_env: String,
@@ -394,6 +394,9 @@ pub struct SimArgs {
     /// 10 ms); e.g. 1000 for sessions that last long enough to watch, pause or abort.
     #[arg(long, value_name = "FACTOR", default_value_t = 1.0, value_parser = positive_factor)]
     pub time_scale: f64,
+    /// The state names answered while a session runs: `reference` (the server's) or `docs`.
+    #[arg(long, value_enum, default_value_t)]
+    pub state_names: crate::sim::StateNames,
 }
 
 /// A positive, finite number for `--time-scale`.

@@ -89,13 +89,20 @@ impl SessionState {
     /// Whether the session is working (or about to): the per-item names count as
     /// running, since the docs return them for a session in progress.
     pub fn is_active(&self) -> bool {
+        self.names_a_queue()
+            || matches!(
+                self,
+                Self::Running | Self::Pausing | Self::Aborting | Self::ReachedMaxMem
+            )
+    }
+
+    /// Whether this is one of the per-item queue names the docs list for this call
+    /// (`TRANSFER_PENDING` … `RESTORE_INPROGRESS`): a session at work, named after where
+    /// its items stand, so the name moves as items do while the session stays running.
+    pub fn names_a_queue(&self) -> bool {
         matches!(
             self,
-            Self::Running
-                | Self::Pausing
-                | Self::Aborting
-                | Self::ReachedMaxMem
-                | Self::TransferPending
+            Self::TransferPending
                 | Self::TransferInProgress
                 | Self::RestorePending
                 | Self::RestoreInProgress
@@ -151,5 +158,7 @@ mod tests {
         assert_eq!(odd, SessionState::Unknown("HIBERNATING".to_owned()));
         assert!(!odd.is_terminal() && !odd.is_active());
         assert!(SessionState::from_name("TRANSFER_INPROGRESS").is_active());
+        assert!(SessionState::RestorePending.names_a_queue());
+        assert!(!SessionState::Running.names_a_queue() && !SessionState::Pending.names_a_queue());
     }
 }

@@ -35,7 +35,7 @@ mod worker;
 pub mod world;
 
 pub use faults::Faults;
-pub use options::{ResultStyle, SimOptions, TimeScale, TlsOptions};
+pub use options::{ResultStyle, SimOptions, StateNames, TimeScale, TlsOptions};
 pub use serve::{listen_warning, random_token, serve_until, serve_until_signal, token_from_env};
 pub use server::{SimError, SimHandle, Simulator};
 pub use state::Persisted;

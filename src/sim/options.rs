@@ -1,5 +1,6 @@
 //! How a simulator instance is configured: listen address, accepted token, result
-//! style, log blocking, time scale, faults, TLS, persistence and the RNG seed.
+//! style, state names, log blocking, time scale, faults, TLS, persistence and the RNG
+//! seed.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -23,6 +24,23 @@ pub enum ResultStyle {
     String,
     /// Always the integers `1` / `0` (the OpenAPI description's view).
     Integer,
+}
+
+/// Which names `get_transfer_session_state` answers (REFERENCE §4.11: the server and
+/// the docs disagree, and a client must accept both).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum StateNames {
+    /// The session states, as the 11.120 source answers (§5.2): `RUNNING` while the
+    /// session works.
+    #[default]
+    Reference,
+    /// The guide's list while the session works: `TRANSFER_INPROGRESS`,
+    /// `RESTORE_INPROGRESS`, `TRANSFER_PENDING` or `RESTORE_PENDING` as its queues stand
+    /// instead of `RUNNING`; `PENDING`, `COMPLETED` and `FAILED` as the session states.
+    /// The list has no name for a pause or an abort: `PAUSING`, `PAUSED`, `ABORTING` and
+    /// `ABORTED` are answered as under `reference`.
+    Docs,
 }
 
 /// Simulated throughput, so a "10 GB" account takes milliseconds.
@@ -120,6 +138,8 @@ pub struct SimOptions {
     pub api_token: String,
     /// Result typing; see [`ResultStyle`].
     pub result_style: ResultStyle,
+    /// The names `get_transfer_session_state` answers; see [`StateNames`].
+    pub state_names: StateNames,
     /// When true, `fetch_transfer_session_log` waits until the requested log is finished,
     /// as the 11.120 handler appears to (REFERENCE §4.12). Default false: the partial file
     /// is returned at once.
@@ -144,6 +164,7 @@ impl Default for SimOptions {
             api_user: "root".into(),
             api_token: "SIMTOKEN".into(),
             result_style: ResultStyle::Documented,
+            state_names: StateNames::Reference,
             blocking_logs: false,
             time_scale: TimeScale::default(),
             faults: Faults::default(),

@@ -8,6 +8,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use super::logs::LogFile;
+use super::options::StateNames;
 use super::queue::{Pick, Queue, QueueIndex};
 
 /// A session's overall state, as `get_transfer_session_state` names it: the server's
@@ -103,6 +104,18 @@ pub enum ItemState {
 }
 
 impl ItemState {
+    /// The name the queues give it (REFERENCE §5.3).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::TransferPending => "TRANSFER_PENDING",
+            Self::TransferInprogress => "TRANSFER_INPROGRESS",
+            Self::RestorePending => "RESTORE_PENDING",
+            Self::RestoreInprogress => "RESTORE_INPROGRESS",
+            Self::Completed => "COMPLETED",
+            Self::Failed => "FAILED",
+        }
+    }
+
     /// Whether the TRANSFER step is still to do or in progress.
     pub fn transfer_open(self) -> bool {
         matches!(self, Self::TransferPending | Self::TransferInprogress)
@@ -203,6 +216,31 @@ pub struct Session {
 }
 
 impl Session {
+    /// The name `get_transfer_session_state` answers for this session.
+    ///
+    /// Under [`StateNames::Docs`] a running session is named after its queues (the
+    /// guide's per-item names): a step in progress before one waiting, TRANSFER before
+    /// RESTORE. Once every item is done while the master is still writing its end, the
+    /// last step is still under way: `RESTORE_INPROGRESS`. The guide's list has no name
+    /// for a pause or an abort, so `PAUSING`, `PAUSED`, `ABORTING` and `ABORTED` are
+    /// answered as the server names them.
+    pub fn answered_state(&self, names: StateNames) -> &'static str {
+        if names == StateNames::Reference || self.state != SessionState::Running {
+            return self.state.name();
+        }
+        let any = |state: ItemState| self.items.iter().any(|i| i.state == state);
+        [
+            ItemState::TransferInprogress,
+            ItemState::RestoreInprogress,
+            ItemState::TransferPending,
+            ItemState::RestorePending,
+        ]
+        .into_iter()
+        .find(|&state| any(state))
+        .unwrap_or(ItemState::RestoreInprogress)
+        .name()
+    }
+
     /// The item with this module and key.
     pub fn item(&self, module: &str, key: &str) -> Option<&Item> {
         if self.index.covers(&self.items) {
@@ -279,6 +317,83 @@ mod tests {
         assert_eq!(id.len(), 36);
         assert!(id.starts_with("remoteexamplecopya20140211211719"), "{id}");
         assert!(valid_id(&id) && !valid_id("a-b"));
+    }
+
+    /// A running session whose items stand in `states`, in order.
+    fn running(states: &[ItemState]) -> Session {
+        let items = states
+            .iter()
+            .enumerate()
+            .map(|(n, &state)| Item {
+                module: "AccountRemoteRoot".into(),
+                type_id: 3000,
+                key: format!("u{n}"),
+                local: format!("u{n}"),
+                size: 1,
+                priority: 255,
+                prerequisite: None,
+                params: BTreeMap::new(),
+                state,
+                failure: None,
+                crashes: 0,
+                transferred_at: None,
+            })
+            .collect();
+        Session {
+            id: "t".into(),
+            kind: SessionKind::RemoteRoot,
+            initiator: "copyacct".into(),
+            creator: "root".into(),
+            host: "h".into(),
+            source_key: "h".into(),
+            password: None,
+            options: SessionOptions {
+                transfer_threads: 1,
+                restore_threads: 1,
+                unrestricted: false,
+                copy_reseller_privs: false,
+            },
+            state: SessionState::Running,
+            pid: Some(2000),
+            items,
+            logs: BTreeMap::new(),
+            analysis: None,
+            started_once: true,
+            index: QueueIndex::default(),
+        }
+    }
+
+    #[test]
+    fn docs_names_follow_the_queues_and_reference_names_the_session() {
+        use ItemState::{
+            Completed, RestoreInprogress, RestorePending, TransferInprogress, TransferPending,
+        };
+        let cases: [(&[ItemState], &str); 6] = [
+            (&[TransferPending, TransferPending], "TRANSFER_PENDING"),
+            (&[RestorePending, TransferInprogress], "TRANSFER_INPROGRESS"),
+            (&[RestoreInprogress, TransferPending], "RESTORE_INPROGRESS"),
+            (&[RestorePending, TransferPending], "TRANSFER_PENDING"),
+            (&[Completed, RestorePending], "RESTORE_PENDING"),
+            (&[Completed, Completed], "RESTORE_INPROGRESS"),
+        ];
+        for (states, want) in cases {
+            let s = running(states);
+            assert_eq!(s.answered_state(StateNames::Docs), want, "{states:?}");
+            assert_eq!(s.answered_state(StateNames::Reference), "RUNNING");
+        }
+        let mut s = running(&[TransferInprogress]);
+        for state in [
+            SessionState::Pending,
+            SessionState::Pausing,
+            SessionState::Paused,
+            SessionState::Aborting,
+            SessionState::Aborted,
+            SessionState::Completed,
+            SessionState::Failed,
+        ] {
+            s.state = state;
+            assert_eq!(s.answered_state(StateNames::Docs), state.name());
+        }
     }
 
     #[test]

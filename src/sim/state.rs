@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 
 use super::faults::Faults;
 use super::index::WorldIndex;
-use super::options::{ResultStyle, SimOptions, TimeScale};
+use super::options::{ResultStyle, SimOptions, StateNames, TimeScale};
 use super::session::Session;
 use super::stats::SimStats;
 use super::world::World;
@@ -24,6 +24,7 @@ pub(crate) struct Config {
     pub api_user: String,
     pub api_token: String,
     pub result_style: ResultStyle,
+    pub state_names: StateNames,
     pub blocking_logs: bool,
     pub time_scale: TimeScale,
     pub state_file: Option<PathBuf>,
@@ -81,6 +82,7 @@ impl Shared {
                 api_user: opts.api_user.clone(),
                 api_token: opts.api_token.clone(),
                 result_style: opts.result_style,
+                state_names: opts.state_names,
                 blocking_logs: opts.blocking_logs,
                 time_scale: opts.time_scale,
                 state_file: opts.state_file.clone(),

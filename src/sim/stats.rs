@@ -25,6 +25,8 @@ pub struct SimStats {
     pub item_restores: BTreeMap<String, u64>,
     /// Sessions created.
     pub sessions_created: u64,
+    /// State names `get_transfer_session_state` answered, per name.
+    pub state_answers: BTreeMap<String, u64>,
     /// The raw URI (path and query) of every request that carried a query string, so
     /// tests can prove no secret travels in a URL (the client sends everything in POST
     /// bodies).

@@ -1,7 +1,21 @@
-//! The session state machine: pause, resume and abort, and a session whose process is
-//! gone.
+//! The session state machine: pause, resume and abort, a session whose process is
+//! gone, and the state names answered under either `state_names` option.
 
 use super::{actions, basic_world, held, ok, reason, start};
+use crate::support::wait::until_async;
+use std::collections::BTreeSet;
+use whm_migrate::sim::{SimOptions, StateNames};
+
+/// The names the guide says `get_transfer_session_state` "will respond with".
+const GUIDE: [&str; 7] = [
+    "TRANSFER_PENDING",
+    "TRANSFER_INPROGRESS",
+    "RESTORE_PENDING",
+    "RESTORE_INPROGRESS",
+    "PENDING",
+    "COMPLETED",
+    "FAILED",
+];
 
 #[tokio::test]
 async fn pause_resume_and_abort_follow_the_state_machine() {
@@ -122,5 +136,68 @@ async fn pause_of_a_session_without_a_live_process_fails_it() {
             .unwrap(),
         "fail"
     );
+    h.shutdown().await;
+}
+
+/// Under `state_names = docs` a session answers the guide's names from its creation to
+/// its end: PENDING, then its queues' names (never RUNNING), then COMPLETED. A pause and
+/// an abort, which the guide's list cannot name, answer as the server does.
+#[tokio::test]
+async fn under_the_docs_names_a_session_answers_the_guides_list() {
+    let opts = SimOptions {
+        state_names: StateNames::Docs,
+        ..held()
+    };
+    let (h, api) = start(basic_world(), opts).await;
+    let id = api.create_root().await;
+    for u in ["alice", "bob", "carol"] {
+        api.enqueue_account(&id, u).await;
+    }
+    assert_eq!(api.state(&id).await, "PENDING");
+    assert!(ok(&api
+        .call("start_transfer_session", &[("transfer_session_id", &id)])
+        .await));
+    // Read until the end: every answer is on the guide's list, and the transfers and the
+    // restore left alone at the end (two workers, three accounts) are both named.
+    let mut seen = BTreeSet::new();
+    let mut last = String::new();
+    until_async("the session to complete", async || {
+        last = api.state(&id).await;
+        seen.insert(last.clone());
+        last == "COMPLETED"
+    })
+    .await;
+    assert!(seen.iter().all(|s| GUIDE.contains(&s.as_str())), "{seen:?}");
+    for name in ["TRANSFER_INPROGRESS", "RESTORE_INPROGRESS"] {
+        assert!(seen.contains(name), "{name} never answered: {seen:?}");
+    }
+    let stats = api.stats().await;
+    assert!(!stats.state_answers.contains_key("RUNNING"), "{stats:#?}");
+    assert!(stats.state_answers["TRANSFER_INPROGRESS"] >= 1);
+
+    // Pause and abort answer the server's names; a resumed session the guide's again.
+    let q = api.create_root().await;
+    for u in ["alice", "bob", "carol"] {
+        api.enqueue_account(&q, u).await;
+    }
+    api.call("start_transfer_session", &[("transfer_session_id", &q)])
+        .await;
+    assert!(ok(&api
+        .call("pause_transfer_session", &[("transfer_session_id", &q)])
+        .await));
+    assert_eq!(api.state(&q).await, "PAUSING");
+    api.wait_state(&q, "PAUSED").await;
+    assert!(ok(&api
+        .call("start_transfer_session", &[("transfer_session_id", &q)])
+        .await));
+    // Running again: named after its queues (which step a worker takes first is a race).
+    let resumed = api.state(&q).await;
+    assert!(GUIDE[..4].contains(&resumed.as_str()), "{resumed}");
+    assert!(ok(&api
+        .call("abort_transfer_session", &[("transfer_session_id", &q)])
+        .await));
+    let s = api.state(&q).await;
+    assert!(s == "ABORTING" || s == "ABORTED", "{s}");
+    api.wait_state(&q, "ABORTED").await;
     h.shutdown().await;
 }

@@ -23,16 +23,12 @@ pub async fn run(printer: &Printer, args: &SimArgs) -> CommandResult {
             args.token_env
         )
     })?;
-    let listen = args
-        .listen
-        .parse()
-        .into_diagnostic()
-        .wrap_err_with(|| format!("invalid --listen address “{}”", args.listen))?;
     let opts = SimOptions {
-        listen,
+        listen: args.listen,
         api_token: token,
         state_file: args.state_file.clone(),
         time_scale: TimeScale::default().slowed(args.time_scale),
+        state_names: args.state_names,
         ..SimOptions::default()
     };
     if let Some(warning) = listen_warning(&opts) {

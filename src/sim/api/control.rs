@@ -13,6 +13,7 @@ use crate::sim::logs::{self, MASTER};
 use crate::sim::runner;
 use crate::sim::session::SessionState;
 use crate::sim::state::Shared;
+use crate::sim::stats::SimStats;
 
 /// `start_transfer_session`.
 pub fn start(shared: &Arc<Shared>, p: &Params, caller: &str) -> Reply {
@@ -159,11 +160,16 @@ pub fn abort(shared: &Arc<Shared>, p: &Params, caller: &str) -> Reply {
     }
 }
 
-/// `get_transfer_session_state`: session states only.
+/// `get_transfer_session_state`: the session states, or while it runs the guide's
+/// per-item names (as the simulator's `state_names` option says), counted per name.
 pub fn state(shared: &Arc<Shared>, p: &Params, caller: &str) -> Reply {
     let mut inner = shared.lock();
     match p.session(&mut inner, "get_transfer_session_state", caller) {
-        Ok(id) => Reply::ok(json!({ "state_name": inner.sessions[&id].state.name() })),
+        Ok(id) => {
+            let name = inner.sessions[&id].answered_state(shared.config.state_names);
+            SimStats::bump(&mut inner.stats.state_answers, name);
+            Reply::ok(json!({ "state_name": name }))
+        }
         Err(r) => r,
     }
 }
