@@ -297,3 +297,31 @@ async fn abort_stops_the_session_and_the_next_apply_moves_the_rest() {
     }
     assert_world_complete(&sim.sim.world());
 }
+
+/// A destination that answers a state name no document lists (`WORKING`, a newer
+/// server's) while a session runs: an apply killed mid-run is followed to the end by
+/// the next, never replaced by a second session.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_undocumented_state_name_is_followed_never_replaced() {
+    let mut opts = docs(SLOW_RATE);
+    opts.state_names = StateNames::Undocumented;
+    let sim = SimContext::with(apply_world(), opts).await;
+    let case = apply_case(&sim, "undocumented");
+    let mut child = case.command("apply", &[]).spawn();
+    assert!(
+        wait_for(&sim, &mut child, |s| s
+            .state_answers
+            .get("WORKING")
+            .is_some_and(|n| *n >= 2))
+        .await,
+        "the run ended before the session was at work"
+    );
+    child.kill().await.unwrap(); // SIGKILL
+    finish(child).await;
+    let out = case.run("apply", &[]).await;
+    out.assert_code(0);
+    let s = sim.sim.stats();
+    assert_eq!(s.sessions_created, 1, "{s:#?}");
+    assert_eq!(calls(&s, "start_transfer_session"), 1, "started again");
+    assert_exactly_once(&sim, "an undocumented state name");
+}

@@ -149,17 +149,11 @@ impl SourceJob<'_> {
         run: &mut SourceRun,
     ) -> Result<(), ApplyError> {
         let observed = self.plan.session.as_ref().map(|s| s.state.clone());
-        let unconfirmed = self
-            .plan
-            .session
-            .as_ref()
-            .is_some_and(|s| s.unconfirmed.is_some());
-        // An earlier run's session still at work, or one whose state the plan could not
-        // read (unless it was last seen waiting to be started): follow it; enqueue
-        // nothing into it, and never replace it.
+        // A recorded session that is not waiting to be (re)started is at work, or in a
+        // state this client cannot name, or unread: follow it; enqueue nothing into it,
+        // and never replace it (a terminal one was retired by the plan).
         if let (Some(id), Some(s)) = (run.session.clone(), &observed)
-            && (s.is_active()
-                || (unconfirmed && !matches!(s, SessionState::Pending | SessionState::Paused)))
+            && !matches!(s, SessionState::Pending | SessionState::Paused)
         {
             run.resumed = true;
             self.note_state(&id, s);

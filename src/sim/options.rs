@@ -41,6 +41,9 @@ pub enum StateNames {
     /// The list has no name for a pause or an abort: `PAUSING`, `PAUSED`, `ABORTING` and
     /// `ABORTED` are answered as under `reference`.
     Docs,
+    /// `WORKING` while the session works: a name no document lists (a newer server's),
+    /// which a client must follow, never take for an end or a session to replace.
+    Undocumented,
 }
 
 /// Simulated throughput, so a "10 GB" account takes milliseconds.

@@ -228,6 +228,9 @@ impl Session {
         if names == StateNames::Reference || self.state != SessionState::Running {
             return self.state.name();
         }
+        if names == StateNames::Undocumented {
+            return "WORKING";
+        }
         let any = |state: ItemState| self.items.iter().any(|i| i.state == state);
         [
             ItemState::TransferInprogress,
