@@ -288,6 +288,22 @@ async fn session_control_follows_the_state_machine() {
         .await
         .unwrap()
         .transfer_session_id;
+    // The docs list only `unrestricted_restore = 1`; the server's code (and the
+    // simulator) take 1 as well as 0 (docs/manifest.md says why 0 is the default).
+    let unrestricted = c
+        .create_remote_user_transfer_session(&UserSessionRequest {
+            host: "src.example.com".into(),
+            password: SecretString::from("alicepw"),
+            unrestricted_restore: true,
+        })
+        .await
+        .unwrap()
+        .transfer_session_id;
+    assert_eq!(
+        c.get_transfer_session_state(&unrestricted).await.unwrap(),
+        SessionState::Pending
+    );
+    c.abort_transfer_session(&unrestricted).await.unwrap();
     // A root-only module in a user session is refused.
     let err = c
         .enqueue_transfer_item(&user, "PackageRemoteRoot", &kv(&[("package", "gold")]))
