@@ -38,6 +38,7 @@ pub mod plan;
 pub mod rehearse;
 pub mod report;
 pub mod sim;
+pub mod text;
 pub mod translog;
 pub mod units;
 pub mod whm;

@@ -676,3 +676,40 @@ async fn abort_from_a_second_process_stops_the_run_and_the_next_apply_moves_the_
     }
     assert_world_complete(&sim.sim.world());
 }
+
+/// A failure text from the server carrying terminal control sequences (a clipboard
+/// write, a screen clear) reaches the terminal escaped, in the report and in the
+/// progress lines (issue 20 item 7).
+#[tokio::test(flavor = "multi_thread")]
+async fn control_sequences_from_the_server_reach_the_terminal_escaped() {
+    let sim = SimContext::with(
+        world(),
+        SimOptions {
+            faults: Faults {
+                fail_restore: [(
+                    "carol".to_owned(),
+                    "Disk full\u{1b}]52;c;ZXZpbA==\u{7}\u{1b}[2J here".to_owned(),
+                )]
+                .into(),
+                ..Faults::default()
+            },
+            ..SimOptions::default()
+        },
+    )
+    .await;
+    let case = case(&sim);
+    let out = case.run("apply", &["--color", "never"]).await;
+    out.assert_code(3);
+    for (stream, text) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{stream}: {text:?}"
+        );
+    }
+    assert!(
+        out.stdout
+            .contains(r"Disk full\x1b]52;c;ZXZpbA==\x07\x1b[2J here"),
+        "{}",
+        out.stdout
+    );
+}

@@ -50,18 +50,14 @@ impl ExitStatus {
 }
 
 /// Why a command failed.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum Failure {
     /// A migration call failed.
-    Migration(MigrationError),
+    #[error(transparent)]
+    Migration(#[from] MigrationError),
     /// Anything else (the simulator, the schema, …).
+    #[error("{0:?}")]
     Other(miette::Report),
-}
-
-impl From<MigrationError> for Failure {
-    fn from(e: MigrationError) -> Self {
-        Self::Migration(e)
-    }
 }
 
 impl From<miette::Report> for Failure {

@@ -3,6 +3,7 @@
 
 use crate::manifest::Diagnostics;
 use crate::migration::Notify;
+use crate::text::for_terminal;
 use std::io::Write as _;
 
 /// When to colour output.
@@ -46,7 +47,10 @@ impl Printer {
     pub fn data(&self, text: &str) {
         let mut out = std::io::stdout().lock();
         // A closed stdout (`| head`) is the reader's choice: nothing to report.
-        drop(out.write_all(text.as_bytes()).and_then(|()| out.flush()));
+        drop(
+            out.write_all(for_terminal(text).as_bytes())
+                .and_then(|()| out.flush()),
+        );
     }
 
     /// A progress or status message on stderr; silenced by `-q`.
@@ -88,7 +92,7 @@ impl Printer {
     fn stderr_line(text: &str) {
         let mut err = std::io::stderr().lock();
         // A closed stderr leaves nowhere to say so.
-        drop(writeln!(err, "{text}"));
+        drop(writeln!(err, "{}", for_terminal(text)));
     }
 }
 

@@ -22,6 +22,7 @@ use super::format::{bytes, duration};
 use super::plain;
 use super::progress::{Render, Sink};
 use crate::domain;
+use crate::text::for_terminal;
 use crate::translog::{ItemKey, ItemState};
 
 const SOURCE_TEMPLATE: &str = "{spinner} {prefix} [{bar:30}] {pos}/{len} items  {msg}";
@@ -68,7 +69,7 @@ impl BarsRenderer {
         let sink = &mut self.sink;
         self.multi.suspend(|| {
             // Progress is best-effort: a closed or full terminal must not stop the migration.
-            let _ = writeln!(sink, "{line}");
+            let _ = writeln!(sink, "{}", for_terminal(line));
             let _ = sink.flush();
         });
     }
@@ -116,15 +117,17 @@ impl BarsRenderer {
         let existing = bars.items.iter().position(|(k, _)| *k == change.key);
         let active = matches!(change.state, ItemState::Transferring | ItemState::Restoring);
         match (existing, active) {
-            (Some(i), true) => bars.items[i].1.set_message(change.phrase()),
+            (Some(i), true) => bars.items[i]
+                .1
+                .set_message(for_terminal(&change.phrase()).into_owned()),
             (None, true) => {
                 let after = bars.items.last().map_or(&bars.overall, |(_, b)| b);
                 let bar = multi.insert_after(
                     after,
                     ProgressBar::new_spinner()
                         .with_style(Self::style(ITEM_TEMPLATE))
-                        .with_prefix(change.label())
-                        .with_message(change.phrase()),
+                        .with_prefix(for_terminal(&change.label()).into_owned())
+                        .with_message(for_terminal(&change.phrase()).into_owned()),
                 );
                 if !hidden {
                     bar.enable_steady_tick(TICK);

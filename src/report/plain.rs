@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use super::event::ProgressEvent;
 use super::format::{duration, timestamp};
 use super::progress::{Heartbeat, Render, Sink};
+use crate::text::for_terminal;
 use crate::translog::ItemState;
 
 /// Writes plain lines to a sink.
@@ -85,7 +86,7 @@ impl Render for PlainRenderer {
         if let Some(line) = line(source, event) {
             // Progress is best-effort: a closed or full terminal must not stop the
             // migration.
-            let _ = writeln!(self.sink, "{} {line}", timestamp(time));
+            let _ = writeln!(self.sink, "{} {}", timestamp(time), for_terminal(&line));
             let _ = self.sink.flush();
         }
     }
