@@ -1,6 +1,7 @@
 //! The command line as clap sees it: flags and help text, nothing resolved yet.
 
 use crate::cli::printer::ColorChoice;
+use crate::sim::LogLayout;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -394,6 +395,9 @@ pub struct SimArgs {
     /// 10 ms); e.g. 1000 for sessions that last long enough to watch, pause or abort.
     #[arg(long, value_name = "FACTOR", default_value_t = 1.0, value_parser = positive_factor)]
     pub time_scale: f64,
+    /// Where log records put `type`: reference, docs (the guide's printing) or mixed.
+    #[arg(long, value_enum, default_value_t)]
+    pub log_layout: LogLayout,
 }
 
 /// A positive, finite number for `--time-scale`.

@@ -31,6 +31,7 @@ pub async fn run(printer: &Printer, args: &SimArgs) -> CommandResult {
         api_token: token,
         state_file: args.state_file.clone(),
         time_scale: TimeScale::default().slowed(args.time_scale),
+        log_layout: args.log_layout,
         ..SimOptions::default()
     };
     serve_until_signal(world, opts, |url| {
