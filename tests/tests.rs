@@ -12,6 +12,7 @@ mod crashloop;
 mod docs;
 mod faults;
 mod journal;
+mod log_layouts;
 mod manifest;
 mod plan;
 mod preflight;
