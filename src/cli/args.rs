@@ -1,6 +1,7 @@
 //! The command line as clap sees it: flags and help text, nothing resolved yet.
 
 use crate::cli::printer::ColorChoice;
+use crate::sim::LogLayout;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -397,6 +398,9 @@ pub struct SimArgs {
     /// The state names answered while a session runs: `reference` (the server's) or `docs`.
     #[arg(long, value_enum, default_value_t)]
     pub state_names: crate::sim::StateNames,
+    /// Where log records put `type`: reference, docs (the guide's printing) or mixed.
+    #[arg(long, value_enum, default_value_t)]
+    pub log_layout: LogLayout,
 }
 
 /// A positive, finite number for `--time-scale`.

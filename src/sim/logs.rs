@@ -1,5 +1,6 @@
 //! Session log files in the line-delimited JSON format of REFERENCE §7 (current form:
-//! numeric `pid`, `time`, `indent: 0`, `partial: 0`), written with serde_json.
+//! numeric `pid`, `time`, `indent: 0`, `partial: 0`), written with serde_json. Records
+//! are built in that form and laid out as the session's [`LogLayout`] says when written.
 //!
 //! A file is "unfinished" (on a server: `.NAME`) until its final record; then it is
 //! "renamed" to `NAME`. `master.log` finishes when the session reaches a terminal state,
@@ -12,6 +13,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
+use super::options::LogLayout;
+
 /// One log file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogFile {
@@ -19,6 +22,9 @@ pub struct LogFile {
     pub text: LogText,
     /// Whether it has been renamed to its plain name.
     pub finished: bool,
+    /// Records written so far: picks each record's layout under [`LogLayout::Mixed`].
+    #[serde(default)]
+    pub records: u64,
 }
 
 /// Append-only text kept in sealed chunks: a copy of a long log (to answer a fetch
@@ -127,13 +133,70 @@ pub fn item_log_name(queue: &str, module: &str, key: &str) -> String {
     format!("item-{queue}_{module}_{key}")
 }
 
-/// Appends one record to a file (creating it unfinished).
-pub fn append(logs: &mut BTreeMap<String, LogFile>, file: &str, record: &Value) {
+/// Appends one record to a file (creating it unfinished), laid out as `layout` says.
+pub fn append(logs: &mut BTreeMap<String, LogFile>, layout: LogLayout, file: &str, record: &Value) {
     let f = logs.entry(file.to_owned()).or_default();
+    let nth = f.records;
+    f.records += 1;
+    let laid_out;
+    let record = match layout {
+        LogLayout::Reference => record,
+        LogLayout::Docs => {
+            laid_out = lay_out(record, true, is_item_step, true);
+            &laid_out
+        }
+        // Each record in turn: `type` at the top, inside `contents`, absent wherever an
+        // `action` says the kind; the pid's typing changes on a different beat, so every
+        // pairing shows up.
+        LogLayout::Mixed => {
+            let (nested, bare): (bool, fn(&str) -> bool) = match nth % 3 {
+                0 => (false, |_| false),
+                1 => (true, |_| false),
+                _ => (true, |_| true),
+            };
+            laid_out = lay_out(record, nested, bare, nth % 2 == 1);
+            &laid_out
+        }
+    };
     // serde_json straight to a string, not through `Display`'s formatter.
     f.text
         .push_str(&serde_json::to_string(record).unwrap_or_default());
     f.text.push('\n');
+}
+
+/// The actions the guide prints with no `type` at all (`process-item`, `success-item`;
+/// the other item steps alike).
+fn is_item_step(action: &str) -> bool {
+    action.ends_with("-item")
+}
+
+/// A record in the guide's layouts (REFERENCE §7.2, `fetch_transfer_session_log--3.json`):
+/// when `nested`, `type` moved into an object `contents`, or left out altogether from a
+/// `control` record whose `action` passes `bare`; `pid` written as a string when
+/// `pid_text`. A record whose `contents` is text keeps its top-level `type`: nothing
+/// else would say what it is.
+fn lay_out(record: &Value, nested: bool, bare: fn(&str) -> bool, pid_text: bool) -> Value {
+    let mut record = record.clone();
+    let Some(m) = record.as_object_mut() else {
+        return record;
+    };
+    if pid_text && let Some(pid) = m.get_mut("pid").filter(|p| p.is_u64()) {
+        *pid = json!(pid.to_string());
+    }
+    let Some(Value::Object(contents)) = m.get("contents").filter(|_| nested) else {
+        return record;
+    };
+    let bare = contents
+        .get("action")
+        .and_then(Value::as_str)
+        .is_some_and(bare);
+    let kind = m.remove("type");
+    let bare = bare && kind.as_ref().is_some_and(|k| k == "control");
+    if let (Some(kind), false, Some(Value::Object(contents))) = (kind, bare, m.get_mut("contents"))
+    {
+        contents.insert("type".into(), kind);
+    }
+    record
 }
 
 /// Appends plain text to a file.
@@ -263,7 +326,12 @@ mod tests {
     #[test]
     fn records_are_single_lines_with_current_keys() {
         let mut logs = BTreeMap::new();
-        append(&mut logs, MASTER, &control(7, 0, "start", Map::new()));
+        append(
+            &mut logs,
+            LogLayout::Reference,
+            MASTER,
+            &control(7, 0, "start", Map::new()),
+        );
         let text = logs[MASTER].text.to_string();
         let line = text.lines().next().unwrap();
         let v: Value = serde_json::from_str(line).unwrap();
@@ -273,6 +341,72 @@ mod tests {
         assert!(find(&logs, ".master.log").is_some());
         logs.get_mut(MASTER).unwrap().finished = true;
         assert!(find(&logs, ".master.log").is_none() && find(&logs, MASTER).is_some());
+    }
+
+    /// The records of `file`, parsed.
+    fn lines(logs: &BTreeMap<String, LogFile>, file: &str) -> Vec<Value> {
+        let text = logs[file].text.to_string();
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn the_docs_layout_prints_records_as_the_guide_does() {
+        let mut logs = BTreeMap::new();
+        let process = item_fields("TRANSFER", "bob", "bob", "AccountRemoteRoot", "Account");
+        for record in [
+            control(7, 0, "start", Map::new()),
+            control(8, 1, "process-item", process),
+            item_msg("out", "copied", 8),
+            record("out", json!("plain"), 8),
+        ] {
+            append(&mut logs, LogLayout::Docs, MASTER, &record);
+        }
+        let got = lines(&logs, MASTER);
+        assert!(
+            got.iter()
+                .all(|r| r.get("type").is_none() || r["contents"].is_string())
+        );
+        assert_eq!(
+            (&got[0]["pid"], &got[0]["contents"]["type"]),
+            (&json!("7"), &json!("control"))
+        );
+        // An item step has no `type` at all: its `action` says what it is.
+        assert_eq!(got[1]["contents"]["action"], "process-item");
+        assert!(got[1]["contents"].get("type").is_none());
+        assert_eq!(got[2]["contents"]["type"], "out");
+        // Text contents cannot hold a `type`: it stays where it was.
+        assert_eq!(
+            (&got[3]["type"], &got[3]["pid"]),
+            (&json!("out"), &json!("8"))
+        );
+        assert_eq!(logs[MASTER].records, 4);
+    }
+
+    #[test]
+    fn the_mixed_layout_varies_record_by_record() {
+        let mut logs = BTreeMap::new();
+        for _ in 0..6 {
+            let fields = item_fields("RESTORE", "bob", "bob", "AccountRemoteRoot", "Account");
+            append(
+                &mut logs,
+                LogLayout::Mixed,
+                MASTER,
+                &control(9, 1, "start-item", fields),
+            );
+        }
+        let got = lines(&logs, MASTER);
+        let place = |r: &Value| match (r.get("type"), r["contents"].get("type")) {
+            (Some(_), None) => "top",
+            (None, Some(_)) => "nested",
+            (None, None) => "none",
+            (Some(_), Some(_)) => "both",
+        };
+        let places: Vec<_> = got.iter().map(place).collect();
+        assert_eq!(places, ["top", "nested", "none", "top", "nested", "none"]);
+        let text_pids: Vec<bool> = got.iter().map(|r| r["pid"].is_string()).collect();
+        assert_eq!(text_pids, [false, true, false, true, false, true]);
     }
 
     #[test]

@@ -4,8 +4,8 @@
 //!
 //! * [`World`]: the simulated destination and source servers (TOML).
 //! * [`Simulator::start`] → [`SimHandle`]: serve on an address, inspect and stop.
-//! * [`SimOptions`]: token, result typing, blocking logs, time scale, faults, TLS,
-//!   persistence, seed.
+//! * [`SimOptions`]: token, result typing, blocking logs, log layout ([`LogLayout`]),
+//!   time scale, faults, TLS, persistence, seed.
 //! * [`Faults`]: injected failures; also settable over `POST /__sim/faults`.
 //! * [`SimStats`]: counters, also at `GET /__sim/stats`.
 //! * [`serve_until_signal`]: standalone serving for `whm-migrate sim`.
@@ -35,8 +35,10 @@ mod worker;
 pub mod world;
 
 pub use faults::Faults;
-pub use options::{ResultStyle, SimOptions, StateNames, TimeScale, TlsOptions};
-pub use serve::{listen_warning, random_token, serve_until, serve_until_signal, token_from_env};
+pub use options::{LogLayout, ResultStyle, SimOptions, StateNames, TimeScale, TlsOptions};
+pub use serve::{
+    NoToken, listen_warning, random_token, serve_until, serve_until_signal, token_from_env,
+};
 pub use server::{SimError, SimHandle, Simulator};
 pub use state::Persisted;
 pub use stats::SimStats;

@@ -1,6 +1,6 @@
 //! How a simulator instance is configured: listen address, accepted token, result
-//! style, state names, log blocking, time scale, faults, TLS, persistence and the RNG
-//! seed.
+//! style, state names, log blocking, log layout, time scale, faults, TLS, persistence and
+//! the RNG seed.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -44,6 +44,23 @@ pub enum StateNames {
     /// `WORKING` while the session works: a name no document lists (a newer server's),
     /// which a client must follow, never take for an end or a session to replace.
     Undocumented,
+}
+
+/// How log records are laid out (REFERENCE §7.2): where `type` sits and how `pid` is
+/// typed. A client must read all three; the simulator writes one so tests can prove it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum LogLayout {
+    /// Current logs: `type` at the top level of every record, numeric `pid`.
+    #[default]
+    Reference,
+    /// The guide's printing (`fetch_transfer_session_log--3.json`): `type` inside
+    /// `contents`, no `type` at all on item records (`process-item`, `success-item`…),
+    /// `pid` as a string.
+    Docs,
+    /// Record by record in turn: the reference layout, `type` inside `contents`, no
+    /// `type` where `action` tells the kind; `pid` a string on every other record.
+    Mixed,
 }
 
 /// Simulated throughput, so a "10 GB" account takes milliseconds.
@@ -147,6 +164,8 @@ pub struct SimOptions {
     /// as the 11.120 handler appears to (REFERENCE §4.12). Default false: the partial file
     /// is returned at once.
     pub blocking_logs: bool,
+    /// How log records are laid out; see [`LogLayout`]. Default: the reference layout.
+    pub log_layout: LogLayout,
     /// Simulated throughput.
     pub time_scale: TimeScale,
     /// Initial faults (all off by default).
@@ -169,6 +188,7 @@ impl Default for SimOptions {
             result_style: ResultStyle::Documented,
             state_names: StateNames::Reference,
             blocking_logs: false,
+            log_layout: LogLayout::Reference,
             time_scale: TimeScale::default(),
             faults: Faults::default(),
             tls: None,

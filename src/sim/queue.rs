@@ -181,6 +181,7 @@ mod tests {
     use rand::{Rng, SeedableRng};
 
     use super::*;
+    use crate::sim::options::LogLayout;
     use crate::sim::session::{Session, SessionKind, SessionOptions, SessionState};
 
     /// The scan the index replaces, kept as the specification of §5.4.
@@ -244,6 +245,7 @@ mod tests {
             pid: None,
             items: Vec::new(),
             logs: BTreeMap::new(),
+            log_layout: LogLayout::Reference,
             analysis: None,
             started_once: true,
             index: QueueIndex::default(),

@@ -25,7 +25,12 @@ use super::worker::{Exit, obj, worker};
 pub(crate) fn write_opening(s: &mut Session, pid: u32, resume: bool) {
     let master = |action: &str, extra: Map<String, Value>| logs::control(pid, 0, action, extra);
     if resume {
-        logs::append(&mut s.logs, MASTER, &master("resume", Map::new()));
+        logs::append(
+            &mut s.logs,
+            s.log_layout,
+            MASTER,
+            &master("resume", Map::new()),
+        );
         return;
     }
     s.started_once = true;
@@ -48,7 +53,7 @@ pub(crate) fn write_opening(s: &mut Session, pid: u32, resume: bool) {
     }
     recs.push(master("remotehost", obj(&[("msg", json!(s.host))])));
     for r in &recs {
-        logs::append(&mut s.logs, MASTER, r);
+        logs::append(&mut s.logs, s.log_layout, MASTER, r);
     }
     logs::append_text(&mut s.logs, ERROR_LOG, "");
 }
@@ -137,6 +142,7 @@ async fn conclude(shared: &Arc<Shared>, id: &str, pid: u32) {
             SessionState::Pausing if !all_done => {
                 logs::append(
                     &mut s.logs,
+                    s.log_layout,
                     MASTER,
                     &logs::control(pid, 0, "pause", Map::new()),
                 );
@@ -227,6 +233,7 @@ async fn end_flicker(shared: &Shared, id: &str, ms: u64, state: SessionState) {
 pub(crate) fn finish_logs(s: &mut Session, pid: u32, action: &str) {
     logs::append(
         &mut s.logs,
+        s.log_layout,
         MASTER,
         &logs::control(pid, 0, action, Map::new()),
     );

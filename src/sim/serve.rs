@@ -37,6 +37,15 @@ pub async fn serve_until(
     Ok(last)
 }
 
+/// `whm-migrate sim` was given no token.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("the environment variable {0} holding the API token is not set")]
+#[diagnostic(
+    code(sim::no_token),
+    help("export {0}=SOME-LONG-RANDOM-TOKEN and give the same token to the client")
+)]
+pub struct NoToken(pub String);
+
 /// The API token from an environment variable, for `--token-env VAR`.
 pub fn token_from_env(var: &str) -> Option<String> {
     std::env::var(var).ok().filter(|t| !t.is_empty())

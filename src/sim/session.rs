@@ -8,7 +8,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use super::logs::LogFile;
-use super::options::StateNames;
+use super::options::{LogLayout, StateNames};
 use super::queue::{Pick, Queue, QueueIndex};
 
 /// A session's overall state, as `get_transfer_session_state` names it: the server's
@@ -206,6 +206,10 @@ pub struct Session {
     pub items: Vec<Item>,
     /// Log files by plain name.
     pub logs: BTreeMap<String, LogFile>,
+    /// How its log records are laid out (from [`SimOptions::log_layout`](super::SimOptions)
+    /// at creation); state files written before the option read as the reference layout.
+    #[serde(default)]
+    pub log_layout: LogLayout,
     /// The stored remote analysis (root sessions).
     pub analysis: Option<serde_json::Value>,
     /// Whether the master has written its opening records.
@@ -363,6 +367,7 @@ mod tests {
             analysis: None,
             started_once: true,
             index: QueueIndex::default(),
+            log_layout: LogLayout::default(),
         }
     }
 

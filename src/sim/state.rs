@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 
 use super::faults::Faults;
 use super::index::WorldIndex;
-use super::options::{ResultStyle, SimOptions, StateNames, TimeScale};
+use super::options::{LogLayout, ResultStyle, SimOptions, StateNames, TimeScale};
 use super::session::Session;
 use super::stats::SimStats;
 use super::world::World;
@@ -48,6 +48,8 @@ pub(crate) struct Inner {
     pub stats: SimStats,
     pub faults: Faults,
     pub rng: StdRng,
+    /// Given to each new session, which writes all its logs in it.
+    pub log_layout: LogLayout,
 }
 
 /// A running master process of a session.
@@ -94,6 +96,7 @@ impl Shared {
                 stats: SimStats::default(),
                 faults: opts.faults.clone(),
                 rng: StdRng::seed_from_u64(opts.seed),
+                log_layout: opts.log_layout,
             }),
             changed: watch::channel(0).0,
             runners: Mutex::new(HashMap::new()),

@@ -94,6 +94,7 @@ fn begin(
         }
         logs::append(
             &mut s.logs,
+            s.log_layout,
             MASTER,
             &logs::control(pid, child, action, extra),
         );
@@ -102,7 +103,7 @@ fn begin(
     with("process-item", Some(json!(logfile)));
     with("start-item", Some(json!({ "size": size })));
     s.logs.remove(&logfile);
-    logs::append(&mut s.logs, &logfile, &start);
+    logs::append(&mut s.logs, s.log_layout, &logfile, &start);
     Some(Job {
         idx,
         size: data_size,
@@ -207,6 +208,7 @@ impl Worker {
                 let extra = obj(&[("queue", json!(queue.name()))]);
                 logs::append(
                     &mut s.logs,
+                    s.log_layout,
                     MASTER,
                     &logs::control(pid, child, "complete", extra),
                 );
@@ -252,7 +254,12 @@ impl Worker {
                 _ = cancel.changed() => return false,
             }
             if let Some(s) = self.shared.lock().sessions.get_mut(&self.id) {
-                logs::append(&mut s.logs, &job.logfile, &logs::percentage(pct, self.pid));
+                logs::append(
+                    &mut s.logs,
+                    s.log_layout,
+                    &job.logfile,
+                    &logs::percentage(pct, self.pid),
+                );
             }
         }
         true
@@ -300,6 +307,7 @@ fn aborted_item(shared: &Shared, id: &str, job: &Job, pid: u32) {
         s.items[job.idx].failure = Some(text.into());
         logs::append(
             &mut s.logs,
+            s.log_layout,
             &job.logfile,
             &logs::item_msg("failed", &format!("Failed: {text}"), pid),
         );
@@ -358,6 +366,7 @@ fn crash(s: &mut Session, job: &Job, pid: u32) {
     let msg = obj(&[("msg", json!(format!("{failures}/{max}")))]);
     logs::append(
         &mut s.logs,
+        s.log_layout,
         MASTER,
         &logs::control(master_pid, 0, "child-failed", msg),
     );
@@ -398,7 +407,12 @@ fn transferred(s: &mut Session, stats: &mut SimStats, job: &Job, child: u32, pid
     } else {
         format!("Copying “{}” from “{}” …", item.key, s.host)
     };
-    logs::append(&mut s.logs, &job.logfile, &logs::item_msg("out", &out, pid));
+    logs::append(
+        &mut s.logs,
+        s.log_layout,
+        &job.logfile,
+        &logs::item_msg("out", &out, pid),
+    );
     succeed(s, job, child, pid, size, &[]);
 }
 
@@ -435,13 +449,24 @@ fn end_restore(inner: &mut Inner, id: &str, job: &Job, child: u32, pid: u32) {
                 SimStats::bump(&mut stats.restores, &item.local);
             }
             let out = format!("Restoring “{}” …", item.local);
-            logs::append(&mut s.logs, &job.logfile, &logs::item_msg("out", &out, pid));
+            logs::append(
+                &mut s.logs,
+                s.log_layout,
+                &job.logfile,
+                &logs::item_msg("out", &out, pid),
+            );
             for w in &warnings {
-                logs::append(&mut s.logs, &job.logfile, &logs::item_msg("warn", w, pid));
+                logs::append(
+                    &mut s.logs,
+                    s.log_layout,
+                    &job.logfile,
+                    &logs::item_msg("warn", w, pid),
+                );
             }
             if is_account {
                 logs::append(
                     &mut s.logs,
+                    s.log_layout,
                     &job.logfile,
                     &logs::summary(warnings.len(), pid),
                 );
@@ -456,6 +481,7 @@ fn end_restore(inner: &mut Inner, id: &str, job: &Job, child: u32, pid: u32) {
             extra.insert("msg".into(), logs::failed_msg(item.size, &text));
             logs::append(
                 &mut s.logs,
+                s.log_layout,
                 MASTER,
                 &logs::control(pid, child, "failed-item", extra),
             );
@@ -466,6 +492,7 @@ fn end_restore(inner: &mut Inner, id: &str, job: &Job, child: u32, pid: u32) {
 fn succeed(s: &mut Session, job: &Job, child: u32, pid: u32, size: u64, warnings: &[String]) {
     logs::append(
         &mut s.logs,
+        s.log_layout,
         &job.logfile,
         &logs::item_msg("success", "Success.", pid),
     );
@@ -481,6 +508,7 @@ fn succeed(s: &mut Session, job: &Job, child: u32, pid: u32, size: u64, warnings
     extra.insert("msg".into(), logs::success_msg(size, warnings.len(), None));
     logs::append(
         &mut s.logs,
+        s.log_layout,
         MASTER,
         &logs::control(pid, child, action, extra),
     );
@@ -489,6 +517,7 @@ fn succeed(s: &mut Session, job: &Job, child: u32, pid: u32, size: u64, warnings
 fn item_failed_log(s: &mut Session, logfile: &str, pid: u32, text: &str) {
     logs::append(
         &mut s.logs,
+        s.log_layout,
         logfile,
         &logs::item_msg("failed", &format!("Failed: {text}"), pid),
     );
@@ -514,6 +543,7 @@ fn fail_item(s: &mut Session, job: &Job, child: u32, pid: u32, text: &str) {
     extra.insert("msg".into(), logs::failed_msg(size, text));
     logs::append(
         &mut s.logs,
+        s.log_layout,
         MASTER,
         &logs::control(pid, child, "failed-item", extra),
     );
@@ -524,6 +554,7 @@ fn fail_item(s: &mut Session, job: &Job, child: u32, pid: u32, text: &str) {
     start.insert("msg".into(), json!({ "size": size }));
     logs::append(
         &mut s.logs,
+        s.log_layout,
         MASTER,
         &logs::control(pid, child, "start-item", start),
     );
@@ -531,12 +562,14 @@ fn fail_item(s: &mut Session, job: &Job, child: u32, pid: u32, text: &str) {
     failed.insert("msg".into(), json!({ "size": size, "failure": text }));
     logs::append(
         &mut s.logs,
+        s.log_layout,
         MASTER,
         &logs::control(pid, child, "failed-item", failed),
     );
     s.logs.remove(&restore_log);
     logs::append(
         &mut s.logs,
+        s.log_layout,
         &restore_log,
         &logs::item_start("RESTORE", item_name, &key, &local, pid),
     );

@@ -77,7 +77,7 @@ pub(crate) fn decode_master(line_no: usize, line: &[u8]) -> Event {
     };
     event.pid = record.pid.0;
     event.time = record.time.0;
-    let is_control = record.kind.as_deref() == Some("control");
+    let is_control = record.kind() == Some("control");
     let fields = match record.contents {
         Contents::Object(fields) if is_control => fields,
         _ => {

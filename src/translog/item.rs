@@ -159,7 +159,7 @@ fn record_kind(record: &RawRecord<'_>, line: &[u8]) -> ItemLogKind {
         kind: kind.map(str::to_owned),
         record: raw_value(line),
     };
-    let kind = record.kind.as_deref();
+    let kind = record.kind();
     match kind {
         Some("start") => ItemLogKind::Start(record_text(record)),
         Some("out") => ItemLogKind::Out(record_text(record)),

@@ -14,7 +14,8 @@
 //!
 //! Every quirk of REFERENCE §8 "Log text" is tolerated: numbers written as strings,
 //! missing `time`/`indent`/`partial`, `msg` of any shape, lists where counts are
-//! expected, typographic quotes. A line that is not a JSON object becomes
+//! expected, typographic quotes, and `type` inside `contents` or missing altogether (the
+//! guide's printing; a record's `action` then says it is a `control` record, §7.2). A line that is not a JSON object becomes
 //! [`EventKind::Malformed`] and the stream goes on; nothing here panics on input.
 //!
 //! ```

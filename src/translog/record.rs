@@ -19,7 +19,8 @@ use super::loose::{LooseI64, LooseStr, LooseText, LooseU64, drain_seq};
 /// One line of a master or item log: `{"type", "pid", "contents", ...}`.
 #[derive(Debug, Default, serde::Deserialize)]
 pub(crate) struct RawRecord<'a> {
-    /// The record kind: `control`, `out`, `start`, …
+    /// The record kind as written at the top level: `control`, `out`, `start`, …
+    /// Read it through [`RawRecord::kind`], which also knows the guide's layouts.
     #[serde(rename = "type", borrow, default)]
     pub kind: LooseStr<'a>,
     /// The writing process.
@@ -31,6 +32,30 @@ pub(crate) struct RawRecord<'a> {
     /// The payload.
     #[serde(borrow, default)]
     pub contents: Contents<'a>,
+}
+
+impl RawRecord<'_> {
+    /// The record kind, wherever the log put it (REFERENCE §7.2).
+    ///
+    /// The top-level `type` first (current logs); else `contents.type`, where one
+    /// printing of the guide puts it; else, for a record with no `type` at all, what
+    /// its `contents.action` says: only `control` records carry an `action`, so an
+    /// object with one is a `control` record (the guide's `process-item` and
+    /// `success-item` lines). Nothing is scanned again: the nested `type` was read in
+    /// the same pass as the rest of `contents`.
+    pub(crate) fn kind(&self) -> Option<&str> {
+        if let Some(kind) = self.kind.as_deref() {
+            return Some(kind);
+        }
+        let Contents::Object(fields) = &self.contents else {
+            return None;
+        };
+        match fields.kind.as_deref() {
+            Some(kind) => Some(kind),
+            None if fields.action.0.is_some() => Some("control"),
+            None => None,
+        }
+    }
 }
 
 /// The `contents` of a record: an object for `control` records, text for others.
@@ -95,6 +120,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for Contents<'a> {
 /// The fields of an object `contents` (master `control` records and item-log records).
 #[derive(Debug, Default, serde::Deserialize)]
 pub(crate) struct Fields<'a> {
+    /// The record kind, when the log writes it here instead of at the top level (the
+    /// guide's nested layout); see [`RawRecord::kind`].
+    #[serde(rename = "type", borrow, default)]
+    pub kind: LooseStr<'a>,
     /// What happened (`control` records).
     #[serde(borrow, default)]
     pub action: LooseStr<'a>,

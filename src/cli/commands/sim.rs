@@ -4,31 +4,24 @@ use crate::cli::args::SimArgs;
 use crate::cli::printer::Printer;
 use crate::cli::{CommandResult, ExitStatus};
 use crate::sim::{
-    SimOptions, TimeScale, World, listen_warning, serve_until_signal, token_from_env,
+    NoToken, SimOptions, TimeScale, World, listen_warning, serve_until_signal, token_from_env,
 };
-use miette::{IntoDiagnostic, WrapErr, miette};
+use miette::{IntoDiagnostic, WrapErr};
 
 /// Serves the world until Ctrl-C or SIGTERM.
 pub async fn run(printer: &Printer, args: &SimArgs) -> CommandResult {
     let world = World::load(&args.world)
         .into_diagnostic()
         .wrap_err_with(|| format!("cannot load the world {}", args.world.display()))?;
-    let token = token_from_env(&args.token_env).ok_or_else(|| {
-        miette!(
-            help = format!(
-                "export {}=SOME-LONG-RANDOM-TOKEN and give the same token to the client",
-                args.token_env
-            ),
-            "the environment variable {} holding the API token is not set",
-            args.token_env
-        )
-    })?;
+    let token = token_from_env(&args.token_env)
+        .ok_or_else(|| miette::Report::new(NoToken(args.token_env.clone())))?;
     let opts = SimOptions {
         listen: args.listen,
         api_token: token,
         state_file: args.state_file.clone(),
         time_scale: TimeScale::default().slowed(args.time_scale),
         state_names: args.state_names,
+        log_layout: args.log_layout,
         ..SimOptions::default()
     };
     if let Some(warning) = listen_warning(&opts) {

@@ -102,6 +102,7 @@ pub fn pause(shared: &Arc<Shared>, p: &Params, caller: &str) -> Reply {
     let pid = s.pid.unwrap_or_default();
     logs::append(
         &mut s.logs,
+        s.log_layout,
         MASTER,
         &logs::control(pid, 0, "pausing", Map::new()),
     );
@@ -140,6 +141,7 @@ pub fn abort(shared: &Arc<Shared>, p: &Params, caller: &str) -> Reply {
             s.state = SessionState::Aborting;
             logs::append(
                 &mut s.logs,
+                s.log_layout,
                 MASTER,
                 &logs::control(pid, 0, "aborting", Map::new()),
             );

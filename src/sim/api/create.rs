@@ -184,6 +184,7 @@ pub(crate) fn new_session(
             pid: None,
             items: Vec::new(),
             logs: BTreeMap::new(),
+            log_layout: inner.log_layout,
             analysis,
             started_once: false,
             index: QueueIndex::default(),

@@ -1,9 +1,9 @@
-//! The two documented `fetch_transfer_session_log` examples.
+//! The three documented `fetch_transfer_session_log` examples.
 
 use super::{count, fixture_log};
 use crate::translog::{
-    Event, EventKind, ItemKey, ItemState, LogPhase, MasterLogParser, Queue, SessionOutcome,
-    SessionProgress, WorkerEnd, parse_master_log, session_outcome,
+    Event, EventKind, ItemKey, ItemProgress, ItemState, LogPhase, MasterLogParser, Queue,
+    SessionOutcome, SessionProgress, WorkerEnd, parse_master_log, session_outcome,
 };
 
 /// The old guide's example log (numbers written as strings), parsed whole.
@@ -231,4 +231,165 @@ fn whole_file_feeds_match_one_parse() {
     events.extend(parser.feed_whole(bytes).unwrap());
     assert_eq!(events, parse_master_log(bytes));
     assert!(parser.feed_whole(&bytes[..10]).is_err());
+}
+
+/// The guide's other printing of the monitor page, as printed: `type` inside
+/// `contents` or missing, `pid` a string, records between `" \n "`.
+fn guide_printing_events() -> Vec<Event> {
+    parse_master_log(fixture_log(3).as_bytes())
+}
+
+#[test]
+fn guide_printing_log_types_every_record() {
+    let log = fixture_log(3);
+    let events = guide_printing_events();
+    // Blanks around records are not records.
+    assert_eq!(
+        events.len(),
+        log.lines().filter(|l| !l.trim().is_empty()).count()
+    );
+    assert_eq!(events.len(), 13);
+    // Before REFERENCE §7.2's rule, every one of these was `Other`: none may be now.
+    assert_eq!(
+        count(&events, |k| matches!(
+            k,
+            EventKind::Malformed { .. } | EventKind::Other { .. }
+        )),
+        0
+    );
+    let first = &events[0];
+    assert_eq!(first.kind, EventKind::SessionStarted);
+    assert_eq!((first.pid, first.child), (Some(14358), Some(0)));
+    assert_eq!(
+        events[1].kind,
+        EventKind::Initiator(Some("copyacct".into()))
+    );
+    assert_eq!(events[2].kind, EventKind::Version(Some("1.6".into())));
+    assert_eq!(
+        events[4].kind,
+        EventKind::QueueCount {
+            queue: Some(Queue::Restore),
+            count: Some(3)
+        }
+    );
+    assert_eq!(
+        events[5].kind,
+        EventKind::RemoteHost(Some("vm5.docs.cpanel.net".into()))
+    );
+    assert_eq!(
+        count(&events, |k| matches!(k, EventKind::ItemPickedUp(_))),
+        3
+    );
+    // The records printed with no `type` at all: `process-item` and `success-item`.
+    let processing: Vec<_> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::ItemProcessing(item) => Some((e.pid, item.logfile.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        processing,
+        [
+            (
+                Some(14360),
+                Some("item-TRANSFER_AccountRemoteRoot_fredfred".into())
+            ),
+            (
+                Some(14361),
+                Some("item-TRANSFER_AccountRemoteRoot_colin".into())
+            ),
+            (
+                Some(14362),
+                Some("item-TRANSFER_AccountRemoteRoot_stacy".into())
+            ),
+        ]
+    );
+    let EventKind::ItemSucceeded { item, report } = &events[12].kind else {
+        panic!("expected success-item, got {:?}", events[12].kind);
+    };
+    assert_eq!(
+        (item.item.as_str(), item.queue.clone()),
+        ("stacy", Some(Queue::Transfer))
+    );
+    assert!(report.counts.is_clean());
+}
+
+#[test]
+fn guide_printing_log_folds_items_as_the_log_says() {
+    let mut progress = SessionProgress::new();
+    progress.apply_all(&guide_printing_events());
+    let state = |user: &str| {
+        progress
+            .item(&ItemKey::new("AccountRemoteRoot", user))
+            .map(ItemProgress::state)
+    };
+    assert_eq!(state("fredfred"), Some(ItemState::Transferring));
+    assert_eq!(state("colin"), Some(ItemState::Transferring));
+    assert_eq!(state("stacy"), Some(ItemState::AwaitingRestore));
+    let totals = progress.totals();
+    assert_eq!(totals.expected, Some(3));
+    assert_eq!((totals.known, totals.transfer_finished), (3, 1));
+    assert_eq!(totals.finished(), 0);
+    // The printing stops after stacy's TRANSFER: no end record, so no end is claimed.
+    assert_eq!(progress.state(), LogPhase::Running);
+    assert_eq!(progress.outcome(), None);
+}
+
+/// The rest of a session in the printing's layout (hand-written: the guide stops
+/// earlier): stacy restored, fredfred failed, colin restored with a warning, the
+/// workers' and the master's `complete`.
+const GUIDE_PRINTING_REST: &str = concat!(
+    r#"{"pid": "14362", "contents": {"item_type": "AccountRemoteRoot", "item": "stacy", "action": "start", "queue": "RESTORE", "item_name": "Account", "child_number": 1, "type": "control"}} "#,
+    "\n ",
+    r#"{"pid": "14362", "contents": {"msg": {"warnings": "0", "message": null}, "item_type": "AccountRemoteRoot", "item": "stacy", "action": "success-item", "queue": "RESTORE", "child_number": 1}} "#,
+    "\n ",
+    r#"{"pid": "14360", "contents": {"msg": {"failure": "The account “fredfred” already exists."}, "item_type": "AccountRemoteRoot", "item": "fredfred", "action": "failed-item", "queue": "TRANSFER", "child_number": 1}} "#,
+    "\n ",
+    r#"{"pid": "14361", "contents": {"msg": {"warnings": 0}, "item_type": "AccountRemoteRoot", "item": "colin", "action": "success-item", "queue": "TRANSFER", "child_number": 2}} "#,
+    "\n ",
+    r#"{"pid": "14361", "contents": {"msg": {"warnings": "1"}, "item_type": "AccountRemoteRoot", "item": "colin", "action": "warning-item", "queue": "RESTORE", "child_number": 2}} "#,
+    "\n ",
+    r#"{"pid": "14361", "contents": {"action": "complete", "queue": "TRANSFER", "child_number": 2, "type": "control"}} "#,
+    "\n ",
+    r#"{"pid": "14358", "contents": {"action": "complete", "child_number": 0, "type": "control"}} "#,
+    "\n ",
+);
+
+#[test]
+fn guide_printing_continued_ends_the_session_with_each_item_as_logged() {
+    let printed = fixture_log(3);
+    let whole = printed.clone() + GUIDE_PRINTING_REST;
+    // As `apply` reads it: the whole log again each time, longer.
+    let mut parser = MasterLogParser::new();
+    let mut events = parser.feed_whole(printed.as_bytes()).unwrap();
+    events.extend(parser.feed_whole(whole.as_bytes()).unwrap());
+    events.extend(parser.finish());
+    assert_eq!(events, parse_master_log(whole.as_bytes()));
+    assert_eq!(
+        count(&events, |k| matches!(
+            k,
+            EventKind::Malformed { .. } | EventKind::Other { .. }
+        )),
+        0
+    );
+    assert_eq!(session_outcome(&events), Some(SessionOutcome::Completed));
+
+    let mut progress = SessionProgress::new();
+    progress.apply_all(&events);
+    let item = |user: &str| {
+        progress
+            .item(&ItemKey::new("AccountRemoteRoot", user))
+            .expect("item seen")
+    };
+    assert_eq!(item("stacy").state(), ItemState::Done);
+    assert_eq!(item("colin").state(), ItemState::DoneWithWarnings);
+    let fredfred = item("fredfred");
+    assert_eq!(fredfred.state(), ItemState::Failed);
+    assert_eq!(
+        fredfred.failure.as_deref(),
+        Some("The account “fredfred” already exists.")
+    );
+    assert_eq!(progress.state(), LogPhase::Ended(SessionOutcome::Completed));
+    assert_eq!(progress.totals().finished(), 3);
 }

@@ -248,3 +248,45 @@ fn invalid_utf8_inside_a_record_is_replaced_not_dropped() {
         EventKind::ItemFailed { failure: Some(f), .. } if f == "bad \u{FFFD}"
     ));
 }
+
+#[test]
+fn a_record_reads_alike_wherever_its_type_sits() {
+    // REFERENCE §7.2: `type` at the top level, else inside `contents`, else what
+    // `action` says (only `control` records have one).
+    let fields = r#""action":"success-item","child_number":1,"queue":"TRANSFER","item":"bob","item_type":"AccountRemoteRoot","msg":{"warnings":0}"#;
+    let layouts = [
+        format!(r#"{{"type":"control","pid":7,"contents":{{{fields}}}}}"#),
+        format!(r#"{{"pid":"7","contents":{{{fields},"type":"control"}}}}"#),
+        format!(r#"{{"contents":{{"type":"control",{fields}}},"pid":"7"}}"#),
+        format!(r#"{{"pid":"7","contents":{{{fields}}}}}"#),
+    ];
+    let events: Vec<_> = layouts
+        .iter()
+        .map(|line| parse_master_log(line.as_bytes()).remove(0))
+        .collect();
+    assert!(
+        matches!(&events[0].kind, EventKind::ItemSucceeded { item, .. } if item.item == "bob"),
+        "{:?}",
+        events[0]
+    );
+    assert!(events.iter().all(|e| *e == events[0]), "{events:#?}");
+}
+
+#[test]
+fn a_record_whose_type_says_otherwise_is_not_control() {
+    for line in [
+        // A top-level `type` wins over a nested one.
+        r#"{"type":"out","contents":{"type":"control","action":"complete","child_number":0}}"#,
+        r#"{"contents":{"type":"out","action":"complete","child_number":0}}"#,
+        // No `type` and no `action`: nothing says what it is.
+        r#"{"pid":"7","contents":{"child_number":0}}"#,
+        r#"{"pid":"7","contents":"complete"}"#,
+    ] {
+        let events = parse_master_log(line.as_bytes());
+        assert!(
+            matches!(events[0].kind, EventKind::Other { .. }),
+            "{line}: {:?}",
+            events[0]
+        );
+    }
+}

@@ -161,3 +161,31 @@ fn excerpt_is_bounded_and_prefers_important_lines() {
     assert_eq!(outs_only.lines.len(), OUT_TAIL);
     assert_eq!(outs_only.lines[0].text, format!("out {}", 30 - OUT_TAIL));
 }
+
+#[test]
+fn item_log_records_read_with_type_nested_or_absent() {
+    // The guide's layout (REFERENCE §7.2) applied to an item log.
+    let log = concat!(
+        r#"{"pid":"77","contents":{"type":"start","msg":["Starting “TRANSFER” for “Account” “bob”."]}}"#,
+        "\n",
+        r#"{"pid":"77","contents":{"action":"percentage","percentage":"40"}}"#,
+        "\n",
+        r#"{"pid":"77","contents":{"type":"out","msg":["copied"]}}"#,
+        "\n",
+        r#"{"pid":"77","contents":{"msg":["Success."],"type":"success"}}"#,
+        "\n",
+    );
+    let kinds: Vec<ItemLogKind> = parse_item_log(log.as_bytes())
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ItemLogKind::Start("Starting “TRANSFER” for “Account” “bob”.".into()),
+            ItemLogKind::Percentage(40),
+            ItemLogKind::Out("copied".into()),
+            ItemLogKind::Success("Success.".into()),
+        ]
+    );
+}
