@@ -141,6 +141,24 @@ fn src_account(user: &str, owner: &str, bytes: u64) -> SourceAccount {
     }
 }
 
+/// Source `old1` observed with a new PENDING session and `analysis`.
+fn observed_with(analysis: RemoteAnalysis) -> Observed {
+    Observed {
+        destination: crate::plan::DestinationInventory::default(),
+        sources: vec![ObservedSource {
+            name: "old1".into(),
+            session: Some(ObservedSession {
+                id: "s1".into(),
+                state: SessionState::Pending,
+                created: true,
+                unconfirmed: None,
+            }),
+            analysis: Some(analysis),
+            queued: Default::default(),
+        }],
+    }
+}
+
 /// A reseller `res` (small) owning `big` and `tiny`, and two independent accounts; `pin`
 /// has a priority in the manifest.
 fn scheduled(pools: Pools) -> Plan {
@@ -174,20 +192,7 @@ fn scheduled(pools: Pools) -> Plan {
         name: "gold".into(),
         featurelist: None,
     }];
-    let observed = Observed {
-        destination: crate::plan::DestinationInventory::default(),
-        sources: vec![ObservedSource {
-            name: "old1".into(),
-            session: Some(ObservedSession {
-                id: "s1".into(),
-                state: SessionState::Pending,
-                created: true,
-                unconfirmed: None,
-            }),
-            analysis: Some(analysis),
-            queued: Default::default(),
-        }],
-    };
+    let observed = observed_with(analysis);
     let mut plan = diff(&desired, &observed);
     schedule(
         &mut plan,
@@ -309,20 +314,7 @@ fn sizes_beyond_a_u64_together_saturate() {
         src_account("a", "root", huge),
         src_account("b", "root", huge),
     ];
-    let observed = Observed {
-        destination: crate::plan::DestinationInventory::default(),
-        sources: vec![ObservedSource {
-            name: "old1".into(),
-            session: Some(ObservedSession {
-                id: "s1".into(),
-                state: SessionState::Pending,
-                created: true,
-                unconfirmed: None,
-            }),
-            analysis: Some(analysis),
-            queued: Default::default(),
-        }],
-    };
+    let observed = observed_with(analysis);
     let mut plan = diff(&desired, &observed);
     schedule(
         &mut plan,
