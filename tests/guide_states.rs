@@ -51,6 +51,29 @@ async fn control(case: &Case, verb: &str) -> Out {
     case.command(verb, &[]).env_remove("SRC_PW").run().await
 }
 
+/// The `apply` world on a simulator with `opts`, and case `name`'s apply running until
+/// the simulator has answered the state name `state` `times` times (the run must not
+/// end before that).
+async fn apply_until_answered(
+    opts: SimOptions,
+    name: &str,
+    state: &str,
+    times: u64,
+) -> (SimContext, Case, tokio::process::Child) {
+    let sim = SimContext::with(apply_world(), opts).await;
+    let case = apply_case(&sim, name);
+    let mut child = case.command("apply", &[]).spawn();
+    assert!(
+        wait_for(&sim, &mut child, |s| s
+            .state_answers
+            .get(state)
+            .is_some_and(|n| *n >= times))
+        .await,
+        "the run ended before its session answered {state} {times} time(s)"
+    );
+    (sim, case, child)
+}
+
 /// Whether `text` names one of the per-item states right after `prefix`.
 fn names_at_work(text: &str, prefix: &str) -> bool {
     AT_WORK
@@ -98,17 +121,8 @@ async fn a_whole_apply_under_the_guides_names_moves_every_item_once() {
 /// queueing into or starting anything.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_apply_killed_mid_run_is_followed_to_the_end_by_the_next() {
-    let sim = SimContext::with(apply_world(), docs(SLOW_RATE)).await;
-    let case = apply_case(&sim, "guide-killed");
-    let mut child = case.command("apply", &[]).spawn();
-    assert!(
-        wait_for(&sim, &mut child, |s| s
-            .state_answers
-            .get("TRANSFER_INPROGRESS")
-            .is_some_and(|n| *n >= 2))
-        .await,
-        "the run ended before a transfer was under way"
-    );
+    let (sim, case, mut child) =
+        apply_until_answered(docs(SLOW_RATE), "guide-killed", "TRANSFER_INPROGRESS", 2).await;
     child.kill().await.unwrap(); // SIGKILL
     let first = finish(child).await;
     let killed = sim.sim.stats();
@@ -199,17 +213,8 @@ async fn an_apply_killed_mid_run_is_followed_to_the_end_by_the_next() {
 /// again; the next apply follows it (the guide's names again) without a third start.
 #[tokio::test(flavor = "multi_thread")]
 async fn pause_then_resume_then_apply_finishes_the_same_session() {
-    let sim = SimContext::with(apply_world(), docs(SLOW_RATE)).await;
-    let case = apply_case(&sim, "guide-pause");
-    let mut child = case.command("apply", &[]).spawn();
-    assert!(
-        wait_for(&sim, &mut child, |s| s
-            .state_answers
-            .get("TRANSFER_INPROGRESS")
-            .is_some_and(|n| *n >= 1))
-        .await,
-        "the run ended before a transfer was under way"
-    );
+    let (sim, case, child) =
+        apply_until_answered(docs(SLOW_RATE), "guide-pause", "TRANSFER_INPROGRESS", 1).await;
     let session = the_session(&sim.sim.stats());
     let paused = control(&case, "pause").await;
     paused.assert_code(0);
@@ -305,17 +310,7 @@ async fn abort_stops_the_session_and_the_next_apply_moves_the_rest() {
 async fn an_undocumented_state_name_is_followed_never_replaced() {
     let mut opts = docs(SLOW_RATE);
     opts.state_names = StateNames::Undocumented;
-    let sim = SimContext::with(apply_world(), opts).await;
-    let case = apply_case(&sim, "undocumented");
-    let mut child = case.command("apply", &[]).spawn();
-    assert!(
-        wait_for(&sim, &mut child, |s| s
-            .state_answers
-            .get("WORKING")
-            .is_some_and(|n| *n >= 2))
-        .await,
-        "the run ended before the session was at work"
-    );
+    let (sim, case, mut child) = apply_until_answered(opts, "undocumented", "WORKING", 2).await;
     child.kill().await.unwrap(); // SIGKILL
     finish(child).await;
     let out = case.run("apply", &[]).await;
