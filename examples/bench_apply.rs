@@ -82,7 +82,7 @@ async fn main() {
     }];
     let dir = tempfile::tempdir().expect("temp dir");
     let journal = JournalHandle::open(StateDir::new(dir.path(), "bench")).expect("journal");
-    let observed = observe(&client, &desired, &access, &journal, "apply")
+    let observed = observe(&client, &desired, &access, &journal, "apply", false)
         .await
         .expect("observe");
     let plan = diff(&desired, &observed);

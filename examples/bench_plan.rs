@@ -126,9 +126,16 @@ async fn main() {
             .await
             .expect("client");
         let phase = Phase::start(&sim);
-        let observed = observe(&destination.client, &desired, &roots, &journal, "bench")
-            .await
-            .expect("observe");
+        let observed = observe(
+            &destination.client,
+            &desired,
+            &roots,
+            &journal,
+            "bench",
+            false,
+        )
+        .await
+        .expect("observe");
         journal.flush().unwrap();
         phase.end("  observe (inventory, session, analysis)", n);
 

@@ -58,7 +58,7 @@ async fn main() {
     let client = common::client(sim.base_url());
     let dir = tempfile::tempdir().expect("temp dir");
     let journal = JournalHandle::open(StateDir::new(dir.path(), "demo")).expect("journal");
-    let observed = observe(&client, &desired, &access, &journal, "apply")
+    let observed = observe(&client, &desired, &access, &journal, "apply", false)
         .await
         .expect("observe");
     let plan = diff(&desired, &observed);

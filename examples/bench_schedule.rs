@@ -101,7 +101,7 @@ async fn run(n: usize, sizes: &[u64], order: &Order) -> Outcome {
     }];
     let dir = tempfile::tempdir().expect("temp dir");
     let journal = JournalHandle::open(StateDir::new(dir.path(), "bench")).expect("journal");
-    let observed = observe(&client, &desired, &access, &journal, "apply")
+    let observed = observe(&client, &desired, &access, &journal, "apply", false)
         .await
         .expect("observe");
     let mut plan = diff(&desired, &observed);

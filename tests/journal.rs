@@ -116,7 +116,7 @@ async fn a_journal_that_cannot_be_saved_stops_apply_before_it_enqueues_or_starts
     let (roots, users) = settings::access(&manifest, Credentials::Manifest);
     // Plan as apply does, with a journal that saves.
     let good = JournalHandle::open(StateDir::new(tmp.path().join("state"), "blocked")).unwrap();
-    let observed = observe(&cx.client, &desired, &roots, &good, "apply")
+    let observed = observe(&cx.client, &desired, &roots, &good, "apply", false)
         .await
         .unwrap();
     let plan = diff(&desired, &observed);

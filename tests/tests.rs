@@ -20,6 +20,7 @@ mod preflight;
 mod rehearse;
 mod schedule;
 mod secrets;
+mod shared_state;
 mod sim;
 mod state;
 mod support;

@@ -198,6 +198,7 @@ impl SourceJob<'_> {
         let started = std::time::Instant::now();
         // What was queued is on disk before the session starts.
         journal.flush()?;
+        journal.ready()?;
         start_session(self.cx.client, &session).await?;
         self.note_state(&session, &SessionState::Running);
         self.follow(&session, Some(started), watcher, run).await

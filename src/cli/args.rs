@@ -23,6 +23,10 @@ pub struct GlobalArgs {
     /// Where the journal and lock live (default: .whm-migrate beside the manifest).
     #[arg(long, global = true, env = "WHM_MIGRATE_STATE_DIR", value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
+    /// Wait up to this long for the migration's lock when another run holds it
+    /// (e.g. 90s, 30m; default: do not wait).
+    #[arg(long, global = true, env = "WHM_MIGRATE_LOCK_TIMEOUT", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub lock_timeout: Option<std::time::Duration>,
     /// Print only errors, warnings and the requested data.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
@@ -38,6 +42,16 @@ pub struct GlobalArgs {
         env = "WHM_MIGRATE_COLOR"
     )]
     pub color: ColorChoice,
+}
+
+impl GlobalArgs {
+    /// The state flags, as the migration takes them.
+    pub fn state(&self) -> crate::migration::StateFlags<'_> {
+        crate::migration::StateFlags {
+            dir: self.state_dir.as_deref(),
+            lock_wait: self.lock_timeout.unwrap_or_default(),
+        }
+    }
 }
 
 /// The commands.
@@ -129,6 +143,17 @@ pub enum Command {
     /// Manage the bundled transfer-module schema snapshots.
     #[command(subcommand)]
     Schemas(SchemasCommand),
+    /// Break the shared state backend's lock by hand, naming the holding's id (a run
+    /// that died frees it by itself once its lease runs out).
+    ///
+    /// Example: whm-migrate unlock plan.toml 3f9c2a7d41e0b6c5
+    Unlock(UnlockArgs),
+    /// Move the journal between the local state directory and the shared backend,
+    /// with the lock held.
+    ///
+    /// Example: whm-migrate state push plan.toml --state-dir .whm-migrate
+    #[command(subcommand)]
+    State(StateCommand),
     /// Print shell completions.
     ///
     /// Example: whm-migrate completions bash > /etc/bash_completion.d/whm-migrate
@@ -356,6 +381,34 @@ pub enum SchemasCommand {
     ///
     /// Example: whm-migrate schemas pull plan.toml
     Pull(SchemasPullArgs),
+}
+
+/// `unlock` options.
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// The manifest whose `[state]` names the shared backend.
+    pub manifest: PathBuf,
+    /// The lock's id, as the message naming its holder printed it.
+    pub lock_id: String,
+}
+
+/// `state` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// Copy the shared backend's journal into the local state directory.
+    Pull(StateArgs),
+    /// Copy the local journal into the shared backend (moving a migration to it).
+    Push(StateArgs),
+}
+
+/// `state pull|push` options.
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    /// The manifest whose `[state]` names the shared backend.
+    pub manifest: PathBuf,
+    /// Replace a journal that records sessions the one moved does not.
+    #[arg(long)]
+    pub replace: bool,
 }
 
 /// `schemas pull` options.

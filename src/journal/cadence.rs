@@ -10,7 +10,7 @@
 //! cadence and the direct saves around session creation and state changes) writes
 //! snapshots in the order they were taken: the file never goes back in time.
 
-use crate::journal::{Journal, JournalError, StateDir};
+use crate::journal::{Journal, JournalError, JournalStore};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -55,7 +55,7 @@ impl SaveCadence {
     /// due save or a [`flush`](Self::flush).
     pub fn change<R>(
         &self,
-        state: &StateDir,
+        state: &JournalStore,
         journal: &Mutex<Journal>,
         change: impl FnOnce(&mut Journal) -> R,
     ) -> R {
@@ -75,7 +75,7 @@ impl SaveCadence {
             }
             due
         };
-        if due && let Err(e) = self.save_locked(state, &j) {
+        if due && let Err(e) = self.save_locked(state, &mut j) {
             // Kept (`failing`) for the next call that changes a server to report.
             tracing::debug!("the journal could not be saved: {e}");
         }
@@ -85,10 +85,14 @@ impl SaveCadence {
     /// Saves the journal now if any change made through this cadence is not on disk.
     /// Changes are recorded under the journal's lock, so a save that cleared the flag
     /// after a change wrote a snapshot holding it.
-    pub fn flush(&self, state: &StateDir, journal: &Mutex<Journal>) -> Result<(), JournalError> {
-        let j = lock(journal);
+    pub fn flush(
+        &self,
+        state: &JournalStore,
+        journal: &Mutex<Journal>,
+    ) -> Result<(), JournalError> {
+        let mut j = lock(journal);
         if self.dirty.load(Ordering::SeqCst) {
-            self.save_locked(state, &j)
+            self.save_locked(state, &mut j)
         } else {
             Ok(())
         }
@@ -107,7 +111,7 @@ impl SaveCadence {
     /// Saves what changes leave unsaved within [`SAVE_EVERY`], for as long as it is
     /// polled (it never returns); asleep while nothing changes. Run it beside the
     /// work that changes the journal, and [`flush`](Self::flush) when that ends.
-    pub async fn keep_saved(&self, state: &StateDir, journal: &Mutex<Journal>) {
+    pub async fn keep_saved(&self, state: &JournalStore, journal: &Mutex<Journal>) {
         loop {
             self.unsaved().await;
             tokio::time::sleep(SAVE_EVERY).await;
@@ -124,8 +128,12 @@ impl SaveCadence {
     }
 
     /// Saves now, whether or not a change is unsaved.
-    pub fn save_now(&self, state: &StateDir, journal: &Mutex<Journal>) -> Result<(), JournalError> {
-        self.save_locked(state, &lock(journal))
+    pub fn save_now(
+        &self,
+        state: &JournalStore,
+        journal: &Mutex<Journal>,
+    ) -> Result<(), JournalError> {
+        self.save_locked(state, &mut lock(journal))
     }
 
     /// How many times this cadence wrote the journal.
@@ -134,7 +142,11 @@ impl SaveCadence {
     }
 
     /// Saves `j`, which the caller holds locked.
-    pub(super) fn save_locked(&self, state: &StateDir, j: &Journal) -> Result<(), JournalError> {
+    pub(super) fn save_locked(
+        &self,
+        state: &JournalStore,
+        j: &mut Journal,
+    ) -> Result<(), JournalError> {
         self.dirty.store(false, Ordering::SeqCst);
         self.saves.fetch_add(1, Ordering::Relaxed);
         let result = state.save(j);
@@ -152,14 +164,14 @@ fn lock(journal: &Mutex<Journal>) -> MutexGuard<'_, Journal> {
 #[cfg(test)]
 mod tests {
     use super::{SAVE_EVERY, SaveCadence};
-    use crate::journal::{Journal, StateDir};
+    use crate::journal::{Journal, JournalStore, StateDir};
     use std::sync::Mutex;
 
     /// An empty journal in a temporary state dir (kept while the first value lives),
     /// and a new cadence.
-    fn fresh() -> (tempfile::TempDir, StateDir, Mutex<Journal>, SaveCadence) {
+    fn fresh() -> (tempfile::TempDir, JournalStore, Mutex<Journal>, SaveCadence) {
         let tmp = tempfile::tempdir().unwrap();
-        let state = StateDir::new(tmp.path(), "m1");
+        let state = JournalStore::from(StateDir::new(tmp.path(), "m1"));
         let journal = Mutex::new(state.load().unwrap());
         (tmp, state, journal, SaveCadence::new())
     }

@@ -12,25 +12,33 @@
 //! the run stops before the call instead of changing the server with a journal that
 //! does not know it.
 
+use super::backend::JournalStore;
 use super::cadence::SaveCadence;
-use super::store::{Journal, JournalError, StateDir};
+use super::lease::LeaseHolder;
+use super::store::{Journal, JournalError};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// The journal of a migration, its store and its save cadence.
 #[derive(Debug)]
 pub struct JournalHandle {
-    state: StateDir,
+    state: JournalStore,
     journal: Mutex<Journal>,
     saves: SaveCadence,
+    /// The shared backend's lease, when this run holds it: checked with every save's
+    /// failure by [`ready`](Self::ready), released when the handle is dropped.
+    lease: Option<LeaseHolder>,
 }
 
 impl JournalHandle {
     /// Creates the state directory if needed and reads the journal; a missing journal
     /// is written, empty, so the migration's state exists from its first command.
-    pub fn open(state: StateDir) -> Result<Self, JournalError> {
-        state.ensure()?;
-        let fresh = !state.journal_path().exists();
+    pub fn open(state: impl Into<JournalStore>) -> Result<Self, JournalError> {
+        let state = state.into();
+        if let JournalStore::Local(dir) = &state {
+            dir.ensure()?;
+        }
         let journal = state.load()?;
+        let fresh = state.is_new()?;
         let handle = Self::with(state, journal);
         if fresh {
             handle.commit(|_| ())?;
@@ -39,17 +47,45 @@ impl JournalHandle {
     }
 
     /// A handle over `journal`, saved to `state`.
-    pub fn with(state: StateDir, journal: Journal) -> Self {
+    pub fn with(state: impl Into<JournalStore>, journal: Journal) -> Self {
         Self {
-            state,
+            state: state.into(),
             journal: Mutex::new(journal),
             saves: SaveCadence::new(),
+            lease: None,
         }
     }
 
+    /// The handle of a run holding the shared backend's `lease`.
+    #[must_use]
+    pub fn holding(mut self, lease: LeaseHolder) -> Self {
+        self.lease = Some(lease);
+        self
+    }
+
     /// Where the journal is stored.
-    pub fn state(&self) -> &StateDir {
+    pub fn state(&self) -> &JournalStore {
         &self.state
+    }
+
+    /// The shared backend's lease this run holds, if any.
+    pub fn lease(&self) -> Option<&LeaseHolder> {
+        self.lease.as_ref()
+    }
+
+    /// Completes when this run loses its lease (never on the local backend).
+    pub async fn lease_lost(&self) -> String {
+        match &self.lease {
+            Some(lease) => lease.lost().await,
+            None => std::future::pending().await,
+        }
+    }
+
+    fn check_lease(&self) -> Result<(), JournalError> {
+        match &self.lease {
+            Some(lease) => lease.check().map_err(JournalError::Lease),
+            None => Ok(()),
+        }
     }
 
     /// Reads the journal.
@@ -69,10 +105,13 @@ impl JournalHandle {
     }
 
     /// Applies `change` and saves the journal now, with every change made before it.
+    /// Refused once this run lost its lease: what it records is about to be done on a
+    /// server.
     pub fn commit<R>(&self, change: impl FnOnce(&mut Journal) -> R) -> Result<R, JournalError> {
+        self.check_lease()?;
         let mut j = self.lock();
         let out = change(&mut j);
-        self.saves.save_locked(&self.state, &j)?;
+        self.saves.save_locked(&self.state, &mut j)?;
         Ok(out)
     }
 
@@ -81,10 +120,12 @@ impl JournalHandle {
         self.saves.flush(&self.state, &self.journal)
     }
 
-    /// Ok when every save so far succeeded (or a later one made up for it). Call it
-    /// before each call that changes a server: an unsaved journal would not know what
-    /// the call did.
+    /// Ok when every save so far succeeded (or a later one made up for it) and this run
+    /// still holds its lease. Call it before each call that changes a server: an
+    /// unsaved journal would not know what the call did, and without the lease another
+    /// run may be changing the same sessions.
     pub fn ready(&self) -> Result<(), JournalError> {
+        self.check_lease()?;
         if self.saves.failing() {
             // The store may be back: try once more before giving up.
             self.saves.save_now(&self.state, &self.journal)?;
@@ -106,9 +147,9 @@ impl JournalHandle {
 
     /// The journal, for the caller to keep.
     pub fn into_inner(self) -> Journal {
-        self.journal
-            .into_inner()
-            .unwrap_or_else(PoisonError::into_inner)
+        let Self { journal, lease, .. } = self;
+        drop(lease);
+        journal.into_inner().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn lock(&self) -> MutexGuard<'_, Journal> {
@@ -119,7 +160,7 @@ impl JournalHandle {
 #[cfg(test)]
 mod tests {
     use super::JournalHandle;
-    use crate::journal::StateDir;
+    use crate::journal::{Journal, StateDir};
 
     #[test]
     fn a_failed_save_is_kept_until_ready_reports_it_and_a_later_save_clears_it() {
@@ -127,7 +168,7 @@ mod tests {
         // A state "directory" that is a file: every save fails.
         let blocked = tmp.path().join("blocked");
         std::fs::write(&blocked, b"").unwrap();
-        let handle = JournalHandle::with(StateDir::new(&blocked, "m1"), Default::default());
+        let handle = JournalHandle::with(StateDir::new(&blocked, "m1"), Journal::default());
         assert!(handle.commit(|j| j.migration = "m1".into()).is_err());
         let err = handle.ready().unwrap_err();
         assert!(err.to_string().contains("blocked"), "{err}");

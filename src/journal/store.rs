@@ -31,6 +31,47 @@ pub enum JournalError {
         /// The error.
         source: std::io::Error,
     },
+    /// The shared store could not be reached or refused the call.
+    #[error("cannot {action} the journal {url}: {detail}")]
+    #[diagnostic(
+        code(journal::store),
+        help(
+            "check the bucket, the endpoint and the AWS credentials in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_PROFILE); nothing more was sent to a WHM server"
+        )
+    )]
+    Store {
+        /// What was being done.
+        action: &'static str,
+        /// The journal object.
+        url: String,
+        /// The store's error.
+        detail: String,
+    },
+    /// Another run changed the same part of the shared journal differently.
+    #[error(
+        "the journal {url} was changed by another run at {place}, where this run changed it too"
+    )]
+    #[diagnostic(
+        code(journal::conflict),
+        help(
+            "nothing was overwritten: the other run's change stays. Check `whm-migrate status MANIFEST` and run the command again"
+        )
+    )]
+    Conflict {
+        /// The journal object.
+        url: String,
+        /// Where (a JSON pointer).
+        place: String,
+    },
+    /// This run no longer holds the migration's lock.
+    #[error("{0}")]
+    #[diagnostic(
+        code(journal::lease),
+        help(
+            "the sessions this run started keep running on the destination; once the lock is free, `whm-migrate apply` follows them (it never queues an item twice)"
+        )
+    )]
+    Lease(String),
     /// The journal is not valid JSON of the expected shape.
     #[error("the journal {} is damaged: {detail}", path.display())]
     #[diagnostic(code(journal::damaged))]
@@ -96,6 +137,12 @@ pub struct SourceRecord {
     /// reported by every run) until `cleanup --forget-unrecorded`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unrecorded_sessions: Vec<String>,
+    /// Sessions a `plan --no-keep` running beside an apply on a shared backend opened
+    /// to read the analysis, by a token of that plan run. Never the source's current
+    /// session (an apply never reuses one); each is discarded when its plan ends, and
+    /// one left by a plan that died is reported like an unrecorded session.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub probes: BTreeMap<String, Probe>,
     /// Earlier sessions of this source (finished, failed or given up).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub previous_sessions: Vec<SessionRecord>,
@@ -123,14 +170,30 @@ impl SourceRecord {
     }
 
     /// When each create call that may have left an unrecorded session started, oldest
-    /// first (the current mark last).
-    pub fn unrecorded(&self) -> Vec<&str> {
+    /// first (the current mark last), then the sessions of `plan --no-keep` runs that
+    /// are still recorded (a live plan's own, or one a dead plan left).
+    pub fn unrecorded(&self) -> Vec<String> {
+        let probes = self.probes.values().map(|p| match &p.session {
+            Some(id) => format!("{} by a plan beside an apply (session {id})", p.started_at),
+            None => format!("{} by a plan beside an apply", p.started_at),
+        });
         self.unrecorded_sessions
             .iter()
             .chain(&self.create_started)
-            .map(String::as_str)
+            .cloned()
+            .chain(probes)
             .collect()
     }
+}
+
+/// A session a `plan --no-keep` opened beside a running apply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Probe {
+    /// When its create call started.
+    pub started_at: String,
+    /// Its id, once the create call answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
 }
 
 /// The warning every command prints for a create call that may have left an
@@ -336,21 +399,7 @@ impl StateDir {
                 });
             }
         };
-        let damaged = |detail: String| JournalError::Damaged {
-            recovery: recovery(&path, &legible_sessions(&bytes)),
-            path: path.clone(),
-            detail,
-        };
-        let mut journal: Journal =
-            serde_json::from_slice(&bytes).map_err(|e| damaged(e.to_string()))?;
-        journal.upgrade();
-        if journal.format_version != JOURNAL_VERSION {
-            return Err(damaged(format!(
-                "format version {} is not {JOURNAL_VERSION}",
-                journal.format_version
-            )));
-        }
-        Ok(journal)
+        parse(&bytes, &path)
     }
 
     /// Writes the journal atomically: temp file, fsync, rename, fsync of the directory.
@@ -366,6 +415,24 @@ impl StateDir {
         bytes.push(b'\n');
         write_atomic(&self.dir, &path, &bytes).map_err(|e| io("write", e))
     }
+}
+
+/// Reads a journal saved as `bytes` at `path` (a file or an object's URL).
+pub(super) fn parse(bytes: &[u8], path: &Path) -> Result<Journal, JournalError> {
+    let damaged = |detail: String| JournalError::Damaged {
+        recovery: recovery(path, &legible_sessions(bytes)),
+        path: path.to_path_buf(),
+        detail,
+    };
+    let mut journal: Journal = serde_json::from_slice(bytes).map_err(|e| damaged(e.to_string()))?;
+    journal.upgrade();
+    if journal.format_version != JOURNAL_VERSION {
+        return Err(damaged(format!(
+            "format version {} is not {JOURNAL_VERSION}",
+            journal.format_version
+        )));
+    }
+    Ok(journal)
 }
 
 /// The session ids a damaged journal still shows: the string values of its `"id"` and

@@ -35,8 +35,8 @@ pub enum SecretScope {
     Destination,
 }
 pub use model::{
-    Account, AccountDefaults, CommTransport, Defaults, Destination, EscalationMethod, FeatureList,
-    Manifest, Package, SessionOptions, SimulatorRef, Source, Timeouts,
+    Account, AccountDefaults, BackendKind, CommTransport, Defaults, Destination, EscalationMethod,
+    FeatureList, Manifest, Package, SessionOptions, SimulatorRef, Source, StateBackend, Timeouts,
 };
 pub use secret::{Secret, SecretError, SecretRef};
 

@@ -31,6 +31,10 @@ pub struct Manifest {
     /// The servers to move from; one transfer session each.
     #[serde(default)]
     pub sources: Vec<Source>,
+    /// Where the journal and the lock live: the local state directory (the default) or
+    /// a shared S3-compatible bucket, for runs on several machines (CI).
+    #[serde(default, skip_serializing_if = "StateBackend::is_local_default")]
+    pub state: StateBackend,
     #[serde(skip)]
     #[schemars(skip)]
     pub(crate) origin: Origin,
@@ -85,6 +89,55 @@ pub struct SimulatorRef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 1_000_000_000))]
     pub transfer_mb_s: Option<u64>,
+}
+
+/// Which store keeps the state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// The local state directory (`--state-dir`, default `.whm-migrate` beside the
+    /// manifest), with an OS lock.
+    #[default]
+    Local,
+    /// An S3-compatible bucket, with compare-and-swap writes and a leased lock.
+    S3,
+}
+
+/// `[state]`: where the journal and the lock live. Credentials for the bucket come from
+/// the AWS environment and profile (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+/// `AWS_SESSION_TOKEN`, `AWS_PROFILE`, web identity), never from the manifest.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StateBackend {
+    /// `local` (default) or `s3`.
+    #[serde(default)]
+    pub backend: BackendKind,
+    /// The bucket (with `backend = "s3"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    /// Prepended to the object names: `<prefix><name>.json` and `<prefix><name>.lock`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// The bucket's region, when the environment does not set it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The store's URL, for S3-compatible stores; `http://` only for loopback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// The lock's lease in seconds (default 60): a run that dies holding the lock frees
+    /// it after this long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 10, max = 3600))]
+    pub lease_seconds: Option<u64>,
+}
+
+impl StateBackend {
+    /// The lease when the manifest does not set one.
+    pub const DEFAULT_LEASE_SECONDS: u64 = 60;
+
+    fn is_local_default(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// Request timeouts in seconds; unset values use the client's defaults.

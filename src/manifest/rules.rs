@@ -60,6 +60,7 @@ pub(crate) fn check(manifest: &Manifest, catalog: &ModuleCatalog) -> Vec<Diagnos
         out: Vec::new(),
     };
     destination(&mut rules, &manifest.destination);
+    state_rules(&mut rules, &manifest.state);
     defaults(&mut rules, manifest, catalog);
     let mut unique = UniqueKeys::new();
     let mut names_seen: HashMap<&str, usize> = HashMap::new();
@@ -85,6 +86,73 @@ pub(crate) fn check(manifest: &Manifest, catalog: &ModuleCatalog) -> Vec<Diagnos
         );
     }
     rules.out
+}
+
+/// `[state]`: an S3 backend names its bucket, and its endpoint is encrypted unless it
+/// is on this machine; the local backend takes none of the bucket's keys.
+fn state_rules(rules: &mut Rules<'_>, state: &super::model::StateBackend) {
+    use super::model::BackendKind;
+    if state.backend == BackendKind::Local {
+        let set = [
+            ("bucket", state.bucket.is_some()),
+            ("prefix", state.prefix.is_some()),
+            ("region", state.region.is_some()),
+            ("endpoint", state.endpoint.is_some()),
+            ("lease_seconds", state.lease_seconds.is_some()),
+        ];
+        for (key, _) in set.iter().filter(|(_, on)| *on) {
+            rules.error(
+                "state-local",
+                rules.key(&format!("state.{key}")),
+                format!("`{key}` is for a shared state backend, and [state] uses the local one"),
+                "add backend = \"s3\" to [state], or remove the key".to_owned(),
+            );
+        }
+        return;
+    }
+    if state.bucket.as_deref().is_none_or(str::is_empty) && !rules.origin.has("state.bucket") {
+        rules.error(
+            "missing-key",
+            rules.value("state"),
+            "[state] with backend = \"s3\" needs a `bucket`".to_owned(),
+            "add bucket = \"my-migrations\"".to_owned(),
+        );
+    }
+    if let Some(endpoint) = &state.endpoint {
+        endpoint_rules(rules, endpoint);
+    }
+}
+
+fn endpoint_rules(rules: &mut Rules<'_>, endpoint: &str) {
+    let span = rules.value("state.endpoint");
+    let help = "write it like https://s3.example.com (http:// only for a store on this machine)";
+    match reqwest::Url::parse(endpoint) {
+        Err(e) => rules.error(
+            "invalid-url",
+            span,
+            format!("`endpoint` is not a valid URL: {e}"),
+            help.to_owned(),
+        ),
+        Ok(parsed) => {
+            let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+            match parsed.scheme() {
+                "https" => {}
+                "http" if loopback => {}
+                "http" => rules.error(
+                    "insecure-url",
+                    span,
+                    "`endpoint` uses http: the journal and the signed requests would cross the network unencrypted".to_owned(),
+                    help.to_owned(),
+                ),
+                other => rules.error(
+                    "invalid-url",
+                    span,
+                    format!("`endpoint` has scheme {other:?}"),
+                    help.to_owned(),
+                ),
+            }
+        }
+    }
 }
 
 /// `[destination]`: how it is reached, its TLS settings, and the files it names.

@@ -203,6 +203,20 @@ static DEFAULTS: TableSpec = TableSpec {
     elsewhere: &[],
 };
 
+static STATE: TableSpec = TableSpec {
+    place: "[state]",
+    keys: &[
+        ("backend", Expect::Enum(&["local", "s3"])),
+        ("bucket", Expect::Str),
+        ("prefix", Expect::Str),
+        ("region", Expect::Str),
+        ("endpoint", Expect::Str),
+        ("lease_seconds", Expect::Int(10, 3600)),
+    ],
+    required: &[],
+    elsewhere: &[],
+};
+
 pub(crate) static ROOT: TableSpec = TableSpec {
     place: "the top level",
     keys: &[
@@ -211,6 +225,7 @@ pub(crate) static ROOT: TableSpec = TableSpec {
         ("destination", Expect::Table(&DESTINATION)),
         ("defaults", Expect::Table(&DEFAULTS)),
         ("sources", Expect::Tables(&SOURCE)),
+        ("state", Expect::Table(&STATE)),
     ],
     required: &["version", "name", "destination"],
     elsewhere: &[
@@ -339,7 +354,9 @@ impl Walker {
     }
 
     fn unknown_key(&mut self, spec: &TableSpec, name: &str, span: Range<usize>) {
-        let help = if let Some(s) = did_you_mean(name, spec.keys.iter().map(|(k, _)| *k)) {
+        let help = if std::ptr::eq(spec, &raw const STATE) && credential_like(name) {
+            "credentials never go in the manifest: whm-migrate reads the bucket's from the AWS environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) or profile (AWS_PROFILE); remove this key".to_owned()
+        } else if let Some(s) = did_you_mean(name, spec.keys.iter().map(|(k, _)| *k)) {
             format!("did you mean `{s}`?")
         } else if let Some((_, place)) = spec
             .elsewhere
@@ -851,6 +868,15 @@ impl Walker {
     }
 }
 
+/// Whether a `[state]` key names a credential (`access_key_id`, `aws_secret_access_key`,
+/// `session_token`, `password`…).
+fn credential_like(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["key", "secret", "token", "password", "credential", "aws_"]
+        .iter()
+        .any(|w| name.contains(w))
+}
+
 /// Whether an unknown key's value may be a secret: its name says so (`password`,
 /// `passphrase`, `secret`, `token`, …, misspelled too), or the key it is closest to
 /// takes a secret reference (`root_pasword` → `root_password`).
@@ -873,7 +899,7 @@ fn secret_looking(spec: &TableSpec, name: &str) -> bool {
             .iter()
             .any(|(k, e)| *k == s && matches!(e, Expect::Secret(_)))
     });
-    named || near_secret
+    named || near_secret || (std::ptr::eq(spec, &raw const STATE) && credential_like(name))
 }
 
 /// Whether `value` is a secret reference's shape (`{ env = … }`, `{ file = … }`): it

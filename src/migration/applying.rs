@@ -233,17 +233,26 @@ impl Migration {
         };
         let outcome = tokio::select! {
             runs = execute(cx, &desired, &plan, &users, watchers) => Ok(runs),
-            () = stop() => Err(()),
+            () = stop() => Err(None),
+            // Calls that change a server already refuse once the lease is lost; this
+            // ends the follow too, so the run exits instead of watching for hours.
+            why = journal.lease_lost() => Err(Some(why)),
         };
         progress.finish();
-        let outcome = if let Ok(runs) = outcome {
-            ApplyOutcome::Applied(apply_report(&plan, &runs, started))
-        } else {
-            // What the journal holds is saved; a failure is reported with the rest (the
-            // destination still knows every session).
-            let mut left = journal.read(Interrupted::from_journal);
-            left.unsaved = journal.flush().err().map(|e| e.to_string());
-            ApplyOutcome::Interrupted(left)
+        let outcome = match outcome {
+            Ok(runs) => ApplyOutcome::Applied(apply_report(&plan, &runs, started)),
+            Err(Some(why)) => {
+                destination.close().await;
+                drop(lock);
+                return Err(crate::journal::JournalError::Lease(why).into());
+            }
+            Err(None) => {
+                // What the journal holds is saved; a failure is reported with the rest (the
+                // destination still knows every session).
+                let mut left = journal.read(Interrupted::from_journal);
+                left.unsaved = journal.flush().err().map(|e| e.to_string());
+                ApplyOutcome::Interrupted(left)
+            }
         };
         destination.close().await;
         drop(lock);

@@ -169,7 +169,7 @@ impl Migration {
         let marks: Vec<String> = self.journal.read(|j| {
             j.sources
                 .get(source)
-                .map(|r| r.unrecorded().into_iter().map(str::to_owned).collect())
+                .map(crate::journal::SourceRecord::unrecorded)
                 .unwrap_or_default()
         });
         if marks.is_empty() {
@@ -185,6 +185,7 @@ impl Migration {
             if let Some(r) = j.sources.get_mut(source) {
                 r.create_started = None;
                 r.unrecorded_sessions.clear();
+                r.probes.clear();
             }
         })?;
         Ok(Some(marks))

@@ -283,7 +283,7 @@ fn status_row(
         items,
         waves,
         unrecorded_sessions_started_at: record
-            .map(|r| r.unrecorded().into_iter().map(str::to_owned).collect())
+            .map(crate::journal::SourceRecord::unrecorded)
             .unwrap_or_default(),
     }
 }

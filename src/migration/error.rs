@@ -25,6 +25,44 @@ pub enum MigrationError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Lock(#[from] LockError),
+    /// The shared lock is held, or cannot be taken or broken.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Lease(#[from] crate::journal::lease::LeaseError),
+    /// `unlock` on a migration whose state is local.
+    #[error(
+        "this migration keeps its state in the local state directory, whose lock needs no unlock"
+    )]
+    #[diagnostic(
+        code(lock::local),
+        help(
+            "the operating system frees a local lock when its holder exits; if one is held, that process is still running (its pid is in the message that named the lock)"
+        )
+    )]
+    LocalUnlock,
+    /// `state pull|push` on a migration whose state is local.
+    #[error("the manifest names no shared state backend")]
+    #[diagnostic(
+        code(state::local),
+        help(
+            "add a [state] table with backend = \"s3\" and its bucket (docs/manifest.md), then push the local journal into it"
+        )
+    )]
+    NoSharedBackend,
+    /// `state pull|push` would replace a journal that knows sessions the other lacks.
+    #[error("{to} records sessions the journal being moved does not: {}", sessions.join(", "))]
+    #[diagnostic(
+        code(state::would_lose),
+        help(
+            "losing them would let a later apply transfer their items again; pull or merge first, or pass --replace if you are sure they are finished and no longer needed"
+        )
+    )]
+    StateWouldLose {
+        /// Where it would be written.
+        to: String,
+        /// The sessions it would forget.
+        sessions: Vec<String>,
+    },
     /// The destination could not be opened.
     #[error(transparent)]
     #[diagnostic(transparent)]

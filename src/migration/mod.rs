@@ -17,6 +17,7 @@ mod rehearsing;
 mod report;
 mod schemas;
 pub mod settings;
+pub mod state;
 mod watch;
 
 pub use adopt::Adopted;
@@ -27,9 +28,10 @@ pub use error::MigrationError;
 pub use planning::{PlanScope, Planned, load_target, save_junit, save_plan};
 pub use rehearsing::{Prepared, RehearseOptions, Rehearsed};
 pub use report::apply_report;
+pub use state::{Access, StateFlags, Transfer};
 pub use watch::SourceWatcher;
 
-use crate::journal::{JournalHandle, MigrationLock, StateDir, unrecorded_warning};
+use crate::journal::{JournalHandle, MigrationLock, unrecorded_warning};
 use crate::manifest::{Diagnostics, Manifest, SecretRef, SecretScope};
 use crate::whm::WhmClient;
 use settings::Destination;
@@ -51,30 +53,37 @@ pub trait Notify: Send + Sync {
 /// How to open a migration.
 #[derive(Debug, Clone, Copy)]
 pub struct OpenOptions<'a> {
-    /// `--state-dir`; default `.whm-migrate` beside the manifest.
-    pub state_dir: Option<&'a Path>,
-    /// Take the migration's lock for this command (`plan`, `apply`, `cleanup`, …);
-    /// `None` for the commands that work beside a running apply (status, control).
-    pub lock: Option<&'static str>,
+    /// `--state-dir` and `--lock-timeout`.
+    pub state: StateFlags<'a>,
+    /// Whether the command takes the migration's lock.
+    pub access: Access,
     /// The secrets the command needs.
     pub secrets: SecretScope,
 }
 
 impl<'a> OpenOptions<'a> {
     /// Every secret, under the lock held by `command`.
-    pub fn locked(command: &'static str, state_dir: Option<&'a Path>) -> Self {
+    pub fn locked(command: &'static str, state: StateFlags<'a>) -> Self {
         Self {
-            state_dir,
-            lock: Some(command),
+            state,
+            access: Access::Locked(command),
             secrets: SecretScope::All,
         }
     }
 
-    /// Only the destination's token, without the lock.
-    pub fn unlocked(state_dir: Option<&'a Path>) -> Self {
+    /// Every secret, beside a running apply when the backend can merge their writes.
+    pub fn beside(command: &'static str, state: StateFlags<'a>) -> Self {
         Self {
-            state_dir,
-            lock: None,
+            access: Access::Beside(command),
+            ..Self::locked(command, state)
+        }
+    }
+
+    /// Only the destination's token, without the lock.
+    pub fn unlocked(state: StateFlags<'a>) -> Self {
+        Self {
+            state,
+            access: Access::Read,
             secrets: SecretScope::Destination,
         }
     }
@@ -84,6 +93,11 @@ impl<'a> OpenOptions<'a> {
 pub struct Migration {
     path: PathBuf,
     state_flag: Option<PathBuf>,
+    /// The local state directory (the journal's, or only local files' with a shared
+    /// backend).
+    state_root: PathBuf,
+    /// Opened beside a running apply on a shared backend (no lock held).
+    beside: bool,
     manifest: Manifest,
     journal: JournalHandle,
     destination: Destination,
@@ -103,24 +117,23 @@ impl Migration {
         manifest
             .resolve_secrets(options.secrets)
             .map_err(MigrationError::Manifest)?;
-        let state_root = settings::state_dir(options.state_dir, path);
-        let state = StateDir::new(&state_root, &manifest.name);
-        let (journal, lock) = if let Some(command) = options.lock {
-            state.ensure()?;
-            let lock = MigrationLock::acquire(&state.lock_path(), command)?;
-            (JournalHandle::open(state)?, Some(lock))
-        } else {
-            // Beside a running apply: read the journal as it is, never create the dir.
-            let journal = state.load()?;
-            (JournalHandle::with(state, journal), None)
-        };
+        let state_root = settings::state_dir(options.state.dir, path);
+        let state::Opened { journal, lock } = state::open(
+            &manifest,
+            &state_root,
+            options.access,
+            options.state.lock_wait,
+            notify,
+        )?;
         let destination = settings::destination(&manifest, &state_root).await?;
         for w in destination.client.warnings() {
             notify.warn(w);
         }
         Ok(Self {
             path: path.to_path_buf(),
-            state_flag: options.state_dir.map(Path::to_path_buf),
+            state_flag: options.state.dir.map(Path::to_path_buf),
+            state_root,
+            beside: matches!(options.access, Access::Beside(_)) && journal.state().is_shared(),
             manifest,
             journal,
             destination,
@@ -158,7 +171,7 @@ impl Migration {
         self.journal.read(|j| {
             for (source, record) in &j.sources {
                 for at in record.unrecorded() {
-                    notify.warn(&unrecorded_warning(source, at));
+                    notify.warn(&unrecorded_warning(source, &at));
                 }
             }
         });

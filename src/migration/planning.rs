@@ -2,7 +2,7 @@
 //! leaves behind (saved plans, sessions it created).
 
 use crate::domain::SessionState;
-use crate::journal::{Retired, measured_throughput, write_atomic};
+use crate::journal::{Retired, SessionRecord, measured_throughput, write_atomic};
 use crate::migration::cleanup::Discarded;
 use crate::migration::settings::{self, Credentials};
 use crate::migration::{Migration, MigrationError, Notify};
@@ -72,7 +72,15 @@ impl Migration {
         )?;
         self.warn_unrecorded(notify);
         let (roots, _) = settings::access(manifest, Credentials::Manifest);
-        let observed = observe(self.client(), &desired, &roots, &self.journal, command).await?;
+        let observed = observe(
+            self.client(),
+            &desired,
+            &roots,
+            &self.journal,
+            command,
+            self.beside,
+        )
+        .await?;
         let mut plan = diff(&desired, &observed);
         waves::label(&mut plan, &item_waves, scope.wave.as_deref());
         let pools: Vec<Pools> = manifest
@@ -126,6 +134,8 @@ impl Migration {
         only_created: bool,
         notify: &dyn Notify,
     ) -> Vec<Discarded> {
+        // Beside a running apply, a PENDING session may be the apply's own.
+        let only_created = only_created || self.beside;
         let mut out = Vec::new();
         for source in &plan.sources {
             let Some(session) = &source.session else {
@@ -168,11 +178,24 @@ impl Migration {
             .await
             .unwrap_or(SessionState::Aborted);
         self.journal.commit(|j| {
-            if let Some(record) = j.sources.get_mut(source)
-                && record.session.as_ref().is_some_and(|s| s.id == id)
+            let Some(record) = j.sources.get_mut(source) else {
+                return;
+            };
+            if record.session.as_ref().is_some_and(|s| s.id == id)
                 && let Some(mut old) = record.session.take()
             {
                 old.state = state.clone();
+                old.retired = Some(Retired::Discarded);
+                record.previous_sessions.push(old);
+            } else if let Some(token) = record
+                .probes
+                .iter()
+                .find(|(_, p)| p.session.as_deref() == Some(id))
+                .map(|(t, _)| t.clone())
+            {
+                let probe = record.probes.remove(&token);
+                let mut old = SessionRecord::new(id, "plan", state.clone());
+                old.created_at = probe.map(|p| p.started_at).unwrap_or(old.created_at);
                 old.retired = Some(Retired::Discarded);
                 record.previous_sessions.push(old);
             }

@@ -80,7 +80,7 @@ impl Migration {
         let stale = saved.is_some_and(|(_, s)| s.fingerprint != planned.plan.fingerprint);
         self.discard_pending(&planned.plan, true, notify).await;
         let prepared = Prepared {
-            state_root: self.journal.state().dir().to_path_buf(),
+            state_root: self.state_root.clone(),
             manifest_path: self.path.clone(),
             state_flag: self.state_flag.clone(),
             desired: planned.desired,

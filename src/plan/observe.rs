@@ -132,6 +132,7 @@ pub async fn observe(
     access: &[SourceAccess],
     journal: &JournalHandle,
     created_by: &str,
+    beside: bool,
 ) -> Result<Observed, ObserveError> {
     let mut destination = destination_inventory(client).await?;
     destination.user_checks = check_new_names(client, desired, &destination).await?;
@@ -146,6 +147,7 @@ pub async fn observe(
                 .find(|a| a.name == source.name)
                 .and_then(|a| a.root.as_ref()),
             created_by,
+            beside,
         };
         let needs_session = source.kind == SessionKind::Root && looker.has_unsettled(&index);
         looker.observe(needs_session)
@@ -160,6 +162,19 @@ pub async fn observe(
     })
 }
 
+/// The source's probe entry `token` in `j`.
+fn probe<'j>(
+    j: &'j mut crate::journal::Journal,
+    name: &str,
+    token: &str,
+) -> std::collections::btree_map::Entry<'j, String, crate::journal::Probe> {
+    j.sources
+        .entry(name.to_owned())
+        .or_default()
+        .probes
+        .entry(token.to_owned())
+}
+
 /// Observing one source.
 struct SourceLook<'a> {
     client: &'a WhmClient,
@@ -167,6 +182,9 @@ struct SourceLook<'a> {
     source: &'a DesiredSource,
     request: Option<&'a RootSessionRequest>,
     created_by: &'a str,
+    /// A `plan --no-keep` beside a running apply: a session it creates is a probe,
+    /// never recorded as the source's current session.
+    beside: bool,
 }
 
 impl SourceLook<'_> {
@@ -268,6 +286,9 @@ impl SourceLook<'_> {
 
     /// Creates a root session, its intent on disk before the call and its id after.
     async fn create(&self, request: &RootSessionRequest) -> Result<ObservedSession, ObserveError> {
+        if self.beside {
+            return self.create_probe(request).await;
+        }
         let name = &self.source.name;
         self.journal.commit(|j| {
             j.sources
@@ -298,6 +319,51 @@ impl SourceLook<'_> {
                 SessionState::Pending,
             ));
             entry.create_started = None;
+        })?;
+        Ok(ObservedSession {
+            id,
+            state: SessionState::Pending,
+            created: true,
+            unconfirmed: None,
+        })
+    }
+
+    /// Creates a root session for a plan beside an apply: recorded under a token of its
+    /// own in the source's probes, where concurrent writers never meet.
+    async fn create_probe(
+        &self,
+        request: &RootSessionRequest,
+    ) -> Result<ObservedSession, ObserveError> {
+        let name = &self.source.name;
+        let token = format!("{:016x}", rand::random::<u64>());
+        self.journal.commit(|j| {
+            probe(j, name, &token).or_insert(crate::journal::Probe {
+                started_at: now(),
+                session: None,
+            });
+        })?;
+        let created = match self
+            .client
+            .create_remote_root_transfer_session(request)
+            .await
+        {
+            Ok(created) => created,
+            Err(e) => {
+                if e.server_did_not_act() {
+                    self.journal.commit(|j| {
+                        if let Some(r) = j.sources.get_mut(name) {
+                            r.probes.remove(&token);
+                        }
+                    })?;
+                }
+                return Err(self.wrap(e));
+            }
+        };
+        let id = created.transfer_session_id;
+        self.journal.commit(|j| {
+            if let std::collections::btree_map::Entry::Occupied(mut p) = probe(j, name, &token) {
+                p.get_mut().session = Some(id.clone());
+            }
         })?;
         Ok(ObservedSession {
             id,

@@ -177,6 +177,7 @@ impl Rehearsal {
             &self.roots,
             &self.journal,
             "rehearse",
+            false,
         )
         .await?;
         Ok(diff(desired, &observed))

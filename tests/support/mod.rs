@@ -12,6 +12,7 @@ pub mod apply_world;
 mod case;
 mod replay;
 mod run;
+pub mod s3;
 mod sim;
 pub mod wait;
 

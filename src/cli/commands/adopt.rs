@@ -10,7 +10,7 @@ use crate::migration::{Migration, OpenOptions};
 pub async fn run(printer: &Printer, global: &GlobalArgs, args: &AdoptArgs) -> CommandResult {
     let options = OpenOptions {
         secrets: SecretScope::Destination,
-        ..OpenOptions::locked("adopt", global.state_dir.as_deref())
+        ..OpenOptions::locked("adopt", global.state())
     };
     let migration = Migration::open(&args.manifest, options, printer).await?;
     let adopted = migration.adopt(&args.source, &args.session_id).await;

@@ -12,7 +12,7 @@ use crate::plan::render;
 /// Applies a manifest (or a saved plan, refused when stale).
 pub async fn run(printer: &Printer, global: &GlobalArgs, args: &ApplyArgs) -> CommandResult {
     let (manifest, saved) = load_target(&args.target)?;
-    let options = OpenOptions::locked("apply", global.state_dir.as_deref());
+    let options = OpenOptions::locked("apply", global.state());
     let migration = Migration::open(&manifest, options, printer).await?;
     let rerun = migration.rerun_args();
     let options = ApplyOptions {

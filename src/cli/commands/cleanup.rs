@@ -21,7 +21,7 @@ pub async fn run(printer: &Printer, global: &GlobalArgs, args: &CleanupArgs) -> 
     };
     let options = OpenOptions {
         secrets: SecretScope::Destination,
-        ..OpenOptions::locked("cleanup", global.state_dir.as_deref())
+        ..OpenOptions::locked("cleanup", global.state())
     };
     let migration = Migration::open(&args.manifest, options, printer).await?;
     let options = CleanupOptions {

@@ -13,7 +13,7 @@ async fn open(
     global: &GlobalArgs,
     path: &Path,
 ) -> Result<Migration, crate::cli::Failure> {
-    let options = OpenOptions::unlocked(global.state_dir.as_deref());
+    let options = OpenOptions::unlocked(global.state());
     Ok(Migration::open(path, options, printer).await?)
 }
 

@@ -10,6 +10,7 @@ pub mod rehearse;
 pub mod schema;
 pub mod schemas;
 pub mod sim;
+pub mod state;
 pub mod validate;
 
 use crate::cli::args::{Cli, Command, SchemasCommand};
@@ -35,6 +36,8 @@ pub async fn run(printer: &Printer, cli: &Cli) -> CommandResult {
         Command::Schema(a) => Ok(schema::run(printer, a)),
         Command::Schemas(SchemasCommand::Pull(a)) => schemas::pull(printer, global, a).await,
         Command::Sim(a) => sim::run(printer, a).await,
+        Command::Unlock(a) => state::unlock(printer, a),
+        Command::State(a) => state::transfer(printer, global, a),
         Command::Completions(a) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut out = Vec::new();

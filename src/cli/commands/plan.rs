@@ -8,7 +8,11 @@ use crate::plan::render;
 
 /// Plans and prints.
 pub async fn run(printer: &Printer, global: &GlobalArgs, args: &PlanArgs) -> CommandResult {
-    let options = OpenOptions::locked("plan", global.state_dir.as_deref());
+    let options = if args.no_keep {
+        OpenOptions::beside("plan", global.state())
+    } else {
+        OpenOptions::locked("plan", global.state())
+    };
     let migration = Migration::open(&args.manifest, options, printer).await?;
     let scope = PlanScope {
         wave: args.wave.clone(),

@@ -16,7 +16,7 @@ pub async fn run(printer: &Printer, global: &GlobalArgs, args: &RehearseArgs) ->
     let prepared = if args.offline {
         Prepared::offline(&manifest, &args.target, saved.as_ref(), state_dir, printer)?
     } else {
-        let options = OpenOptions::locked("rehearse", state_dir);
+        let options = OpenOptions::locked("rehearse", global.state());
         let migration = Migration::open(&manifest, options, printer).await?;
         let saved = saved.as_ref().map(|p| (args.target.as_path(), p));
         migration.prepare_rehearsal(saved, printer).await?

@@ -8,7 +8,7 @@ use crate::migration::{Migration, OpenOptions};
 
 /// Fetches every bundled module's live schema and writes it in the snapshot format.
 pub async fn pull(printer: &Printer, global: &GlobalArgs, args: &SchemasPullArgs) -> CommandResult {
-    let options = OpenOptions::unlocked(global.state_dir.as_deref());
+    let options = OpenOptions::unlocked(global.state());
     let migration = Migration::open(&args.manifest, options, printer).await?;
     let written = migration.pull_schemas(&args.dir, printer).await;
     migration.close().await;

@@ -10,7 +10,7 @@ use crate::migration::{Migration, MigrationError, OpenOptions};
 /// Validates; exit 0 when valid, 1 with diagnostics otherwise.
 pub async fn run(printer: &Printer, global: &GlobalArgs, args: &ValidateArgs) -> CommandResult {
     let diags = if args.online {
-        let options = OpenOptions::unlocked(global.state_dir.as_deref());
+        let options = OpenOptions::unlocked(global.state());
         match Migration::open(&args.manifest, options, printer).await {
             Ok(migration) => {
                 let diags = migration.validate_online(printer).await;

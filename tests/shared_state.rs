@@ -1,0 +1,235 @@
+//! The shared state backend on a real S3-compatible server (moto, on loopback): one
+//! lease for runs on different machines, compare-and-swap journal writes, and a lease
+//! that heals itself when its holder dies (issue 19).
+
+use crate::support::apply_world::{
+    ACCOUNTS, apply_world, assert_exactly_once, every_item_manifest, slow, the_session,
+};
+use crate::support::s3::{self, AWS_ENV, S3Server};
+use crate::support::{Case, SimContext, finish, wait, wait_for};
+use serde_json::Value;
+use std::time::Duration;
+use whm_migrate::journal::shared::{AccessKey, SharedSettings, SharedStore};
+use whm_migrate::journal::{Journal, JournalHandle, JournalStore, SharedJournal};
+
+const NAME: &str = "shared";
+
+/// A case for the `apply` world at `sim` whose state is in `bucket` on `store`, with
+/// the store's credentials in its environment.
+fn shared_case(sim: &SimContext, store: &S3Server, bucket: &str, lease: u64) -> Case {
+    let text = every_item_manifest(NAME, &sim.sim.base_url()) + &store.state_table(bucket, lease);
+    let mut case = Case::new(&text);
+    for (k, v) in AWS_ENV {
+        case = case.with_env(k, v);
+    }
+    case
+}
+
+/// The lock object, once it names a live holder.
+async fn holder(store: &S3Server, bucket: &str) -> Option<Value> {
+    let text = store.object(bucket, &format!("ci/{NAME}.lock")).await?;
+    let lock: Value = serde_json::from_str(&text).unwrap();
+    lock["released"].is_null().then_some(lock)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_apply_on_another_machine_names_the_holder_or_waits_for_it() {
+    let store = s3::shared();
+    let bucket = store.bucket("two-applies");
+    let sim = SimContext::with(apply_world(), slow()).await;
+    // Two runners: each its own local state directory, one bucket.
+    let first = shared_case(&sim, store, &bucket, 30);
+    let second = shared_case(&sim, store, &bucket, 30);
+    let a = first.command("apply", &[]).spawn();
+    let pid = a.id().unwrap();
+    wait::until_async("the first apply to take the lock", async || {
+        holder(store, &bucket).await.is_some()
+    })
+    .await;
+    let held = holder(store, &bucket).await.unwrap();
+    assert_eq!(held["pid"], pid, "{held:#}");
+    assert_eq!(held["command"], "apply");
+    // Without --lock-timeout: refused at once, naming the holder and its id.
+    let refused = second.run("apply", &[]).await;
+    refused.assert_code(1);
+    assert!(
+        refused.stderr.contains(&format!("(pid {pid})"))
+            && refused.stderr.contains(held["id"].as_str().unwrap()),
+        "{}",
+        refused.stderr
+    );
+    // With it: waits for the first run, then finds nothing left to do.
+    let waited = second.run("apply", &["--lock-timeout", "5m"]).await;
+    let first_out = finish(a).await;
+    first_out.assert_code(0);
+    waited.assert_code(0);
+    assert!(
+        waited.stderr.contains("No changes") || waited.stdout.contains("No changes"),
+        "{waited:#?}"
+    );
+    let s = sim.sim.stats();
+    assert_eq!(s.sessions_created, 1, "{s:#?}");
+    assert_exactly_once(&sim, "two applies on one shared state");
+    // The journal is in the bucket, not in either runner's directory.
+    assert!(!first.journal_path(NAME).exists());
+    let journal: Value = serde_json::from_str(
+        &store
+            .object(&bucket, &format!("ci/{NAME}.json"))
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        journal["sources"]["old1"]["previous_sessions"][0]["id"],
+        the_session(&s)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_holders_lease_runs_out_and_the_next_apply_follows_its_session() {
+    let store = s3::shared();
+    let bucket = store.bucket("killed-holder");
+    let sim = SimContext::with(apply_world(), slow()).await;
+    let first = shared_case(&sim, store, &bucket, 10);
+    let second = shared_case(&sim, store, &bucket, 10)
+        .with_env("GITHUB_SERVER_URL", "https://github.example")
+        .with_env("GITHUB_REPOSITORY", "acme/migrations")
+        .with_env("GITHUB_RUN_ID", "4242");
+    let mut a = first.command("apply", &[]).spawn();
+    let pid = a.id().unwrap();
+    let reached = wait_for(&sim, &mut a, |s| s.transfers.values().sum::<u64>() >= 1).await;
+    assert!(reached, "the session never transferred an account");
+    a.start_kill().unwrap(); // SIGKILL: no release, no last save
+    finish(a).await;
+    let stale = holder(store, &bucket).await.expect("the dead run's lease");
+    assert_eq!(stale["pid"], pid);
+    // The lease has not run out yet: refused, naming the dead holder.
+    let refused = second.run("apply", &[]).await;
+    refused.assert_code(1);
+    assert!(
+        refused.stderr.contains(&format!("(pid {pid})")),
+        "{}",
+        refused.stderr
+    );
+    // Waiting takes it over once it runs out, with a warning naming the dead holder,
+    // and follows the same session to its end.
+    let out = second.run("apply", &["--lock-timeout", "2m"]).await;
+    out.assert_code(0);
+    assert!(
+        out.stderr.contains("took over the lock") && out.stderr.contains(&format!("(pid {pid})")),
+        "{}",
+        out.stderr
+    );
+    let s = sim.sim.stats();
+    assert_eq!(s.sessions_created, 1, "{s:#?}");
+    assert_exactly_once(&sim, "a lease taken over from a killed apply");
+    // While it ran, the lock named its CI job; released at its end.
+    let lock: Value = serde_json::from_str(
+        &store
+            .object(&bucket, &format!("ci/{NAME}.lock"))
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        lock["ci_job"],
+        "https://github.example/acme/migrations/actions/runs/4242"
+    );
+    assert!(lock["released"].is_string(), "{lock:#}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_holder_whose_store_goes_away_stops_before_its_next_change_to_a_server() {
+    // A store of its own, to kill.
+    let mut store = S3Server::start();
+    let bucket = store.bucket("store-gone");
+    let mut opts = slow();
+    // Slow enough that the run is still queuing or following when the store dies.
+    opts.time_scale.item_overhead_ms = 1_500;
+    let sim = SimContext::with(apply_world(), opts).await;
+    let case = shared_case(&sim, &store, &bucket, 10);
+    let mut a = case.command("apply", &[]).spawn();
+    let reached = wait_for(&sim, &mut a, |s| s.sessions_created >= 1).await;
+    assert!(reached, "apply never created its session");
+    store.kill();
+    let out = finish(a).await;
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("lease") || out.stderr.contains("cannot write the journal"),
+        "{}",
+        out.stderr
+    );
+    // Whatever it had done, it did once; nothing was queued into a second session.
+    let s = sim.sim.stats();
+    assert_eq!(s.sessions_created, 1, "{s:#?}");
+    assert!(s.enqueues.len() <= 1, "{:#?}", s.enqueues);
+    for user in ACCOUNTS {
+        assert!(
+            s.transfers
+                .get(&format!("src.example.com/{user}"))
+                .copied()
+                .unwrap_or(0)
+                <= 1,
+            "{:#?}",
+            s.transfers
+        );
+    }
+}
+
+#[test]
+fn twenty_concurrent_journal_writers_lose_no_update() {
+    let store = s3::shared();
+    let bucket = store.bucket("twenty-writers");
+    let settings = SharedSettings {
+        bucket: bucket.clone(),
+        prefix: "ci/".to_owned(),
+        region: Some("us-east-1".to_owned()),
+        endpoint: Some(store.endpoint.clone()),
+        lease: Duration::from_secs(60),
+        credentials: Some(AccessKey {
+            id: AWS_ENV[0].1.to_owned(),
+            secret: AWS_ENV[1].1.into(),
+        }),
+    };
+    std::thread::scope(|scope| {
+        for writer in 0..20 {
+            let settings = settings.clone();
+            scope.spawn(move || {
+                let store = std::sync::Arc::new(SharedStore::connect(&settings).unwrap());
+                let journal =
+                    JournalHandle::open(JournalStore::Shared(SharedJournal::new(store, "many")))
+                        .unwrap();
+                for change in 0..10 {
+                    journal
+                        .commit(|j: &mut Journal| {
+                            let source = j.sources.entry(format!("w{writer}")).or_default();
+                            source
+                                .unrecorded_sessions
+                                .push(format!("{writer}-{change}"));
+                            // A list every writer appends to.
+                            j.sources
+                                .entry("shared".to_owned())
+                                .or_default()
+                                .unrecorded_sessions
+                                .push(format!("{writer}-{change}"));
+                        })
+                        .unwrap();
+                }
+            });
+        }
+    });
+    let store = SharedStore::connect(&settings).unwrap();
+    let journal = JournalStore::Shared(SharedJournal::new(std::sync::Arc::new(store), "many"))
+        .load()
+        .unwrap();
+    let shared = &journal.sources["shared"].unrecorded_sessions;
+    assert_eq!(shared.len(), 200, "{shared:?}");
+    for writer in 0..20 {
+        let own = &journal.sources[&format!("w{writer}")].unrecorded_sessions;
+        let want: Vec<String> = (0..10).map(|c| format!("{writer}-{c}")).collect();
+        assert_eq!(own, &want);
+        for entry in &want {
+            assert!(shared.contains(entry), "{entry} lost");
+        }
+    }
+}
