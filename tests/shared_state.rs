@@ -200,6 +200,87 @@ async fn a_holder_that_cannot_renew_its_lease_stops_following_and_says_why() {
     assert_eq!(calls(&s, "start_transfer_session"), 1, "{s:#?}");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn plans_beside_a_running_apply_take_no_lock_and_lose_none_of_its_changes() {
+    let store = s3::shared();
+    let bucket = store.bucket("plans-beside");
+    // A second source, whose account only a pull request's manifest names.
+    let mut world = apply_world();
+    let mut second = world.sources["src.example.com"].clone();
+    second.accounts.truncate(1);
+    second.accounts[0].user = "dave".to_owned();
+    second.accounts[0].domain = "dave.example".to_owned();
+    second.hostname = Some("src2.example.com".to_owned());
+    world.sources.insert("src2.example.com".to_owned(), second);
+    let mut opts = slow();
+    opts.time_scale.item_overhead_ms = 600;
+    let sim = SimContext::with(world, opts).await;
+    let main = shared_case(&sim, store, &bucket, 30);
+    let mut apply = main.command("apply", &[]).spawn();
+    let started = wait_for(&sim, &mut apply, |s| {
+        calls(s, "start_transfer_session") >= 1
+    })
+    .await;
+    assert!(started, "apply never started its session");
+    // Five pull requests add `old2` and plan with --no-keep, at once, on other runners.
+    let pr_text = std::fs::read_to_string(&main.manifest).unwrap()
+        + "\n[[sources]]\nname = \"old2\"\nhost = \"src2.example.com\"\nkind = \"root\"\npassword = { env = \"SRC_PW\" }\n\n[[sources.accounts]]\nuser = \"dave\"\ndomain = \"dave.example\"\n";
+    let prs: Vec<Case> = (0..5)
+        .map(|_| {
+            let mut case = Case::new(&pr_text);
+            for (k, v) in AWS_ENV {
+                case = case.with_env(k, v);
+            }
+            case
+        })
+        .collect();
+    let plans = prs
+        .iter()
+        .map(|pr| pr.run("plan", &["--no-keep", "--format", "json"]));
+    let plans = futures::future::join_all(plans).await;
+    for out in &plans {
+        out.assert_code(0);
+        let plan: Value = serde_json::from_str(&out.stdout).unwrap();
+        let old2 = &plan["sources"][1];
+        assert_eq!(old2["name"], "old2");
+        assert_eq!(old2["items"][0]["action"], "transfer", "{old2:#}");
+    }
+    let out = finish(apply).await;
+    out.assert_code(0);
+    assert_exactly_once(&sim, "an apply with plans beside it");
+    // Every writer's changes are in the journal: apply's session and items, and each
+    // plan's analysis session, discarded.
+    let journal: Value = serde_json::from_str(
+        &store
+            .object(&bucket, &format!("ci/{NAME}.json"))
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let old1 = &journal["sources"]["old1"];
+    assert_eq!(
+        old1["previous_sessions"][0]["id"],
+        the_session(&sim.sim.stats())
+    );
+    for user in ["alice", "bob", "carol"] {
+        let state = &old1["items"][format!("AccountRemoteRoot/{user}")]["state"];
+        assert!(state == "done" || state == "warnings", "{old1:#}");
+    }
+    let old2 = &journal["sources"]["old2"];
+    assert!(
+        old2["probes"].is_null(),
+        "every probe was discarded: {old2:#}"
+    );
+    let discarded = old2["previous_sessions"].as_array().unwrap();
+    assert_eq!(discarded.len(), 5, "{old2:#}");
+    for session in discarded {
+        assert_eq!(session["retired"], "discarded");
+        let id = session["id"].as_str().unwrap();
+        // An aborted PENDING session ends FAILED (REFERENCE §4.14).
+        assert_eq!(sim.sim.session_state(id).as_deref(), Some("FAILED"));
+    }
+}
+
 #[test]
 fn twenty_concurrent_journal_writers_lose_no_update() {
     let store = s3::shared();

@@ -31,19 +31,27 @@ fn merge_at(
     if ours == base {
         return Ok(theirs.cloned());
     }
-    // A key both sides added: merged from an empty value of its kind.
-    let empty;
-    let base = match (base, ours, theirs) {
-        (None, Some(Value::Object(_)), Some(Value::Object(_))) => {
-            empty = Value::Object(Map::new());
-            Some(&empty)
-        }
-        (None, Some(Value::Array(_)), Some(Value::Array(_))) => {
-            empty = Value::Array(Vec::new());
-            Some(&empty)
-        }
-        _ => base,
+    // The journal leaves out empty maps and lists: an absent key beside maps (or
+    // lists) is an empty one, so adding to, or emptying, one merges like any change.
+    let (empty_map, empty_list) = (Value::Object(Map::new()), Value::Array(Vec::new()));
+    let sides = [base, ours, theirs];
+    let all = |kind: fn(&Value) -> bool| {
+        sides.iter().all(|v| v.is_none_or(kind)) && sides.iter().any(|v| v.is_some())
     };
+    let empty = if all(Value::is_object) {
+        Some(&empty_map)
+    } else if all(Value::is_array) {
+        Some(&empty_list)
+    } else {
+        None
+    };
+    let [base, ours, theirs] = sides.map(|v| v.or(empty));
+    if ours == theirs || theirs == base {
+        return Ok(ours.cloned());
+    }
+    if ours == base {
+        return Ok(theirs.cloned());
+    }
     match (base, ours, theirs) {
         (Some(Value::Object(b)), Some(Value::Object(o)), Some(Value::Object(t))) => {
             merge_objects(at, b, o, t).map(|m| Some(Value::Object(m)))
@@ -126,6 +134,18 @@ mod tests {
         assert_eq!(
             merge(&base, &ours, &theirs).unwrap(),
             json!({"s": {"new": {"l": [2, 3, 1]}}})
+        );
+    }
+
+    #[test]
+    fn an_emptied_map_left_out_merges_with_an_addition() {
+        // Ours removed the only probe (the map is left out); theirs added another.
+        let base = json!({"s": {"probes": {"a": 1}}});
+        let ours = json!({"s": {}});
+        let theirs = json!({"s": {"probes": {"a": 1, "b": 2}}});
+        assert_eq!(
+            merge(&base, &ours, &theirs).unwrap(),
+            json!({"s": {"probes": {"b": 2}}})
         );
     }
 
