@@ -492,3 +492,53 @@ async fn insecure_source_settings_need_acknowledging_and_warn_every_run() {
         );
     }
 }
+
+/// `[state]`: the bucket's keys only with `backend = "s3"`, a bucket required, a
+/// plain-text endpoint only on loopback, and credentials never (issue 19 item 3).
+#[tokio::test]
+async fn the_state_table_is_checked_and_refuses_credentials() {
+    use crate::support::Case;
+    use crate::support::apply_world::every_item_manifest;
+    let base = every_item_manifest("stated", "https://new1.example.com:2087");
+    let ok = Case::new(&format!(
+        "{base}\n[state]\nbackend = \"s3\"\nbucket = \"b\"\nprefix = \"acme/\"\nendpoint = \"http://127.0.0.1:9000\"\nlease_seconds = 30\n"
+    ))
+    .run("validate", &[])
+    .await;
+    ok.assert_code(0);
+    for (table, code, says) in [
+        (
+            "backend = \"s3\"\nbucket = \"b\"\nsecret_access_key = \"AKIA-SECRET-SENTINEL\"\n",
+            "unknown-key",
+            "AWS_SECRET_ACCESS_KEY",
+        ),
+        (
+            "backend = \"s3\"\nbucket = \"b\"\nendpoint = \"http://s3.example.com\"\n",
+            "insecure-url",
+            "unencrypted",
+        ),
+        ("backend = \"s3\"\n", "missing-key", "needs a `bucket`"),
+        ("bucket = \"b\"\n", "state-local", "add backend = \"s3\""),
+        (
+            "backend = \"s3\"\nbucket = \"b\"\nlease_seconds = 2\n",
+            "lease_seconds",
+            "10",
+        ),
+    ] {
+        let out = Case::new(&format!("{base}\n[state]\n{table}"))
+            .run("validate", &[])
+            .await;
+        out.assert_code(1);
+        assert!(
+            out.stderr.contains(code) && out.stderr.contains(says),
+            "{table}: {}",
+            out.stderr
+        );
+        // A credential written in the manifest is never echoed.
+        assert!(
+            !out.stderr.contains("AKIA-SECRET-SENTINEL"),
+            "{}",
+            out.stderr
+        );
+    }
+}

@@ -9,6 +9,7 @@ use crate::support::s3::{self, AWS_ENV, S3Server};
 use crate::support::{Case, SimContext, calls, finish, wait, wait_for};
 use serde_json::Value;
 use std::time::Duration;
+use whm_migrate::journal::lease;
 use whm_migrate::journal::shared::{AccessKey, SharedSettings, SharedStore};
 use whm_migrate::journal::{Journal, JournalHandle, JournalStore, SharedJournal};
 use whm_migrate::sim::Faults;
@@ -337,4 +338,120 @@ fn twenty_concurrent_journal_writers_lose_no_update() {
             assert!(shared.contains(entry), "{entry} lost");
         }
     }
+}
+
+/// The backend's settings for `bucket` on `store`, with the tests' keys.
+fn settings(store: &S3Server, bucket: &str) -> SharedSettings {
+    SharedSettings {
+        bucket: bucket.to_owned(),
+        prefix: "ci/".to_owned(),
+        region: Some("us-east-1".to_owned()),
+        endpoint: Some(store.endpoint.clone()),
+        lease: Duration::from_secs(30),
+        credentials: Some(AccessKey {
+            id: AWS_ENV[0].1.to_owned(),
+            secret: AWS_ENV[1].1.into(),
+        }),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_local_journal_moves_into_the_bucket_and_back_never_over_sessions() {
+    let store = s3::shared();
+    let bucket = store.bucket("push-pull");
+    let sim = SimContext::start(apply_world()).await;
+    // A migration applied with local state…
+    let local = Case::new(&every_item_manifest(NAME, &sim.sim.base_url()));
+    local.run("apply", &[]).await.assert_code(0);
+    let session = the_session(&sim.sim.stats());
+    // …moves into the bucket once its manifest names one.
+    let shared = shared_case(&sim, store, &bucket, 30);
+    let state = |way: &str, dir: &std::path::Path, extra: &[&str]| {
+        shared
+            .bin()
+            .args(["state", way])
+            .arg(&shared.manifest)
+            .arg("--state-dir")
+            .arg(dir)
+            .args(extra)
+            .run()
+    };
+    let pushed = state("push", &local.state, &[]).await;
+    pushed.assert_code(0);
+    assert!(
+        pushed
+            .stderr
+            .contains(&format!("s3://{bucket}/ci/{NAME}.json")),
+        "{}",
+        pushed.stderr
+    );
+    let object = store
+        .object(&bucket, &format!("ci/{NAME}.json"))
+        .await
+        .unwrap();
+    assert!(object.contains(&session), "{object}");
+    // The next apply on the bucket knows everything is done.
+    let again = shared.run("apply", &[]).await;
+    again.assert_code(0);
+    assert!(again.stderr.contains("No changes"), "{}", again.stderr);
+    assert_eq!(sim.sim.stats().sessions_created, 1);
+    // An empty local journal is not pushed over one that records sessions.
+    let empty = shared.path("empty");
+    let refused = state("push", &empty, &[]).await;
+    refused.assert_code(1);
+    assert!(refused.stderr.contains(&session), "{}", refused.stderr);
+    // Pull brings it back into a fresh directory.
+    let fresh = shared.path("fresh");
+    state("pull", &fresh, &[]).await.assert_code(0);
+    let pulled = std::fs::read_to_string(fresh.join(format!("{NAME}.json"))).unwrap();
+    assert!(pulled.contains(&session), "{pulled}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unlock_breaks_only_the_lock_it_names() {
+    let store = s3::shared();
+    let bucket = store.bucket("unlock");
+    let sim = SimContext::start(apply_world()).await;
+    let case = shared_case(&sim, store, &bucket, 30);
+    // A holder elsewhere (this process), its lease renewed in the background.
+    let backend = std::sync::Arc::new(SharedStore::connect(&settings(store, &bucket)).unwrap());
+    let (holder, _) =
+        lease::acquire(&backend, &format!("{NAME}.lock"), "apply", Duration::ZERO).unwrap();
+    let id = holder.id();
+    let held = case.run("apply", &[]).await;
+    held.assert_code(1);
+    assert!(
+        held.stderr.contains("unlock MANIFEST") && held.stderr.contains(&id),
+        "{}",
+        held.stderr
+    );
+    let wrong = case
+        .bin()
+        .arg("unlock")
+        .arg(&case.manifest)
+        .arg("0000")
+        .run()
+        .await;
+    wrong.assert_code(1);
+    assert!(wrong.stderr.contains(&id), "{}", wrong.stderr);
+    let broke = case
+        .bin()
+        .arg("unlock")
+        .arg(&case.manifest)
+        .arg(&id)
+        .run()
+        .await;
+    broke.assert_code(0);
+    assert!(
+        broke.stderr.contains(&format!("broke the lock {id}")),
+        "{}",
+        broke.stderr
+    );
+    // The next run takes the lock at once, without a warning about a dead holder.
+    let out = case.run("apply", &[]).await;
+    out.assert_code(0);
+    assert!(!out.stderr.contains("took over"), "{}", out.stderr);
+    assert_exactly_once(&sim, "an apply after unlock");
+    // The broken holder finds out at its next renewal and refuses to change anything.
+    drop(holder);
 }
