@@ -36,7 +36,7 @@ fn merge_at(
     let (empty_map, empty_list) = (Value::Object(Map::new()), Value::Array(Vec::new()));
     let sides = [base, ours, theirs];
     let all = |kind: fn(&Value) -> bool| {
-        sides.iter().all(|v| v.is_none_or(kind)) && sides.iter().any(|v| v.is_some())
+        sides.iter().all(|v| v.is_none_or(kind)) && sides.iter().any(Option::is_some)
     };
     let empty = if all(Value::is_object) {
         Some(&empty_map)
