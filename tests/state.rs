@@ -142,3 +142,25 @@ async fn adopting_over_a_recorded_session_is_refused() {
     assert!(out.stderr.contains("cleanup"), "{}", out.stderr);
     assert!(out.stderr.contains("--forget"), "{}", out.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_run_waits_for_the_local_lock_with_lock_timeout() {
+    let sim = SimContext::with(apply_world(), slow()).await;
+    let case = apply_case(&sim, "waits");
+    let mut first = case.command("apply", &[]).spawn();
+    let running = wait_for(&sim, &mut first, |s| s.sessions_created >= 1).await;
+    assert!(running, "the first apply never created its session");
+    let refused = case.run("plan", &[]).await;
+    refused.assert_code(1);
+    assert!(
+        refused.stderr.contains("another whm-migrate"),
+        "{}",
+        refused.stderr
+    );
+    let waited = case.run("apply", &["--lock-timeout", "5m"]).await;
+    finish(first).await.assert_code(0);
+    waited.assert_code(0);
+    assert!(waited.stderr.contains("No changes"), "{}", waited.stderr);
+    assert_eq!(sim.sim.stats().sessions_created, 1);
+    assert_exactly_once(&sim, "a run that waited for the lock");
+}
