@@ -72,6 +72,11 @@ async fn a_second_apply_on_another_machine_names_the_holder_or_waits_for_it() {
     let s = sim.sim.stats();
     assert_eq!(s.sessions_created, 1, "{s:#?}");
     assert_exactly_once(&sim, "two applies on one shared state");
+    // `status` on a third machine reads the bucket's journal.
+    let third = shared_case(&sim, store, &bucket, 30);
+    let status = third.run("status", &[]).await;
+    status.assert_code(0);
+    assert!(status.stdout.contains(&the_session(&s)), "{status:#?}");
     // The journal is in the bucket, not in either runner's directory.
     assert!(!first.journal_path(NAME).exists());
     let journal: Value = serde_json::from_str(
