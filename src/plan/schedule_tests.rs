@@ -144,6 +144,7 @@ fn src_account(user: &str, owner: &str, bytes: u64) -> SourceAccount {
 /// Source `old1` observed with a new PENDING session and `analysis`.
 fn observed_with(analysis: RemoteAnalysis) -> Observed {
     Observed {
+        server_keys: None,
         destination: crate::plan::DestinationInventory::default(),
         sources: vec![ObservedSource {
             name: "old1".into(),
