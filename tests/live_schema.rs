@@ -48,11 +48,12 @@ bytesused = 20_000_000
 
 /// A simulator answering as version `version`, its schemas without `lacks`.
 async fn server(version: &str, lacks: &[&str]) -> SimContext {
+    let mut world = world();
+    version.clone_into(&mut world.destination.version);
     SimContext::with(
-        world(),
+        world,
         SimOptions {
             schema_lacks: lacks.iter().map(|k| (*k).to_owned()).collect(),
-            version: Some(version.to_owned()),
             ..SimOptions::default()
         },
     )

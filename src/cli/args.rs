@@ -401,13 +401,9 @@ pub struct SimArgs {
     /// Where log records put `type`: reference, docs (the guide's printing) or mixed.
     #[arg(long, value_enum, default_value_t)]
     pub log_layout: LogLayout,
-    /// Play an older server: leave KEY out of every module's schema and refuse it on
-    /// enqueue (repeatable), e.g. `priority`.
+    /// Play an older server: leave KEY out of every module's schema, refuse it on enqueue.
     #[arg(long, value_name = "KEY")]
     pub schema_lacks: Vec<String>,
-    /// The destination version to report instead of the world's, e.g. `11.110.0.5`.
-    #[arg(long, value_name = "VERSION")]
-    pub destination_version: Option<String>,
 }
 
 /// A positive, finite number for `--time-scale`.

@@ -1,6 +1,6 @@
 //! How a simulator instance is configured: listen address, accepted token, result
 //! style, state names, log blocking, log layout, time scale, faults, TLS, persistence, the
-//! schema keys and version of an older server, and the RNG seed.
+//! schema keys of an older server, and the RNG seed.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -179,9 +179,6 @@ pub struct SimOptions {
     /// (REFERENCE §6.2: `priority`, `prerequisite_user` and `keep_local_cpuser_values`
     /// came later); `enqueue_transfer_item` refuses them as any unknown key (§4.9).
     pub schema_lacks: Vec<String>,
-    /// The version the destination reports (the analysis' `local.version`), instead of
-    /// the world's.
-    pub version: Option<String>,
     /// Seed for XIDs, pids, id padding and fault draws.
     pub seed: u64,
 }
@@ -201,7 +198,6 @@ impl Default for SimOptions {
             tls: None,
             state_file: None,
             schema_lacks: Vec::new(),
-            version: None,
             seed: 0x5eed,
         }
     }

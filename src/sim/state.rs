@@ -81,11 +81,6 @@ impl Shared {
             }
             _ => (world, BTreeMap::new()),
         };
-        let mut world = world;
-        if let Some(version) = &opts.version {
-            world.destination.version.clone_from(version);
-            world.destination.major_version = None;
-        }
         Ok(Arc::new(Self {
             config: Config {
                 api_user: opts.api_user.clone(),

@@ -23,7 +23,6 @@ pub async fn run(printer: &Printer, args: &SimArgs) -> CommandResult {
         state_names: args.state_names,
         log_layout: args.log_layout,
         schema_lacks: args.schema_lacks.clone(),
-        version: args.destination_version.clone(),
         ..SimOptions::default()
     };
     if let Some(warning) = listen_warning(&opts) {
