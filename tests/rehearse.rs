@@ -154,6 +154,7 @@ async fn the_real_destination_only_sees_the_plans_reads() {
         "get_featurelists",
         "create_remote_root_transfer_session",
         "retrieve_transfer_session_remote_analysis",
+        "transfer_module_schema",
         "abort_transfer_session",
         "get_transfer_session_state",
     ];

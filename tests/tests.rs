@@ -13,6 +13,7 @@ mod docs;
 mod faults;
 mod guide_states;
 mod journal;
+mod live_schema;
 mod log_layouts;
 mod manifest;
 mod plan;

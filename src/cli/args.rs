@@ -454,6 +454,9 @@ pub struct SimArgs {
     /// Where log records put `type`: reference, docs (the guide's printing) or mixed.
     #[arg(long, value_enum, default_value_t)]
     pub log_layout: LogLayout,
+    /// Play an older server: leave KEY out of every module's schema, refuse it on enqueue.
+    #[arg(long, value_name = "KEY")]
+    pub schema_lacks: Vec<String>,
 }
 
 /// A positive, finite number for `--time-scale`.

@@ -16,7 +16,7 @@ pub use cadence::{SAVE_EVERY, SaveCadence};
 pub use handle::JournalHandle;
 pub use lock::{LockError, MigrationLock};
 pub use store::{
-    ItemRecord, ItemStatus, JOURNAL_VERSION, Journal, JournalError, Probe, Retired, SessionRecord,
-    SourceRecord, StateDir, now, unrecorded_warning, write_atomic,
+    ItemRecord, ItemStatus, JOURNAL_VERSION, Journal, JournalError, LiveSchemas, Probe, Retired,
+    SessionRecord, SourceRecord, StateDir, now, unrecorded_warning, write_atomic,
 };
 pub use throughput::{MAX_RUNS, RunRecord, measured_throughput};

@@ -7,7 +7,7 @@
 use crate::domain::SessionState;
 use crate::translog::ItemState;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -95,6 +95,20 @@ pub struct Journal {
     pub migration: String,
     /// Per source name.
     pub sources: BTreeMap<String, SourceRecord>,
+    /// The key names of the destination's live module schemas, as last read, for the
+    /// version it reported then: a later plan against that version reads them from here.
+    /// Journals of earlier releases have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live_schemas: Option<LiveSchemas>,
+}
+
+/// What a destination's `transfer_module_schema` answered, per module, for one version.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LiveSchemas {
+    /// The version the destination reported (the analysis' `local.version`).
+    pub version: String,
+    /// Module name → the keys its schema has.
+    pub modules: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl Default for Journal {
@@ -104,6 +118,7 @@ impl Default for Journal {
             format_version: JOURNAL_VERSION,
             migration: String::new(),
             sources: BTreeMap::new(),
+            live_schemas: None,
         }
     }
 }

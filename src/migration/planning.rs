@@ -64,7 +64,7 @@ impl Migration {
     ) -> Result<Planned, MigrationError> {
         let manifest = &self.manifest;
         let item_waves = manifest.item_waves();
-        let desired = waves::select(
+        let mut desired = waves::select(
             settings::desired(manifest, &ModuleCatalog::bundled()),
             &item_waves,
             &manifest.wave_names(),
@@ -72,7 +72,7 @@ impl Migration {
         )?;
         self.warn_unrecorded(notify);
         let (roots, _) = settings::access(manifest, Credentials::Manifest);
-        let observed = observe(
+        let mut observed = observe(
             self.client(),
             &desired,
             &roots,
@@ -82,6 +82,8 @@ impl Migration {
         )
         .await?;
         let mut plan = diff(&desired, &observed);
+        self.restrict_to_server(&mut desired, &mut observed, &mut plan)
+            .await?;
         waves::label(&mut plan, &item_waves, scope.wave.as_deref());
         let pools: Vec<Pools> = manifest
             .sources

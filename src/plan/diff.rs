@@ -219,6 +219,7 @@ fn plan_source<'d>(
         estimate: None,
         warnings: Vec::new(),
         checks: Vec::new(),
+        unsent: Vec::new(),
         items,
     };
     (plan, sorted)

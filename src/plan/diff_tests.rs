@@ -57,6 +57,7 @@ fn world(items: Vec<DesiredItem>) -> (Desired, Observed) {
         featurelist: None,
     }];
     let observed = Observed {
+        server_keys: None,
         destination: DestinationInventory::default(),
         sources: vec![ObservedSource {
             name: "old1".into(),

@@ -76,6 +76,10 @@ pub struct Observed {
     pub destination: DestinationInventory,
     /// Per source, in the same order as [`Desired::sources`].
     pub sources: Vec<ObservedSource>,
+    /// The destination's live schema keys of the modules the plan sends; read after the
+    /// diff (only what apply would send needs them), so not in the fingerprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_keys: Option<crate::plan::live::ServerKeys>,
 }
 
 /// `listaccts`, `listpkgs` and `get_featurelists` of the destination.

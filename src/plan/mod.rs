@@ -6,6 +6,7 @@
 pub mod checks;
 pub mod diff;
 pub mod input;
+pub mod live;
 pub mod model;
 pub mod observe;
 pub mod render;
@@ -22,5 +23,5 @@ pub use input::{
 pub use model::{
     Action, Check, Conflict, FORMAT_VERSION, Fingerprint, ItemPlan, Plan, PlanEstimate, Risk,
     SessionRef, SetBy, Severity, SourceEstimate, SourcePlan, Summary, Throughput, ThroughputSource,
-    Warning,
+    UnsentKey, Warning,
 };

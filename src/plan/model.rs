@@ -103,7 +103,7 @@ pub enum ThroughputSource {
 }
 
 /// Who decided an item's `priority` or `prerequisite_user`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SetBy {
     /// The manifest sets it explicitly; the schedule leaves it alone.
@@ -132,8 +132,27 @@ pub struct SourcePlan {
     /// Pre-flight checks: source-level ones first, then per item (docs/checks.md).
     #[serde(default)]
     pub checks: Vec<Check>,
+    /// Keys the plan would send that the destination's live schema lacks: never sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unsent: Vec<UnsentKey>,
     /// One entry per manifest item, in processing order (module id, then key).
     pub items: Vec<ItemPlan>,
+}
+
+/// A key left out of the items' enqueues because the destination's live
+/// `transfer_module_schema` lacks it (an older server), and what that costs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnsentKey {
+    /// The transfer module.
+    pub module: String,
+    /// The key.
+    pub key: String,
+    /// Who set it: the manifest, or the schedule.
+    pub set_by: SetBy,
+    /// The items (primary-key values) it was left out of.
+    pub items: Vec<String>,
+    /// What leaving it out costs, in one line.
+    pub cost: String,
 }
 
 /// The session a source plan refers to.

@@ -159,6 +159,7 @@ pub async fn observe(
     Ok(Observed {
         destination,
         sources,
+        server_keys: None,
     })
 }
 

@@ -292,6 +292,28 @@ fn order_line(source: &SourcePlan, shown: usize) -> Option<String> {
     Some(format!("order: {line}"))
 }
 
+/// What the destination's live schema made the plan leave out, one line per key:
+/// `not sent: priority (AccountRemoteRoot, set by the schedule) for alice, bob: no …`.
+pub fn unsent_lines(source: &SourcePlan) -> Vec<String> {
+    source
+        .unsent
+        .iter()
+        .map(|u| {
+            let by = match u.set_by {
+                SetBy::Manifest => "set by the manifest",
+                SetBy::Schedule => "chosen by the schedule",
+            };
+            format!(
+                "not sent, the destination's schema lacks it: {} ({}, {by}) for {}: {}",
+                u.key,
+                u.module,
+                some_names(u.items.iter().map(String::as_str)),
+                u.cost
+            )
+        })
+        .collect()
+}
+
 /// A source's schedule: items, bytes, workers and estimated duration.
 pub fn estimate_line(source: &SourcePlan) -> Option<String> {
     let e = source.estimate.as_ref()?;
@@ -381,6 +403,9 @@ pub fn text(plan: &Plan) -> String {
             } else if !check.waived {
                 putln!(out, "    fix: {}", check.fix);
             }
+        }
+        for line in unsent_lines(source) {
+            putln!(out, "  {line}");
         }
         if let Some(line) = estimate_line(source) {
             putln!(out, "  {line}");
@@ -571,6 +596,17 @@ fn md_gates(plan: &Plan) -> Vec<String> {
         .filter(|c| !c.blocks() && !c.waived)
         .count();
     section(format!("#### Warnings ({warning_count})\n"), gates.warnings);
+    let unsent: Vec<String> = plan
+        .sources
+        .iter()
+        .flat_map(|src| {
+            let name = md_escape(&src.name);
+            unsent_lines(src)
+                .into_iter()
+                .map(move |line| format!("- {name}: {}", md_escape(&line)))
+        })
+        .collect();
+    section(format!("#### Not sent ({})\n", unsent.len()), unsent);
     out
 }
 

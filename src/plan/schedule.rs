@@ -20,6 +20,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 
 use crate::plan::input::{Desired, DesiredItem, Observed};
+use crate::plan::live::Unsent;
 use crate::plan::model::{
     Action, ItemPlan, Plan, PlanEstimate, SetBy, SourceEstimate, SourcePlan, Throughput,
     ThroughputSource,
@@ -385,15 +386,33 @@ pub fn schedule(
             .collect();
         let accounts = known.accounts(source, &runs);
         let priorities = order_accounts(&accounts, &throughput);
+        // What the server's live schema lacks is neither sent nor assumed by the
+        // estimate: the server orders those items by name alone.
+        let mut unsent = Unsent::default();
         for (account, (priority, by)) in accounts.into_iter().zip(priorities) {
             let item = &mut source.items[account.item];
-            item.priority = Some(priority);
-            item.priority_by = Some(by);
+            let lacks = |key: &str| {
+                observed
+                    .server_keys
+                    .as_ref()
+                    .is_some_and(|s| s.lacks(&item.module, key))
+            };
+            if lacks("priority") {
+                unsent.add(&item.module, "priority", by, &item.key);
+            } else {
+                item.priority = Some(priority);
+                item.priority_by = Some(by);
+            }
             if let Some((user, by)) = account.prerequisite {
-                item.prerequisite_user = Some(user);
-                item.prerequisite_by = Some(by);
+                if lacks("prerequisite_user") {
+                    unsent.add(&item.module, "prerequisite_user", by, &item.key);
+                } else {
+                    item.prerequisite_user = Some(user);
+                    item.prerequisite_by = Some(by);
+                }
             }
         }
+        source.unsent.extend(unsent.into_list());
         let requested = pools.get(i).copied().unwrap_or_default();
         let estimate = known.estimate(source, &runs, requested, &throughput);
         bytes = bytes.saturating_add(estimate.bytes);

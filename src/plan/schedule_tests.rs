@@ -144,6 +144,7 @@ fn src_account(user: &str, owner: &str, bytes: u64) -> SourceAccount {
 /// Source `old1` observed with a new PENDING session and `analysis`.
 fn observed_with(analysis: RemoteAnalysis) -> Observed {
     Observed {
+        server_keys: None,
         destination: crate::plan::DestinationInventory::default(),
         sources: vec![ObservedSource {
             name: "old1".into(),
@@ -331,4 +332,58 @@ fn sizes_beyond_a_u64_together_saturate() {
     assert!(text.contains("16.00 EiB"), "{text}");
     crate::plan::render::markdown(&plan);
     crate::plan::render::json(&plan);
+}
+
+#[test]
+fn keys_the_server_lacks_are_neither_set_nor_assumed() {
+    let desired = Desired {
+        migration: "m".into(),
+        sources: vec![DesiredSource {
+            name: "old1".into(),
+            host: "h".into(),
+            kind: SessionKind::Root,
+            waive: vec![],
+            items: vec![
+                account("res", &[]),
+                account("big", &[]),
+                account("mid", &[]),
+            ],
+        }],
+    };
+    let mut analysis = RemoteAnalysis::default();
+    analysis.remote.has_disk_used = true;
+    analysis.items.accounts = vec![
+        src_account("res", "root", 1_000),
+        src_account("big", "res", 900_000),
+        src_account("mid", "root", 500_000),
+    ];
+    let mut observed = observed_with(analysis);
+    let keys = ["user", "localuser", "domain", "size"];
+    observed.server_keys = Some(crate::plan::live::ServerKeys {
+        version: Some("11.110.0.5".into()),
+        modules: [(
+            "AccountRemoteRoot".to_owned(),
+            keys.iter().map(|k| (*k).to_owned()).collect(),
+        )]
+        .into(),
+    });
+    let mut plan = diff(&desired, &observed);
+    let pools = [Pools::new(Some(2), Some(2))];
+    schedule(&mut plan, &desired, &observed, &pools, unit(None));
+    for key in ["res", "big", "mid"] {
+        assert_eq!(item(&plan, key).priority, None, "{key}");
+        assert_eq!(item(&plan, key).prerequisite_user, None, "{key}");
+    }
+    let unsent = &plan.sources[0].unsent;
+    let priority = unsent.iter().find(|u| u.key == "priority").unwrap();
+    assert_eq!(priority.items, ["big", "mid", "res"]);
+    assert_eq!(priority.set_by, SetBy::Schedule);
+    let prerequisite = unsent
+        .iter()
+        .find(|u| u.key == "prerequisite_user")
+        .unwrap();
+    assert_eq!(prerequisite.items, ["big"]);
+    // Name order, no waiting on the reseller: big and mid start at once, res follows mid.
+    let e = plan.sources[0].estimate.as_ref().unwrap();
+    assert_eq!(e.duration_ms, 900);
 }

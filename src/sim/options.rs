@@ -1,6 +1,6 @@
 //! How a simulator instance is configured: listen address, accepted token, result
-//! style, state names, log blocking, log layout, time scale, faults, TLS, persistence and
-//! the RNG seed.
+//! style, state names, log blocking, log layout, time scale, faults, TLS, persistence, the
+//! schema keys of an older server, and the RNG seed.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -175,6 +175,10 @@ pub struct SimOptions {
     /// Persist world and sessions here (atomically, shortly after each change); when the
     /// file exists at start it is loaded instead of the given world.
     pub state_file: Option<PathBuf>,
+    /// Keys every module's `transfer_module_schema` leaves out, as an older WHM's does
+    /// (REFERENCE §6.2: `priority`, `prerequisite_user` and `keep_local_cpuser_values`
+    /// came later); `enqueue_transfer_item` refuses them as any unknown key (§4.9).
+    pub schema_lacks: Vec<String>,
     /// Seed for XIDs, pids, id padding and fault draws.
     pub seed: u64,
 }
@@ -193,6 +197,7 @@ impl Default for SimOptions {
             faults: Faults::default(),
             tls: None,
             state_file: None,
+            schema_lacks: Vec::new(),
             seed: 0x5eed,
         }
     }

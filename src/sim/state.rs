@@ -50,6 +50,8 @@ pub(crate) struct Inner {
     pub rng: StdRng,
     /// Given to each new session, which writes all its logs in it.
     pub log_layout: LogLayout,
+    /// Keys left out of every module's schema and refused on enqueue (an older server).
+    pub schema_lacks: Vec<String>,
 }
 
 /// A running master process of a session.
@@ -97,6 +99,7 @@ impl Shared {
                 faults: opts.faults.clone(),
                 rng: StdRng::seed_from_u64(opts.seed),
                 log_layout: opts.log_layout,
+                schema_lacks: opts.schema_lacks.clone(),
             }),
             changed: watch::channel(0).0,
             runners: Mutex::new(HashMap::new()),

@@ -22,6 +22,7 @@ pub async fn run(printer: &Printer, args: &SimArgs) -> CommandResult {
         time_scale: TimeScale::default().slowed(args.time_scale),
         state_names: args.state_names,
         log_layout: args.log_layout,
+        schema_lacks: args.schema_lacks.clone(),
         ..SimOptions::default()
     };
     if let Some(warning) = listen_warning(&opts) {

@@ -20,14 +20,29 @@ pub fn available_transfer_modules() -> Reply {
     Reply::ok(json!({ "modules": map }))
 }
 
-/// `transfer_module_schema`.
+/// `transfer_module_schema`, without the keys the simulator plays an older server
+/// without.
 pub fn transfer_module_schema(inner: &mut Inner, p: &Params) -> Reply {
     let name = match p.required(&mut inner.rng, "module", "transfer_module_schema") {
         Ok(n) => n,
         Err(r) => return r,
     };
     match modules::get(name) {
-        Some(m) => Reply::ok(json!({ "schema": m.schema_json() })),
+        Some(m) => {
+            let mut schema = m.schema_json();
+            if let Some(keys) = schema.get_mut("keys").and_then(Value::as_object_mut) {
+                keys.retain(|k, _| !inner.schema_lacks.contains(k));
+            }
+            if schema
+                .get("prerequisite")
+                .and_then(Value::as_str)
+                .is_some_and(|p| inner.schema_lacks.iter().any(|k| k == p))
+                && let Some(obj) = schema.as_object_mut()
+            {
+                obj.remove("prerequisite");
+            }
+            Reply::ok(json!({ "schema": schema }))
+        }
         None => Reply::fail(format!(
             "The transfer session module “{name}” does not exist."
         )),

@@ -42,7 +42,7 @@ fn check_and_add(inner: &mut Inner, p: &Params, caller: &str) -> Result<(), Repl
         .filter(|k| *k != "transfer_session_id" && *k != "module")
         .map(str::to_owned)
         .collect();
-    if let Some(text) = schema_problem(def, p, &keys) {
+    if let Some(text) = schema_problem(def, p, &keys, &inner.schema_lacks) {
         return Err(schema_failure(inner, &text));
     }
     let key = p.get(&def.primary).unwrap_or_default().to_owned();
@@ -122,15 +122,24 @@ fn session_takes(inner: &mut Inner, id: &str, def: &ModuleDef, p: &Params) -> Re
 }
 
 /// The first way the item's `keys` break the module's schema, in WHM's order: a
-/// required key missing, an unknown key, a non-integer where an integer belongs.
-fn schema_problem(def: &ModuleDef, p: &Params, keys: &[String]) -> Option<String> {
+/// required key missing, an unknown key (one of `lacks` too: an older server's schema),
+/// a non-integer where an integer belongs.
+fn schema_problem(
+    def: &ModuleDef,
+    p: &Params,
+    keys: &[String],
+    lacks: &[String],
+) -> Option<String> {
     let module_name = &def.name;
     if let Some(req) = def.required.iter().find(|req| p.get(req).is_none()) {
         return Some(format!(
             "The “{req}” parameter is required for the “{module_name}” module."
         ));
     }
-    if let Some(k) = keys.iter().find(|k| !def.keys.contains_key(*k)) {
+    if let Some(k) = keys
+        .iter()
+        .find(|k| !def.keys.contains_key(*k) || lacks.contains(k))
+    {
         return Some(format!(
             "The “{k}” parameter is not valid for the “{module_name}” module."
         ));
