@@ -19,7 +19,7 @@ use tower::ServiceExt;
 
 use super::admin;
 use super::api;
-use super::faults::{Faults, RequestFaults, kind};
+use super::faults::{CallFault, Faults, RequestFaults, kind};
 use super::options::SimOptions;
 use super::runner;
 use super::session::{ItemState, SessionState};
@@ -228,6 +228,19 @@ fn draw_faults(shared: &Shared, function: &str) -> (RequestFaults, Option<u64>) 
         *left -= 1;
         f.result_zero = true;
         f.forced = true;
+    }
+    if let Some(script) = inner.faults.call_script.get_mut(function)
+        && !script.is_empty()
+    {
+        let step = script.remove(0);
+        f = RequestFaults {
+            latency_ms: f.latency_ms,
+            drop_before: step == CallFault::DropBefore,
+            drop_after: step == CallFault::DropAfter,
+            result_zero: step == CallFault::ResultZero,
+            forced: step == CallFault::ResultZero,
+            ..RequestFaults::default()
+        };
     }
     let answer_delay = inner.faults.answer_delay_ms.get(function).copied();
     for (on, k) in [
