@@ -174,3 +174,27 @@ async fn concurrent_enqueues_with_lost_answers_queue_each_item_once() {
         assert_eq!(s.enqueue_count(item), 1, "{item}: {:#?}", s.enqueues);
     }
 }
+
+// By default one enqueue at a time per session (nothing documents that WHM takes more):
+// even with every answer held back a while, the simulator never sees two at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn by_default_one_enqueue_at_a_time_per_session() {
+    let sim = SimContext::with(
+        apply_world(),
+        SimOptions {
+            faults: Faults {
+                answer_delay_ms: [("enqueue_transfer_item".to_owned(), 50)].into(),
+                ..Faults::default()
+            },
+            ..SimOptions::default()
+        },
+    )
+    .await;
+    let case = apply_case(&sim, "one-at-a-time");
+    let out = case.run("apply", &[]).await;
+    out.assert_code(0);
+    let s = sim.sim.stats();
+    assert_eq!(calls(&s, "enqueue_transfer_item"), ITEMS.len() as u64);
+    assert_eq!(s.enqueues_in_flight_max, 1, "{s:#?}");
+    assert_exactly_once(&sim, "one at a time");
+}

@@ -261,6 +261,28 @@ fn draw_faults(shared: &Shared, function: &str) -> (RequestFaults, Option<u64>) 
     (f, answer_delay)
 }
 
+/// An enqueue call being handled, counted in the stats until its answer is out (or
+/// its connection dropped).
+struct InFlight(Arc<Shared>);
+
+impl InFlight {
+    fn enter(shared: &Arc<Shared>) -> Self {
+        let mut inner = shared.lock();
+        let stats = &mut inner.stats;
+        stats.enqueues_in_flight += 1;
+        stats.enqueues_in_flight_max = stats.enqueues_in_flight_max.max(stats.enqueues_in_flight);
+        drop(inner);
+        Self(shared.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut inner = self.0.lock();
+        inner.stats.enqueues_in_flight = inner.stats.enqueues_in_flight.saturating_sub(1);
+    }
+}
+
 async fn handle(
     shared: Arc<Shared>,
     router: Router,
@@ -282,6 +304,7 @@ async fn handle(
         return Ok(serve(router, req).await);
     }
     let function = req.uri().path().rsplit('/').next().unwrap_or_default();
+    let _enqueue = (function == "enqueue_transfer_item").then(|| InFlight::enter(&shared));
     let (f, answer_delay) = draw_faults(&shared, function);
     if f.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(f.latency_ms)).await;
