@@ -18,6 +18,7 @@ mod common;
 
 use common::Quiet;
 use std::time::{Duration, Instant};
+use whm_migrate::apply::enqueue::ENQUEUES_PER_SESSION;
 use whm_migrate::apply::execute::{Context, execute};
 use whm_migrate::apply::poll::PollPolicy;
 use whm_migrate::journal::{JournalHandle, StateDir};
@@ -91,6 +92,7 @@ async fn main() {
         client: &client,
         journal: &journal,
         policy: PollPolicy::default(),
+        enqueues_per_session: ENQUEUES_PER_SESSION,
     };
     // Watch the session on the simulator itself to learn when it really ended.
     let session = plan.sources[0]

@@ -15,6 +15,7 @@ mod common;
 
 use common::Quiet;
 use std::time::Instant;
+use whm_migrate::apply::enqueue::ENQUEUES_PER_SESSION;
 use whm_migrate::apply::execute::{Context, execute};
 use whm_migrate::apply::poll::PollPolicy;
 use whm_migrate::journal::{JournalHandle, StateDir};
@@ -88,6 +89,7 @@ async fn main() {
             faults: None,
             roots: rehearsal_roots,
             users: rehearsal_users,
+            enqueues_per_session: ENQUEUES_PER_SESSION,
         },
     )
     .await
@@ -111,6 +113,7 @@ async fn main() {
         client: &client,
         journal: &journal,
         policy: PollPolicy::default(),
+        enqueues_per_session: ENQUEUES_PER_SESSION,
     };
     let run = execute(cx, &desired, &plan, &[], vec![Box::new(Quiet)]);
     let (runs, running, ended) = common::probed(&sim, &session, run).await;

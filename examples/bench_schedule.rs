@@ -18,6 +18,7 @@ use common::Quiet;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use std::time::Duration;
+use whm_migrate::apply::enqueue::ENQUEUES_PER_SESSION;
 use whm_migrate::apply::execute::{Context, execute};
 use whm_migrate::apply::poll::PollPolicy;
 use whm_migrate::journal::{JournalHandle, StateDir};
@@ -120,6 +121,7 @@ async fn run(n: usize, sizes: &[u64], order: &Order) -> Outcome {
         client: &client,
         journal: &journal,
         policy: PollPolicy::default(),
+        enqueues_per_session: ENQUEUES_PER_SESSION,
     };
     let run = execute(cx, &desired, &plan, &[], vec![Box::new(Quiet)]);
     let (runs, running_at, ended_at) = common::probed(&sim, &session, run).await;

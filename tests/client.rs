@@ -3,7 +3,7 @@
 
 use crate::support::{Replay, TOKEN, client_for, fixture};
 use whm_migrate::domain::{AccountQuery, PackageFilter, SessionState};
-use whm_migrate::whm::{EnqueueOutcome, TlsMode, WhmError};
+use whm_migrate::whm::{TlsMode, WhmError};
 
 /// Serves `file` as the answer to its function and returns a client.
 async fn replay(file: &str) -> (Replay, whm_migrate::whm::WhmClient) {
@@ -86,11 +86,9 @@ async fn every_documented_example_decodes_through_its_client_call() {
                 assert_eq!(out.warnings.len(), 1);
             }
             "enqueue_transfer_item" => {
-                let outcome = c
-                    .enqueue_transfer_item(s, "AccountRemoteRoot", &[("user".into(), "bob".into())])
+                c.enqueue_transfer_item(s, "AccountRemoteRoot", &[("user".into(), "bob".into())])
                     .await
                     .unwrap();
-                assert_eq!(outcome, EnqueueOutcome::Queued);
             }
             "fetch_transfer_session_log" => {
                 let log = c.fetch_transfer_session_log(s, "master.log").await.unwrap();
@@ -269,19 +267,22 @@ async fn accountsummary_failure_with_empty_data_means_no_such_account() {
 }
 
 #[tokio::test]
-async fn enqueue_of_an_item_already_queued_is_not_a_failure() {
+async fn a_refused_enqueue_is_an_error_whatever_its_wording() {
     let server = Replay::start().await;
     server.answer(
         "enqueue_transfer_item",
         200,
         "{\"metadata\":{\"result\":0,\"reason\":\"(XID q7pm3k) An item with a \u{201c}user\u{201d} key value of \u{201c}bob\u{201d} and a type of \u{201c}AccountRemoteRoot\u{201d} already exists in the queue.\"}}",
     );
-    let outcome = server
+    // The duplicate's wording is not read (REFERENCE §8): only the caller knows whether
+    // an earlier call of its own may have queued the item.
+    let err = server
         .client()
         .enqueue_transfer_item("s1", "AccountRemoteRoot", &[("user".into(), "bob".into())])
         .await
-        .unwrap();
-    assert_eq!(outcome, EnqueueOutcome::AlreadyQueued);
+        .unwrap_err();
+    assert!(err.api_reason().is_some(), "{err:?}");
+    assert!(err.server_did_not_act(), "{err:?}");
     // Writes are never retried: exactly one request went out.
     assert_eq!(server.seen().len(), 1);
 }

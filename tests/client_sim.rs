@@ -13,7 +13,7 @@ use whm_migrate::sim::{Faults, ResultStyle, SimOptions};
 use whm_migrate::translog::{
     ItemKey, ItemState, SessionProgress, parse_item_log, parse_master_log,
 };
-use whm_migrate::whm::{EnqueueOutcome, TlsMode, WhmClient, WhmError};
+use whm_migrate::whm::{TlsMode, WhmClient, WhmError};
 
 fn root_request(password: &str) -> RootSessionRequest {
     RootSessionRequest {
@@ -130,22 +130,18 @@ async fn a_whole_root_session_with_one_failed_restore() {
             kv(&[("user", "carol"), ("localuser", "carol")]),
         ),
     ] {
-        assert_eq!(
-            c.enqueue_transfer_item(&id, module, &keys).await.unwrap(),
-            EnqueueOutcome::Queued
-        );
+        c.enqueue_transfer_item(&id, module, &keys).await.unwrap();
     }
-    // The same primary key again is "already queued", not a failure.
-    assert_eq!(
-        c.enqueue_transfer_item(
+    // The same primary key again is refused, and nothing is added.
+    let dup = c
+        .enqueue_transfer_item(
             &id,
             "AccountRemoteRoot",
-            &kv(&[("user", "bob"), ("localuser", "bob")])
+            &kv(&[("user", "bob"), ("localuser", "bob")]),
         )
         .await
-        .unwrap(),
-        EnqueueOutcome::AlreadyQueued
-    );
+        .unwrap_err();
+    assert!(dup.api_reason().is_some(), "{dup:?}");
     let pid = c.start_transfer_session(&id).await.unwrap();
     assert!(pid.is_some());
     assert_eq!(wait_terminal(c, &id).await, SessionState::Completed);

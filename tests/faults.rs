@@ -164,7 +164,8 @@ async fn answers_lost_after_the_server_acted_never_double_anything() {
 }
 
 // 3b. Every enqueue and start answer lost once the server acted, on one session: the
-// enqueue's "already in the queue" and the start's state read reconcile them.
+// enqueue asked again into the same session (a refusal leaves it queued, unconfirmed, for
+// the master log to decide) and the start's state read reconcile them.
 #[tokio::test(flavor = "multi_thread")]
 async fn every_write_answer_lost_after_the_fact_is_reconciled() {
     let sim = SimContext::start(world()).await;

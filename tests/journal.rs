@@ -102,6 +102,7 @@ fn loaded_manifest(dir: &std::path::Path, url: &str) -> whm_migrate::manifest::M
 async fn a_journal_that_cannot_be_saved_stops_apply_before_it_enqueues_or_starts() {
     use crate::support::apply_world::apply_world;
     use crate::support::{SimContext, calls};
+    use whm_migrate::apply::enqueue::ENQUEUES_PER_SESSION;
     use whm_migrate::apply::execute::{Context, execute};
     use whm_migrate::apply::poll::PollPolicy;
     use whm_migrate::journal::JournalHandle;
@@ -130,6 +131,7 @@ async fn a_journal_that_cannot_be_saved_stops_apply_before_it_enqueues_or_starts
         client: &cx.client,
         journal: &blocked,
         policy: PollPolicy::default(),
+        enqueues_per_session: ENQUEUES_PER_SESSION,
     };
     let runs = execute(cx_run, &desired, &plan, &users, vec![Box::new(Quiet)]).await;
     let error = runs[0].error.as_deref().unwrap_or_default();

@@ -10,6 +10,7 @@ mod client;
 mod client_sim;
 mod crashloop;
 mod docs;
+mod enqueue;
 mod faults;
 mod guide_states;
 mod journal;

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-use whm_migrate::apply::enqueue::{ENQUEUES_AT_ONCE, ENQUEUES_PER_SOURCE};
+use whm_migrate::apply::enqueue::{ENQUEUES_AT_ONCE, ENQUEUES_PER_SESSION};
 use whm_migrate::translog::parse_master_log;
 use whm_migrate::whm::WhmClient;
 
@@ -32,7 +32,7 @@ async fn create(client: &WhmClient, host: &str) -> String {
 
 /// The floor of apply's time before its sessions run: only the requests the API
 /// forces (per source a create, one enqueue per account, a start), with apply's
-/// concurrency (its constants: 16 enqueues in flight per source, 64 in all, sources at once) and
+/// concurrency (its defaults: ENQUEUES_PER_SESSION in flight per session, 64 in all, sources at once) and
 /// nothing else: no process start, no planning, no journal. The sessions are
 /// started; the caller stops the simulator.
 pub async fn floor(client: &WhmClient, fleet: &Fleet) -> Duration {
@@ -56,7 +56,7 @@ pub async fn floor(client: &WhmClient, fleet: &Fleet) -> Duration {
                     .await
                     .expect("enqueue");
             })
-            .buffer_unordered(ENQUEUES_PER_SOURCE)
+            .buffer_unordered(ENQUEUES_PER_SESSION)
             .collect::<Vec<()>>()
             .await;
         client.start_transfer_session(id).await.expect("start");

@@ -1,23 +1,35 @@
 //! Queueing a source's items and starting its session, safe to repeat.
 //!
 //! `enqueue_transfer_item` is not idempotent by itself, but WHM refuses a second item
-//! with the same primary key in a session ("already exists in the queue"). So after a
-//! lost answer the item is enqueued again and that refusal proves it had landed: the
-//! server, not a blind retry, decides. WHM has no call that lists a session's queue.
+//! with the same primary key in a session (REFERENCE §4.9 step 7). So after a lost
+//! answer the item is enqueued again into the same session, never another: a success
+//! means the first call had not landed, and a refusal means it is in the queue or that
+//! the server refused it for another reason. The refusal's wording is not read
+//! (REFERENCE §8: a server may word or translate it differently), so such an item is
+//! "queued, unconfirmed" ([`ItemStatus::Unconfirmed`]): the session starts with it and
+//! its master log decides (`process-item` records, and `queue_count` for the report).
+//! An item that never shows there was not queued: the report says so and the next run
+//! queues it, once this session has ended. A refusal of an item no earlier call could
+//! have queued is a failed enqueue: the source stops, naming it. WHM has no call that
+//! lists a session's queue.
 
 use crate::apply::ApplyError;
 use crate::domain::SessionState;
 use crate::journal::{ItemRecord, ItemStatus, Journal, JournalHandle, now};
 use crate::plan::{ItemPlan, SetBy, queue_key};
-use crate::whm::{EnqueueOutcome, WhmClient, WhmError};
+use crate::whm::{WhmClient, WhmError};
+use std::collections::HashSet;
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
 /// How many times an enqueue or start whose answer was lost is asked again.
 const RECONCILE_ATTEMPTS: u32 = 8;
 
-/// How many `enqueue_transfer_item` calls one source keeps in flight.
-pub const ENQUEUES_PER_SOURCE: usize = 16;
+/// How many `enqueue_transfer_item` calls one session gets in flight by default
+/// (`destination.enqueues_per_session`). Nothing documents that WHM takes concurrent
+/// enqueues into one session, and one at a time costs little (docs/benchmarks.md,
+/// "Enqueues one at a time"): sessions of several sources still enqueue in parallel.
+pub const ENQUEUES_PER_SESSION: usize = 1;
 
 /// How many are in flight at once over all sources together: they all land on the one
 /// destination.
@@ -28,68 +40,155 @@ pub fn enqueue_slots() -> Semaphore {
     Semaphore::new(ENQUEUES_AT_ONCE)
 }
 
-/// Enqueues `items` into `session`, a few at a time, recording each in the
-/// journal. Returns how many were newly queued and how many were already there.
+/// How a source's enqueues ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Enqueued {
+    /// Queued: the server said so.
+    pub queued: usize,
+    /// Queued, unconfirmed: an answer was lost and asking again was refused.
+    pub unconfirmed: usize,
+}
+
+impl Enqueued {
+    /// The remark on `session`'s enqueues.
+    pub fn describe(&self, session: &str) -> String {
+        let unconfirmed = if self.unconfirmed > 0 {
+            format!(
+                ", {} queued, unconfirmed (an answer was lost and asking again was refused: the session's log will show whether they are in its queue)",
+                self.unconfirmed
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            "session {session}: queued {} item(s){unconfirmed}",
+            self.queued
+        )
+    }
+}
+
+/// What one item's enqueue ended as.
+enum Outcome {
+    Queued,
+    Unconfirmed,
+}
+
+/// Where a source's items are enqueued, and how.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    /// The session.
+    pub session: &'a str,
+    /// The manifest's name for the source.
+    pub source: &'a str,
+    /// How many enqueue calls this session keeps in flight (at least 1).
+    pub at_once: usize,
+}
+
+/// Enqueues `items` into the target session, `at_once` at a time, recording each in
+/// the journal. Returns how many were queued and how many are queued, unconfirmed.
 ///
-/// The journal is saved through its cadence, which every source shares: the server
-/// is the record of what is queued (a repeated enqueue is refused as "already exists
-/// in the queue"), and the session id is on disk before the first enqueue, so the
-/// journal only spares the next run from asking again. A crash repeats at most one
-/// save interval of enqueues, whatever the number of sources. The caller flushes the
-/// cadence (what it leaves unsaved is at most one interval old). No enqueue is sent
-/// while the journal cannot be saved.
+/// Every item is recorded `enqueuing` in this session and saved before the first call:
+/// a later run then knows which items an earlier call may have queued (a refusal of
+/// those is "unconfirmed", of the others a failure). Answers go through the journal's
+/// cadence, which every source shares; the caller flushes it (what it leaves unsaved
+/// is at most one interval old). No enqueue is sent while the journal cannot be saved.
 pub async fn enqueue_items(
     client: &WhmClient,
-    session: &str,
+    target: Target<'_>,
     items: &[(&ItemPlan, &[(String, String)])],
-    source: &str,
     journal: &JournalHandle,
     slots: &Semaphore,
-) -> Result<(usize, usize), ApplyError> {
+) -> Result<Enqueued, ApplyError> {
     use futures::StreamExt as _;
-    // WHM orders a queue by type, priority and key, never by arrival (REFERENCE §5.4),
-    // so several enqueues may be in flight at once: at a real server's round trip, one
-    // at a time would make 10,000 accounts wait minutes before the session starts. The
-    // `slots` are shared by every source, so many sources do not multiply the load on
-    // the destination.
-    let outcomes = futures::stream::iter(items)
-        .map(|(item, params)| async move {
-            let _slot = slots.acquire().await.ok();
+    let Target {
+        session, source, ..
+    } = target;
+    let sent_before = sent_before(journal, source, session);
+    journal.commit(|j| {
+        for (item, _) in items {
             let key = queue_key(&item.module, &item.key);
-            journal.ready()?;
-            journal.change(|j| {
-                record(j, source, &key, session, ItemStatus::Enqueuing);
-                set_wave(j, source, &key, item.wave.as_deref());
-            });
-            let params = params_to_send(item, params);
-            let outcome = enqueue_one(client, session, &item.module, &params).await?;
-            journal.change(|j| {
-                record(j, source, &key, session, ItemStatus::Queued);
-            });
-            Ok::<_, ApplyError>(outcome)
+            record(j, source, &key, session, ItemStatus::Enqueuing);
+            set_wave(j, source, &key, item.wave.as_deref());
+        }
+    })?;
+    // WHM orders a queue by type, priority and key, never by arrival (REFERENCE §5.4),
+    // so the order of the calls does not matter. The `slots` are shared by every
+    // source, so many sources do not multiply the load on the destination.
+    let outcomes = futures::stream::iter(items)
+        .map(|(item, params)| {
+            let sent_before = &sent_before;
+            async move {
+                let _slot = slots.acquire().await.ok();
+                let key = queue_key(&item.module, &item.key);
+                journal.ready()?;
+                let params = params_to_send(item, params);
+                let maybe_there = sent_before.contains(&key);
+                let outcome = enqueue_one(client, session, &item.module, &params, maybe_there)
+                    .await
+                    .map_err(|error| refused(journal, target, &key, error))?;
+                let state = match outcome {
+                    Outcome::Queued => ItemStatus::Queued,
+                    Outcome::Unconfirmed => ItemStatus::Unconfirmed,
+                };
+                journal.change(|j| record(j, source, &key, session, state));
+                Ok::<_, ApplyError>(outcome)
+            }
         })
-        .buffer_unordered(ENQUEUES_PER_SOURCE);
+        .buffer_unordered(target.at_once.max(1));
     futures::pin_mut!(outcomes);
-    let mut queued = 0;
-    let mut already = 0;
-    let mut failed = None;
+    let mut done = Enqueued::default();
     while let Some(outcome) = outcomes.next().await {
         match outcome {
-            Ok(EnqueueOutcome::Queued) => queued += 1,
-            Ok(EnqueueOutcome::AlreadyQueued) => already += 1,
-            Err(e) => {
-                // Enqueues still in flight are dropped; their items stay `enqueuing` and
-                // the next run's enqueue settles them.
-                failed = Some(e);
-                break;
-            }
+            Ok(Outcome::Queued) => done.queued += 1,
+            Ok(Outcome::Unconfirmed) => done.unconfirmed += 1,
+            // Enqueues still in flight are dropped; their items stay `enqueuing` and
+            // the next run's enqueue into this session settles them.
+            Err(e) => return Err(e),
         }
     }
     // Not flushed here: the cadence's owner saves what is left within SAVE_EVERY
     // (`apply::execute`), so many sources ending their enqueues together share saves.
-    match failed {
-        Some(e) => Err(e),
-        None => Ok((queued, already)),
+    Ok(done)
+}
+
+/// The source's items an earlier call may have queued in `session`: every item the
+/// journal places there, but those whose enqueue was refused outright.
+fn sent_before(journal: &JournalHandle, source: &str, session: &str) -> HashSet<String> {
+    journal.read(|j| {
+        j.sources
+            .get(source)
+            .map(|s| {
+                s.items
+                    .iter()
+                    .filter(|(_, r)| r.session == session && r.state != ItemStatus::Refused)
+                    .map(|(k, _)| k.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    })
+}
+
+/// The error of an item's failed enqueue. A refusal (a result-0 answer) is recorded as
+/// such, with its reason, and names the item; anything else leaves the item
+/// `enqueuing` (it may have landed).
+fn refused(journal: &JournalHandle, target: Target<'_>, key: &str, error: WhmError) -> ApplyError {
+    if error.api_reason().is_none() {
+        return error.into();
+    }
+    journal.change(|j| {
+        record(j, target.source, key, target.session, ItemStatus::Refused);
+        if let Some(rec) = j
+            .sources
+            .get_mut(target.source)
+            .and_then(|s| s.items.get_mut(key))
+        {
+            rec.failure = Some(error.to_string());
+        }
+    });
+    ApplyError::Refused {
+        item: key.to_owned(),
+        session: target.session.to_owned(),
+        error,
     }
 }
 
@@ -125,22 +224,34 @@ fn params_to_send(item: &ItemPlan, params: &[(String, String)]) -> Vec<(String, 
     out
 }
 
+/// Enqueues one item, asking again while answers are lost. `maybe_there`: an earlier
+/// run's call may have queued it in this session.
 async fn enqueue_one(
     client: &WhmClient,
     session: &str,
     module: &str,
     params: &[(String, String)],
-) -> Result<EnqueueOutcome, WhmError> {
+    maybe_there: bool,
+) -> Result<Outcome, WhmError> {
     let mut attempt = 0;
-    let mut lost_once = false;
+    let mut maybe_there = maybe_there;
     loop {
         match client.enqueue_transfer_item(session, module, params).await {
-            // An "already queued" after a lost answer means our earlier call landed.
-            Ok(EnqueueOutcome::AlreadyQueued) if lost_once => return Ok(EnqueueOutcome::Queued),
-            Ok(outcome) => return Ok(outcome),
-            Err(e) if e.is_transient() && attempt < RECONCILE_ATTEMPTS => {
+            Ok(()) => return Ok(Outcome::Queued),
+            // Refused, whatever the words: after a call that may have landed, it is in
+            // the queue or not at all, and only the session's log can tell.
+            Err(e) if maybe_there && e.api_reason().is_some() && !e.is_unknown_session(session) => {
+                tracing::debug!(session, module, "enqueue refused after a lost answer ({e})");
+                return Ok(Outcome::Unconfirmed);
+            }
+            // A timeout, a broken connection, a 5xx or a garbled answer after the
+            // request was sent: the call may have landed. Ask the same session again.
+            Err(e) if !e.server_did_not_act() || e.is_transient() => {
+                if attempt >= RECONCILE_ATTEMPTS {
+                    return Err(e);
+                }
                 attempt += 1;
-                lost_once = true;
+                maybe_there |= !e.server_did_not_act();
                 tracing::debug!(session, module, "enqueue answer lost ({e}); asking again");
                 tokio::time::sleep(backoff(attempt)).await;
             }

@@ -6,7 +6,9 @@
 //! what that session restored.
 
 use crate::apply::ApplyError;
-use crate::apply::enqueue::{enqueue_items, enqueue_slots, record, start_session};
+use crate::apply::enqueue::{
+    Enqueued, Target, enqueue_items, enqueue_slots, record, start_session,
+};
 use crate::apply::monitor::{Followed, Watcher, follow};
 use crate::apply::poll::PollPolicy;
 use crate::domain::{SessionState, UserSessionRequest};
@@ -14,9 +16,9 @@ use crate::journal::{ItemStatus, JournalHandle, Retired, RunRecord, SessionRecor
 use crate::plan::{
     Action, Desired, DesiredItem, DesiredSource, ItemPlan, Plan, SessionKind, SourcePlan, queue_key,
 };
-use crate::translog::ItemKey;
+use crate::translog::{ItemKey, ItemState, SessionProgress};
 use crate::whm::WhmClient;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use tokio::sync::Semaphore;
 
 /// Credentials to open a user session for a user source.
@@ -35,8 +37,11 @@ pub struct SourceRun {
     pub name: String,
     /// The session used, if any.
     pub session: Option<String>,
-    /// Newly queued and already-queued counts.
-    pub enqueued: (usize, usize),
+    /// How this run's enqueues ended.
+    pub enqueued: Enqueued,
+    /// Items that were queued, unconfirmed when the session was followed: only its
+    /// log could tell whether they were in its queue.
+    pub unconfirmed: Vec<ItemKey>,
     /// Whether an earlier run's session was still running and was followed instead.
     pub resumed: bool,
     /// The followed session, when one ran.
@@ -51,7 +56,8 @@ impl SourceRun {
         Self {
             name: source.name.clone(),
             session: plan.session.as_ref().map(|s| s.id.clone()),
-            enqueued: (0, 0),
+            enqueued: Enqueued::default(),
+            unconfirmed: Vec::new(),
             resumed: false,
             followed: None,
             error: None,
@@ -68,6 +74,9 @@ pub struct Context<'a> {
     pub journal: &'a JournalHandle,
     /// State polling.
     pub policy: PollPolicy,
+    /// How many enqueue calls each session keeps in flight
+    /// (`destination.enqueues_per_session`).
+    pub enqueues_per_session: usize,
 }
 
 /// Runs every source of `plan` (which must have no blockers). The journal is flushed
@@ -162,7 +171,7 @@ impl SourceJob<'_> {
             ));
             return self.follow(&id, None, watcher, run).await;
         }
-        let items = self.items_to_queue(run.session.as_deref());
+        let items = self.items_to_queue();
         let resume_queued = self
             .plan
             .items
@@ -177,24 +186,14 @@ impl SourceJob<'_> {
         };
         run.session = Some(session.clone());
         let journal = self.cx.journal;
-        let (queued, already) = enqueue_items(
-            self.cx.client,
-            &session,
-            &items,
-            &self.source.name,
-            journal,
-            self.slots,
-        )
-        .await?;
-        run.enqueued = (queued, already);
-        watcher.note(&format!(
-            "session {session}: queued {queued} item(s){}",
-            if already > 0 {
-                format!(", {already} already in the queue")
-            } else {
-                String::new()
-            }
-        ));
+        let target = Target {
+            session: &session,
+            source: &self.source.name,
+            at_once: self.cx.enqueues_per_session,
+        };
+        let enqueued = enqueue_items(self.cx.client, target, &items, journal, self.slots).await?;
+        run.enqueued = enqueued;
+        watcher.note(&enqueued.describe(&session));
         let started = std::time::Instant::now();
         // What was queued is on disk before the session starts.
         journal.flush()?;
@@ -204,11 +203,10 @@ impl SourceJob<'_> {
         self.follow(&session, Some(started), watcher, run).await
     }
 
-    /// The plan's items to enqueue, with their parameters: the transfers, and the
-    /// already-queued items whose enqueue an earlier run left without an answer (WHM
-    /// answers "already exists in the queue" if it landed).
-    fn items_to_queue(&self, session: Option<&str>) -> Vec<(&ItemPlan, &[(String, String)])> {
-        let uncertain = self.uncertain_keys(session);
+    /// The plan's items to enqueue, with their parameters. Items an earlier run left
+    /// `enqueuing` are planned as transfers and sent again into the same session;
+    /// queued, unconfirmed ones are not: the session's log decides about them.
+    fn items_to_queue(&self) -> Vec<(&ItemPlan, &[(String, String)])> {
         // Indexed: a scan of the source's items per planned item is quadratic.
         let mut desired: HashMap<(&str, &str), &DesiredItem> = HashMap::new();
         for d in &self.source.items {
@@ -221,11 +219,7 @@ impl SourceJob<'_> {
         self.plan
             .items
             .iter()
-            .filter(|i| {
-                i.action == Action::Transfer
-                    || (i.action == Action::AlreadyQueued
-                        && uncertain.contains(&queue_key(&i.module, &i.key)))
-            })
+            .filter(|i| i.action == Action::Transfer)
             .filter_map(|i| {
                 desired
                     .get(&(i.module.as_str(), i.key.as_str()))
@@ -244,12 +238,13 @@ impl SourceJob<'_> {
         run: &mut SourceRun,
     ) -> Result<(), ApplyError> {
         let keys = self.queued_keys(session);
+        run.unconfirmed = self.unconfirmed_keys(session);
         let followed = follow(self.cx.client, session, &keys, self.cx.policy, watcher).await?;
         // One change, so the end costs one save of the journal.
         let measured = started
             .filter(|_| followed.state == SessionState::Completed)
             .and_then(|t| measured_run(self.plan, session, t.elapsed()));
-        self.settle(session, &followed, measured);
+        self.settle(session, &followed, measured, &run.unconfirmed);
         run.error = paused(session, &followed);
         run.followed = Some(followed);
         Ok(())
@@ -278,6 +273,34 @@ fn measured_run(
         elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         transfer_threads: estimate.transfer_threads,
     })
+}
+
+/// The queued, unconfirmed items the session's log never showed, once the session
+/// has ended: they were not in its queue.
+pub fn not_queued<'a>(followed: &Followed, unconfirmed: &'a [ItemKey]) -> Vec<&'a ItemKey> {
+    if !followed.state.is_terminal() {
+        return Vec::new();
+    }
+    unconfirmed
+        .iter()
+        .filter(|k| {
+            followed
+                .progress
+                .item(k)
+                .is_none_or(|p| p.state() == ItemState::Pending)
+        })
+        .collect()
+}
+
+/// Why a queued, unconfirmed item the log never showed is reported as not queued.
+pub fn not_queued_reason(progress: &SessionProgress) -> String {
+    let count = progress
+        .queue_count()
+        .map(|n| format!(" (its queue_count: {n} items)"))
+        .unwrap_or_default();
+    format!(
+        "not queued: the answer to its enqueue was lost, asking again was refused, and the session's master log{count} never showed it; the next apply queues it"
+    )
 }
 
 /// A session paused on the destination stops this run: say so (apply's next run
@@ -333,19 +356,17 @@ impl SourceJob<'_> {
         Ok(id)
     }
 
-    /// Items the journal records as being enqueued into `session` without an answer.
-    fn uncertain_keys(&self, session: Option<&str>) -> HashSet<String> {
-        let Some(session) = session else {
-            return HashSet::new();
-        };
+    /// Items the journal records as queued, unconfirmed in `session`.
+    fn unconfirmed_keys(&self, session: &str) -> Vec<ItemKey> {
         self.cx.journal.read(|j| {
             j.sources
                 .get(&self.source.name)
                 .map(|r| {
                     r.items
                         .iter()
-                        .filter(|(_, i)| i.session == session && i.state == ItemStatus::Enqueuing)
-                        .map(|(k, _)| k.clone())
+                        .filter(|(_, i)| i.session == session && i.state == ItemStatus::Unconfirmed)
+                        .filter_map(|(k, _)| k.split_once('/'))
+                        .map(|(m, key)| ItemKey::new(m, key))
                         .collect()
                 })
                 .unwrap_or_default()
@@ -385,8 +406,15 @@ impl SourceJob<'_> {
 
     /// Records the session's end, each item's outcome and the session's measured run
     /// in the journal.
-    fn settle(&self, session: &str, followed: &Followed, measured: Option<RunRecord>) {
+    fn settle(
+        &self,
+        session: &str,
+        followed: &Followed,
+        measured: Option<RunRecord>,
+        unconfirmed: &[ItemKey],
+    ) {
         let source = self.source.name.as_str();
+        let absent = not_queued(followed, unconfirmed);
         self.cx.journal.change(|j| {
             if let Some(run) = measured {
                 j.record_run(source, run);
@@ -396,6 +424,9 @@ impl SourceJob<'_> {
                 record(j, source, &qk, session, ItemStatus::from_log(item.state()));
                 if let Some(rec) = j.sources.get_mut(source).and_then(|s| s.items.get_mut(&qk)) {
                     rec.failure.clone_from(&item.failure);
+                    if absent.contains(&key) {
+                        rec.failure = Some(not_queued_reason(&followed.progress));
+                    }
                 }
             }
             if let Some(entry) = j.sources.get_mut(source)

@@ -28,4 +28,20 @@ pub enum ApplyError {
         help("set the source's `password` in the manifest (an env or file reference)")
     )]
     NoCredentials(String),
+    /// The destination refused an item no earlier call could have queued.
+    #[error("the destination refused to queue {item} in session {session}: {error}")]
+    #[diagnostic(
+        code(apply::enqueue_refused),
+        help(
+            "it is not queued; the items queued before it wait in the session, which is not started. Fix the cause the server gives and re-run apply"
+        )
+    )]
+    Refused {
+        /// The item, `Module/key`.
+        item: String,
+        /// The session.
+        session: String,
+        /// The refusal (shown in the message).
+        error: WhmError,
+    },
 }

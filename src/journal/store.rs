@@ -257,6 +257,13 @@ pub enum ItemStatus {
     Enqueuing,
     /// In the session's queue.
     Queued,
+    /// Queued, unconfirmed: an enqueue's answer was lost and asking again was refused,
+    /// for a reason that is not read (REFERENCE §8). It is in the queue or not at all
+    /// (WHM refuses a second item with the same key); the session's master log decides.
+    Unconfirmed,
+    /// The destination refused its enqueue, and no earlier call could have queued it:
+    /// not in the queue.
+    Refused,
     /// Being transferred.
     Transferring,
     /// Being restored.
@@ -287,10 +294,15 @@ impl ItemStatus {
         }
     }
 
-    /// In the session's queue (queued or in flight). An item left `enqueuing` by a
-    /// crash may or may not have landed: it is not counted as queued.
+    /// In the session's queue (queued or in flight), or possibly so (`unconfirmed`: the
+    /// session is started with it and its log decides; never enqueued anywhere else
+    /// meanwhile). An item left `enqueuing` by a crash may or may not have landed: it is
+    /// not counted as queued, and sending it again into the same session is safe.
     pub fn is_queued(self) -> bool {
-        matches!(self, Self::Queued | Self::Transferring | Self::Restoring)
+        matches!(
+            self,
+            Self::Queued | Self::Unconfirmed | Self::Transferring | Self::Restoring
+        )
     }
 
     /// Restored on the destination by this migration.
@@ -303,6 +315,8 @@ impl ItemStatus {
         match self {
             Self::Enqueuing => "enqueuing",
             Self::Queued => "queued",
+            Self::Unconfirmed => "unconfirmed",
+            Self::Refused => "refused",
             Self::Transferring => "transferring",
             Self::Restoring => "restoring",
             Self::Done => "done",

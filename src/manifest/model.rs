@@ -72,6 +72,14 @@ pub struct Destination {
     /// Request timeouts, in seconds.
     #[serde(default, skip_serializing_if = "Timeouts::is_empty")]
     pub timeouts: Timeouts,
+    /// How many `enqueue_transfer_item` calls apply keeps in flight per session.
+    /// Default 1: nothing documents that WHM takes concurrent enqueues into one session,
+    /// and the sessions of several sources still enqueue in parallel (at most 64 calls
+    /// in flight over all of them). More only saves time at a long round trip; see
+    /// docs/manifest.md.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 64))]
+    pub enqueues_per_session: Option<u32>,
 }
 
 fn default_root() -> String {
@@ -488,6 +496,14 @@ pub(crate) fn parse_pin(pin: &str) -> Option<[u8; 32]> {
 }
 
 impl Destination {
+    /// How many enqueue calls apply keeps in flight per session.
+    pub fn enqueues_per_session(&self) -> usize {
+        self.enqueues_per_session
+            .map_or(crate::apply::enqueue::ENQUEUES_PER_SESSION, |n| {
+                usize::try_from(n).unwrap_or(1).max(1)
+            })
+    }
+
     /// The pinned certificate's SHA-256, if `pin_sha256` is set and valid.
     pub fn pin_sha256_bytes(&self) -> Option<[u8; 32]> {
         self.pin_sha256.as_deref().and_then(parse_pin)

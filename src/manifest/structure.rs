@@ -191,6 +191,7 @@ static DESTINATION: TableSpec = TableSpec {
         ("pin_sha256", Expect::Str),
         ("insecure", Expect::Bool),
         ("timeouts", Expect::Table(&TIMEOUTS)),
+        ("enqueues_per_session", Expect::Int(1, 64)),
     ],
     required: &[],
     elsewhere: &[(TIMEOUT_KEYS, "[destination.timeouts]")],

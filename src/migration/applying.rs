@@ -208,6 +208,7 @@ impl Migration {
     {
         let Planned { desired, plan, .. } = planned;
         let (_, users) = settings::access(&self.manifest, Credentials::Manifest);
+        let enqueues_per_session = self.manifest.destination.enqueues_per_session();
         let Self {
             manifest,
             journal,
@@ -230,6 +231,7 @@ impl Migration {
             client: &destination.client,
             journal: &journal,
             policy: PollPolicy::default(),
+            enqueues_per_session,
         };
         let outcome = tokio::select! {
             runs = execute(cx, &desired, &plan, &users, watchers) => Ok(runs),

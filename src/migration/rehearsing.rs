@@ -182,6 +182,7 @@ impl Prepared {
                 faults,
                 roots,
                 users,
+                enqueues_per_session: self.manifest.destination.enqueues_per_session(),
             },
         )
         .await?;

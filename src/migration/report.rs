@@ -1,6 +1,6 @@
 //! The apply report, built from what each source's run did and what the plan said.
 
-use crate::apply::execute::SourceRun;
+use crate::apply::execute::{SourceRun, not_queued, not_queued_reason};
 use crate::apply::monitor::Followed;
 use crate::plan::{Action, Plan, SourcePlan};
 use crate::report::{ApplyReport, FIRST_MESSAGES, ItemOutcome, Outcome, SourceReport};
@@ -82,6 +82,16 @@ fn followed_report(run: &SourceRun, planned: &[ItemKey], f: &Followed) -> Source
     );
     for (key, excerpt) in &f.excerpts {
         r.attach_excerpt(key, excerpt);
+    }
+    // Queued, unconfirmed items the ended session never showed were not queued.
+    let absent = not_queued(f, &run.unconfirmed);
+    for item in &mut r.items {
+        let key = item.item_key();
+        if let Outcome::NotRun { reason } = &mut item.outcome
+            && absent.contains(&&key)
+        {
+            *reason = not_queued_reason(&f.progress);
+        }
     }
     r
 }

@@ -56,6 +56,8 @@ pub struct Options {
     pub roots: Vec<SourceAccess>,
     /// The user sources' session requests, with the rehearsal's password.
     pub users: Vec<UserAccess>,
+    /// Enqueue calls in flight per session, as apply would send them.
+    pub enqueues_per_session: usize,
 }
 
 /// One run of the executor against the simulated world (a rehearsal re-runs after a
@@ -105,6 +107,7 @@ pub struct Rehearsal {
     users: Vec<UserAccess>,
     faults: Option<FaultPlan>,
     event_pending: bool,
+    enqueues_per_session: usize,
 }
 
 impl Rehearsal {
@@ -165,6 +168,7 @@ impl Rehearsal {
             roots: options.roots,
             users: options.users,
             faults: options.faults,
+            enqueues_per_session: options.enqueues_per_session,
             event_pending,
         })
     }
@@ -209,6 +213,7 @@ impl Rehearsal {
             client: &self.client,
             journal: &self.journal,
             policy: PollPolicy::default(),
+            enqueues_per_session: self.enqueues_per_session,
         };
         let runs = execute(cx, desired, &plan, &self.users, watchers).await;
         stop_tx.send_replace(true);

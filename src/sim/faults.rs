@@ -48,6 +48,28 @@ pub struct Faults {
     /// network on the way back: the window in which a client can die after the server
     /// acted but before it learned the result).
     pub answer_delay_ms: BTreeMap<String, u64>,
+    /// WHM function → what its next calls suffer, one entry per call in arrival order
+    /// (`ok` for none), instead of the random draw: a lost answer on exactly the call a
+    /// test means.
+    pub call_script: BTreeMap<String, Vec<CallFault>>,
+    /// The refusal text of a duplicate `enqueue_transfer_item` (after the `(XID …)`),
+    /// instead of WHM's English sentence: another server's wording or language, which a
+    /// client must not need to read (REFERENCE §8).
+    pub duplicate_wording: Option<String>,
+}
+
+/// What one scripted call suffers ([`Faults::call_script`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallFault {
+    /// Nothing.
+    Ok,
+    /// The connection is closed before the function runs.
+    DropBefore,
+    /// The function runs, then the connection is closed unanswered.
+    DropAfter,
+    /// A result-0 answer; the function does not run.
+    ResultZero,
 }
 
 /// What a single request suffers, decided up front.

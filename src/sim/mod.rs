@@ -34,7 +34,7 @@ pub mod stats;
 mod worker;
 pub mod world;
 
-pub use faults::Faults;
+pub use faults::{CallFault, Faults};
 pub use options::{LogLayout, ResultStyle, SimOptions, StateNames, TimeScale, TlsOptions};
 pub use serve::{
     NoToken, listen_warning, random_token, serve_until, serve_until_signal, token_from_env,

@@ -19,7 +19,7 @@ use tower::ServiceExt;
 
 use super::admin;
 use super::api;
-use super::faults::{Faults, RequestFaults, kind};
+use super::faults::{CallFault, Faults, RequestFaults, kind};
 use super::options::SimOptions;
 use super::runner;
 use super::session::{ItemState, SessionState};
@@ -229,6 +229,19 @@ fn draw_faults(shared: &Shared, function: &str) -> (RequestFaults, Option<u64>) 
         f.result_zero = true;
         f.forced = true;
     }
+    if let Some(script) = inner.faults.call_script.get_mut(function)
+        && !script.is_empty()
+    {
+        let step = script.remove(0);
+        f = RequestFaults {
+            latency_ms: f.latency_ms,
+            drop_before: step == CallFault::DropBefore,
+            drop_after: step == CallFault::DropAfter,
+            result_zero: step == CallFault::ResultZero,
+            forced: step == CallFault::ResultZero,
+            ..RequestFaults::default()
+        };
+    }
     let answer_delay = inner.faults.answer_delay_ms.get(function).copied();
     for (on, k) in [
         (f.latency_ms > 0, kind::LATENCY),
@@ -246,6 +259,28 @@ fn draw_faults(shared: &Shared, function: &str) -> (RequestFaults, Option<u64>) 
         SimStats::bump(&mut inner.stats.faults, kind::ANSWER_DELAY);
     }
     (f, answer_delay)
+}
+
+/// An enqueue call being handled, counted in the stats until its answer is out (or
+/// its connection dropped).
+struct InFlight(Arc<Shared>);
+
+impl InFlight {
+    fn enter(shared: &Arc<Shared>) -> Self {
+        let mut inner = shared.lock();
+        let stats = &mut inner.stats;
+        stats.enqueues_in_flight += 1;
+        stats.enqueues_in_flight_max = stats.enqueues_in_flight_max.max(stats.enqueues_in_flight);
+        drop(inner);
+        Self(shared.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut inner = self.0.lock();
+        inner.stats.enqueues_in_flight = inner.stats.enqueues_in_flight.saturating_sub(1);
+    }
 }
 
 async fn handle(
@@ -269,6 +304,7 @@ async fn handle(
         return Ok(serve(router, req).await);
     }
     let function = req.uri().path().rsplit('/').next().unwrap_or_default();
+    let _enqueue = (function == "enqueue_transfer_item").then(|| InFlight::enter(&shared));
     let (f, answer_delay) = draw_faults(&shared, function);
     if f.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(f.latency_ms)).await;

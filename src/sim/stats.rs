@@ -25,6 +25,10 @@ pub struct SimStats {
     pub item_restores: BTreeMap<String, u64>,
     /// Sessions created.
     pub sessions_created: u64,
+    /// `enqueue_transfer_item` calls being handled now (from arrival to answer).
+    pub enqueues_in_flight: u64,
+    /// The most `enqueue_transfer_item` calls ever handled at once.
+    pub enqueues_in_flight_max: u64,
     /// State names `get_transfer_session_state` answered, per name.
     pub state_answers: BTreeMap<String, u64>,
     /// The raw URI (path and query) of every request that carried a query string, so

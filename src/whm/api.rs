@@ -14,17 +14,6 @@ use crate::whm::error::WhmError;
 use crate::whm::logtext::{LogDecoder, LogSink};
 use std::collections::BTreeMap;
 
-/// What `enqueue_transfer_item` did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EnqueueOutcome {
-    /// The item was added to the queue.
-    Queued,
-    /// The session already had an item with that primary key: it is queued, and
-    /// nothing changed. This is how a client reconciles after a lost answer, since
-    /// WHM has no call that lists a session's queue (REFERENCE §4.15).
-    AlreadyQueued,
-}
-
 fn params(owned: &[(String, String)]) -> Vec<(&str, &str)> {
     owned
         .iter()
@@ -180,38 +169,27 @@ impl WhmClient {
     }
 
     /// `enqueue_transfer_item`: adds one item. `keys` must hold only keys of the
-    /// module's schema that are meant to be set. Never retried: an "already exists in
-    /// the queue" answer is reported as [`EnqueueOutcome::AlreadyQueued`].
+    /// module's schema that are meant to be set. Never retried here. A refusal is an
+    /// error whatever its reason: WHM refuses a second item with the same key, but its
+    /// wording is not read (REFERENCE §8), so only the caller, who knows whether an
+    /// earlier call may have landed, can tell what a refusal means.
     pub async fn enqueue_transfer_item(
         &self,
         session_id: &str,
         module: &str,
         keys: &[(String, String)],
-    ) -> Result<EnqueueOutcome, WhmError> {
+    ) -> Result<(), WhmError> {
         let mut form = vec![("transfer_session_id", session_id), ("module", module)];
         form.extend(keys.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        match self
-            .call(
-                "enqueue_transfer_item",
-                &form,
-                Effect::Write,
-                Slowness::Normal,
-                Some(session_id),
-            )
-            .await
-        {
-            Ok(_) => Ok(EnqueueOutcome::Queued),
-            // The one reason text we must read: WHM offers no other way to learn that
-            // an item is already queued (REFERENCE §4.9 step 7, §4.15).
-            Err(WhmError::Api { reason, .. })
-                if reason
-                    .to_ascii_lowercase()
-                    .contains("already exists in the queue") =>
-            {
-                Ok(EnqueueOutcome::AlreadyQueued)
-            }
-            Err(e) => Err(e),
-        }
+        self.call(
+            "enqueue_transfer_item",
+            &form,
+            Effect::Write,
+            Slowness::Normal,
+            Some(session_id),
+        )
+        .await
+        .map(drop)
     }
 
     /// `start_transfer_session`: starts (or resumes a paused) session; returns the

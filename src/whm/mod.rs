@@ -24,7 +24,6 @@ mod error;
 mod logtext;
 pub mod tls;
 
-pub use api::EnqueueOutcome;
 pub use client::{BodyLimits, ClientOptions, Effect, RetryPolicy, Slowness, Timeouts, WhmClient};
 pub use envelope::{CallSite, Envelope, Metadata, Output, decode, decode_any, describe_body};
 pub use error::{WhmError, clean_reason};

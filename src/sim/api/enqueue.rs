@@ -47,10 +47,12 @@ fn check_and_add(inner: &mut Inner, p: &Params, caller: &str) -> Result<(), Repl
     }
     let key = p.get(&def.primary).unwrap_or_default().to_owned();
     if inner.sessions[&id].item(&def.name, &key).is_some() {
-        let text = format!(
-            "An item with a “{}” key value of “{key}” and a type of “{}” already exists in the queue.",
-            def.primary, def.name
-        );
+        let text = inner.faults.duplicate_wording.clone().unwrap_or_else(|| {
+            format!(
+                "An item with a “{}” key value of “{key}” and a type of “{}” already exists in the queue.",
+                def.primary, def.name
+            )
+        });
         return Err(schema_failure(inner, &text));
     }
     let item = new_item(def, key, p, &keys);
