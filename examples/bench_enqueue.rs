@@ -117,7 +117,7 @@ async fn once(accounts: u64, sources: u64, rtt: u64, per_session: usize) -> (Dur
         .collect();
     let dir = tempfile::tempdir().expect("temp dir");
     let journal = JournalHandle::open(StateDir::new(dir.path(), "bench")).expect("journal");
-    let observed = observe(&client, &desired, &access, &journal, "apply")
+    let observed = observe(&client, &desired, &access, &journal, "apply", false)
         .await
         .expect("observe");
     let plan = diff(&desired, &observed);
