@@ -12,6 +12,7 @@ mod crashloop;
 mod docs;
 mod faults;
 mod guide_states;
+mod hostile;
 mod journal;
 mod log_layouts;
 mod manifest;
