@@ -13,6 +13,7 @@ mod docs;
 mod enqueue;
 mod faults;
 mod guide_states;
+mod hostile;
 mod journal;
 mod live_schema;
 mod log_layouts;

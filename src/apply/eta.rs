@@ -5,6 +5,9 @@
 use crate::translog::{ItemState, SessionProgress};
 use std::time::{Duration, Instant};
 
+/// The furthest end an estimate gives: a year.
+const MAX_WAIT_SECS: f64 = 86_400.0 * 365.0;
+
 /// The work a session's items stand for: bytes where the log gives the queue's total
 /// size (`queue_size`, REFERENCE §7), items otherwise.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -107,8 +110,9 @@ impl EndEstimate {
             return None;
         }
         let left = (work.total - work.done).max(0.0);
-        // Bounded: a few items done in a long session must not overflow an Instant.
-        let secs = (left * elapsed / progress).min(86_400.0 * 365.0);
+        // Bounded: a few items done in a long session must not overflow an Instant
+        // (and `min` takes the bound over a NaN).
+        let secs = (left * elapsed / progress).min(MAX_WAIT_SECS);
         Some(now + Duration::from_secs_f64(secs))
     }
 }
@@ -168,6 +172,47 @@ mod tests {
         p.apply(&event(Queue::Transfer, user, succeeded, None));
         p.apply(&event(Queue::Restore, user, started, None));
         p.apply(&event(Queue::Restore, user, succeeded, None));
+    }
+
+    proptest::proptest! {
+        /// Hostile sizes and counts (zero, u64::MAX, a queue smaller than its items)
+        /// and any measured work, even NaN or infinite: an estimate or none, within a
+        /// year, never a panic.
+        #[test]
+        fn hostile_sizes_and_work_never_panic_and_stay_bounded(
+            sizes in proptest::collection::vec(proptest::option::of(proptest::prop_oneof![
+                proptest::prelude::Just(0u64), proptest::prelude::Just(u64::MAX), proptest::prelude::any::<u64>()
+            ]), 0..6),
+            queue_size in proptest::option::of(proptest::prop_oneof![
+                proptest::prelude::Just(0u64), proptest::prelude::Just(u64::MAX), proptest::prelude::any::<u64>()
+            ]),
+            queue_count in proptest::option::of(proptest::prelude::any::<u64>()),
+            looks in proptest::collection::vec((0u64..1_000_000, proptest::num::f64::ANY, proptest::num::f64::ANY, proptest::prelude::any::<bool>()), 0..6),
+        ) {
+            let names: Vec<String> = (0..sizes.len()).map(|i| format!("u{i}")).collect();
+            let users: Vec<&str> = names.iter().map(String::as_str).collect();
+            let mut p = session(&users);
+            for (user, size) in users.iter().zip(&sizes) {
+                finish(&mut p, user, *size);
+            }
+            p.apply(&Event { line: 0, time: None, pid: None, child: None,
+                kind: EventKind::QueueSize { queue: Some(Queue::Transfer), size: queue_size } });
+            p.apply(&Event { line: 0, time: None, pid: None, child: None,
+                kind: EventKind::QueueCount { queue: Some(Queue::Transfer), count: queue_count } });
+            let w = Work::of(&p);
+            proptest::prop_assert!(w.done.is_finite() && w.total.is_finite(), "{w:?}");
+            proptest::prop_assert!(w.done >= 0.0 && w.total >= w.done, "{w:?}");
+            let t0 = Instant::now();
+            let mut eta = EndEstimate::new();
+            let year = Duration::from_secs(86_400 * 365);
+            let _ = eta.update(t0, w);
+            for (ms, done, total, transferred) in looks {
+                let now = t0 + Duration::from_millis(ms);
+                if let Some(end) = eta.update(now, Work { done, total, transferred }) {
+                    proptest::prop_assert!(end <= now + year);
+                }
+            }
+        }
     }
 
     #[test]

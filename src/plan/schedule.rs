@@ -256,7 +256,8 @@ impl<'a> Replay<'a> {
                     Queue::Restore => self.throughput.restore_us(self.jobs[i].size),
                 };
                 self.free[q] -= 1;
-                self.running.push(Reverse((self.now + took, queue, i)));
+                self.running
+                    .push(Reverse((self.now.saturating_add(took), queue, i)));
             }
         }
     }
@@ -569,7 +570,11 @@ fn order_accounts(accounts: &[Account], throughput: &Throughput) -> Vec<(i64, Se
     }
     let work: Vec<u64> = accounts
         .iter()
-        .map(|a| throughput.transfer_us(a.size) + throughput.restore_us(a.size))
+        .map(|a| {
+            throughput
+                .transfer_us(a.size)
+                .saturating_add(throughput.restore_us(a.size))
+        })
         .collect();
     let mut chain: Vec<Option<u64>> = vec![None; accounts.len()];
     for i in 0..accounts.len() {
@@ -619,8 +624,9 @@ fn chain_of(
         .max()
         .unwrap_or(0);
     visiting[i] = false;
-    memo[i] = Some(work[i] + tail);
-    work[i] + tail
+    let chain = work[i].saturating_add(tail);
+    memo[i] = Some(chain);
+    chain
 }
 
 #[cfg(test)]

@@ -491,9 +491,8 @@ impl WhmClient {
         }
         if let Some(tls_error) = find_tls_error(e) {
             let detail = tls_error.to_string();
-            let detail_debug = format!("{tls_error:?}");
             return WhmError::Tls {
-                help: tls::trust_help(&self.tls, self.seen.get(), &detail_debug),
+                help: tls::trust_help(&self.tls, self.seen.get(), tls_error),
                 server,
                 function,
                 detail,

@@ -17,6 +17,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod answers;
 mod api;
 mod client;
 mod envelope;

@@ -1,20 +1,25 @@
 //! TLS trust for the destination WHM server, on rustls with four modes.
 //!
-//! WHM usually serves a self-signed certificate marked `CA:TRUE`. rustls refuses such a
-//! certificate as a server's own even when it is the trusted root (reqwest#2041), so
-//! besides system roots and a CA file we offer SHA-256 pinning of the leaf, and an
-//! `insecure` mode that the caller must announce on every run.
+//! WHM usually serves a self-signed certificate marked `CA:TRUE`. Admins save it (for
+//! example with `openssl s_client -showcerts`) and give it to curl as `--cacert`, which
+//! accepts it. rustls alone refuses such a certificate as a server's own even when it is
+//! the trusted root (reqwest#2041), so a CA file also trusts, like curl and OpenSSL do,
+//! a server certificate it holds byte for byte, still checking its name and dates. Besides
+//! system roots and a CA file we offer SHA-256 pinning of the leaf, and an `insecure`
+//! mode that the caller must announce on every run.
 
-use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{WebPkiServerVerifier, verify_server_name};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::server::ParsedCertificate;
+use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// How the client decides to trust the server's certificate.
 #[derive(Clone, PartialEq, Eq)]
@@ -104,18 +109,20 @@ pub fn client_config(
             if roots.is_empty() {
                 roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
             }
-            webpki(roots, &provider, seen)?
+            webpki(roots, Vec::new(), &provider, seen)?
         }
         TlsMode::CaFile(path) => {
             let mut roots = RootCertStore::empty();
+            let mut own = Vec::new();
             let certs = CertificateDer::pem_file_iter(path)
                 .map_err(|e| format!("cannot read CA file {}: {e}", path.display()))?;
             for cert in certs {
                 let cert =
                     cert.map_err(|e| format!("bad certificate in {}: {e}", path.display()))?;
                 roots
-                    .add(cert)
+                    .add(cert.clone())
                     .map_err(|e| format!("unusable certificate in {}: {e}", path.display()))?;
+                own.push(cert);
             }
             if roots.is_empty() {
                 return Err(format!(
@@ -123,7 +130,7 @@ pub fn client_config(
                     path.display()
                 ));
             }
-            webpki(roots, &provider, seen)?
+            webpki(roots, own, &provider, seen)?
         }
         TlsMode::Pinned(pin) => Arc::new(LeafVerifier {
             pin: Some(*pin),
@@ -147,6 +154,7 @@ pub fn client_config(
 
 fn webpki(
     roots: RootCertStore,
+    own: Vec<CertificateDer<'static>>,
     provider: &Arc<CryptoProvider>,
     seen: &SeenCertificate,
 ) -> Result<Arc<dyn ServerCertVerifier>, String> {
@@ -155,14 +163,18 @@ fn webpki(
         .map_err(|e| format!("TLS setup failed: {e}"))?;
     Ok(Arc::new(Recording {
         inner,
+        own,
         seen: seen.clone(),
     }))
 }
 
-/// The standard verifier, remembering what the server presented.
+/// The standard verifier, remembering what the server presented, and trusting a server
+/// certificate the CA file holds byte for byte.
 #[derive(Debug)]
 struct Recording {
     inner: Arc<WebPkiServerVerifier>,
+    /// The CA file's certificates (none for system roots).
+    own: Vec<CertificateDer<'static>>,
     seen: SeenCertificate,
 }
 
@@ -176,8 +188,21 @@ impl ServerCertVerifier for Recording {
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         self.seen.record(end_entity);
-        self.inner
+        match self
+            .inner
             .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+        {
+            // Only the two refusals a trusted copy of the leaf answers: it is a CA
+            // (WHM's default), or its issuer is not in the file (a lone leaf).
+            Err(e)
+                if (is_ca_used_as_end_entity(&e) || is_unknown_issuer(&e))
+                    && self.own.iter().any(|c| c.as_ref() == end_entity.as_ref()) =>
+            {
+                check_own_certificate(end_entity, server_name, now)?;
+                Ok(ServerCertVerified::assertion())
+            }
+            other => other,
+        }
     }
 
     fn verify_tls12_signature(
@@ -201,6 +226,64 @@ impl ServerCertVerifier for Recording {
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.inner.supported_verify_schemes()
     }
+}
+
+/// Checks a server certificate trusted for its exact bytes (the CA file holds it) for
+/// what the chain check would have checked besides its issuer: its encoding, the server
+/// name, its dates and, when it limits its purposes, that serving TLS is one of them.
+fn check_own_certificate(
+    der: &CertificateDer<'_>,
+    server_name: &ServerName<'_>,
+    now: UnixTime,
+) -> Result<(), rustls::Error> {
+    let parsed = ParsedCertificate::try_from(der)?;
+    verify_server_name(&parsed, server_name)?;
+    let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref())
+        .map_err(|_| CertificateError::BadEncoding)?;
+    let validity = cert.validity();
+    let time = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+    let unix = |t: i64| UnixTime::since_unix_epoch(Duration::from_secs(t.max(0).unsigned_abs()));
+    let not_before = validity.not_before.timestamp();
+    if time < not_before {
+        return Err(CertificateError::NotValidYetContext {
+            time: now,
+            not_before: unix(not_before),
+        }
+        .into());
+    }
+    let not_after = validity.not_after.timestamp();
+    if time > not_after {
+        return Err(CertificateError::ExpiredContext {
+            time: now,
+            not_after: unix(not_after),
+        }
+        .into());
+    }
+    match cert.extended_key_usage() {
+        Ok(None) => Ok(()),
+        Ok(Some(eku)) if eku.value.any || eku.value.server_auth => Ok(()),
+        Ok(Some(_)) => Err(CertificateError::InvalidPurpose.into()),
+        Err(_) => Err(CertificateError::BadEncoding.into()),
+    }
+}
+
+fn is_unknown_issuer(e: &rustls::Error) -> bool {
+    matches!(
+        e,
+        rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)
+    )
+}
+
+/// rustls passes this webpki refusal on only as an opaque "other" error.
+fn is_ca_used_as_end_entity(e: &rustls::Error) -> bool {
+    matches!(
+        e,
+        rustls::Error::InvalidCertificate(CertificateError::Other(other))
+            if matches!(
+                other.0.downcast_ref::<webpki::Error>(),
+                Some(webpki::Error::CaUsedAsEndEntity)
+            )
+    )
 }
 
 /// Checks only the leaf certificate: against a pinned SHA-256 fingerprint, or not at
@@ -274,33 +357,109 @@ impl ServerCertVerifier for LeafVerifier {
     }
 }
 
+/// How to check a certificate before trusting it: against a fingerprint read over a
+/// channel already trusted, never against what the server just presented.
+const CHECK_OUT_OF_BAND: &str = "before trusting a certificate by 1 or 2, compare its SHA-256 fingerprint with one read over a channel you already trust, never only with what the server presented: on the WHM server (over SSH), `openssl x509 -noout -fingerprint -sha256 -in /var/cpanel/ssl/cpanel/cpanel.pem`; for a saved file, `openssl x509 -noout -fingerprint -sha256 -in FILE`";
+
 /// The `help:` text for a failed handshake: the three ways to trust the server, with
-/// its fingerprint when the handshake got that far.
-pub fn trust_help(mode: &TlsMode, seen: Option<[u8; 32]>, detail: &str) -> String {
+/// the fingerprint it presented when the handshake got that far, and how to check that
+/// fingerprint first.
+pub fn trust_help(mode: &TlsMode, seen: Option<[u8; 32]>, error: &rustls::Error) -> String {
     let pin_line = seen.map_or_else(
-        || {
-            "pin its certificate: pin_sha256 = \"…\" (from `openssl s_client -connect HOST:2087 | openssl x509 -noout -fingerprint -sha256`)".to_owned()
+        || "pin its certificate: pin_sha256 = \"…\" (its fingerprint, as `openssl x509 -noout -fingerprint -sha256` prints it)".to_owned(),
+        |d| {
+            format!(
+                "pin its certificate: pin_sha256 = \"{}\" (what it presented: compare first, see below)",
+                fingerprint(&d)
+            )
         },
-        |d| format!("pin its certificate: pin_sha256 = \"{}\"", fingerprint(&d)),
     );
-    let ca_hint = if detail.contains("CaUsedAsEndEntity") {
-        "\nnote: this is a self-signed CA certificate used as the server's own (WHM's default); rustls refuses it even from a CA file, so pin it"
-    } else {
-        ""
+    let self_signed = is_ca_used_as_end_entity(error);
+    let note = match mode {
+        TlsMode::SystemRoots if self_signed => "\nnote: the server presents a self-signed CA certificate as its own (WHM's default), which system roots never trust: check it, then give that very certificate as ca_file or pin it".to_owned(),
+        TlsMode::CaFile(path)
+            if self_signed
+                || is_unknown_issuer(error)
+                || *error == rustls::Error::InvalidCertificate(CertificateError::BadSignature) =>
+        {
+            format!(
+            "\nnote: the server's certificate is neither in {} nor signed by a CA in it; if WHM's certificate was renewed, check the new one before replacing the file",
+            path.display()
+            )
+        }
+        _ => String::new(),
     };
     match mode {
         TlsMode::Pinned(_) => format!(
-            "the certificate changed or the pin is wrong; if the new certificate is expected, {pin_line}"
+            "the certificate changed or the pin is wrong; if a new certificate is expected, {pin_line}\n{}",
+            CHECK_OUT_OF_BAND.replacen("by 1 or 2", "by its pin", 1)
         ),
         _ => format!(
-            "trust the destination in [destination] by one of:\n  1. ca_file = \"PATH\": the PEM of the CA that signed its certificate\n  2. {pin_line}\n  3. insecure = true: accept any certificate (warned on every run; not for production){ca_hint}"
+            "trust the destination in [destination] by one of:\n  1. ca_file = \"PATH\": a PEM file with the CA that signed its certificate, or with its own certificate (WHM's self-signed one, as `openssl s_client -connect HOST:2087 -showcerts` prints it)\n  2. {pin_line}\n  3. insecure = true: accept any certificate (warned on every run; not for production)\n{CHECK_OUT_OF_BAND}{note}"
         ),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{fingerprint, parse_pin};
+    use super::{check_own_certificate, fingerprint, parse_pin};
+    use rcgen::{BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, KeyPair};
+    use rustls::CertificateError;
+    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+    use std::time::Duration;
+
+    /// A self-signed `CA:TRUE` certificate for `whm.example.com`, valid in 2030 only.
+    fn own_certificate(eku: Vec<ExtendedKeyUsagePurpose>) -> CertificateDer<'static> {
+        let mut params = CertificateParams::new(vec!["whm.example.com".to_owned()]).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.not_before = rcgen::date_time_ymd(2030, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2031, 1, 1);
+        params.extended_key_usages = eku;
+        let key = KeyPair::generate().unwrap();
+        params.self_signed(&key).unwrap().der().clone()
+    }
+
+    /// `days` after 2030-01-01T00:00:00Z.
+    fn at(days: i64) -> UnixTime {
+        let secs = 1_893_456_000 + days * 86_400;
+        UnixTime::since_unix_epoch(Duration::from_secs(secs.unsigned_abs()))
+    }
+
+    fn refusal(der: &CertificateDer<'_>, name: &str, now: UnixTime) -> Option<CertificateError> {
+        let name = ServerName::try_from(name.to_owned()).unwrap();
+        match check_own_certificate(der, &name, now) {
+            Ok(()) => None,
+            Err(rustls::Error::InvalidCertificate(e)) => Some(e),
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_certificate_trusted_for_its_bytes_still_needs_its_name_dates_and_purpose() {
+        let cert = own_certificate(Vec::new());
+        assert_eq!(refusal(&cert, "whm.example.com", at(100)), None);
+        assert!(matches!(
+            refusal(&cert, "other.example.com", at(100)),
+            Some(CertificateError::NotValidForNameContext { .. })
+        ));
+        assert!(matches!(
+            refusal(&cert, "whm.example.com", at(-1)),
+            Some(CertificateError::NotValidYetContext { .. })
+        ));
+        assert!(matches!(
+            refusal(&cert, "whm.example.com", at(400)),
+            Some(CertificateError::ExpiredContext { .. })
+        ));
+        let server = own_certificate(vec![ExtendedKeyUsagePurpose::ServerAuth]);
+        assert_eq!(refusal(&server, "whm.example.com", at(100)), None);
+        let client_only = own_certificate(vec![ExtendedKeyUsagePurpose::ClientAuth]);
+        assert_eq!(
+            refusal(&client_only, "whm.example.com", at(100)),
+            Some(CertificateError::InvalidPurpose)
+        );
+        let garbage = CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x01]);
+        assert!(refusal(&garbage, "whm.example.com", at(100)).is_some());
+    }
 
     #[test]
     fn pins_parse_with_or_without_colons() {

@@ -6,10 +6,12 @@
 //!   counters in process or over HTTP ([`SimHttp`]), and [`wait_for`] a milestone in them;
 //! * [`wait`]: waiting for an event with a generous deadline, never for a length of time;
 //! * [`apply_world`]: the `apply` world and the checks several files make on it;
-//! * [`Replay`]: a server answering WHM calls with canned bodies.
+//! * [`Replay`]: a server answering WHM calls with canned bodies;
+//! * [`hostile`]: checks of hostile bytes, shared with the fuzz targets.
 
 pub mod apply_world;
 mod case;
+pub mod hostile;
 mod replay;
 mod run;
 pub mod s3;
