@@ -713,3 +713,41 @@ async fn control_sequences_from_the_server_reach_the_terminal_escaped() {
         out.stdout
     );
 }
+
+/// Every simulator option issue 20 added, at once: the guide's state names, mixed log
+/// layouts, an older server's schema, a lost enqueue answer refused again in other
+/// words. A whole apply still moves every item exactly once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_whole_apply_passes_with_every_new_simulator_option_on() {
+    use whm_migrate::sim::{CallFault, LogLayout, StateNames};
+    let opts = SimOptions {
+        state_names: StateNames::Docs,
+        log_layout: LogLayout::Mixed,
+        schema_lacks: vec![
+            "priority".to_owned(),
+            "prerequisite_user".to_owned(),
+            "keep_local_cpuser_values".to_owned(),
+        ],
+        faults: Faults {
+            duplicate_wording: Some("L'élément figure déjà dans la file.".to_owned()),
+            call_script: [(
+                "enqueue_transfer_item".to_owned(),
+                vec![CallFault::Ok, CallFault::DropAfter],
+            )]
+            .into(),
+            ..Faults::default()
+        },
+        ..slow()
+    };
+    let sim = SimContext::with(world(), opts).await;
+    let case = case(&sim);
+    let out = case.run("apply", &[]).await;
+    out.assert_code(0);
+    assert_exactly_once(&sim);
+    let s = sim.sim.stats();
+    assert_eq!(s.sessions_created, 1, "{s:#?}");
+    assert_eq!(s.faults.get("drop_after"), Some(&1), "{:?}", s.faults);
+    let again = case.run("apply", &[]).await;
+    again.assert_code(0);
+    assert!(again.stderr.contains("No changes"), "{again:#?}");
+}
