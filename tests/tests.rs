@@ -25,4 +25,5 @@ mod state;
 mod support;
 mod terminal;
 mod tls;
+mod verify;
 mod waves;

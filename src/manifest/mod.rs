@@ -36,7 +36,7 @@ pub enum SecretScope {
 }
 pub use model::{
     Account, AccountDefaults, CommTransport, Defaults, Destination, EscalationMethod, FeatureList,
-    Manifest, Package, SessionOptions, SimulatorRef, Source, Timeouts,
+    Manifest, Package, SessionOptions, SimulatorRef, Source, Timeouts, VerifySettings,
 };
 pub use secret::{Secret, SecretError, SecretRef};
 

@@ -203,6 +203,16 @@ static DEFAULTS: TableSpec = TableSpec {
     elsewhere: &[],
 };
 
+static VERIFY: TableSpec = TableSpec {
+    place: "[verify]",
+    keys: &[
+        ("disk_tolerance_percent", Expect::Int(0, 100)),
+        ("files_tolerance_percent", Expect::Int(0, 100)),
+    ],
+    required: &[],
+    elsewhere: &[],
+};
+
 pub(crate) static ROOT: TableSpec = TableSpec {
     place: "the top level",
     keys: &[
@@ -211,6 +221,7 @@ pub(crate) static ROOT: TableSpec = TableSpec {
         ("destination", Expect::Table(&DESTINATION)),
         ("defaults", Expect::Table(&DEFAULTS)),
         ("sources", Expect::Tables(&SOURCE)),
+        ("verify", Expect::Table(&VERIFY)),
     ],
     required: &["version", "name", "destination"],
     elsewhere: &[

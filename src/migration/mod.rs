@@ -13,10 +13,12 @@ mod cleanup;
 mod control;
 mod error;
 mod planning;
+pub mod process;
 mod rehearsing;
 mod report;
 mod schemas;
 pub mod settings;
+mod verifying;
 mod watch;
 
 pub use adopt::Adopted;
@@ -27,6 +29,7 @@ pub use error::MigrationError;
 pub use planning::{PlanScope, Planned, load_target, save_junit, save_plan};
 pub use rehearsing::{Prepared, RehearseOptions, Rehearsed};
 pub use report::apply_report;
+pub use verifying::{save_verify_junit, verify_manifest};
 pub use watch::SourceWatcher;
 
 use crate::journal::{JournalHandle, MigrationLock, StateDir, unrecorded_warning};

@@ -11,6 +11,7 @@ pub mod schema;
 pub mod schemas;
 pub mod sim;
 pub mod validate;
+pub mod verify;
 
 use crate::cli::args::{Cli, Command, SchemasCommand};
 use crate::cli::printer::Printer;
@@ -35,6 +36,7 @@ pub async fn run(printer: &Printer, cli: &Cli) -> CommandResult {
         Command::Schema(a) => Ok(schema::run(printer, a)),
         Command::Schemas(SchemasCommand::Pull(a)) => schemas::pull(printer, global, a).await,
         Command::Sim(a) => sim::run(printer, a).await,
+        Command::Verify(a) => verify::run(printer, global, a).await,
         Command::Completions(a) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut out = Vec::new();
