@@ -6,6 +6,9 @@ pub mod checks;
 pub mod facts;
 pub mod render;
 
+#[cfg(test)]
+mod checks_tests;
+
 use serde::{Deserialize, Serialize};
 
 pub use checks::verify;
