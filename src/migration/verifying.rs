@@ -98,6 +98,7 @@ impl Migration {
             accounts,
             packages: packages.into_iter().map(|p| p.name).collect(),
             featurelists: featurelists.into_iter().collect(),
+            ..DestinationFacts::default()
         })
     }
 

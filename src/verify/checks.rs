@@ -109,7 +109,7 @@ fn account_checks(
         )];
     };
     let analysis = facts.analysis.as_ref();
-    let src = analysis.and_then(|a| a.items.accounts.iter().find(|s| s.user == item.key));
+    let src = facts.source_account(&item.key);
     let why = facts
         .no_analysis
         .clone()
@@ -139,7 +139,7 @@ fn account_checks(
                 local_dbs,
                 |d| &d.users,
             ));
-            checks.push(domains(item, local, s, a));
+            checks.push(domains(item, local, s, facts.domains_of(local)));
         }
         _ => {
             for name in ["disk", "files", "databases", "database-users", "domains"] {
@@ -320,15 +320,8 @@ fn dbs(
 }
 
 /// The main domain maps to the account; the others it maps are listed.
-fn domains(item: &DesiredItem, local: &str, src: &SourceAccount, a: &RemoteAnalysis) -> Check {
+fn domains(item: &DesiredItem, local: &str, src: &SourceAccount, mapped: &[String]) -> Check {
     let want = item.domain.as_deref().unwrap_or(&src.domain);
-    let mapped: Vec<&str> = a
-        .local
-        .domains
-        .iter()
-        .filter(|(_, owner)| *owner == local)
-        .map(|(d, _)| d.as_str())
-        .collect();
     let list = if mapped.is_empty() {
         "none".to_owned()
     } else {

@@ -3,9 +3,10 @@
 //! accounts and databases, and the destination's domains and databases as the same
 //! session sees them) and the restore results of its sessions' master logs.
 
-use crate::domain::{Account, RemoteAnalysis};
+use crate::domain::{Account, RemoteAnalysis, SourceAccount};
 use crate::translog::{EventKind, ItemReport, Queue, parse_master_log};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::OnceLock;
 
 /// The destination: `listaccts`, `listpkgs`, `get_featurelists`.
 #[derive(Debug, Clone, Default)]
@@ -16,12 +17,22 @@ pub struct DestinationFacts {
     pub packages: BTreeSet<String>,
     /// Feature-list names.
     pub featurelists: BTreeSet<String>,
+    /// User → position in `accounts`, built on the first lookup (a check per account
+    /// must not scan every account).
+    pub(crate) by_user: OnceLock<HashMap<String, usize>>,
 }
 
 impl DestinationFacts {
-    /// The account named `user`.
+    /// The account named `user` (the first, should the list repeat it).
     pub fn account(&self, user: &str) -> Option<&Account> {
-        self.accounts.iter().find(|a| a.user == user)
+        let index = self.by_user.get_or_init(|| {
+            let mut m = HashMap::with_capacity(self.accounts.len());
+            for (i, a) in self.accounts.iter().enumerate() {
+                m.entry(a.user.clone()).or_insert(i);
+            }
+            m
+        });
+        index.get(user).map(|&i| &self.accounts[i])
     }
 }
 
@@ -38,9 +49,48 @@ pub struct SourceFacts {
     pub restore_logs: BTreeMap<String, ItemReport>,
     /// Item → why its restore result is unknown (its session's log could not be read).
     pub log_errors: BTreeMap<String, String>,
+    /// The analysis' source accounts by user, and its `local.domains` by owner, built
+    /// on the first lookup.
+    pub(crate) index: OnceLock<SourceIndex>,
+}
+
+/// Lookups into a source's analysis.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SourceIndex {
+    accounts: HashMap<String, usize>,
+    domains: HashMap<String, Vec<String>>,
 }
 
 impl SourceFacts {
+    fn index(&self) -> &SourceIndex {
+        self.index.get_or_init(|| {
+            let mut ix = SourceIndex::default();
+            if let Some(a) = &self.analysis {
+                for (i, acct) in a.items.accounts.iter().enumerate() {
+                    ix.accounts.entry(acct.user.clone()).or_insert(i);
+                }
+                for (domain, owner) in &a.local.domains {
+                    ix.domains
+                        .entry(owner.clone())
+                        .or_default()
+                        .push(domain.clone());
+                }
+            }
+            ix
+        })
+    }
+
+    /// The analysis' account of source user `user`.
+    pub fn source_account(&self, user: &str) -> Option<&SourceAccount> {
+        let i = *self.index().accounts.get(user)?;
+        self.analysis.as_ref()?.items.accounts.get(i)
+    }
+
+    /// The domains the analysis' `local.domains` maps to `user`, sorted.
+    pub fn domains_of(&self, user: &str) -> &[String] {
+        self.index().domains.get(user).map_or(&[], Vec::as_slice)
+    }
+
     /// Records the RESTORE results of `keys` (`Module/key`) found in a master log.
     pub fn read_master_log(&mut self, log: &[u8], keys: &BTreeSet<String>) {
         for event in parse_master_log(log) {
