@@ -126,16 +126,21 @@ fn account_checks(
         (Some(a), Some(s)) => {
             checks.push(disk(acct, s, a, tol));
             checks.push(files(acct, s, a, tol));
-            let source_dbs = a.remote.dbs.as_ref();
+            let owned = |users| facts.owned_dbs(&item.key, users);
             let local_dbs = a.local.dbs.as_ref();
-            checks.push(dbs("databases", item, local, source_dbs, local_dbs, |d| {
-                &d.dbs
-            }));
+            checks.push(dbs(
+                "databases",
+                item,
+                local,
+                owned(false),
+                local_dbs,
+                |d| &d.dbs,
+            ));
             checks.push(dbs(
                 "database-users",
                 item,
                 local,
-                source_dbs,
+                owned(true),
                 local_dbs,
                 |d| &d.users,
             ));
@@ -278,31 +283,25 @@ fn dbs(
     name: &str,
     item: &DesiredItem,
     local: &str,
-    source: Option<&DbInventory>,
+    owned: &[(String, String)],
     dest: Option<&DbInventory>,
     pick: fn(&DbInventory) -> &Owners,
 ) -> Check {
     let empty = Owners::new();
-    let source = source.map_or(&empty, pick);
     let dest = dest.map_or(&empty, pick);
     let mut found = Vec::new();
     let mut missing = Vec::new();
-    for (engine, names) in source {
-        for (db, owner) in names {
-            if owner.as_deref() != Some(item.key.as_str()) {
-                continue;
-            }
-            let want = renamed(db, &item.key, local);
-            let shown = if want == *db {
-                want.clone()
-            } else {
-                format!("{db} → {want}")
-            };
-            match dest.get(engine).and_then(|m| m.get(&want)) {
-                Some(Some(o)) if o == local => found.push(shown),
-                Some(Some(o)) => missing.push(format!("{shown} ({engine}, owned by “{o}”)")),
-                _ => missing.push(format!("{shown} ({engine})")),
-            }
+    for (engine, db) in owned {
+        let want = renamed(db, &item.key, local);
+        let shown = if want == *db {
+            want.clone()
+        } else {
+            format!("{db} → {want}")
+        };
+        match dest.get(engine).and_then(|m| m.get(&want)) {
+            Some(Some(o)) if o == local => found.push(shown),
+            Some(Some(o)) => missing.push(format!("{shown} ({engine}, owned by “{o}”)")),
+            _ => missing.push(format!("{shown} ({engine})")),
         }
     }
     let what = name.replace('-', " ");

@@ -59,6 +59,8 @@ pub struct SourceFacts {
 pub(crate) struct SourceIndex {
     accounts: HashMap<String, usize>,
     domains: HashMap<String, Vec<String>>,
+    /// Source user → its (engine, name) databases, then database users.
+    dbs: [HashMap<String, Vec<(String, String)>>; 2],
 }
 
 impl SourceFacts {
@@ -75,6 +77,17 @@ impl SourceFacts {
                         .or_default()
                         .push(domain.clone());
                 }
+                if let Some(inv) = &a.remote.dbs {
+                    for (slot, owners) in [&inv.dbs, &inv.users].into_iter().enumerate() {
+                        for (engine, names) in owners {
+                            for (name, owner) in names {
+                                let Some(owner) = owner else { continue };
+                                let list = ix.dbs[slot].entry(owner.clone()).or_default();
+                                list.push((engine.clone(), name.clone()));
+                            }
+                        }
+                    }
+                }
             }
             ix
         })
@@ -84,6 +97,13 @@ impl SourceFacts {
     pub fn source_account(&self, user: &str) -> Option<&SourceAccount> {
         let i = *self.index().accounts.get(user)?;
         self.analysis.as_ref()?.items.accounts.get(i)
+    }
+
+    /// The (engine, name) databases (`users`: database users) the analysis lists for
+    /// source user `user`.
+    pub fn owned_dbs(&self, user: &str, users: bool) -> &[(String, String)] {
+        let slot = usize::from(users);
+        self.index().dbs[slot].get(user).map_or(&[], Vec::as_slice)
     }
 
     /// The domains the analysis' `local.domains` maps to `user`, sorted.
