@@ -41,4 +41,5 @@ pub mod sim;
 pub mod text;
 pub mod translog;
 pub mod units;
+pub mod verify;
 pub mod whm;

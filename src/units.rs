@@ -23,3 +23,9 @@ pub fn duration(d: Duration) -> String {
 pub fn bytes(n: u64) -> String {
     HumanBytes(n).to_string()
 }
+/// A positive, finite number (`--speed`, `--time-scale`).
+pub fn positive(text: &str) -> Option<f64> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v > 0.0)
+}

@@ -29,4 +29,5 @@ mod state;
 mod support;
 mod terminal;
 mod tls;
+mod verify;
 mod waves;

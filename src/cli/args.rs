@@ -162,6 +162,10 @@ pub enum Command {
     ///
     /// Example: whm-migrate man > /usr/local/share/man/man1/whm-migrate.1
     Man,
+    /// Check every item arrived whole: exit 0 ok/warning, 3 failed/missing (docs/verify.md).
+    ///
+    /// Example: whm-migrate verify plan.toml --format markdown --junit verify.xml
+    Verify(VerifyArgs),
     /// Run the WHM simulator (WHM API 1 transfer functions) on a world file.
     ///
     /// Example: WHM_SIM_TOKEN=secret whm-migrate sim --world world.toml --listen 127.0.0.1:2087
@@ -247,6 +251,25 @@ pub struct ApplyArgs {
     /// plan's wave, else the whole manifest, including accounts that name no wave.
     #[arg(long, value_name = "NAME")]
     pub wave: Option<String>,
+    /// After a successful apply, run `verify` on it.
+    #[arg(long)]
+    pub verify: bool,
+}
+
+/// `verify` options.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The manifest.
+    pub manifest: PathBuf,
+    /// Verify one wave (as `plan --wave`).
+    #[arg(long, value_name = "NAME")]
+    pub wave: Option<String>,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: PlanFormat,
+    /// Also write a JUnit XML report (one test case per item).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
 }
 
 /// `rehearse` options.
@@ -274,12 +297,7 @@ pub struct RehearseArgs {
 }
 
 fn parse_speed(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
-        _ => Err(format!(
-            "“{text}” is not a throughput: give megabytes per second as a positive number, e.g. --speed 40"
-        )),
-    }
+    crate::units::positive(text).ok_or_else(|| format!("“{text}” is not a throughput: give megabytes per second as a positive number, e.g. --speed 40"))
 }
 
 /// Output formats of `status`.
@@ -461,8 +479,5 @@ pub struct SimArgs {
 
 /// A positive, finite number for `--time-scale`.
 fn positive_factor(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
-        _ => Err(format!("expected a positive number, not “{text}”")),
-    }
+    crate::units::positive(text).ok_or_else(|| format!("expected a positive number, not “{text}”"))
 }

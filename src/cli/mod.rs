@@ -39,9 +39,9 @@ impl ExitStatus {
         }
     }
 
-    /// The status of an apply report (0, 1 or 3).
-    pub fn of_report(report: &crate::report::ApplyReport) -> Self {
-        match report.exit_code() {
+    /// The status of a report's exit code (an apply's 0, 1 or 3; a verification's 0 or 3).
+    pub fn of_code(code: i32) -> Self {
+        match code {
             0 => Self::Ok,
             3 => Self::ItemsFailed,
             _ => Self::Error,
@@ -74,14 +74,11 @@ pub fn run() -> i32 {
     let cli = Cli::parse();
     let printer = Printer::new(cli.global.quiet, cli.global.color);
     printer.install_error_hook();
-    init_tracing(cli.global.verbose, printer.stderr_color());
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    crate::migration::process::init_tracing(cli.global.verbose, printer.stderr_color());
+    let runtime = match crate::migration::process::runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            printer.error(&format!("error: cannot start the async runtime: {e}"));
+        Err(text) => {
+            printer.error(&text);
             return ExitStatus::Error.code();
         }
     };
@@ -103,43 +100,4 @@ pub fn run() -> i32 {
             ExitStatus::Error.code()
         }
     }
-}
-
-/// Signals that stop a command: SIGINT (Ctrl-C) or SIGTERM.
-pub async fn interrupted() {
-    #[cfg(unix)]
-    {
-        if let Ok(mut term) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    // Without a handler there is no signal to wait for: wait forever.
-    if tokio::signal::ctrl_c().await.is_err() {
-        std::future::pending::<()>().await;
-    }
-}
-
-fn init_tracing(verbose: u8, color: bool) {
-    let level = match verbose {
-        0 => "warn",
-        1 => "whm_migrate=debug",
-        _ => "whm_migrate=trace",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("WHM_MIGRATE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    // Fails only when a subscriber is already set (tests calling run twice): keep it.
-    drop(
-        tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
-            .with_ansi(color)
-            .with_target(false)
-            .try_init(),
-    );
 }

@@ -37,6 +37,7 @@ pub enum SecretScope {
 pub use model::{
     Account, AccountDefaults, BackendKind, CommTransport, Defaults, Destination, EscalationMethod,
     FeatureList, Manifest, Package, SessionOptions, SimulatorRef, Source, StateBackend, Timeouts,
+    VerifySettings,
 };
 pub use secret::{Secret, SecretError, SecretRef};
 

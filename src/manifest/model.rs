@@ -35,9 +35,36 @@ pub struct Manifest {
     /// a shared S3-compatible bucket, for runs on several machines (CI).
     #[serde(default, skip_serializing_if = "StateBackend::is_local_default")]
     pub state: StateBackend,
+    /// How `verify` judges a restored account (docs/verify.md).
+    #[serde(default, skip_serializing_if = "VerifySettings::is_default")]
+    pub verify: VerifySettings,
     #[serde(skip)]
     #[schemars(skip)]
     pub(crate) origin: Origin,
+}
+
+/// `[verify]`: the tolerances `verify` allows between the source's analysis and the
+/// destination.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifySettings {
+    /// How far (in percent) the destination's disk use may fall below the source's
+    /// before the account fails (default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 100))]
+    pub disk_tolerance_percent: Option<u32>,
+    /// How far (in percent) the destination's file count may fall below the source's
+    /// before the account fails (default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 100))]
+    pub files_tolerance_percent: Option<u32>,
+}
+
+impl VerifySettings {
+    /// Whether nothing is set.
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// The destination WHM server: a URL, or the embedded simulator.

@@ -218,6 +218,16 @@ static STATE: TableSpec = TableSpec {
     elsewhere: &[],
 };
 
+static VERIFY: TableSpec = TableSpec {
+    place: "[verify]",
+    keys: &[
+        ("disk_tolerance_percent", Expect::Int(0, 100)),
+        ("files_tolerance_percent", Expect::Int(0, 100)),
+    ],
+    required: &[],
+    elsewhere: &[],
+};
+
 pub(crate) static ROOT: TableSpec = TableSpec {
     place: "the top level",
     keys: &[
@@ -227,6 +237,7 @@ pub(crate) static ROOT: TableSpec = TableSpec {
         ("defaults", Expect::Table(&DEFAULTS)),
         ("sources", Expect::Tables(&SOURCE)),
         ("state", Expect::Table(&STATE)),
+        ("verify", Expect::Table(&VERIFY)),
     ],
     required: &["version", "name", "destination"],
     elsewhere: &[

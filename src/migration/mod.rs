@@ -13,11 +13,13 @@ mod cleanup;
 mod control;
 mod error;
 mod planning;
+pub mod process;
 mod rehearsing;
 mod report;
 mod schemas;
 pub mod settings;
 pub mod state;
+mod verifying;
 mod watch;
 
 pub use adopt::Adopted;
@@ -29,6 +31,7 @@ pub use planning::{PlanScope, Planned, load_target, save_junit, save_plan};
 pub use rehearsing::{Prepared, RehearseOptions, Rehearsed};
 pub use report::apply_report;
 pub use state::{Access, StateFlags, Transfer};
+pub use verifying::{save_verify_junit, verify_manifest};
 pub use watch::SourceWatcher;
 
 use crate::journal::{JournalHandle, MigrationLock, unrecorded_warning};

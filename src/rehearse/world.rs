@@ -56,11 +56,14 @@ pub fn world_from_observed(desired: &Desired, observed: &Observed) -> World {
             plan: a.plan.clone().unwrap_or_else(|| "default".to_owned()),
             ip: a.ip.clone(),
             diskused: a.diskused.as_deref().map_or(0, parse_disk),
+            inodesused: 0,
             databases: owned(&a.user),
             startdate: a
                 .unix_startdate
                 .and_then(|t| i64::try_from(t).ok())
                 .unwrap_or(1_652_457_780),
+            addon_domains: Vec::new(),
+            unmapped_domains: Vec::new(),
         })
         .collect();
     d.accounts = accounts;
@@ -165,6 +168,8 @@ fn as_analysed(source: &mut Source, a: &RemoteAnalysis) {
             fail_transfer: None,
             fail_restore: None,
             warnings: Vec::new(),
+            addon_domains: Vec::new(),
+            restore_loses: crate::sim::world::RestoreLoss::default(),
         })
         .collect();
     source.packages = a
@@ -204,6 +209,8 @@ fn manifest_accounts(desired: &DesiredSource) -> Vec<SourceAccount> {
             fail_transfer: None,
             fail_restore: None,
             warnings: Vec::new(),
+            addon_domains: Vec::new(),
+            restore_loses: crate::sim::world::RestoreLoss::default(),
         })
         .collect()
 }

@@ -122,7 +122,7 @@ pub(crate) fn restore(
     index: &mut WorldIndex,
     session: &Session,
     item: &Item,
-) -> Result<Vec<String>, String> {
+) -> Result<Restored, String> {
     if session.kind == SessionKind::Local {
         let archive = local_archive(world, item)?.clone();
         let warnings = restore_acct(&mut world.destination, index, item, &archive.account())?;
@@ -162,16 +162,43 @@ pub(crate) fn restore(
             let pkgs = &mut destination.packages;
             pkgs.retain(|p| p.name != pkg.name);
             pkgs.push(pkg);
-            Ok(Vec::new())
+            Ok(Restored::default())
         }
         "FeatureListRemoteRoot" => {
             let lists = &mut destination.featurelists;
             if !lists.contains(&item.key) {
                 lists.push(item.key.clone());
             }
-            Ok(Vec::new())
+            Ok(Restored::default())
         }
-        _ => Ok(Vec::new()),
+        _ => Ok(Restored::default()),
+    }
+}
+
+/// What a successful restore reports in its log: warnings, skipped and altered items.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Restored {
+    /// Warning texts.
+    pub warnings: Vec<String>,
+    /// Skipped-item texts.
+    pub skipped: Vec<String>,
+    /// Altered-item texts (databases renamed with the account).
+    pub altered: Vec<String>,
+}
+
+impl Restored {
+    /// Whether the log reports nothing but success.
+    pub fn is_clean(&self) -> bool {
+        self.warnings.is_empty() && self.skipped.is_empty() && self.altered.is_empty()
+    }
+}
+
+/// A database or database user's name on the destination: renamed with the account
+/// when it carries the source user's prefix (`bob_wp` → `bob2_wp`), as cPanel does.
+pub(crate) fn renamed_db(name: &str, user: &str, local: &str) -> String {
+    match name.strip_prefix(user).and_then(|r| r.strip_prefix('_')) {
+        Some(rest) if user != local => format!("{local}_{rest}"),
+        _ => name.to_owned(),
     }
 }
 
@@ -181,77 +208,122 @@ fn restore_acct(
     index: &mut WorldIndex,
     item: &Item,
     acct: &SourceAccount,
-) -> Result<Vec<String>, String> {
+) -> Result<Restored, String> {
     if let Some(text) = &acct.fail_restore {
         return Err(text.clone());
     }
     account_conflict(dest, index, item, &acct.domain)?;
-    let mut warnings = acct.warnings.clone();
+    let mut log = Restored {
+        warnings: acct.warnings.clone(),
+        ..Restored::default()
+    };
     if item.flag("skipaccount") {
-        return Ok(warnings);
+        return Ok(log);
     }
     if item.flag("force") && index.dest_has(&item.local) {
         dest.accounts.retain(|a| a.user != item.local);
         index.reindex_destination(dest);
     }
     let domain = domain_of(item, &acct.domain);
-    let ip = if item.flag("ip") {
-        match item.params.get("customip").filter(|c| !c.is_empty()) {
-            Some(custom) => {
-                dest.available_ips.retain(|i| i != custom);
-                Some(custom.clone())
-            }
-            None if !dest.available_ips.is_empty() => Some(dest.available_ips.remove(0)),
-            None => {
-                warnings.push(
-                    "No dedicated IP address is available; the account uses the shared IP address."
-                        .into(),
-                );
-                None
-            }
-        }
-    } else {
-        None
-    };
-    if let Some(ip) = &ip {
-        dest.dedicated_ips.insert(ip.clone(), domain.clone());
-    }
+    let ip = dedicated_ip(dest, item, &domain, &mut log);
     let owner = if acct.owner == "root" || index.dest_has(&acct.owner) {
         acct.owner.clone()
     } else {
         "root".into()
     };
-    let mut databases = Vec::new();
-    if !item.flag("skipacctdb") {
-        for db in &acct.databases {
-            match dest.dbs.mysql.get(db) {
-                Some(other) if other != &item.local && !item.flag("overwrite_all_dbs") => warnings
-                    .push(format!(
-                        "The MySQL database “{db}” belongs to “{other}”; the system skipped it."
-                    )),
-                _ => {
-                    dest.dbs.mysql.insert(db.clone(), item.local.clone());
-                    databases.push(db.clone());
-                }
-            }
-        }
-        for u in &acct.db_users {
-            dest.dbs
-                .mysql_users
-                .entry(u.clone())
-                .or_insert_with(|| item.local.clone());
-        }
-    }
+    let databases = if item.flag("skipacctdb") {
+        Vec::new()
+    } else {
+        restore_dbs(dest, item, acct, &mut log)
+    };
+    let loses = &acct.restore_loses;
     dest.accounts.push(DestAccount {
         user: item.local.clone(),
         domain,
         owner,
         plan: acct.plan.clone(),
         ip,
-        diskused: acct.bytesused,
+        diskused: loses.disk_bytes.unwrap_or(acct.bytesused),
+        inodesused: loses.files.unwrap_or(acct.filesused),
         databases,
         startdate: chrono::Utc::now().timestamp(),
+        addon_domains: acct.addon_domains.clone(),
+        unmapped_domains: loses.domains.clone(),
     });
     index.added(dest.accounts.last().expect("just pushed"));
-    Ok(warnings)
+    Ok(log)
+}
+
+/// The dedicated IP an item asks for (`ip`, `customip`), or `None` for the shared one.
+fn dedicated_ip(
+    dest: &mut Destination,
+    item: &Item,
+    domain: &str,
+    log: &mut Restored,
+) -> Option<String> {
+    if !item.flag("ip") {
+        return None;
+    }
+    let ip = match item.params.get("customip").filter(|c| !c.is_empty()) {
+        Some(custom) => {
+            dest.available_ips.retain(|i| i != custom);
+            Some(custom.clone())
+        }
+        None if !dest.available_ips.is_empty() => Some(dest.available_ips.remove(0)),
+        None => {
+            log.warnings.push(
+                "No dedicated IP address is available; the account uses the shared IP address."
+                    .into(),
+            );
+            None
+        }
+    };
+    if let Some(ip) = &ip {
+        dest.dedicated_ips.insert(ip.clone(), domain.to_owned());
+    }
+    ip
+}
+
+/// Restores the account's databases and database users under their (renamed) names;
+/// returns the databases it now owns.
+fn restore_dbs(
+    dest: &mut Destination,
+    item: &Item,
+    acct: &SourceAccount,
+    log: &mut Restored,
+) -> Vec<String> {
+    let mut databases = Vec::new();
+    for db in &acct.databases {
+        if acct.restore_loses.databases.contains(db) {
+            // Unconfirmed wording, in the style of the restore's other skip texts.
+            log.skipped.push(format!(
+                "The system could not restore the MySQL database “{db}”; it skipped it."
+            ));
+            continue;
+        }
+        let name = renamed_db(db, &acct.user, &item.local);
+        match dest.dbs.mysql.get(&name) {
+            Some(other) if other != &item.local && !item.flag("overwrite_all_dbs") => {
+                log.warnings.push(format!(
+                    "The MySQL database “{name}” belongs to “{other}”; the system skipped it."
+                ));
+            }
+            _ => {
+                if name != *db {
+                    log.altered.push(format!(
+                        "The system renamed the MySQL database “{db}” to “{name}”."
+                    ));
+                }
+                dest.dbs.mysql.insert(name.clone(), item.local.clone());
+                databases.push(name);
+            }
+        }
+    }
+    for u in &acct.db_users {
+        dest.dbs
+            .mysql_users
+            .entry(renamed_db(u, &acct.user, &item.local))
+            .or_insert_with(|| item.local.clone());
+    }
+    databases
 }

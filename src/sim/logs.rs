@@ -13,6 +13,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
+use super::effects::Restored;
 use super::options::LogLayout;
 
 /// One log file.
@@ -247,15 +248,22 @@ pub fn item_fields(
     m
 }
 
-/// The `msg` of a `success-item` / `warning-item` record.
-pub fn success_msg(size: u64, warnings: usize, message: Option<&str>) -> Value {
+/// The `msg` of a `success-item` / `warning-item` record: the counts, and the texts in
+/// `contents` (null when there are none, as in the guide's example).
+pub(crate) fn success_msg(size: u64, restored: &Restored, message: Option<&str>) -> Value {
+    let texts = |t: &[String]| if t.is_empty() { Value::Null } else { json!(t) };
     json!({
         "size": size,
-        "warnings": warnings,
-        "skipped_items": 0,
+        "warnings": restored.warnings.len(),
+        "skipped_items": restored.skipped.len(),
         "dangerous_items": 0,
-        "altered_items": 0,
-        "contents": { "warnings": null, "skipped_items": null, "dangerous_items": null, "altered_items": null },
+        "altered_items": restored.altered.len(),
+        "contents": {
+            "warnings": texts(&restored.warnings),
+            "skipped_items": texts(&restored.skipped),
+            "dangerous_items": null,
+            "altered_items": texts(&restored.altered),
+        },
         "message": message,
     })
 }
@@ -302,10 +310,16 @@ pub fn percentage(pct: u32, pid: u32) -> Value {
 }
 
 /// The account-restore `summary` control record.
-pub fn summary(warnings: usize, pid: u32) -> Value {
+pub(crate) fn summary(restored: &Restored, pid: u32) -> Value {
     record(
         "control",
-        json!({ "action": "summary", "warnings": warnings, "skipped_items": 0, "dangerous_items": 0, "altered_items": 0 }),
+        json!({
+            "action": "summary",
+            "warnings": restored.warnings.len(),
+            "skipped_items": restored.skipped.len(),
+            "dangerous_items": 0,
+            "altered_items": restored.altered.len(),
+        }),
         pid,
     )
 }

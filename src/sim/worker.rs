@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 
-use super::effects;
+use super::effects::{self, Restored};
 use super::faults::kind;
 use super::logs::{self, ERROR_LOG, MASTER};
 use super::modules;
@@ -413,7 +413,7 @@ fn transferred(s: &mut Session, stats: &mut SimStats, job: &Job, child: u32, pid
         &job.logfile,
         &logs::item_msg("out", &out, pid),
     );
-    succeed(s, job, child, pid, size, &[]);
+    succeed(s, job, child, pid, size, &Restored::default());
 }
 
 fn end_restore(inner: &mut Inner, id: &str, job: &Job, child: u32, pid: u32) {
@@ -439,7 +439,7 @@ fn end_restore(inner: &mut Inner, id: &str, job: &Job, child: u32, pid: u32) {
     };
     let is_account = modules::get(&item.module).is_some_and(modules::ModuleDef::is_account);
     match outcome {
-        Ok(warnings) => {
+        Ok(restored) => {
             s.set_state(job.idx, ItemState::Completed);
             SimStats::bump(
                 &mut stats.item_restores,
@@ -448,30 +448,8 @@ fn end_restore(inner: &mut Inner, id: &str, job: &Job, child: u32, pid: u32) {
             if is_account {
                 SimStats::bump(&mut stats.restores, &item.local);
             }
-            let out = format!("Restoring “{}” …", item.local);
-            logs::append(
-                &mut s.logs,
-                s.log_layout,
-                &job.logfile,
-                &logs::item_msg("out", &out, pid),
-            );
-            for w in &warnings {
-                logs::append(
-                    &mut s.logs,
-                    s.log_layout,
-                    &job.logfile,
-                    &logs::item_msg("warn", w, pid),
-                );
-            }
-            if is_account {
-                logs::append(
-                    &mut s.logs,
-                    s.log_layout,
-                    &job.logfile,
-                    &logs::summary(warnings.len(), pid),
-                );
-            }
-            succeed(s, job, child, pid, item.size, &warnings);
+            restored_log(s, &job.logfile, pid, &item.local, &restored, is_account);
+            succeed(s, job, child, pid, item.size, &restored);
         }
         Err(text) => {
             s.set_state(job.idx, ItemState::Failed);
@@ -489,7 +467,43 @@ fn end_restore(inner: &mut Inner, id: &str, job: &Job, child: u32, pid: u32) {
     }
 }
 
-fn succeed(s: &mut Session, job: &Job, child: u32, pid: u32, size: u64, warnings: &[String]) {
+/// The item log of a successful restore: what it did, its warnings and skipped and
+/// altered items, and for an account the `summary` record.
+fn restored_log(
+    s: &mut Session,
+    logfile: &str,
+    pid: u32,
+    local: &str,
+    restored: &Restored,
+    is_account: bool,
+) {
+    let out = format!("Restoring “{local}” …");
+    logs::append(
+        &mut s.logs,
+        s.log_layout,
+        logfile,
+        &logs::item_msg("out", &out, pid),
+    );
+    let lines = restored.warnings.iter().chain(&restored.skipped);
+    for w in lines.chain(&restored.altered) {
+        logs::append(
+            &mut s.logs,
+            s.log_layout,
+            logfile,
+            &logs::item_msg("warn", w, pid),
+        );
+    }
+    if is_account {
+        logs::append(
+            &mut s.logs,
+            s.log_layout,
+            logfile,
+            &logs::summary(restored, pid),
+        );
+    }
+}
+
+fn succeed(s: &mut Session, job: &Job, child: u32, pid: u32, size: u64, restored: &Restored) {
     logs::append(
         &mut s.logs,
         s.log_layout,
@@ -499,13 +513,13 @@ fn succeed(s: &mut Session, job: &Job, child: u32, pid: u32, size: u64, warnings
     if let Some(f) = s.logs.get_mut(&job.logfile) {
         f.finished = true;
     }
-    let action = if warnings.is_empty() {
+    let action = if restored.is_clean() {
         "success-item"
     } else {
         "warning-item"
     };
     let mut extra = job.fields.clone();
-    extra.insert("msg".into(), logs::success_msg(size, warnings.len(), None));
+    extra.insert("msg".into(), logs::success_msg(size, restored, None));
     logs::append(
         &mut s.logs,
         s.log_layout,

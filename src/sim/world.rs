@@ -209,12 +209,37 @@ pub struct DestAccount {
     /// Disk use in bytes.
     #[serde(default)]
     pub diskused: u64,
+    /// File count (`listaccts`' `inodesused`).
+    #[serde(default)]
+    pub inodesused: u64,
     /// MySQL databases the account owns.
     #[serde(default)]
     pub databases: Vec<String>,
     /// Creation time (epoch seconds).
     #[serde(default = "default_startdate")]
     pub startdate: i64,
+    /// Domains besides the main one (addon, parked) mapped to the account.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addon_domains: Vec<String>,
+    /// The account's domains (main or addon) that the domain map does not map to it,
+    /// as a restore that lost them leaves them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmapped_domains: Vec<String>,
+}
+
+impl DestAccount {
+    /// The domains the destination maps to the account: the main one and the addon
+    /// domains, less those a restore left unmapped.
+    pub fn mapped_domains(&self) -> impl Iterator<Item = &String> {
+        std::iter::once(&self.domain)
+            .chain(&self.addon_domains)
+            .filter(|d| {
+                !self
+                    .unmapped_domains
+                    .iter()
+                    .any(|u| u.eq_ignore_ascii_case(d))
+            })
+    }
 }
 
 /// A cpmove archive (or extracted directory) on the destination's disk.
@@ -260,6 +285,8 @@ impl LocalArchive {
             fail_transfer: None,
             fail_restore: None,
             warnings: Vec::new(),
+            addon_domains: Vec::new(),
+            restore_loses: RestoreLoss::default(),
         }
     }
 }
@@ -446,6 +473,34 @@ pub struct SourceAccount {
     /// Warnings the restore emits (the item then ends with `warning-item`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Domains besides the main one (addon, parked); the restore maps them to the
+    /// account. The analysis does not list them (REFERENCE §4.6).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addon_domains: Vec<String>,
+    /// A restore that succeeds with a hole: what it loses.
+    #[serde(default, skip_serializing_if = "RestoreLoss::is_none")]
+    pub restore_loses: RestoreLoss,
+}
+
+/// What a restore loses while still reporting success: the holes `verify` must find.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RestoreLoss {
+    /// Source databases the restore skips; the log says so (a skipped item).
+    pub databases: Vec<String>,
+    /// Disk use the restored account ends with, in bytes, instead of the source's.
+    pub disk_bytes: Option<u64>,
+    /// File count the restored account ends with, instead of the source's.
+    pub files: Option<u64>,
+    /// Domains (main or addon) the restore silently leaves unmapped.
+    pub domains: Vec<String>,
+}
+
+impl RestoreLoss {
+    /// Whether the restore loses nothing.
+    pub fn is_none(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 fn root() -> String {

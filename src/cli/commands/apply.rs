@@ -1,11 +1,11 @@
 //! `whm-migrate apply`: queue what is missing, start, follow and report — idempotently.
 
 use crate::cli::args::{ApplyArgs, GlobalArgs};
-use crate::cli::interrupted;
 use crate::cli::printer::Printer;
 use crate::cli::{CommandResult, ExitStatus};
+use crate::migration::process::interrupted;
 use crate::migration::{
-    ApplyOptions, ApplyOutcome, Migration, OpenOptions, load_target, save_junit,
+    ApplyOptions, ApplyOutcome, Migration, OpenOptions, load_target, save_junit, verify_manifest,
 };
 use crate::plan::render;
 
@@ -15,30 +15,32 @@ pub async fn run(printer: &Printer, global: &GlobalArgs, args: &ApplyArgs) -> Co
     let options = OpenOptions::locked("apply", global.state());
     let migration = Migration::open(&manifest, options, printer).await?;
     let rerun = migration.rerun_args();
+    let planned_wave = saved.as_ref().and_then(|p| p.wave.clone());
+    let wave = args.wave.clone().or(planned_wave);
     let options = ApplyOptions {
         target: args.target.clone(),
         saved,
         wave: args.wave.clone(),
         progress: args.progress,
     };
-    match migration.apply(options, printer, interrupted).await? {
+    let status = match migration.apply(options, printer, interrupted).await? {
         ApplyOutcome::Blocked(plan) => {
             printer.data(&render::text(&plan));
             for gate in render::gate_report(&plan) {
                 printer.error(&format!("error: {gate}"));
             }
             printer.error("error: the plan has blocking items (conflict, missing on source, invalid, a blocking check or an unacknowledged risk); nothing was queued or started");
-            Ok(ExitStatus::Error)
+            return Ok(ExitStatus::Error);
         }
         ApplyOutcome::NoChanges(plan) => {
             printer.info(&render::summary_line(&plan));
-            Ok(ExitStatus::Ok)
+            ExitStatus::Ok
         }
         ApplyOutcome::InterruptedPlanning => {
             printer.error(&format!(
                 "interrupted while planning: nothing was queued or started\nresume with: whm-migrate apply {rerun}"
             ));
-            Ok(ExitStatus::Interrupted)
+            return Ok(ExitStatus::Interrupted);
         }
         ApplyOutcome::Interrupted(left) => {
             // A second signal ends the process at once.
@@ -47,14 +49,20 @@ pub async fn run(printer: &Printer, global: &GlobalArgs, args: &ApplyArgs) -> Co
                 std::process::exit(ExitStatus::Interrupted.code());
             });
             printer.error(&left.message(&rerun));
-            Ok(ExitStatus::Interrupted)
+            return Ok(ExitStatus::Interrupted);
         }
         ApplyOutcome::Applied(report) => {
             printer.data(&report.render_text(&rerun));
             if let Some(junit) = &args.junit {
                 save_junit(junit, &report)?;
             }
-            Ok(ExitStatus::of_report(&report))
+            ExitStatus::of_code(report.exit_code())
         }
+    };
+    if !args.verify || status != ExitStatus::Ok {
+        return Ok(status);
     }
+    let report = verify_manifest(&manifest, global.state(), wave.as_deref(), printer).await?;
+    printer.data(&crate::verify::render::text(&report));
+    Ok(ExitStatus::of_code(report.exit_code()))
 }

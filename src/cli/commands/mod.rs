@@ -12,6 +12,7 @@ pub mod schemas;
 pub mod sim;
 pub mod state;
 pub mod validate;
+pub mod verify;
 
 use crate::cli::args::{Cli, Command, SchemasCommand};
 use crate::cli::printer::Printer;
@@ -38,6 +39,7 @@ pub async fn run(printer: &Printer, cli: &Cli) -> CommandResult {
         Command::Sim(a) => sim::run(printer, a).await,
         Command::Unlock(a) => state::unlock(printer, a),
         Command::State(a) => state::transfer(printer, global, a),
+        Command::Verify(a) => verify::run(printer, global, a).await,
         Command::Completions(a) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut out = Vec::new();

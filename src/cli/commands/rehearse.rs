@@ -1,9 +1,9 @@
 //! `whm-migrate rehearse`: the migration played on a simulated copy of the servers.
 
 use crate::cli::args::{GlobalArgs, RehearseArgs};
-use crate::cli::interrupted;
 use crate::cli::printer::Printer;
 use crate::cli::{CommandResult, ExitStatus};
+use crate::migration::process::interrupted;
 use crate::migration::{
     Migration, OpenOptions, Prepared, RehearseOptions, Rehearsed, load_target, save_junit,
 };
@@ -48,7 +48,7 @@ pub async fn run(printer: &Printer, global: &GlobalArgs, args: &RehearseArgs) ->
             if let Some(junit) = &args.junit {
                 save_junit(junit, &report)?;
             }
-            Ok(ExitStatus::of_report(&report))
+            Ok(ExitStatus::of_code(report.exit_code()))
         }
     }
 }

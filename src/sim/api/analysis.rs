@@ -62,7 +62,9 @@ fn local(world: &World) -> Value {
     let mut domains = Map::new();
     domains.insert("*".into(), json!("nobody"));
     for a in &d.accounts {
-        domains.insert(a.domain.clone(), json!(a.user));
+        for domain in a.mapped_domains() {
+            domains.insert(domain.clone(), json!(a.user));
+        }
     }
     json!({
         "available_ips": d.available_ips,

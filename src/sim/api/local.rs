@@ -32,7 +32,7 @@ fn acct_record(d: &Destination, a: &DestAccount, has_backup: bool) -> Map<String
         put("has_backup", json!(0));
     }
     put("inodeslimit", unlimited.clone());
-    put("inodesused", json!(0));
+    put("inodesused", json!(a.inodesused));
     put("ip", json!(ip));
     put("ipv6", json!([]));
     put("is_locked", json!(0));
