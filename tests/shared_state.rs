@@ -286,6 +286,16 @@ async fn plans_beside_a_running_apply_take_no_lock_and_lose_none_of_its_changes(
         // An aborted PENDING session ends FAILED (REFERENCE §4.14).
         assert_eq!(sim.sim.session_state(id).as_deref(), Some("FAILED"));
     }
+    // A rehearsal on a pull request's runner takes its speed from the applies the
+    // bucket recorded, not from its own (empty) state directory.
+    let rehearsal = prs[0].run("rehearse", &[]).await;
+    rehearsal.assert_code(0);
+    assert!(
+        rehearsal
+            .stderr
+            .contains("measured from this migration's earlier applies"),
+        "{rehearsal:#?}"
+    );
 }
 
 #[test]

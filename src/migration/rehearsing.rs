@@ -4,7 +4,7 @@
 //! makespan in real-world time.
 
 use crate::apply::monitor::Watcher;
-use crate::journal::StateDir;
+use crate::journal::{StateDir, measured_throughput};
 use crate::manifest::Manifest;
 use crate::migration::settings::{self, Credentials};
 use crate::migration::{
@@ -46,6 +46,9 @@ pub struct Prepared {
     observed: Observed,
     plan: Plan,
     state_root: PathBuf,
+    /// The throughput this migration's earlier applies measured, from its journal
+    /// (local or shared).
+    measured: Option<u64>,
 }
 
 /// How a rehearsal ended.
@@ -81,6 +84,7 @@ impl Migration {
         self.discard_pending(&planned.plan, true, notify).await;
         let prepared = Prepared {
             state_root: self.state_root.clone(),
+            measured: self.journal.read(measured_throughput),
             manifest_path: self.path.clone(),
             state_flag: self.state_flag.clone(),
             desired: planned.desired,
@@ -142,8 +146,16 @@ impl Prepared {
                 ),
             ));
         }
+        let state_root = settings::state_dir(state_dir, manifest_path);
+        // Offline: only the local journal is read (a shared one needs the network).
+        let measured = StateDir::new(&state_root, &manifest.name)
+            .load()
+            .ok()
+            .as_ref()
+            .and_then(measured_throughput);
         Ok(Self {
-            state_root: settings::state_dir(state_dir, manifest_path),
+            measured,
+            state_root,
             manifest_path: manifest_path.to_path_buf(),
             state_flag: state_dir.map(Path::to_path_buf),
             manifest,
@@ -207,7 +219,7 @@ impl Prepared {
     fn scale(&self, options: RehearseOptions, notify: &dyn Notify) -> (Scale, Option<FaultPlan>) {
         let (speed, speed_from) = match options.speed {
             Some(speed) => (speed, "given with --speed"),
-            None => default_speed(&StateDir::new(self.state_root.clone(), &self.manifest.name)),
+            None => default_speed(self.measured),
         };
         let work: Vec<SourceWork> = self
             .plan

@@ -2,7 +2,6 @@
 //! simulator play hours of transfers in seconds while the predicted makespan is given in
 //! real-world time.
 
-use crate::journal::{StateDir, measured_throughput};
 use crate::sim::TimeScale;
 use std::time::Duration;
 
@@ -29,12 +28,12 @@ const TARGET_WALL: Duration = Duration::from_secs(2);
 const MIN_STEP_WALL: Duration = Duration::from_millis(20);
 
 /// The speed to assume when `--speed` is not given, and where it comes from: the
-/// transfer throughput per worker this migration's earlier applies measured (the
-/// journal in `real`, the migration's own state directory), else [`DEFAULT_SPEED_MB_S`].
-pub fn default_speed(real: &StateDir) -> (f64, &'static str) {
+/// transfer throughput per worker this migration's earlier applies measured (`measured`,
+/// read from its journal, local or shared), else [`DEFAULT_SPEED_MB_S`].
+pub fn default_speed(measured: Option<u64>) -> (f64, &'static str) {
     // Precision loss is irrelevant at these magnitudes.
     #[allow(clippy::cast_precision_loss)]
-    match real.load().ok().as_ref().and_then(measured_throughput) {
+    match measured {
         Some(bytes_per_second) => (
             bytes_per_second as f64 / MB,
             "measured from this migration's earlier applies",
