@@ -101,7 +101,7 @@ async fn main() {
     let report = verify_manifest(
         &path,
         whm_migrate::migration::StateFlags::default(),
-        None,
+        &whm_migrate::migration::VerifyOptions::default(),
         &Quiet,
     )
     .await

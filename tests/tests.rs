@@ -30,4 +30,5 @@ mod support;
 mod terminal;
 mod tls;
 mod verify;
+mod verify_http;
 mod waves;

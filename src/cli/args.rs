@@ -254,6 +254,9 @@ pub struct ApplyArgs {
     /// After a successful apply, run `verify` on it.
     #[arg(long)]
     pub verify: bool,
+    /// With --verify: fetch the sites from both servers too (`verify --http`).
+    #[arg(long, requires = "verify")]
+    pub verify_http: bool,
 }
 
 /// `verify` options.
@@ -270,6 +273,10 @@ pub struct VerifyArgs {
     /// Also write a JUnit XML report (one test case per item).
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Fetch `/` of every account's domains from the destination's IP and from the
+    /// source (domain as Host and TLS name, no DNS change) and compare status and title.
+    #[arg(long)]
+    pub http: bool,
 }
 
 /// `rehearse` options.
@@ -475,6 +482,10 @@ pub struct SimArgs {
     /// Play an older server: leave KEY out of every module's schema, refuse it on enqueue.
     #[arg(long, value_name = "KEY")]
     pub schema_lacks: Vec<String>,
+    /// Serve the accounts' web sites on the world's IPs (HTTP and HTTPS on free ports,
+    /// printed), for `verify --http`.
+    #[arg(long)]
+    pub web: bool,
 }
 
 /// A positive, finite number for `--time-scale`.

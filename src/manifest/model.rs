@@ -58,6 +58,22 @@ pub struct VerifySettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 100))]
     pub files_tolerance_percent: Option<u32>,
+    /// The port `verify --http` fetches plain HTTP from (default 80).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub http_port: Option<u16>,
+    /// The port `verify --http` fetches HTTPS from (default 443).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub https_port: Option<u16>,
+    /// The limit on each `verify --http` request, in seconds (default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 300))]
+    pub http_timeout_seconds: Option<u64>,
+    /// How many domains `verify --http` fetches at once (default 8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 64))]
+    pub http_concurrency: Option<u32>,
 }
 
 impl VerifySettings {

@@ -223,6 +223,10 @@ static VERIFY: TableSpec = TableSpec {
     keys: &[
         ("disk_tolerance_percent", Expect::Int(0, 100)),
         ("files_tolerance_percent", Expect::Int(0, 100)),
+        ("http_port", Expect::Int(1, 65535)),
+        ("https_port", Expect::Int(1, 65535)),
+        ("http_timeout_seconds", Expect::Int(1, 300)),
+        ("http_concurrency", Expect::Int(1, 64)),
     ],
     required: &[],
     elsewhere: &[],

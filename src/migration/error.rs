@@ -175,6 +175,13 @@ pub enum MigrationError {
     #[error("{0}")]
     #[diagnostic(code(migration::offline))]
     Offline(String, #[help] String),
+    /// `verify --http` could not set up its HTTP clients.
+    #[error("cannot fetch the sites: {0}")]
+    #[diagnostic(
+        code(migration::site_fetch),
+        help("run `verify` without --http to check the accounts alone")
+    )]
+    SiteFetch(String),
     /// A file could not be written.
     #[error("cannot write {}: {source}", path.display())]
     #[diagnostic(code(migration::write))]

@@ -31,7 +31,7 @@ pub use planning::{PlanScope, Planned, load_target, save_junit, save_plan};
 pub use rehearsing::{Prepared, RehearseOptions, Rehearsed};
 pub use report::apply_report;
 pub use state::{Access, StateFlags, Transfer};
-pub use verifying::{save_verify_junit, verify_manifest};
+pub use verifying::{VerifyOptions, save_verify_junit, verify_manifest};
 pub use watch::SourceWatcher;
 
 use crate::journal::{JournalHandle, MigrationLock, unrecorded_warning};

@@ -7,6 +7,9 @@
 //! is marked before the call, so a crash leaves a trace `status` reports) but never as
 //! the source's current session: it goes straight to the previous sessions and is
 //! discarded once read, so no password stays on the destination.
+//!
+//! With `--http` the sites are fetched too, from both servers' web ports: requests to
+//! the sites, none to WHM.
 
 use crate::domain::{
     AccountQuery, PackageFilter, RemoteAnalysis, RootSessionRequest, SessionState,
@@ -16,21 +19,32 @@ use crate::migration::settings::{self, Credentials};
 use crate::migration::{Migration, MigrationError, Notify, OpenOptions};
 use crate::modules::ModuleCatalog;
 use crate::plan::{DesiredSource, SessionKind, queue_key, waves};
-use crate::verify::{self, DestinationFacts, SourceFacts, Tolerances, VerifyReport};
+use crate::verify::fetch::{HttpSettings, SiteTarget, fetch_sites};
+use crate::verify::{self, DestinationFacts, ItemVerdict, SourceFacts, Tolerances, VerifyReport};
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 use std::path::Path;
+
+/// What `verify` checks besides the accounts.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// Only this wave's items.
+    pub wave: Option<String>,
+    /// Fetch every account's sites from both servers (`--http`).
+    pub http: bool,
+}
 
 /// Opens the migration at `manifest` under the lock, verifies it (or one wave of it)
 /// and closes it: `verify`, and `apply --verify` once its apply has ended.
 pub async fn verify_manifest(
     manifest: &Path,
     state: crate::migration::StateFlags<'_>,
-    wave: Option<&str>,
+    verify: &VerifyOptions,
     notify: &dyn Notify,
 ) -> Result<VerifyReport, MigrationError> {
     let options = OpenOptions::locked("verify", state);
     let migration = Migration::open(manifest, options, notify).await?;
-    let verified = migration.verify(wave, notify).await;
+    let verified = migration.verify(verify, notify).await;
     migration.close().await;
     verified
 }
@@ -39,9 +53,10 @@ impl Migration {
     /// Verifies the manifest's items (or one wave's) on the destination.
     pub async fn verify(
         &self,
-        wave: Option<&str>,
+        options: &VerifyOptions,
         notify: &dyn Notify,
     ) -> Result<VerifyReport, MigrationError> {
+        let wave = options.wave.as_deref();
         let manifest = &self.manifest;
         let item_waves = manifest.item_waves();
         let desired = waves::select(
@@ -62,7 +77,11 @@ impl Migration {
             sources.push(self.source_facts(source, request, notify).await?);
         }
         let tol = Tolerances::from_settings(&manifest.verify);
-        let items = verify::verify(&desired, &dest, &sources, tol);
+        let mut items = verify::verify(&desired, &dest, &sources, tol);
+        if options.http {
+            self.check_sites(&desired.sources, &dest, &sources, &mut items, notify)
+                .await?;
+        }
         Ok(VerifyReport::new(
             &manifest.name,
             wave.map(str::to_owned),
@@ -76,6 +95,7 @@ impl Migration {
         let want = [
             "user",
             "domain",
+            "ip",
             "owner",
             "plan",
             "diskused",
@@ -100,6 +120,36 @@ impl Migration {
             featurelists: featurelists.into_iter().collect(),
             ..DestinationFacts::default()
         })
+    }
+
+    /// Fetches every verified account's sites from both servers and adds their `site`
+    /// checks.
+    async fn check_sites(
+        &self,
+        desired: &[DesiredSource],
+        dest: &DestinationFacts,
+        sources: &[SourceFacts],
+        items: &mut [ItemVerdict],
+        notify: &dyn Notify,
+    ) -> Result<(), MigrationError> {
+        let settings = HttpSettings::from_settings(&self.manifest.verify);
+        let mut addresses = BTreeMap::new();
+        for s in desired {
+            addresses.insert(s.name.clone(), address_of(&s.host).await);
+        }
+        let (indices, targets): (Vec<usize>, Vec<SiteTarget>) =
+            verify::http::targets(items, dest, sources, &addresses)
+                .into_iter()
+                .unzip();
+        notify.info(&format!(
+            "fetching {} domain(s) from the destination and the sources",
+            targets.len()
+        ));
+        let answers = fetch_sites(&targets, &settings)
+            .await
+            .map_err(MigrationError::SiteFetch)?;
+        verify::http::add_site_checks(items, indices.into_iter().zip(answers));
+        Ok(())
     }
 
     /// One source's analysis (root sources with accounts to verify) and restore results.
@@ -248,6 +298,21 @@ impl Migration {
                 }
             }
         }
+    }
+}
+
+/// A source's address for its sites: its `host` as an IP, or resolved.
+async fn address_of(host: &str) -> Result<IpAddr, String> {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = bare.parse() {
+        return Ok(ip);
+    }
+    match tokio::net::lookup_host((bare, 0)).await {
+        Ok(mut addrs) => addrs
+            .next()
+            .map(|a| a.ip())
+            .ok_or_else(|| format!("{host} resolves to no address")),
+        Err(e) => Err(format!("cannot resolve {host}: {e}")),
     }
 }
 

@@ -64,6 +64,7 @@ pub fn world_from_observed(desired: &Desired, observed: &Observed) -> World {
                 .unwrap_or(1_652_457_780),
             addon_domains: Vec::new(),
             unmapped_domains: Vec::new(),
+            site: None,
         })
         .collect();
     d.accounts = accounts;
@@ -170,6 +171,7 @@ fn as_analysed(source: &mut Source, a: &RemoteAnalysis) {
             warnings: Vec::new(),
             addon_domains: Vec::new(),
             restore_loses: crate::sim::world::RestoreLoss::default(),
+            site: crate::sim::web::Site::default(),
         })
         .collect();
     source.packages = a
@@ -211,6 +213,7 @@ fn manifest_accounts(desired: &DesiredSource) -> Vec<SourceAccount> {
             warnings: Vec::new(),
             addon_domains: Vec::new(),
             restore_loses: crate::sim::world::RestoreLoss::default(),
+            site: crate::sim::web::Site::default(),
         })
         .collect()
 }

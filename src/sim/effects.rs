@@ -8,7 +8,7 @@
 
 use super::index::WorldIndex;
 use super::session::{Item, Session, SessionKind};
-use super::world::{DestAccount, Destination, LocalArchive, Package, SourceAccount, World};
+use super::world::{DestAccount, Destination, LocalArchive, Package, Site, SourceAccount, World};
 
 /// Checks the TRANSFER step of an item; `Err` carries the failure text.
 ///
@@ -249,6 +249,16 @@ fn restore_acct(
         startdate: chrono::Utc::now().timestamp(),
         addon_domains: acct.addon_domains.clone(),
         unmapped_domains: loses.domains.clone(),
+        site: Some(Site {
+            title: Some(
+                acct.site
+                    .title
+                    .clone()
+                    .unwrap_or_else(|| acct.domain.clone()),
+            ),
+            status: loses.site_status.unwrap_or(acct.site.status),
+            https: acct.site.https,
+        }),
     });
     index.added(dest.accounts.last().expect("just pushed"));
     Ok(log)

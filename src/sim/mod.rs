@@ -8,6 +8,7 @@
 //!   time scale, faults, TLS, persistence, seed.
 //! * [`Faults`]: injected failures; also settable over `POST /__sim/faults`.
 //! * [`SimStats`]: counters, also at `GET /__sim/stats`.
+//! * [`web`]: the accounts' web sites on loopback listeners, for `verify --http`.
 //! * [`serve_until_signal`]: standalone serving for `whm-migrate sim`.
 //!
 //! Choices where the reference leaves behaviour unconfirmed are noted beside the code
@@ -31,6 +32,7 @@ pub mod server;
 pub mod session;
 mod state;
 pub mod stats;
+pub mod web;
 mod worker;
 pub mod world;
 
@@ -42,4 +44,5 @@ pub use serve::{
 pub use server::{SimError, SimHandle, Simulator};
 pub use state::Persisted;
 pub use stats::SimStats;
+pub use web::{Site, WebOptions, WebPorts};
 pub use world::{LocalArchive, World, WorldError};

@@ -179,6 +179,8 @@ pub struct SimOptions {
     /// (REFERENCE §6.2: `priority`, `prerequisite_user` and `keep_local_cpuser_values`
     /// came later); `enqueue_transfer_item` refuses them as any unknown key (§4.9).
     pub schema_lacks: Vec<String>,
+    /// Serve the accounts' web sites on the world's IPs (see [`super::web`]).
+    pub web: Option<super::web::WebOptions>,
     /// Seed for XIDs, pids, id padding and fault draws.
     pub seed: u64,
 }
@@ -198,6 +200,7 @@ impl Default for SimOptions {
             tls: None,
             state_file: None,
             schema_lacks: Vec::new(),
+            web: None,
             seed: 0x5eed,
         }
     }

@@ -5,19 +5,19 @@
 use std::future::Future;
 
 use super::options::SimOptions;
-use super::server::{SimError, Simulator};
+use super::server::{SimError, SimHandle, Simulator};
 use super::state::Persisted;
 use super::world::World;
 
 /// Serves `world` until Ctrl-C (or SIGTERM on Unix), then shuts down gracefully and
 /// returns the final world and sessions (also written to `opts.state_file` if set).
 ///
-/// `on_ready` is called once with the base URL (`http://127.0.0.1:2087`) so the caller
-/// can print it.
+/// `on_ready` is called once with the running simulator so the caller can print its
+/// base URL (`http://127.0.0.1:2087`) and web ports.
 pub async fn serve_until_signal(
     world: World,
     opts: SimOptions,
-    on_ready: impl FnOnce(&str),
+    on_ready: impl FnOnce(&SimHandle),
 ) -> Result<Persisted, SimError> {
     serve_until(world, opts, on_ready, shutdown_signal()).await
 }
@@ -26,11 +26,11 @@ pub async fn serve_until_signal(
 pub async fn serve_until(
     world: World,
     opts: SimOptions,
-    on_ready: impl FnOnce(&str),
+    on_ready: impl FnOnce(&SimHandle),
     stop: impl Future<Output = Result<(), std::io::Error>>,
 ) -> Result<Persisted, SimError> {
     let handle = Simulator::start(world, opts).await?;
-    on_ready(&handle.base_url());
+    on_ready(&handle);
     let waited = stop.await;
     let last = handle.shutdown().await;
     waited.map_err(SimError::Signal)?;

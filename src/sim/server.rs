@@ -84,6 +84,13 @@ impl Simulator {
         let (stop, stop_rx) = watch::channel(false);
         let router = router(shared.clone());
         let https = tls.is_some();
+        let (web_ports, web) = match opts.web {
+            Some(w) => {
+                let (ports, tasks) = super::web::start(&shared, w, &stop_rx).await?;
+                (Some(ports), tasks)
+            }
+            None => (None, Vec::new()),
+        };
         let accept = tokio::spawn(accept_loop(listener, tls, shared.clone(), router, stop_rx));
         let persist = tokio::spawn(persister(shared.clone()));
         tracing::info!(%addr, https, "WHM simulator listening");
@@ -94,6 +101,8 @@ impl Simulator {
             stop,
             accept: Some(accept),
             persist,
+            web_ports,
+            web,
         })
     }
 }
@@ -362,6 +371,8 @@ pub struct SimHandle {
     stop: watch::Sender<bool>,
     accept: Option<JoinHandle<()>>,
     persist: JoinHandle<()>,
+    web_ports: Option<super::web::WebPorts>,
+    web: Vec<JoinHandle<()>>,
 }
 
 impl SimHandle {
@@ -377,6 +388,11 @@ impl SimHandle {
             if self.https { "https" } else { "http" },
             self.addr
         )
+    }
+
+    /// The web listeners' ports, when the simulator serves the sites.
+    pub fn web_ports(&self) -> Option<super::web::WebPorts> {
+        self.web_ports
     }
 
     /// The counters so far.
@@ -431,6 +447,9 @@ impl SimHandle {
 
     fn stop_background(&self) {
         self.persist.abort();
+        for w in &self.web {
+            w.abort();
+        }
         let ids: Vec<String> = self
             .shared
             .runners

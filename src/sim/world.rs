@@ -10,6 +10,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::web::Site;
+
 /// Errors loading or saving a world file.
 #[derive(Debug, thiserror::Error)]
 pub enum WorldError {
@@ -225,6 +227,10 @@ pub struct DestAccount {
     /// as a restore that lost them leaves them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unmapped_domains: Vec<String>,
+    /// Its web site (a restore copies the source account's); a default page titled
+    /// with the main domain when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<Site>,
 }
 
 impl DestAccount {
@@ -287,6 +293,7 @@ impl LocalArchive {
             warnings: Vec::new(),
             addon_domains: Vec::new(),
             restore_loses: RestoreLoss::default(),
+            site: Site::default(),
         }
     }
 }
@@ -480,6 +487,9 @@ pub struct SourceAccount {
     /// A restore that succeeds with a hole: what it loses.
     #[serde(default, skip_serializing_if = "RestoreLoss::is_none")]
     pub restore_loses: RestoreLoss,
+    /// Its web site, as the simulator's web listener serves it.
+    #[serde(default, skip_serializing_if = "Site::is_default")]
+    pub site: Site,
 }
 
 /// What a restore loses while still reporting success: the holes `verify` must find.
@@ -494,6 +504,9 @@ pub struct RestoreLoss {
     pub files: Option<u64>,
     /// Domains (main or addon) the restore silently leaves unmapped.
     pub domains: Vec<String>,
+    /// The status the restored site answers instead of the source's (a site that
+    /// arrives broken: 500).
+    pub site_status: Option<u16>,
 }
 
 impl RestoreLoss {

@@ -49,18 +49,7 @@ fn item(
     } else {
         vec![exists(item, dest)]
     };
-    let missing = checks.first().is_some_and(|c| {
-        matches!(c.name.as_str(), "account" | "exists") && c.outcome == Outcome::Fail
-    });
-    let verdict = if missing {
-        Verdict::NotTransferred
-    } else if checks.iter().any(|c| c.outcome == Outcome::Fail) {
-        Verdict::Failed
-    } else if checks.iter().any(|c| c.outcome == Outcome::Warn) {
-        Verdict::Warning
-    } else {
-        Verdict::Ok
-    };
+    let verdict = verdict_of(&checks);
     ItemVerdict {
         source: source.name.clone(),
         module: item.module.clone(),
@@ -68,6 +57,23 @@ fn item(
         localuser,
         verdict,
         checks,
+    }
+}
+
+/// The verdict `checks` make: `not-transferred` when the first (`account`, `exists`)
+/// failed, else the worst outcome.
+pub(crate) fn verdict_of(checks: &[Check]) -> Verdict {
+    let missing = checks.first().is_some_and(|c| {
+        matches!(c.name.as_str(), "account" | "exists") && c.outcome == Outcome::Fail
+    });
+    if missing {
+        Verdict::NotTransferred
+    } else if checks.iter().any(|c| c.outcome == Outcome::Fail) {
+        Verdict::Failed
+    } else if checks.iter().any(|c| c.outcome == Outcome::Warn) {
+        Verdict::Warning
+    } else {
+        Verdict::Ok
     }
 }
 

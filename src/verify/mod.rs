@@ -1,10 +1,15 @@
 //! `verify`: evidence, per item, that a migration arrived whole. The checks are a pure
 //! function of what the servers said ([`facts`]), judged in [`checks`] and rendered for
 //! review in [`render`]; `migration::verifying` gathers the facts with read-only calls.
+//! With `--http`, [`fetch`] fetches each account's sites from both servers and
+//! [`sites`] compares the answers.
 
 pub mod checks;
 pub mod facts;
+pub mod fetch;
+pub mod http;
 pub mod render;
+pub mod sites;
 
 #[cfg(test)]
 mod checks_tests;
@@ -66,7 +71,8 @@ pub enum Outcome {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Check {
     /// What is checked: `account`, `domain`, `owner`, `package`, `disk`, `files`,
-    /// `databases`, `database-users`, `domains`, `restore-log`, `exists`.
+    /// `databases`, `database-users`, `domains`, `restore-log`, `exists`; `site` (one
+    /// per domain) with `--http`.
     pub name: String,
     /// How it came out.
     pub outcome: Outcome,

@@ -5,7 +5,8 @@ use crate::cli::printer::Printer;
 use crate::cli::{CommandResult, ExitStatus};
 use crate::migration::process::interrupted;
 use crate::migration::{
-    ApplyOptions, ApplyOutcome, Migration, OpenOptions, load_target, save_junit, verify_manifest,
+    ApplyOptions, ApplyOutcome, Migration, OpenOptions, VerifyOptions, load_target, save_junit,
+    verify_manifest,
 };
 use crate::plan::render;
 
@@ -62,7 +63,11 @@ pub async fn run(printer: &Printer, global: &GlobalArgs, args: &ApplyArgs) -> Co
     if !args.verify || status != ExitStatus::Ok {
         return Ok(status);
     }
-    let report = verify_manifest(&manifest, global.state(), wave.as_deref(), printer).await?;
+    let options = VerifyOptions {
+        wave,
+        http: args.verify_http,
+    };
+    let report = verify_manifest(&manifest, global.state(), &options, printer).await?;
     printer.data(&crate::verify::render::text(&report));
     Ok(ExitStatus::of_code(report.exit_code()))
 }

@@ -4,7 +4,8 @@ use crate::cli::args::SimArgs;
 use crate::cli::printer::Printer;
 use crate::cli::{CommandResult, ExitStatus};
 use crate::sim::{
-    NoToken, SimOptions, TimeScale, World, listen_warning, serve_until_signal, token_from_env,
+    NoToken, SimOptions, TimeScale, WebOptions, World, listen_warning, serve_until_signal,
+    token_from_env,
 };
 use miette::{IntoDiagnostic, WrapErr};
 
@@ -23,15 +24,23 @@ pub async fn run(printer: &Printer, args: &SimArgs) -> CommandResult {
         state_names: args.state_names,
         log_layout: args.log_layout,
         schema_lacks: args.schema_lacks.clone(),
+        web: args.web.then(WebOptions::default),
         ..SimOptions::default()
     };
     if let Some(warning) = listen_warning(&opts) {
         printer.warn(&warning);
     }
-    serve_until_signal(world, opts, |url| {
+    serve_until_signal(world, opts, |sim| {
+        let url = sim.base_url();
         printer.info(&format!(
             "WHM simulator listening on {url} (stats: {url}/__sim/stats); Ctrl-C stops it"
         ));
+        if let Some(p) = sim.web_ports() {
+            printer.info(&format!(
+                "the accounts' sites answer on the world's IPs, HTTP port {} and HTTPS port {} (set them as [verify] http_port and https_port)",
+                p.http, p.https
+            ));
+        }
     })
     .await
     .into_diagnostic()?;

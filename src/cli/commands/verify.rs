@@ -3,17 +3,15 @@
 use crate::cli::args::{GlobalArgs, PlanFormat, VerifyArgs};
 use crate::cli::printer::Printer;
 use crate::cli::{CommandResult, ExitStatus};
-use crate::migration::{save_verify_junit, verify_manifest};
+use crate::migration::{VerifyOptions, save_verify_junit, verify_manifest};
 
 /// Verifies and prints.
 pub async fn run(printer: &Printer, global: &GlobalArgs, args: &VerifyArgs) -> CommandResult {
-    let report = verify_manifest(
-        &args.manifest,
-        global.state(),
-        args.wave.as_deref(),
-        printer,
-    )
-    .await?;
+    let options = VerifyOptions {
+        wave: args.wave.clone(),
+        http: args.http,
+    };
+    let report = verify_manifest(&args.manifest, global.state(), &options, printer).await?;
     printer.data(&match args.format {
         PlanFormat::Text => crate::verify::render::text(&report),
         PlanFormat::Json => crate::verify::render::json(&report),
