@@ -113,6 +113,10 @@ async fn every_documented_example_decodes_through_its_client_call() {
                     ["default", "disabled", "reseller1_test1", "reseller1_test2"]
                 );
             }
+            "list_pops_for" => {
+                let pops = c.list_pops_for("example").await.unwrap();
+                assert_eq!(pops, ["example1@example.com"]);
+            }
             "get_transfer_session_state" => {
                 let state = c.get_transfer_session_state(s).await.unwrap();
                 assert_eq!(state, SessionState::TransferInProgress);

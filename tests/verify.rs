@@ -96,16 +96,28 @@ async fn a_whole_migration_verifies_ok_in_constant_requests() {
         "databases",
         "database-users",
         "domains",
+        "mail",
         "restore-log",
     ] {
         assert_eq!(check(bob, name)["outcome"], "pass", "{bob:#}");
     }
+    let mail = check(item(&report, "alice"), "mail")["detail"]
+        .as_str()
+        .unwrap();
+    assert!(
+        mail.starts_with("2 email account(s)") && mail.contains("orders@alice.example"),
+        "{mail}"
+    );
+    assert_eq!(
+        check(item(&report, "carol"), "mail")["detail"],
+        "no email accounts on the destination"
+    );
     let dbs = check(bob, "databases")["detail"].as_str().unwrap();
     assert!(dbs.contains("bob_wp") && dbs.contains("bob_forum"), "{dbs}");
     let domains = check(bob, "domains")["detail"].as_str().unwrap();
     assert!(domains.contains("bobs-blog.example"), "{domains}");
     // Requests: one listaccts, listpkgs and get_featurelists; one analysis session
-    // (create, retrieve, abort, state); one master log. None per account.
+    // (create, retrieve, abort, state); one master log; one list_pops_for per account.
     let after = sim.sim.stats();
     let made = |f: &str| calls(&after, f) - calls(&before, f);
     for (f, n) in [
@@ -116,6 +128,7 @@ async fn a_whole_migration_verifies_ok_in_constant_requests() {
         ("retrieve_transfer_session_remote_analysis", 1),
         ("abort_transfer_session", 1),
         ("fetch_transfer_session_log", 1),
+        ("list_pops_for", 3),
         ("accountsummary", 0),
         ("enqueue_transfer_item", 0),
         ("start_transfer_session", 0),
@@ -339,4 +352,44 @@ async fn apply_verify_verifies_after_the_apply_and_exits_3_on_a_hole() {
         out.stdout
             .contains("5 items: 4 ok, 0 warning, 1 failed, 0 not transferred")
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_mail_check_lists_what_arrived_and_is_skipped_when_the_server_will_not_say() {
+    let loses = RestoreLoss {
+        mailboxes: vec!["orders@alice.example".into()],
+        ..RestoreLoss::default()
+    };
+    let sim = SimContext::start(world_losing("alice", loses)).await;
+    let case = applied(&sim, &[]).await;
+    let report = json(&case.run("verify", &["--format", "json"]).await);
+    let mail = check(item(&report, "alice"), "mail");
+    assert_eq!(mail["outcome"], "pass");
+    let detail = mail["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("1 email account(s)")
+            && detail.contains("alice@alice.example")
+            && !detail.contains("orders@"),
+        "{detail}"
+    );
+    // A server that refuses list_pops_for (its Receive Mail role off) leaves the check
+    // skipped, never failed.
+    let mut faults = sim.sim.faults();
+    faults
+        .result_zero_calls
+        .insert("list_pops_for".into(), 1000);
+    sim.sim.set_faults(faults);
+    let out = case.run("verify", &["--format", "json"]).await;
+    out.assert_code(0);
+    let report = json(&out);
+    for key in ["alice", "bob", "carol"] {
+        let mail = check(item(&report, key), "mail");
+        assert_eq!(mail["outcome"], "skipped", "{mail:#}");
+        assert!(
+            mail["detail"]
+                .as_str()
+                .unwrap()
+                .contains("list_pops_for failed")
+        );
+    }
 }

@@ -75,6 +75,13 @@ pub struct Package {
     pub settings: BTreeMap<String, serde_json::Value>,
 }
 
+/// `list_pops_for`'s data: one account's email addresses.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct PopsData {
+    #[serde(default)]
+    pub pops: Option<Vec<String>>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct PkgData {
     #[serde(default)]

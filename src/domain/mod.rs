@@ -24,7 +24,7 @@ pub use request::{
 pub use state::SessionState;
 /// The answers' `data` shapes only the client decodes.
 pub(crate) mod wire {
-    pub(crate) use super::inventory::{AcctData, FeatureListsData, PkgData};
+    pub(crate) use super::inventory::{AcctData, FeatureListsData, PkgData, PopsData};
     pub(crate) use super::types::{
         LocalRestoreData, ModulesData, PidData, RestoreModulesData, SchemaData, StateData,
     };

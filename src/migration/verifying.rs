@@ -21,9 +21,13 @@ use crate::modules::ModuleCatalog;
 use crate::plan::{DesiredSource, SessionKind, queue_key, waves};
 use crate::verify::fetch::{HttpSettings, SiteTarget, fetch_sites};
 use crate::verify::{self, DestinationFacts, ItemVerdict, SourceFacts, Tolerances, VerifyReport};
-use std::collections::{BTreeMap, BTreeSet};
+use futures::StreamExt;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::path::Path;
+
+/// How many `list_pops_for` calls are in flight at once.
+const MAIL_READS: usize = 4;
 
 /// What `verify` checks besides the accounts.
 #[derive(Debug, Clone, Default)]
@@ -66,7 +70,8 @@ impl Migration {
             wave,
         )?;
         self.warn_unrecorded(notify);
-        let dest = self.destination_facts().await?;
+        let mut dest = self.destination_facts().await?;
+        dest.mailboxes = self.mailboxes(&desired.sources, &dest).await;
         let (roots, _) = settings::access(manifest, Credentials::Manifest);
         let mut sources = Vec::new();
         for source in &desired.sources {
@@ -120,6 +125,31 @@ impl Migration {
             featurelists: featurelists.into_iter().collect(),
             ..DestinationFacts::default()
         })
+    }
+
+    /// `list_pops_for` of every account to verify that the destination has: the one
+    /// request per account `verify` allows itself, a few at a time.
+    async fn mailboxes(
+        &self,
+        desired: &[DesiredSource],
+        dest: &DestinationFacts,
+    ) -> HashMap<String, Result<Vec<String>, String>> {
+        let users: BTreeSet<String> = desired
+            .iter()
+            .flat_map(|s| &s.items)
+            .filter(|i| i.is_account() && i.problems.is_empty())
+            .map(|i| i.localuser.clone().unwrap_or_else(|| i.key.clone()))
+            .filter(|u| dest.account(u).is_some())
+            .collect();
+        let client = self.client();
+        futures::stream::iter(users)
+            .map(|user| async move {
+                let pops = client.list_pops_for(&user).await.map_err(|e| e.to_string());
+                (user, pops)
+            })
+            .buffer_unordered(MAIL_READS)
+            .collect()
+            .await
     }
 
     /// Fetches every verified account's sites from both servers and adds their `site`

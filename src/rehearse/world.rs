@@ -64,6 +64,7 @@ pub fn world_from_observed(desired: &Desired, observed: &Observed) -> World {
                 .unwrap_or(1_652_457_780),
             addon_domains: Vec::new(),
             unmapped_domains: Vec::new(),
+            mailboxes: Vec::new(),
             site: None,
         })
         .collect();
@@ -172,6 +173,7 @@ fn as_analysed(source: &mut Source, a: &RemoteAnalysis) {
             addon_domains: Vec::new(),
             restore_loses: crate::sim::world::RestoreLoss::default(),
             site: crate::sim::web::Site::default(),
+            mailboxes: Vec::new(),
         })
         .collect();
     source.packages = a
@@ -214,6 +216,7 @@ fn manifest_accounts(desired: &DesiredSource) -> Vec<SourceAccount> {
             addon_domains: Vec::new(),
             restore_loses: crate::sim::world::RestoreLoss::default(),
             site: crate::sim::web::Site::default(),
+            mailboxes: Vec::new(),
         })
         .collect()
 }

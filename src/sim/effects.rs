@@ -249,6 +249,10 @@ fn restore_acct(
         startdate: chrono::Utc::now().timestamp(),
         addon_domains: acct.addon_domains.clone(),
         unmapped_domains: loses.domains.clone(),
+        mailboxes: (acct.mailboxes.iter())
+            .filter(|m| !loses.mailboxes.contains(m))
+            .cloned()
+            .collect(),
         site: Some(Site {
             title: Some(
                 acct.site

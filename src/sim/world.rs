@@ -227,6 +227,9 @@ pub struct DestAccount {
     /// as a restore that lost them leaves them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unmapped_domains: Vec<String>,
+    /// Its email addresses (`list_pops_for`); a restore copies the source account's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mailboxes: Vec<String>,
     /// Its web site (a restore copies the source account's); a default page titled
     /// with the main domain when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -294,6 +297,7 @@ impl LocalArchive {
             addon_domains: Vec::new(),
             restore_loses: RestoreLoss::default(),
             site: Site::default(),
+            mailboxes: Vec::new(),
         }
     }
 }
@@ -490,6 +494,9 @@ pub struct SourceAccount {
     /// Its web site, as the simulator's web listener serves it.
     #[serde(default, skip_serializing_if = "Site::is_default")]
     pub site: Site,
+    /// Its email addresses.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mailboxes: Vec<String>,
 }
 
 /// What a restore loses while still reporting success: the holes `verify` must find.
@@ -507,6 +514,8 @@ pub struct RestoreLoss {
     /// The status the restored site answers instead of the source's (a site that
     /// arrives broken: 500).
     pub site_status: Option<u16>,
+    /// Email addresses the restore silently leaves behind.
+    pub mailboxes: Vec<String>,
 }
 
 impl RestoreLoss {

@@ -6,6 +6,7 @@ use super::{Check, ItemVerdict, Outcome, Tolerances, Verdict};
 use crate::domain::{Account, DbInventory, RemoteAnalysis, SourceAccount};
 use crate::plan::{Desired, DesiredItem, DesiredSource, queue_key};
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 /// Below this, disk use differences are `listaccts`' rounding (it reports whole MiB).
 const DISK_SLACK: u64 = 1024 * 1024;
@@ -57,6 +58,45 @@ fn item(
         localuser,
         verdict,
         checks,
+    }
+}
+
+/// The `mail` check: the email accounts the destination lists for the account. WHM
+/// API 1 lists no source's mailboxes, so this is evidence for a reviewer, not a
+/// comparison: it passes with the list, or is skipped when the call failed.
+fn mail(local: &str, dest: &DestinationFacts) -> Check {
+    const SHOWN: usize = 10;
+    match dest.mailboxes.get(local) {
+        None => Check::new("mail", Outcome::Skipped, "not read"),
+        Some(Err(e)) => Check::new(
+            "mail",
+            Outcome::Skipped,
+            format!("list_pops_for failed: {e} (the server's Receive Mail role may be off)"),
+        ),
+        Some(Ok(pops)) if pops.is_empty() => Check::new(
+            "mail",
+            Outcome::Pass,
+            "no email accounts on the destination",
+        ),
+        Some(Ok(pops)) => {
+            let mut shown = pops
+                .iter()
+                .take(SHOWN)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            if pops.len() > SHOWN {
+                let _ = write!(shown, " and {} more", pops.len() - SHOWN);
+            }
+            Check::new(
+                "mail",
+                Outcome::Pass,
+                format!(
+                    "{} email account(s) on the destination: {shown}",
+                    pops.len()
+                ),
+            )
+        }
     }
 }
 
@@ -158,6 +198,7 @@ fn account_checks(
             }
         }
     }
+    checks.push(mail(local, dest));
     checks.push(restore_log(item, local, facts));
     checks
 }

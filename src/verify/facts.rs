@@ -17,6 +17,9 @@ pub struct DestinationFacts {
     pub packages: BTreeSet<String>,
     /// Feature-list names.
     pub featurelists: BTreeSet<String>,
+    /// Account → its email addresses (`list_pops_for`, one call per verified
+    /// account), or why they could not be read.
+    pub mailboxes: HashMap<String, Result<Vec<String>, String>>,
     /// User → position in `accounts`, built on the first lookup (a check per account
     /// must not scan every account).
     pub(crate) by_user: OnceLock<HashMap<String, usize>>,

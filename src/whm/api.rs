@@ -1,7 +1,7 @@
 //! One typed async function per WHM API 1 call the migration uses (REFERENCE §4).
 
 use crate::domain::wire::{
-    AcctData, FeatureListsData, LocalRestoreData, ModulesData, PidData, PkgData,
+    AcctData, FeatureListsData, LocalRestoreData, ModulesData, PidData, PkgData, PopsData,
     RestoreModulesData, SchemaData, StateData,
 };
 use crate::domain::{
@@ -414,6 +414,20 @@ impl WhmClient {
         Ok(env
             .data::<PkgData>(self.site(F, None))?
             .pkg
+            .unwrap_or_default())
+    }
+
+    /// `list_pops_for`: the email accounts of the destination's account `user`
+    /// (read-only; disabled with the server's Receive Mail role). A missing `data` or
+    /// `pops` is no email account (REFERENCE §8: data may be left out when empty).
+    pub async fn list_pops_for(&self, user: &str) -> Result<Vec<String>, WhmError> {
+        const F: &str = "list_pops_for";
+        let env = self
+            .call(F, &[("user", user)], Effect::Read, Slowness::Normal, None)
+            .await?;
+        Ok(env
+            .data::<PopsData>(self.site(F, None))?
+            .pops
             .unwrap_or_default())
     }
 

@@ -1,5 +1,6 @@
 //! What the destination already has: `listaccts`, `accountsummary`, `listpkgs`,
-//! `get_featurelists` and `validate_system_user`; plus `delete_account_archives`
+//! `get_featurelists`, `validate_system_user` and `list_pops_for`; plus
+//! `delete_account_archives`
 //! (REFERENCE §4.8, §4.17, §4.19–4.22).
 
 use serde_json::{Map, Value, json};
@@ -157,6 +158,20 @@ pub fn accountsummary(inner: &Inner, p: &Params) -> Reply {
     match found {
         Some(a) => Reply::ok(json!({ "acct": [acct_record(d, a, false)] })),
         None => Reply::fail("Account does not exist.").with_data(json!({ "acct": [] })),
+    }
+}
+
+/// `list_pops_for`: an account's email addresses (the documented sample's shape:
+/// `data.pops`, an array of addresses; https://api.docs.cpanel.net/openapi/whm/operation/list_pops_for).
+pub fn list_pops_for(inner: &Inner, p: &Params) -> Reply {
+    let Some(user) = p.non_empty("user") else {
+        // Unconfirmed: the docs do not show the failure's wording.
+        return Reply::fail("API failure: The parameter “user” is required.\n");
+    };
+    match inner.world.destination.account(user) {
+        Some(a) => Reply::ok(json!({ "pops": a.mailboxes })),
+        // Unconfirmed wording, as above.
+        None => Reply::fail(format!("The user “{user}” does not exist.")),
     }
 }
 

@@ -30,7 +30,7 @@ use super::state::Shared;
 use super::stats::SimStats;
 
 /// Functions that change nothing; only these get the result-0 fault.
-pub const READ_ONLY: [&str; 11] = [
+pub const READ_ONLY: [&str; 12] = [
     "available_transfer_modules",
     "transfer_module_schema",
     "retrieve_transfer_session_remote_analysis",
@@ -42,6 +42,7 @@ pub const READ_ONLY: [&str; 11] = [
     "listpkgs",
     "get_featurelists",
     "accountsummary",
+    "list_pops_for",
 ];
 
 /// Runs one function.
@@ -70,6 +71,7 @@ pub async fn call(shared: &Arc<Shared>, function: &str, p: &Params, caller: &str
         "listpkgs" => local::listpkgs(&shared.lock()),
         "get_featurelists" => local::get_featurelists(&shared.lock()),
         "accountsummary" => local::accountsummary(&shared.lock(), p),
+        "list_pops_for" => local::list_pops_for(&shared.lock(), p),
         // Unconfirmed: the wording WHM uses for a function it does not know.
         other => Reply::fail(format!(
             "Unknown app (“{other}”) requested for this version (1) of the API."
