@@ -44,6 +44,11 @@ pub enum SimError {
     /// The state file could not be read.
     #[error("cannot load the state file: {0}")]
     State(std::io::Error),
+    /// The sites were to be served, but the world has no loopback IP to serve them on.
+    #[error(
+        "the world has no loopback IP to serve the sites on: set the destination's shared_ip to \"127.0.0.1\" and each source's ip to another loopback address, e.g. \"127.0.0.2\""
+    )]
+    NoWebAddress,
     /// Waiting for a signal failed.
     #[error("cannot wait for a signal: {0}")]
     Signal(std::io::Error),

@@ -1,7 +1,7 @@
 //! The sites themselves: a loopback web listener per simulated server, so `verify
-//! --http` fetches real pages over real HTTP and TLS. Each address of the world (the
-//! destination's shared and dedicated IPs, each source's IP) gets an HTTP and an HTTPS
-//! listener on the same two ports; the `Host` header (or the TLS SNI) picks the site
+//! --http` fetches real pages over real HTTP and TLS. Each loopback address of the
+//! world (the destination's shared and dedicated IPs, each source's IP) gets an HTTP and
+//! an HTTPS listener on the same two ports; the `Host` header (or the TLS SNI) picks the site
 //! among the accounts of the server that address belongs to. A domain no account
 //! serves gets cPanel's default page, as a real server's default virtual host answers.
 //!
@@ -87,7 +87,7 @@ enum Side {
     Source(String),
 }
 
-/// The addresses of the world's servers that are IPs.
+/// The addresses of the world's servers that are loopback IPs.
 fn addresses(world: &World) -> Vec<(IpAddr, Side)> {
     let d = &world.destination;
     let mut out: Vec<(IpAddr, Side)> = Vec::new();
@@ -105,8 +105,10 @@ fn addresses(world: &World) -> Vec<(IpAddr, Side)> {
             out.push((ip, Side::Source(key.clone())));
         }
     }
+    // A test server listens on loopback only: a world's made-up public IPs
+    // (192.0.2.10) are not this machine's.
     let mut seen = std::collections::HashSet::new();
-    out.retain(|(ip, _)| seen.insert(*ip));
+    out.retain(|(ip, _)| ip.is_loopback() && seen.insert(*ip));
     out
 }
 
@@ -141,6 +143,9 @@ pub(crate) async fn start(
     stop: &watch::Receiver<bool>,
 ) -> Result<(WebPorts, Vec<JoinHandle<()>>), SimError> {
     let addrs = addresses(&shared.lock().world);
+    if addrs.is_empty() {
+        return Err(SimError::NoWebAddress);
+    }
     let ips: Vec<IpAddr> = addrs.iter().map(|(ip, _)| *ip).collect();
     let http = bind_all(&ips, opts.http_port).await?;
     let https = bind_all(&ips, opts.https_port).await?;
@@ -354,4 +359,33 @@ where
     let _ = hyper::server::conn::http1::Builder::new()
         .serve_connection(io, svc)
         .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::{SimOptions, Simulator};
+
+    #[tokio::test]
+    async fn a_world_without_a_loopback_ip_is_refused_with_the_fix() {
+        let opts = SimOptions {
+            web: Some(WebOptions::default()),
+            ..SimOptions::default()
+        };
+        let err = Simulator::start(World::default(), opts)
+            .await
+            .err()
+            .unwrap();
+        assert!(matches!(err, SimError::NoWebAddress), "{err}");
+        assert!(err.to_string().contains("127.0.0.1"));
+    }
+
+    #[test]
+    fn only_loopback_ips_are_served_each_once() {
+        let mut w = World::default();
+        w.destination.shared_ip = "127.0.0.1".into();
+        w.destination.available_ips = vec!["127.0.0.1".into(), "192.0.2.20".into()];
+        let ips: Vec<IpAddr> = addresses(&w).into_iter().map(|(ip, _)| ip).collect();
+        assert_eq!(ips, [IpAddr::from([127, 0, 0, 1])]);
+    }
 }
