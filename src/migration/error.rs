@@ -175,6 +175,10 @@ pub enum MigrationError {
     #[error("{0}")]
     #[diagnostic(code(migration::offline))]
     Offline(String, #[help] String),
+    /// `init` refused or could not read what it was given.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Init(#[from] crate::init::InitError),
     /// A file could not be written.
     #[error("cannot write {}: {source}", path.display())]
     #[diagnostic(code(migration::write))]

@@ -1,0 +1,419 @@
+//! `init`: writing a manifest from the servers. One session is opened on the
+//! destination (journalled and discarded by `analysis_session`, like `verify`'s), the
+//! destination's inventory is read once, and the plan's own diff decides which items
+//! are written and which are left out (commented, with why), so `plan` of the result
+//! shows every written item as `transfer`.
+
+use crate::domain::RemoteAnalysis;
+use crate::init::{
+    self, Entry, EntryKind, InitError, InitRequest, WaveSummary, entries, into, text,
+};
+use crate::manifest::Manifest;
+use crate::migration::settings::{self, Credentials};
+use crate::migration::{Migration, MigrationError, Notify, OpenOptions, StateFlags};
+use crate::modules::ModuleCatalog;
+use crate::plan::observe::destination_inventory;
+use crate::plan::schedule::{self, Job, Pools};
+use crate::plan::{
+    Action, DestinationInventory, Observed, ObservedSource, SessionKind, Throughput, diff,
+    queue_key,
+};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Where the manifest goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InitTarget {
+    /// Standard output; the state directory is `.whm-migrate` in the working directory.
+    Stdout,
+    /// A new file (refused when it exists).
+    Out(PathBuf),
+    /// An existing manifest the source is added to.
+    Into(PathBuf),
+}
+
+impl InitTarget {
+    /// The manifest's path (a stand-in in the working directory for stdout).
+    fn path(&self) -> &Path {
+        match self {
+            Self::Stdout => Path::new("whm-migrate.toml"),
+            Self::Out(p) | Self::Into(p) => p,
+        }
+    }
+}
+
+/// What `init` wrote.
+#[derive(Debug, Clone)]
+pub struct Initialized {
+    /// The whole manifest (with `--into`, the whole file as written).
+    pub text: String,
+    /// The file written (`None`: the text is for standard output).
+    pub written: Option<PathBuf>,
+    /// The source's items, each written or left out.
+    pub entries: Vec<Entry>,
+    /// The waves, with their estimates, when asked for.
+    pub waves: Vec<WaveSummary>,
+    /// The throughput the wave estimates assume.
+    pub throughput: Throughput,
+    /// What a user source's init cannot know (it has no analysis).
+    pub limits: Option<String>,
+}
+
+/// What a user source's init cannot write, told in the file and on the terminal.
+pub const USER_SOURCE_LIMITS: &str = "a user session has no analysis (WHM analyses root sessions only): init checked that the destination accepts the host and password, and wrote only the account named by --user, without its domain, size or owner; a user session cannot move packages or feature lists. Add the account's `domain` so plan can tell it from another account of that name";
+
+/// Writes the manifest `request` describes to `target`.
+pub async fn init(
+    request: &InitRequest,
+    target: &InitTarget,
+    state: StateFlags<'_>,
+    notify: &dyn Notify,
+) -> Result<Initialized, MigrationError> {
+    if request.waves == Some(0) {
+        return Err(InitError::NoWaves.into());
+    }
+    if request.source.kind == SessionKind::User && request.source.user.is_none() {
+        return Err(InitError::UserAccountMissing.into());
+    }
+    let base = Base::new(request, target)?;
+    let manifest = parse(
+        target.path(),
+        &base.text(&text::source(&request.source, &[], &[])),
+    )?;
+    let options = OpenOptions::locked("init", state);
+    let migration = Migration::open_loaded(manifest, target.path(), options, notify).await?;
+    let written = migration
+        .write_manifest(request, target, &base, notify)
+        .await;
+    migration.close().await;
+    written
+}
+
+/// The manifest around the new source: a new head, or the existing file.
+enum Base {
+    Fresh(String),
+    Into(into::Existing),
+}
+
+impl Base {
+    fn new(request: &InitRequest, target: &InitTarget) -> Result<Self, MigrationError> {
+        let source = &request.source;
+        if let InitTarget::Into(path) = target {
+            let text = std::fs::read_to_string(path).map_err(|e| InitError::IntoUnreadable {
+                path: path.clone(),
+                detail: e.to_string(),
+            })?;
+            let existing = into::read(path, text)?;
+            existing.check_new(path, &source.name, &source.host, source.kind.as_str())?;
+            return Ok(Self::Into(existing));
+        }
+        if let InitTarget::Out(path) = target
+            && path.exists()
+        {
+            return Err(InitError::Exists { path: path.clone() }.into());
+        }
+        let dest = request
+            .destination
+            .as_ref()
+            .ok_or(InitError::NoDestination)?;
+        let lead = [
+            format!(
+                "Written by `whm-migrate init` from {}: review it, then `whm-migrate plan` it.",
+                source.host
+            ),
+            "Secrets are references only: export the variables named below before running."
+                .to_owned(),
+        ];
+        Ok(Self::Fresh(text::head(&request.name, dest, &lead)))
+    }
+
+    /// The manifest with `source` (a `[[sources]]` table) in it.
+    fn text(&self, source: &str) -> String {
+        match self {
+            Self::Fresh(head) => format!("{head}\n{source}"),
+            Self::Into(existing) => existing.with(source),
+        }
+    }
+}
+
+fn parse(path: &Path, text: &str) -> Result<Manifest, MigrationError> {
+    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    crate::manifest::parse_str(
+        &path.display().to_string(),
+        text,
+        &base_dir,
+        &ModuleCatalog::bundled(),
+    )
+    .map_err(MigrationError::Manifest)
+}
+
+impl Migration {
+    /// Observes, decides each item, balances the waves and writes the manifest.
+    async fn write_manifest(
+        &self,
+        request: &InitRequest,
+        target: &InitTarget,
+        base: &Base,
+        notify: &dyn Notify,
+    ) -> Result<Initialized, MigrationError> {
+        self.warn_unrecorded(notify);
+        let source = &request.source;
+        let inventory = destination_inventory(self.client()).await?;
+        let (analysis, mut entries, mut lead) = self.look(source, notify).await?;
+        self.exclude_named_elsewhere(&source.name, &mut entries);
+        let candidate = base.text(&text::source(source, &[], &entries));
+        let candidate = parse(target.path(), &candidate)?;
+        let observed = observed(&candidate, inventory, analysis);
+        decide(&candidate, &observed, &source.name, &mut entries);
+        let throughput = schedule::DEFAULT_THROUGHPUT;
+        let waves = match request.waves {
+            Some(n) => wave_summaries(&mut entries, n, source.kind, &throughput),
+            None => Vec::new(),
+        };
+        lead.splice(0..0, summary_lead(&entries));
+        let text = base.text(&text::source(source, &lead, &entries));
+        parse(target.path(), &text)?;
+        let written = write(target, &text)?;
+        Ok(Initialized {
+            text,
+            written,
+            entries,
+            waves,
+            throughput,
+            limits: (source.kind == SessionKind::User).then(|| USER_SOURCE_LIMITS.to_owned()),
+        })
+    }
+
+    /// The source's analysis (root) or login check (user), its entries and the comment
+    /// lines above its table.
+    async fn look(
+        &self,
+        source: &init::SourceSpec,
+        notify: &dyn Notify,
+    ) -> Result<(Option<RemoteAnalysis>, Vec<Entry>, Vec<String>), MigrationError> {
+        let (roots, users) = settings::access(&self.manifest, Credentials::Manifest);
+        if source.kind == SessionKind::User {
+            let request = users.iter().find(|u| u.name == source.name);
+            if let Some(u) = request {
+                let create = self
+                    .client()
+                    .create_remote_user_transfer_session(&u.request);
+                let id = self.open_probe(&source.name, "init", create).await?;
+                self.discard_analysis_session(&source.name, &id, notify)
+                    .await?;
+            }
+            let user = source.user.as_deref().unwrap_or_default();
+            let lead = vec![format!("Note: {USER_SOURCE_LIMITS}.")];
+            return Ok((None, vec![Entry::user_account(user)], lead));
+        }
+        let request = roots
+            .iter()
+            .find(|r| r.name == source.name)
+            .and_then(|r| r.root.as_ref())
+            .ok_or_else(|| MigrationError::UnknownSource(source.name.clone()))?;
+        let analysis = self
+            .read_analysis(&source.name, request, "init", notify)
+            .await?;
+        let lead = entries::module_notes(&analysis);
+        let found = init::candidates(&analysis);
+        Ok((Some(analysis), found, lead))
+    }
+
+    /// Leaves out accounts another source of the manifest already moves (a destination
+    /// user name may appear only once in a manifest).
+    fn exclude_named_elsewhere(&self, new_source: &str, entries: &mut [Entry]) {
+        let taken: BTreeMap<&str, &str> = self
+            .manifest
+            .sources
+            .iter()
+            .filter(|s| s.name != new_source)
+            .flat_map(|s| s.accounts.iter().map(|a| (a.local_user(), s.name.as_str())))
+            .collect();
+        for e in entries.iter_mut().filter(|e| e.kind == EntryKind::Account) {
+            if let Some(other) = taken.get(e.key.as_str()) {
+                e.excluded = Some(format!(
+                    "source “{other}” of this manifest already moves an account named “{}”",
+                    e.key
+                ));
+            }
+        }
+    }
+}
+
+/// What the diff needs: the destination, and the new source's analysis at its
+/// index (the other sources are not looked at).
+fn observed(
+    manifest: &Manifest,
+    destination: DestinationInventory,
+    analysis: Option<RemoteAnalysis>,
+) -> Observed {
+    let mut sources: Vec<ObservedSource> = manifest
+        .sources
+        .iter()
+        .map(|s| ObservedSource {
+            name: s.name.clone(),
+            ..ObservedSource::default()
+        })
+        .collect();
+    if let Some(last) = sources.last_mut() {
+        last.analysis = analysis;
+    }
+    Observed {
+        destination,
+        sources,
+        server_keys: None,
+    }
+}
+
+/// Leaves out every entry the plan would not transfer, or whose own checks block it,
+/// with the plan's reason; adds its warnings to the entry's notes.
+fn decide(manifest: &Manifest, observed: &Observed, source: &str, entries: &mut [Entry]) {
+    let desired = settings::desired(manifest, &ModuleCatalog::bundled());
+    let plan = diff(&desired, observed);
+    let Some(sp) = plan.sources.iter().find(|s| s.name == source) else {
+        return;
+    };
+    let kind = sp.kind;
+    for e in entries.iter_mut().filter(|e| e.excluded.is_none()) {
+        let key = queue_key(e.kind.module(kind), &e.key);
+        let Some(item) = sp
+            .items
+            .iter()
+            .find(|i| queue_key(&i.module, &i.key) == key)
+        else {
+            continue;
+        };
+        let mut blockers = Vec::new();
+        for c in sp.checks.iter().filter(|c| c.items.contains(&key)) {
+            if c.blocks() {
+                blockers.push(format!("{} ({}): {}", c.message, c.name, c.fix));
+            } else {
+                e.notes.push(format!("check {}: {}", c.name, c.message));
+            }
+        }
+        if item.action != Action::Transfer {
+            let mut why = format!(
+                "{}: {}",
+                item.action.name(),
+                item.reason.as_deref().unwrap_or("")
+            );
+            for c in item.conflicts.iter().map(ToString::to_string) {
+                if !why.contains(&c) {
+                    why.push_str("; ");
+                    why.push_str(&c);
+                }
+            }
+            e.excluded = Some(why);
+        } else if !blockers.is_empty() {
+            e.excluded = Some(format!(
+                "a pre-flight check blocks it: {}",
+                blockers.join("; ")
+            ));
+        }
+    }
+}
+
+/// Balances the moving accounts over `count` waves and estimates each wave's session.
+fn wave_summaries(
+    entries: &mut [Entry],
+    count: u32,
+    kind: SessionKind,
+    throughput: &Throughput,
+) -> Vec<WaveSummary> {
+    let waves = init::balance(entries, count);
+    let type_id = ModuleCatalog::bundled()
+        .get(EntryKind::Account.module(kind))
+        .map_or(0, |m| u64::from(m.type_id));
+    let owners: BTreeMap<&str, Option<&str>> = entries
+        .iter()
+        .map(|e| (e.key.as_str(), e.owner.as_deref()))
+        .collect();
+    waves
+        .into_iter()
+        .map(|wave| {
+            let jobs: Vec<Job> = wave
+                .accounts
+                .iter()
+                .map(|user| Job {
+                    type_id,
+                    key: user.clone(),
+                    size: entries
+                        .iter()
+                        .find(|e| e.key == *user)
+                        .map_or(0, |e| e.bytes),
+                    priority: 255,
+                    prerequisite: owners
+                        .get(user.as_str())
+                        .copied()
+                        .flatten()
+                        .filter(|o| wave.accounts.iter().any(|a| a == o))
+                        .map(str::to_owned),
+                })
+                .collect();
+            let estimate_ms = schedule::estimate_ms(&jobs, Pools::default(), throughput);
+            WaveSummary { wave, estimate_ms }
+        })
+        .collect()
+}
+
+/// The counts above the source's table.
+fn summary_lead(entries: &[Entry]) -> Vec<String> {
+    let count = |k: EntryKind, written: bool| {
+        entries
+            .iter()
+            .filter(|e| e.kind == k && e.excluded.is_none() == written)
+            .count()
+    };
+    let left: usize = [
+        EntryKind::FeatureList,
+        EntryKind::Package,
+        EntryKind::Account,
+    ]
+    .iter()
+    .map(|k| count(*k, false))
+    .sum();
+    vec![format!(
+        "{} feature lists, {} packages and {} accounts to move; {left} item(s) left out (commented, with why).",
+        count(EntryKind::FeatureList, true),
+        count(EntryKind::Package, true),
+        count(EntryKind::Account, true),
+    )]
+}
+
+/// Writes the text: a new file never replaces one (checked again at the rename), an
+/// existing manifest is replaced atomically with its permissions kept.
+fn write(target: &InitTarget, text: &str) -> Result<Option<PathBuf>, MigrationError> {
+    let (path, replace) = match target {
+        InitTarget::Stdout => return Ok(None),
+        InitTarget::Out(p) => (p, false),
+        InitTarget::Into(p) => (p, true),
+    };
+    let failed = |source: std::io::Error| MigrationError::Write {
+        path: path.clone(),
+        source,
+    };
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-init-")
+        .tempfile_in(dir)
+        .map_err(failed)?;
+    std::io::Write::write_all(&mut tmp, text.as_bytes()).map_err(failed)?;
+    tmp.as_file().sync_all().map_err(failed)?;
+    if replace {
+        let perms = std::fs::metadata(path).map_err(failed)?.permissions();
+        std::fs::set_permissions(tmp.path(), perms).map_err(failed)?;
+        tmp.persist(path).map_err(|e| failed(e.error))?;
+    } else {
+        tmp.persist_noclobber(path).map_err(|e| {
+            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                MigrationError::from(InitError::Exists { path: path.clone() })
+            } else {
+                failed(e.error)
+            }
+        })?;
+    }
+    Ok(Some(path.clone()))
+}
