@@ -2,11 +2,11 @@
 //! 300-account source that validates and plans as written, waves balanced by bytes, a
 //! second source spliced into a hand-written file, and a user source's limits.
 
-use crate::support::{Case, Out, SRC_PASSWORD, SimContext, TOKEN, calls};
+use crate::support::{Case, Out, SRC_PASSWORD, SimContext, TOKEN, calls, wait_for};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use whm_migrate::sim::World;
 use whm_migrate::sim::world::{DestAccount, Package, Source, SourceAccount};
+use whm_migrate::sim::{Faults, World};
 
 const HOST: &str = "src.example.com";
 const ACCOUNTS: usize = 300;
@@ -212,7 +212,8 @@ async fn init_writes_a_300_account_manifest_that_validates_and_plans_295_transfe
     }
     assert!(text.contains("# Left out: already-present"), "{text}");
     assert!(
-        out.stderr.contains("300 accounts") || out.stderr.contains("295 accounts"),
+        out.stderr
+            .contains("wrote plan.toml: 2 feature lists, 3 packages, 295 accounts"),
         "{out:#?}"
     );
     // It validates, and its plan transfers everything written.
@@ -249,6 +250,27 @@ async fn init_writes_a_300_account_manifest_that_validates_and_plans_295_transfe
             "{item}: {transfers:#?}"
         );
     }
+    // A reseller's accounts get their order from plan.
+    let plan = json(&planned);
+    let u014 = plan["sources"][0]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["key"] == "u014")
+        .unwrap();
+    assert_eq!(u014["prerequisite_user"], "res2", "{u014:#}");
+    // A left-out item, uncommented, is what its comment said.
+    let block = "# [[sources.accounts]]\n# user = \"res3\"\n# domain = \"res3.example\"\n";
+    assert!(text.contains(block), "{text}");
+    let edited = text.replace(block, &block.replace("# ", ""));
+    std::fs::write(&path, edited).unwrap();
+    let replanned = case
+        .command_on("plan", &path, &["--format", "json", "--no-keep"])
+        .run()
+        .await;
+    replanned.assert_code(0);
+    let by_action = actions(&json(&replanned));
+    assert_eq!(by_action["already-present"], ["AccountRemoteRoot/res3"]);
     // The same output again: a stable order, whatever the analysis' own.
     let again = scratch();
     init(&again, &sim, "plan.toml", &[]).await.assert_code(0);
@@ -623,4 +645,57 @@ async fn init_never_overwrites_and_contacts_nothing_when_refusing() {
         "{printed:#?}"
     );
     assert!(printed.stderr.contains("wrote stdout"), "{printed:#?}");
+}
+
+/// SIGKILL after the destination created init's session but before its id reached the
+/// journal: the next init, and every command on the manifest it writes, report it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crash_inside_init_is_reported_like_every_unrecorded_session() {
+    let sim = SimContext::start(big_world()).await;
+    sim.sim.set_faults(Faults {
+        answer_delay_ms: [("create_remote_root_transfer_session".to_owned(), 30_000)].into(),
+        ..Faults::default()
+    });
+    let case = scratch();
+    let mut child = case
+        .bin()
+        .args([
+            "init",
+            "--url",
+            &sim.sim.base_url(),
+            "--token-env",
+            "WHM_TEST_TOKEN",
+        ])
+        .args([
+            "--source",
+            HOST,
+            "--source-name",
+            "old1",
+            "--password-env",
+            "SRC_PW",
+        ])
+        .args(["--name", "init-test", "--out", "plan.toml", "--state-dir"])
+        .arg(&case.state)
+        .spawn();
+    assert!(
+        wait_for(&sim, &mut child, |s| s.sessions_created == 1).await,
+        "init never asked for a session"
+    );
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+    sim.sim.set_faults(Faults::default());
+    assert!(!case.path("plan.toml").exists(), "nothing written");
+    let started = case.journal("init-test")["sources"]["old1"]["create_started"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let again = init(&case, &sim, "plan.toml", &[]).await;
+    again.assert_code(0);
+    let warning = format!("started at {started} was never recorded");
+    assert!(again.stderr.contains(&warning), "{again:#?}");
+    let status = case
+        .command_on("status", &case.path("plan.toml"), &[])
+        .run()
+        .await;
+    assert!(status.stdout.contains(&warning), "{status:#?}");
 }
