@@ -29,6 +29,15 @@ impl EntryKind {
         }
     }
 
+    /// What the item is, in a sentence.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::FeatureList => "the feature list",
+            Self::Package => "the package",
+            Self::Account => "an account named",
+        }
+    }
+
     /// The transfer module of this kind of item on a `kind` source.
     pub fn module(self, kind: SessionKind) -> &'static str {
         match self {

@@ -76,10 +76,7 @@ pub async fn init(
         return Err(InitError::UserAccountMissing.into());
     }
     let base = Base::new(request, target)?;
-    let manifest = parse(
-        target.path(),
-        &base.text(&text::source(&request.source, &[], &[])),
-    )?;
+    let manifest = parse(target, &base.text(&text::source(&request.source, &[], &[])))?;
     let options = OpenOptions::locked("init", state);
     let migration = Migration::open_loaded(manifest, target.path(), options, notify).await?;
     let written = migration
@@ -136,15 +133,16 @@ impl Base {
     }
 }
 
-fn parse(path: &Path, text: &str) -> Result<Manifest, MigrationError> {
+/// Parses and checks `text` as `validate` would, as the manifest at `target`.
+fn parse(target: &InitTarget, text: &str) -> Result<Manifest, MigrationError> {
+    let path = target.path();
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    crate::manifest::parse_str(
-        &path.display().to_string(),
-        text,
-        &base_dir,
-        &ModuleCatalog::bundled(),
-    )
-    .map_err(MigrationError::Manifest)
+    let name = match target {
+        InitTarget::Stdout => "(the manifest init prints)".to_owned(),
+        _ => path.display().to_string(),
+    };
+    crate::manifest::parse_str(&name, text, &base_dir, &ModuleCatalog::bundled())
+        .map_err(MigrationError::Manifest)
 }
 
 impl Migration {
@@ -162,7 +160,7 @@ impl Migration {
         let (analysis, mut entries, mut lead) = self.look(source, notify).await?;
         self.exclude_named_elsewhere(&source.name, &mut entries);
         let candidate = base.text(&text::source(source, &[], &entries));
-        let candidate = parse(target.path(), &candidate)?;
+        let candidate = parse(target, &candidate)?;
         let observed = observed(&candidate, inventory, analysis);
         decide(&candidate, &observed, &source.name, &mut entries);
         let throughput = schedule::DEFAULT_THROUGHPUT;
@@ -172,7 +170,7 @@ impl Migration {
         };
         lead.splice(0..0, summary_lead(&entries));
         let text = base.text(&text::source(source, &lead, &entries));
-        parse(target.path(), &text)?;
+        parse(target, &text)?;
         let written = write(target, &text)?;
         Ok(Initialized {
             text,
@@ -193,15 +191,16 @@ impl Migration {
     ) -> Result<(Option<RemoteAnalysis>, Vec<Entry>, Vec<String>), MigrationError> {
         let (roots, users) = settings::access(&self.manifest, Credentials::Manifest);
         if source.kind == SessionKind::User {
-            let request = users.iter().find(|u| u.name == source.name);
-            if let Some(u) = request {
-                let create = self
-                    .client()
-                    .create_remote_user_transfer_session(&u.request);
-                let id = self.open_probe(&source.name, "init", create).await?;
-                self.discard_analysis_session(&source.name, &id, notify)
-                    .await?;
-            }
+            let request = users
+                .iter()
+                .find(|u| u.name == source.name)
+                .ok_or_else(|| MigrationError::UnknownSource(source.name.clone()))?;
+            let create = self
+                .client()
+                .create_remote_user_transfer_session(&request.request);
+            let id = self.open_probe(&source.name, "init", create).await?;
+            self.discard_analysis_session(&source.name, &id, notify)
+                .await?;
             let user = source.user.as_deref().unwrap_or_default();
             let lead = vec![format!("Note: {USER_SOURCE_LIMITS}.")];
             return Ok((None, vec![Entry::user_account(user)], lead));
@@ -219,20 +218,38 @@ impl Migration {
         Ok((Some(analysis), found, lead))
     }
 
-    /// Leaves out accounts another source of the manifest already moves (a destination
-    /// user name may appear only once in a manifest).
+    /// Leaves out items another source of the manifest already moves: an account of
+    /// the same destination name (which may appear only once in a manifest), a package
+    /// or feature list of the same name (the first source's copy wins).
     fn exclude_named_elsewhere(&self, new_source: &str, entries: &mut [Entry]) {
-        let taken: BTreeMap<&str, &str> = self
+        let mut taken: BTreeMap<(EntryKind, &str), &str> = BTreeMap::new();
+        for s in self
             .manifest
             .sources
             .iter()
             .filter(|s| s.name != new_source)
-            .flat_map(|s| s.accounts.iter().map(|a| (a.local_user(), s.name.as_str())))
-            .collect();
-        for e in entries.iter_mut().filter(|e| e.kind == EntryKind::Account) {
-            if let Some(other) = taken.get(e.key.as_str()) {
+        {
+            let accounts = s
+                .accounts
+                .iter()
+                .map(|a| (EntryKind::Account, a.local_user()));
+            let packages = s
+                .packages
+                .iter()
+                .map(|p| (EntryKind::Package, p.name.as_str()));
+            let lists = s
+                .feature_lists
+                .iter()
+                .map(|f| (EntryKind::FeatureList, f.name.as_str()));
+            for key in lists.chain(packages).chain(accounts) {
+                taken.entry(key).or_insert(s.name.as_str());
+            }
+        }
+        for e in entries.iter_mut() {
+            if let Some(other) = taken.get(&(e.kind, e.key.as_str())) {
                 e.excluded = Some(format!(
-                    "source “{other}” of this manifest already moves an account named “{}”",
+                    "source “{other}” of this manifest already moves {} “{}”",
+                    e.kind.noun(),
                     e.key
                 ));
             }
