@@ -213,7 +213,7 @@ async fn init_writes_a_300_account_manifest_that_validates_and_plans_295_transfe
     assert!(text.contains("# Left out: already-present"), "{text}");
     assert!(
         out.stderr
-            .contains("wrote plan.toml: 2 feature lists, 3 packages, 295 accounts"),
+            .contains("wrote plan.toml: 2 feature list(s), 3 package(s), 295 account(s) to move"),
         "{out:#?}"
     );
     // It validates, and its plan transfers everything written.
@@ -644,7 +644,10 @@ async fn init_never_overwrites_and_contacts_nothing_when_refusing() {
         printed.stdout.contains("name = \"src-to-127\""),
         "{printed:#?}"
     );
-    assert!(printed.stderr.contains("wrote stdout"), "{printed:#?}");
+    assert!(
+        printed.stderr.contains("printed the manifest: "),
+        "{printed:#?}"
+    );
 }
 
 /// SIGKILL after the destination created init's session but before its id reached the
@@ -698,4 +701,51 @@ async fn a_crash_inside_init_is_reported_like_every_unrecorded_session() {
         .run()
         .await;
     assert!(status.stdout.contains(&warning), "{status:#?}");
+}
+
+/// The whole text `init` prints for the plan world (a destination that already holds
+/// part of it and has things in the way), and its summary.
+#[tokio::test(flavor = "multi_thread")]
+async fn init_output_of_the_plan_world() {
+    let mut w = crate::support::world("plan");
+    SRC_PASSWORD.clone_into(&mut w.sources.get_mut(HOST).unwrap().credentials.root_password);
+    let sim = SimContext::start(w).await;
+    let case = scratch();
+    let out = case
+        .bin()
+        .args([
+            "init",
+            "--url",
+            &sim.sim.base_url(),
+            "--token-env",
+            "WHM_TEST_TOKEN",
+        ])
+        .args([
+            "--source",
+            HOST,
+            "--source-name",
+            "old1",
+            "--password-env",
+            "SRC_PW",
+        ])
+        .args([
+            "--name",
+            "init-test",
+            "--waves",
+            "2",
+            "--color",
+            "never",
+            "--state-dir",
+        ])
+        .arg(&case.state)
+        .run()
+        .await;
+    out.assert_code(0);
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    settings.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]");
+    settings.bind(|| {
+        insta::assert_snapshot!("init_plan_world_stdout", out.stdout);
+        insta::assert_snapshot!("init_plan_world_stderr", out.stderr);
+    });
 }

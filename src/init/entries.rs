@@ -135,11 +135,16 @@ pub fn candidates(analysis: &RemoteAnalysis) -> Vec<Entry> {
         entry.domain = Some(a.domain.clone()).filter(|d| !d.is_empty());
         entry.owner.clone_from(&a.owner);
         entry.bytes = a.bytesused;
-        let mut facts = vec![
-            bytes(a.bytesused),
-            format!("{} files", a.filesused),
-            format!("owner {}", a.owner.as_deref().unwrap_or("unknown")),
-        ];
+        let remote = &analysis.remote;
+        let mut facts = vec![if remote.has_disk_used {
+            bytes(a.bytesused)
+        } else {
+            "disk use not reported by the source".to_owned()
+        }];
+        if remote.has_files_used {
+            facts.push(format!("{} files", a.filesused));
+        }
+        facts.push(format!("owner {}", a.owner.as_deref().unwrap_or("unknown")));
         if resellers.contains(a.user.as_str()) {
             facts.push("reseller".to_owned());
         }

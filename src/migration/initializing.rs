@@ -390,7 +390,7 @@ fn summary_lead(entries: &[Entry]) -> Vec<String> {
     .map(|k| count(*k, false))
     .sum();
     vec![format!(
-        "{} feature lists, {} packages and {} accounts to move; {left} item(s) left out (commented, with why).",
+        "To move: {} feature list(s), {} package(s), {} account(s). Left out (commented, with why): {left}.",
         count(EntryKind::FeatureList, true),
         count(EntryKind::Package, true),
         count(EntryKind::Account, true),

@@ -86,12 +86,12 @@ fn tell(printer: &Printer, done: &Initialized) {
             .filter(|e| e.kind == kind && e.excluded.is_none() == written)
             .count()
     };
-    let whereto = done
-        .written
-        .as_ref()
-        .map_or_else(|| "stdout".to_owned(), |p| p.display().to_string());
+    let whereto = done.written.as_ref().map_or_else(
+        || "printed the manifest".to_owned(),
+        |p| format!("wrote {}", p.display()),
+    );
     printer.info(&format!(
-        "wrote {whereto}: {} feature lists, {} packages, {} accounts",
+        "{whereto}: {} feature list(s), {} package(s), {} account(s) to move",
         count(EntryKind::FeatureList, true),
         count(EntryKind::Package, true),
         count(EntryKind::Account, true),
