@@ -749,3 +749,33 @@ async fn init_output_of_the_plan_world() {
         insta::assert_snapshot!("init_plan_world_stderr", out.stderr);
     });
 }
+
+/// A reseller left out (its domain belongs to another account on the destination)
+/// leaves its accounts' owner missing: init decides again and says so on each of them.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reseller_left_out_is_named_on_each_of_its_accounts() {
+    let mut w = big_world();
+    let mut taken = w.destination.accounts[0].clone();
+    "squatter".clone_into(&mut taken.user);
+    "res4.example".clone_into(&mut taken.domain);
+    w.destination.accounts.push(taken);
+    let sim = SimContext::start(w).await;
+    let case = scratch();
+    init(&case, &sim, "plan.toml", &[]).await.assert_code(0);
+    let text = std::fs::read_to_string(case.path("plan.toml")).unwrap();
+    assert!(
+        text.contains(
+            "# Left out: conflict: domain res4.example belongs to destination user “squatter”"
+        ),
+        "{text}"
+    );
+    // u028 (28 % 7 == 0, 28 % 6 == 4) belongs to res4.
+    assert!(
+        text.contains("# u028: check owner-missing: “u028” belongs to reseller “res4”"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[[sources.accounts]]\nuser = \"u028\"\n"),
+        "{text}"
+    );
+}

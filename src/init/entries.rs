@@ -65,6 +65,8 @@ pub struct Entry {
     pub wave: Option<String>,
     /// What the analysis says about it, one comment line each.
     pub notes: Vec<String>,
+    /// The warnings of `plan`'s pre-flight checks about it, one comment line each.
+    pub warnings: Vec<String>,
     /// Why it is written commented out (`None`: written as an item).
     pub excluded: Option<String>,
 }
@@ -79,6 +81,7 @@ impl Entry {
             bytes: 0,
             wave: None,
             notes: Vec::new(),
+            warnings: Vec::new(),
             excluded: None,
         }
     }

@@ -95,7 +95,7 @@ fn item(entry: &Entry) -> String {
         lines.push(format!("wave = {}", quoted(wave)));
     }
     let mut out = String::new();
-    for note in &entry.notes {
+    for note in entry.notes.iter().chain(&entry.warnings) {
         putln!(out, "# {}: {note}", entry.key);
     }
     match &entry.excluded {

@@ -21,6 +21,9 @@ use crate::plan::{
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// How many times the items are decided at most (each pass can only leave more out).
+const DECIDE_PASSES: usize = 4;
+
 /// Where the manifest goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InitTarget {
@@ -159,10 +162,17 @@ impl Migration {
         let inventory = destination_inventory(self.client()).await?;
         let (analysis, mut entries, mut lead) = self.look(source, notify).await?;
         self.exclude_named_elsewhere(&source.name, &mut entries);
-        let candidate = base.text(&text::source(source, &[], &entries));
-        let candidate = parse(target, &candidate)?;
-        let observed = observed(&candidate, inventory, analysis);
-        decide(&candidate, &observed, &source.name, &mut entries);
+        let observed = observed(&self.manifest, inventory, analysis);
+        // Leaving an item out can change what plan says of others (a reseller left
+        // out leaves its accounts' owner missing): decide again until nothing changes.
+        for _ in 0..DECIDE_PASSES {
+            let left_out = entries.iter().filter(|e| e.excluded.is_some()).count();
+            let candidate = parse(target, &base.text(&text::source(source, &[], &entries)))?;
+            decide(&candidate, &observed, &source.name, &mut entries);
+            if entries.iter().filter(|e| e.excluded.is_some()).count() == left_out {
+                break;
+            }
+        }
         let throughput = schedule::DEFAULT_THROUGHPUT;
         let waves = match request.waves {
             Some(n) => wave_summaries(&mut entries, n, source.kind, &throughput),
@@ -283,7 +293,7 @@ fn observed(
 }
 
 /// Leaves out every entry the plan would not transfer, or whose own checks block it,
-/// with the plan's reason; adds its warnings to the entry's notes.
+/// with the plan's reason; sets its warnings.
 fn decide(manifest: &Manifest, observed: &Observed, source: &str, entries: &mut [Entry]) {
     let desired = settings::desired(manifest, &ModuleCatalog::bundled());
     let plan = diff(&desired, observed);
@@ -292,6 +302,7 @@ fn decide(manifest: &Manifest, observed: &Observed, source: &str, entries: &mut 
     };
     let kind = sp.kind;
     for e in entries.iter_mut().filter(|e| e.excluded.is_none()) {
+        e.warnings.clear();
         let key = queue_key(e.kind.module(kind), &e.key);
         let Some(item) = sp
             .items
@@ -305,7 +316,7 @@ fn decide(manifest: &Manifest, observed: &Observed, source: &str, entries: &mut 
             if c.blocks() {
                 blockers.push(format!("{} ({}): {}", c.message, c.name, c.fix));
             } else {
-                e.notes.push(format!("check {}: {}", c.name, c.message));
+                e.warnings.push(format!("check {}: {}", c.name, c.message));
             }
         }
         if item.action != Action::Transfer {
