@@ -15,8 +15,8 @@ use crate::modules::ModuleCatalog;
 use crate::plan::observe::destination_inventory;
 use crate::plan::schedule::{self, Job, Pools};
 use crate::plan::{
-    Action, DestinationInventory, Observed, ObservedSource, SessionKind, Throughput, diff,
-    queue_key,
+    Action, Check, DestinationInventory, ItemPlan, Observed, ObservedSource, SessionKind,
+    Throughput, diff, queue_key,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -301,18 +301,26 @@ fn decide(manifest: &Manifest, observed: &Observed, source: &str, entries: &mut 
         return;
     };
     let kind = sp.kind;
+    // Indexed once: a server of 10,000 accounts must not cost 10,000² comparisons.
+    let items: BTreeMap<String, &ItemPlan> = sp
+        .items
+        .iter()
+        .map(|i| (queue_key(&i.module, &i.key), i))
+        .collect();
+    let mut checks: BTreeMap<&str, Vec<&Check>> = BTreeMap::new();
+    for c in &sp.checks {
+        for key in &c.items {
+            checks.entry(key.as_str()).or_default().push(c);
+        }
+    }
     for e in entries.iter_mut().filter(|e| e.excluded.is_none()) {
         e.warnings.clear();
         let key = queue_key(e.kind.module(kind), &e.key);
-        let Some(item) = sp
-            .items
-            .iter()
-            .find(|i| queue_key(&i.module, &i.key) == key)
-        else {
+        let Some(item) = items.get(&key) else {
             continue;
         };
         let mut blockers = Vec::new();
-        for c in sp.checks.iter().filter(|c| c.items.contains(&key)) {
+        for c in checks.get(key.as_str()).into_iter().flatten() {
             if c.blocks() {
                 blockers.push(format!("{} ({}): {}", c.message, c.name, c.fix));
             } else {
@@ -352,9 +360,10 @@ fn wave_summaries(
     let type_id = ModuleCatalog::bundled()
         .get(EntryKind::Account.module(kind))
         .map_or(0, |m| u64::from(m.type_id));
-    let owners: BTreeMap<&str, Option<&str>> = entries
+    let accounts: BTreeMap<&str, (u64, Option<&str>)> = entries
         .iter()
-        .map(|e| (e.key.as_str(), e.owner.as_deref()))
+        .filter(|e| e.kind == EntryKind::Account)
+        .map(|e| (e.key.as_str(), (e.bytes, e.owner.as_deref())))
         .collect();
     waves
         .into_iter()
@@ -362,20 +371,23 @@ fn wave_summaries(
             let jobs: Vec<Job> = wave
                 .accounts
                 .iter()
-                .map(|user| Job {
-                    type_id,
-                    key: user.clone(),
-                    size: entries
-                        .iter()
-                        .find(|e| e.key == *user)
-                        .map_or(0, |e| e.bytes),
-                    priority: 255,
-                    prerequisite: owners
-                        .get(user.as_str())
-                        .copied()
-                        .flatten()
-                        .filter(|o| wave.accounts.iter().any(|a| a == o))
-                        .map(str::to_owned),
+                .map(|user| {
+                    let (size, owner) = accounts.get(user.as_str()).copied().unwrap_or_default();
+                    Job {
+                        type_id,
+                        key: user.clone(),
+                        size,
+                        priority: 255,
+                        // Balancing kept each reseller in its accounts' wave.
+                        prerequisite: owner
+                            .filter(|o| *o != user.as_str())
+                            .filter(|o| {
+                                wave.accounts
+                                    .binary_search_by(|a| a.as_str().cmp(o))
+                                    .is_ok()
+                            })
+                            .map(str::to_owned),
+                    }
                 })
                 .collect();
             let estimate_ms = schedule::estimate_ms(&jobs, Pools::default(), throughput);
