@@ -120,3 +120,23 @@ fn tell(printer: &Printer, done: &Initialized) {
         ));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ca_file_is_written_relative_to_the_manifests_folder() {
+        let out = InitTarget::Out(PathBuf::from("new1/plan.toml"));
+        assert_eq!(
+            ca_path(Path::new("new1/certs/ca.pem"), &out),
+            Path::new("certs/ca.pem")
+        );
+        let outside = ca_path(Path::new("certs/ca.pem"), &out);
+        assert!(outside.is_absolute() && outside.ends_with("certs/ca.pem"));
+        assert_eq!(
+            ca_path(Path::new("ca.pem"), &InitTarget::Stdout),
+            Path::new("ca.pem")
+        );
+    }
+}
