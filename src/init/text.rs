@@ -114,6 +114,30 @@ fn item(entry: &Entry) -> String {
     out
 }
 
+/// The counts above the source's table.
+pub fn summary_lead(entries: &[Entry]) -> Vec<String> {
+    let count = |k: EntryKind, written: bool| {
+        entries
+            .iter()
+            .filter(|e| e.kind == k && e.excluded.is_none() == written)
+            .count()
+    };
+    let left: usize = [
+        EntryKind::FeatureList,
+        EntryKind::Package,
+        EntryKind::Account,
+    ]
+    .iter()
+    .map(|k| count(*k, false))
+    .sum();
+    vec![format!(
+        "To move: {} feature list(s), {} package(s), {} account(s). Left out (commented, with why): {left}.",
+        count(EntryKind::FeatureList, true),
+        count(EntryKind::Package, true),
+        count(EntryKind::Account, true),
+    )]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

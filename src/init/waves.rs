@@ -3,7 +3,11 @@
 //! go largest first into the lightest wave (LPT, within 4/3 of the best balance and in
 //! practice within a few percent when no group dominates).
 
-use crate::init::Entry;
+use crate::init::{Entry, EntryKind};
+use crate::modules::ModuleCatalog;
+use crate::plan::SessionKind;
+use crate::plan::Throughput;
+use crate::plan::schedule::{self, Job, Pools};
 use std::collections::BTreeMap;
 
 /// One wave as balanced.
@@ -81,10 +85,56 @@ pub fn balance(entries: &mut [Entry], count: u32) -> Vec<Wave> {
     waves
 }
 
+/// Balances the moving accounts over `count` waves and estimates each wave's session.
+pub fn summaries(
+    entries: &mut [Entry],
+    count: u32,
+    kind: SessionKind,
+    throughput: &Throughput,
+) -> Vec<WaveSummary> {
+    let waves = balance(entries, count);
+    let type_id = ModuleCatalog::bundled()
+        .get(EntryKind::Account.module(kind))
+        .map_or(0, |m| u64::from(m.type_id));
+    let accounts: BTreeMap<&str, (u64, Option<&str>)> = entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Account)
+        .map(|e| (e.key.as_str(), (e.bytes, e.owner.as_deref())))
+        .collect();
+    waves
+        .into_iter()
+        .map(|wave| {
+            let jobs: Vec<Job> = wave
+                .accounts
+                .iter()
+                .map(|user| {
+                    let (size, owner) = accounts.get(user.as_str()).copied().unwrap_or_default();
+                    Job {
+                        type_id,
+                        key: user.clone(),
+                        size,
+                        priority: 255,
+                        // Balancing kept each reseller in its accounts' wave.
+                        prerequisite: owner
+                            .filter(|o| *o != user.as_str())
+                            .filter(|o| {
+                                wave.accounts
+                                    .binary_search_by(|a| a.as_str().cmp(o))
+                                    .is_ok()
+                            })
+                            .map(str::to_owned),
+                    }
+                })
+                .collect();
+            let estimate_ms = schedule::estimate_ms(&jobs, Pools::default(), throughput);
+            WaveSummary { wave, estimate_ms }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::init::EntryKind;
 
     fn account(user: &str, bytes: u64, owner: &str) -> Entry {
         let mut e = Entry::user_account(user);

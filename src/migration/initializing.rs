@@ -13,7 +13,7 @@ use crate::migration::settings::{self, Credentials};
 use crate::migration::{Migration, MigrationError, Notify, OpenOptions, StateFlags};
 use crate::modules::ModuleCatalog;
 use crate::plan::observe::destination_inventory;
-use crate::plan::schedule::{self, Job, Pools};
+use crate::plan::schedule;
 use crate::plan::{
     Action, Check, DestinationInventory, ItemPlan, Observed, ObservedSource, SessionKind,
     Throughput, diff, queue_key,
@@ -175,10 +175,10 @@ impl Migration {
         }
         let throughput = schedule::DEFAULT_THROUGHPUT;
         let waves = match request.waves {
-            Some(n) => wave_summaries(&mut entries, n, source.kind, &throughput),
+            Some(n) => init::waves::summaries(&mut entries, n, source.kind, &throughput),
             None => Vec::new(),
         };
-        lead.splice(0..0, summary_lead(&entries));
+        lead.splice(0..0, text::summary_lead(&entries));
         let text = base.text(&text::source(source, &lead, &entries));
         parse(target, &text)?;
         let written = write(target, &text)?;
@@ -347,77 +347,6 @@ fn decide(manifest: &Manifest, observed: &Observed, source: &str, entries: &mut 
             ));
         }
     }
-}
-
-/// Balances the moving accounts over `count` waves and estimates each wave's session.
-fn wave_summaries(
-    entries: &mut [Entry],
-    count: u32,
-    kind: SessionKind,
-    throughput: &Throughput,
-) -> Vec<WaveSummary> {
-    let waves = init::balance(entries, count);
-    let type_id = ModuleCatalog::bundled()
-        .get(EntryKind::Account.module(kind))
-        .map_or(0, |m| u64::from(m.type_id));
-    let accounts: BTreeMap<&str, (u64, Option<&str>)> = entries
-        .iter()
-        .filter(|e| e.kind == EntryKind::Account)
-        .map(|e| (e.key.as_str(), (e.bytes, e.owner.as_deref())))
-        .collect();
-    waves
-        .into_iter()
-        .map(|wave| {
-            let jobs: Vec<Job> = wave
-                .accounts
-                .iter()
-                .map(|user| {
-                    let (size, owner) = accounts.get(user.as_str()).copied().unwrap_or_default();
-                    Job {
-                        type_id,
-                        key: user.clone(),
-                        size,
-                        priority: 255,
-                        // Balancing kept each reseller in its accounts' wave.
-                        prerequisite: owner
-                            .filter(|o| *o != user.as_str())
-                            .filter(|o| {
-                                wave.accounts
-                                    .binary_search_by(|a| a.as_str().cmp(o))
-                                    .is_ok()
-                            })
-                            .map(str::to_owned),
-                    }
-                })
-                .collect();
-            let estimate_ms = schedule::estimate_ms(&jobs, Pools::default(), throughput);
-            WaveSummary { wave, estimate_ms }
-        })
-        .collect()
-}
-
-/// The counts above the source's table.
-fn summary_lead(entries: &[Entry]) -> Vec<String> {
-    let count = |k: EntryKind, written: bool| {
-        entries
-            .iter()
-            .filter(|e| e.kind == k && e.excluded.is_none() == written)
-            .count()
-    };
-    let left: usize = [
-        EntryKind::FeatureList,
-        EntryKind::Package,
-        EntryKind::Account,
-    ]
-    .iter()
-    .map(|k| count(*k, false))
-    .sum();
-    vec![format!(
-        "To move: {} feature list(s), {} package(s), {} account(s). Left out (commented, with why): {left}.",
-        count(EntryKind::FeatureList, true),
-        count(EntryKind::Package, true),
-        count(EntryKind::Account, true),
-    )]
 }
 
 /// Writes the text: a new file never replaces one (checked again at the rename), an
