@@ -434,8 +434,10 @@ async fn init_into_adds_a_second_source_and_keeps_every_line_byte_for_byte() {
     let sim = SimContext::start(two_source_world()).await;
     let original = HAND_WRITTEN.replace("URL", &sim.sim.base_url());
     let case = Case::new(&original).with_env("SRC2_PW", "SECOND-PW");
+    // Only the new source's password is needed (old1's SRC_PW is not set).
     let into = |name: &str, host: &str| {
         case.bin()
+            .env_remove("SRC_PW")
             .args(["init", "--into"])
             .arg(&case.manifest)
             .args([

@@ -8,7 +8,7 @@ use crate::domain::RemoteAnalysis;
 use crate::init::{
     self, Entry, EntryKind, InitError, InitRequest, WaveSummary, entries, into, text,
 };
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, SecretScope};
 use crate::migration::settings::{self, Credentials};
 use crate::migration::{Migration, MigrationError, Notify, OpenOptions, StateFlags};
 use crate::modules::ModuleCatalog;
@@ -80,7 +80,11 @@ pub async fn init(
     }
     let base = Base::new(request, target)?;
     let manifest = parse(target, &base.text(&text::source(&request.source, &[], &[])))?;
-    let options = OpenOptions::locked("init", state);
+    // Only the new source's credentials: `--into` must not need the others'.
+    let options = OpenOptions {
+        secrets: SecretScope::DestinationAndSource(manifest.sources.len().saturating_sub(1)),
+        ..OpenOptions::locked("init", state)
+    };
     let migration = Migration::open_loaded(manifest, target.path(), options, notify).await?;
     let written = migration
         .write_manifest(request, target, &base, notify)
