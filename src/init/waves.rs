@@ -162,4 +162,44 @@ mod tests {
         assert_eq!(wave_of("off"), None);
         assert!(entries.iter().all(|e| e.kind == EntryKind::Account));
     }
+
+    proptest::proptest! {
+        /// Greedy into the lightest wave: the heaviest wave was the lightest when it got
+        /// its last group, so no two waves differ by more than the largest group, and
+        /// every moving account is in exactly one wave, with its owner when it moves.
+        #[test]
+        fn waves_differ_by_at_most_the_largest_group(
+            sizes in proptest::collection::vec(0u64..1_000_000_000, 1..200),
+            owners in proptest::collection::vec(0usize..8, 1..200),
+            count in 1u32..6,
+        ) {
+            let mut entries: Vec<Entry> = sizes
+                .iter()
+                .enumerate()
+                .map(|(i, size)| {
+                    // Accounts 0..8 are resellers; some others belong to one of them.
+                    let owner = owners.get(i).filter(|_| i >= 8 && i.is_multiple_of(3)).copied();
+                    let owner = owner.map_or("root".to_owned(), |o| format!("a{o}"));
+                    account(&format!("a{i}"), *size, &owner)
+                })
+                .collect();
+            let waves = balance(&mut entries, count);
+            let mut groups: BTreeMap<String, u64> = BTreeMap::new();
+            for e in &entries {
+                let head = e.owner.clone().filter(|o| entries.iter().any(|x| &x.key == o));
+                *groups.entry(head.unwrap_or_else(|| e.key.clone())).or_default() += e.bytes;
+            }
+            let largest = groups.values().copied().max().unwrap_or(0);
+            let max = waves.iter().map(|w| w.bytes).max().unwrap_or(0);
+            let min = waves.iter().map(|w| w.bytes).min().unwrap_or(0);
+            proptest::prop_assert!(max - min <= largest, "{max} - {min} > {largest}");
+            let placed: usize = waves.iter().map(|w| w.accounts.len()).sum();
+            proptest::prop_assert_eq!(placed, entries.len());
+            for e in &entries {
+                if let Some(owner) = entries.iter().find(|x| Some(&x.key) == e.owner.as_ref()) {
+                    proptest::prop_assert_eq!(&e.wave, &owner.wave);
+                }
+            }
+        }
+    }
 }
