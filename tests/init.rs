@@ -611,6 +611,9 @@ async fn init_never_overwrites_and_contacts_nothing_when_refusing() {
         std::fs::read_to_string(case.path("plan.toml")).unwrap(),
         "# mine\n"
     );
+    let nowhere = init(&case, &sim, "no/such/folder/plan.toml", &[]).await;
+    nowhere.assert_code(1);
+    assert!(nowhere.stderr.contains("does not exist"), "{nowhere:#?}");
     let s = sim.sim.stats();
     assert_eq!(calls(&s, "create_remote_root_transfer_session"), 0);
     // To stdout when no --out is given, the pin written as the destination's trust

@@ -111,10 +111,21 @@ impl Base {
             existing.check_new(path, &source.name, &source.host, source.kind.as_str())?;
             return Ok(Self::Into(existing));
         }
-        if let InitTarget::Out(path) = target
-            && path.exists()
-        {
-            return Err(InitError::Exists { path: path.clone() }.into());
+        if let InitTarget::Out(path) = target {
+            if path.exists() {
+                return Err(InitError::Exists { path: path.clone() }.into());
+            }
+            // Before a session is opened, not after the analysis was read.
+            let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+            if let Some(dir) = dir.filter(|d| !d.is_dir()) {
+                return Err(MigrationError::Write {
+                    path: path.clone(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        format!("the folder {} does not exist", dir.display()),
+                    ),
+                });
+            }
         }
         let dest = request
             .destination
