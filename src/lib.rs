@@ -30,6 +30,7 @@ macro_rules! putln {
 pub mod apply;
 pub mod cli;
 pub mod domain;
+pub mod init;
 pub mod journal;
 pub mod manifest;
 pub mod migration;

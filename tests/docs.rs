@@ -275,3 +275,25 @@ fn the_ci_recipes_parse_and_use_only_real_commands_and_flags() {
         "docs/ci.md should show the marker {marker}"
     );
 }
+
+#[test]
+fn the_init_page_uses_only_real_commands_and_flags() {
+    let doc = read_doc("init.md");
+    let shell: String = doc
+        .split("```sh\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .collect();
+    let lines = command_lines(&shell);
+    let mut inits = 0;
+    for argv in &lines {
+        match check_command(argv) {
+            Ok(name) => inits += usize::from(name == "init"),
+            Err(e) => panic!("docs/init.md: {e}"),
+        }
+    }
+    assert!(
+        inits >= 3,
+        "docs/init.md should show init, --waves and --into: {lines:?}"
+    );
+}

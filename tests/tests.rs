@@ -14,6 +14,7 @@ mod enqueue;
 mod faults;
 mod guide_states;
 mod hostile;
+mod init;
 mod journal;
 mod live_schema;
 mod log_layouts;

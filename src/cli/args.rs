@@ -57,6 +57,19 @@ impl GlobalArgs {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write a manifest from the servers: every feature list, package and account of
+    /// the source, as its analysis lists them.
+    ///
+    /// Opens one transfer session on the destination to read the source's analysis and
+    /// discards it (no password stays on the destination). Items the destination
+    /// already has, or that something there is in the way of, are written commented
+    /// out with why, so `plan` of the result shows every written item as `transfer`.
+    /// Secrets are written as environment references, never as values.
+    ///
+    /// Example: whm-migrate init --url https://new1.example.com:2087 --token-env WHM_API_TOKEN --source old1.example.com --password-env OLD1_ROOT_PASSWORD --waves 3 --out plan.toml
+    ///
+    /// Example: whm-migrate init --into plan.toml --source old2.example.com --password-env OLD2_ROOT_PASSWORD
+    Init(InitArgs),
     /// Check a manifest: syntax, keys, types and transfer-module rules.
     ///
     /// Example: whm-migrate validate plan.toml --format json
@@ -180,6 +193,66 @@ pub enum DiagnosticsFormat {
     Text,
     /// A JSON list, for CI annotations.
     Json,
+}
+
+/// `init` options.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The destination's WHM URL (e.g. https://new1.example.com:2087).
+    #[arg(long, required_unless_present = "into", conflicts_with = "into")]
+    pub url: Option<String>,
+    /// The environment variable holding the destination's API token.
+    #[arg(
+        long,
+        value_name = "VAR",
+        required_unless_present = "into",
+        conflicts_with = "into"
+    )]
+    pub token_env: Option<String>,
+    /// Trust exactly the destination certificate with this SHA-256 fingerprint.
+    #[arg(long, value_name = "FP", conflicts_with_all = ["ca_file", "into"])]
+    pub pin_sha256: Option<String>,
+    /// Trust the destination certificate (or its CA) in this PEM file.
+    #[arg(long, value_name = "FILE", conflicts_with = "into")]
+    pub ca_file: Option<PathBuf>,
+    /// The source server's host name or IP.
+    #[arg(long, value_name = "HOST")]
+    pub source: String,
+    /// The manifest's name for the source (default: the host's first label).
+    #[arg(long, value_name = "NAME")]
+    pub source_name: Option<String>,
+    /// Root login (an analysis lists everything) or one cPanel account's own password.
+    #[arg(long, value_enum, default_value_t)]
+    pub kind: InitKind,
+    /// The login user on the source (root sources; default root), or the cPanel
+    /// account (user sources, required).
+    #[arg(long)]
+    pub user: Option<String>,
+    /// The environment variable holding the source password.
+    #[arg(long, value_name = "VAR")]
+    pub password_env: String,
+    /// The migration's name (default: SOURCE-to-DESTINATION).
+    #[arg(long, conflicts_with = "into")]
+    pub name: Option<String>,
+    /// Spread the accounts over N waves balanced by bytes (a reseller with its accounts).
+    #[arg(long, value_name = "N")]
+    pub waves: Option<u32>,
+    /// Write the manifest to this new file (never overwritten) instead of stdout.
+    #[arg(long, value_name = "FILE", conflicts_with = "into")]
+    pub out: Option<PathBuf>,
+    /// Add the source to this existing manifest, keeping the rest of it byte for byte.
+    #[arg(long, value_name = "MANIFEST")]
+    pub into: Option<PathBuf>,
+}
+
+/// The kind of source `init` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum InitKind {
+    /// Root (or sudo) login: the analysis lists every item.
+    #[default]
+    Root,
+    /// One cPanel account's own password: no analysis, that account only.
+    User,
 }
 
 /// `validate` options.

@@ -33,6 +33,9 @@ pub enum SecretScope {
     All,
     /// Only the destination's token (status, control, schemas).
     Destination,
+    /// The destination's token and the credentials of the source at this index
+    /// (`init --into`, which reads only the source it adds).
+    DestinationAndSource(usize),
 }
 pub use model::{
     Account, AccountDefaults, BackendKind, CommTransport, Defaults, Destination, EscalationMethod,
@@ -220,10 +223,14 @@ impl Manifest {
             resolve(token, "destination.token".to_owned());
         }
         let sources = match scope {
-            SecretScope::All => self.sources.len(),
-            SecretScope::Destination => 0,
+            SecretScope::All => 0..self.sources.len(),
+            SecretScope::Destination => 0..0,
+            SecretScope::DestinationAndSource(i) => i..i + 1,
         };
-        for (i, source) in self.sources.iter_mut().enumerate().take(sources) {
+        for (i, source) in self.sources.iter_mut().enumerate() {
+            if !sources.contains(&i) {
+                continue;
+            }
             for (key, secret) in [
                 ("password", &mut source.password),
                 ("root_password", &mut source.root_password),

@@ -182,6 +182,10 @@ pub enum MigrationError {
         help("run `verify` without --http to check the accounts alone")
     )]
     SiteFetch(String),
+    /// `init` refused or could not read what it was given.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Init(#[from] crate::init::InitError),
     /// A file could not be written.
     #[error("cannot write {}: {source}", path.display())]
     #[diagnostic(code(migration::write))]

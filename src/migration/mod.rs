@@ -8,10 +8,12 @@
 //! line implements with its printer.
 
 mod adopt;
+mod analysis_session;
 mod applying;
 mod cleanup;
 mod control;
 mod error;
+mod initializing;
 mod planning;
 pub mod process;
 mod rehearsing;
@@ -27,6 +29,7 @@ pub use applying::{ApplyOptions, ApplyOutcome, Interrupted, rerun_args};
 pub use cleanup::{Cleaned, CleanupOptions, Discarded};
 pub use control::{Action, Controlled, LogLine};
 pub use error::MigrationError;
+pub use initializing::{InitTarget, Initialized, init};
 pub use planning::{PlanScope, Planned, load_target, save_junit, save_plan};
 pub use rehearsing::{Prepared, RehearseOptions, Rehearsed};
 pub use report::apply_report;
@@ -116,7 +119,18 @@ impl Migration {
         options: OpenOptions<'_>,
         notify: &dyn Notify,
     ) -> Result<Self, MigrationError> {
-        let mut manifest = load_manifest(path, notify)?;
+        let manifest = load_manifest(path, notify)?;
+        Self::open_loaded(manifest, path, options, notify).await
+    }
+
+    /// Like [`Migration::open`] for a manifest already in memory (`init`'s, before it
+    /// is written): `path` is where it is or will be.
+    pub async fn open_loaded(
+        mut manifest: Manifest,
+        path: &Path,
+        options: OpenOptions<'_>,
+        notify: &dyn Notify,
+    ) -> Result<Self, MigrationError> {
         manifest
             .resolve_secrets(options.secrets)
             .map_err(MigrationError::Manifest)?;

@@ -3,18 +3,14 @@
 //! `get_featurelists` once; per root source, a session opened only to read its
 //! analysis (create, retrieve, abort); per session that restored items, its master log.
 //!
-//! The analysis session is journalled the way `plan` journals its sessions (the create
-//! is marked before the call, so a crash leaves a trace `status` reports) but never as
-//! the source's current session: it goes straight to the previous sessions and is
-//! discarded once read, so no password stays on the destination.
+//! The analysis session is opened, journalled and discarded by `analysis_session`
+//! (shared with `init`), so no password stays on the destination.
 //!
 //! With `--http` the sites are fetched too, from both servers' web ports: requests to
 //! the sites, none to WHM.
 
-use crate::domain::{
-    AccountQuery, PackageFilter, RemoteAnalysis, RootSessionRequest, SessionState,
-};
-use crate::journal::{Retired, SessionRecord, now, write_atomic};
+use crate::domain::{AccountQuery, PackageFilter, RootSessionRequest};
+use crate::journal::write_atomic;
 use crate::migration::settings::{self, Credentials};
 use crate::migration::{Migration, MigrationError, Notify, OpenOptions};
 use crate::modules::ModuleCatalog;
@@ -199,7 +195,10 @@ impl Migration {
             .any(|i| i.is_account() && i.problems.is_empty());
         match (source.kind, request) {
             (SessionKind::Root, Some(request)) if has_accounts => {
-                facts.analysis = Some(self.read_analysis(&source.name, request, notify).await?);
+                facts.analysis = Some(
+                    self.read_analysis(&source.name, request, "verify", notify)
+                        .await?,
+                );
             }
             (SessionKind::User, _) => {
                 facts.no_analysis = Some(
@@ -210,85 +209,6 @@ impl Migration {
         }
         self.read_restore_logs(source, &mut facts).await;
         Ok(facts)
-    }
-
-    /// Opens a root session, reads its analysis and discards the session.
-    async fn read_analysis(
-        &self,
-        name: &str,
-        request: &RootSessionRequest,
-        notify: &dyn Notify,
-    ) -> Result<RemoteAnalysis, MigrationError> {
-        self.journal.commit(|j| {
-            j.sources
-                .entry(name.to_owned())
-                .or_default()
-                .begin_create(now());
-        })?;
-        let created = self
-            .client()
-            .create_remote_root_transfer_session(request)
-            .await;
-        let id = match created {
-            Ok(c) => c.transfer_session_id,
-            Err(e) => {
-                if e.server_did_not_act() {
-                    self.journal.commit(|j| {
-                        j.sources
-                            .entry(name.to_owned())
-                            .or_default()
-                            .forget_create();
-                    })?;
-                }
-                return Err(e.into());
-            }
-        };
-        self.journal.commit(|j| {
-            let entry = j.sources.entry(name.to_owned()).or_default();
-            let record = SessionRecord::new(&id, "verify", SessionState::Pending);
-            entry.previous_sessions.push(record);
-            entry.create_started = None;
-        })?;
-        let analysis = self
-            .client()
-            .retrieve_transfer_session_remote_analysis(&id)
-            .await;
-        self.discard_analysis_session(name, &id, notify).await?;
-        Ok(analysis?)
-    }
-
-    /// Aborts the analysis session and records it as discarded; a failed abort is told,
-    /// with what to do, and leaves the session recorded as PENDING.
-    async fn discard_analysis_session(
-        &self,
-        name: &str,
-        id: &str,
-        notify: &dyn Notify,
-    ) -> Result<(), MigrationError> {
-        if let Err(e) = self.client().abort_transfer_session(id).await {
-            notify.warn(&format!(
-                "{name}: cannot discard the analysis session {id}: {e}; abort it in WHM » Transfers » Review Transfers and Restores"
-            ));
-            return Ok(());
-        }
-        let state = self
-            .client()
-            .get_transfer_session_state(id)
-            .await
-            .unwrap_or(SessionState::Aborted);
-        self.journal.commit(|j| {
-            let entry = j.sources.entry(name.to_owned()).or_default();
-            if let Some(r) = entry
-                .previous_sessions
-                .iter_mut()
-                .rev()
-                .find(|r| r.id == id)
-            {
-                r.state = state;
-                r.retired = Some(Retired::Discarded);
-            }
-        })?;
-        Ok(())
     }
 
     /// Reads the master log of each session the journal says restored one of the

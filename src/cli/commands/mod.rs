@@ -5,6 +5,7 @@ pub mod adopt;
 pub mod apply;
 pub mod cleanup;
 pub mod control;
+pub mod init;
 pub mod plan;
 pub mod rehearse;
 pub mod schema;
@@ -23,6 +24,7 @@ use crate::migration::Action;
 pub async fn run(printer: &Printer, cli: &Cli) -> CommandResult {
     let global = &cli.global;
     match &cli.command {
+        Command::Init(a) => init::run(printer, global, a).await,
         Command::Validate(a) => validate::run(printer, global, a).await,
         Command::Plan(a) => plan::run(printer, global, a).await,
         Command::Apply(a) => apply::run(printer, global, a).await,
