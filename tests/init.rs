@@ -44,6 +44,8 @@ fn account(i: usize) -> SourceAccount {
         warnings: Vec::new(),
         addon_domains: Vec::new(),
         restore_loses: Default::default(),
+        site: Default::default(),
+        mailboxes: Vec::new(),
     }
 }
 
@@ -93,6 +95,8 @@ fn big_world() -> World {
             startdate: 0,
             addon_domains: Vec::new(),
             unmapped_domains: Vec::new(),
+            mailboxes: Vec::new(),
+            site: None,
         });
     }
     world.sources.insert(HOST.to_owned(), source);
