@@ -10,6 +10,7 @@
 
 pub mod entries;
 pub mod into;
+pub mod report;
 pub mod text;
 pub mod waves;
 
