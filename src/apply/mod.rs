@@ -3,6 +3,7 @@
 pub mod enqueue;
 pub mod eta;
 pub mod execute;
+pub mod forecast;
 pub mod logfeed;
 pub mod monitor;
 pub mod poll;
