@@ -58,7 +58,7 @@ mod summary_tests;
 #[cfg(test)]
 mod testlog;
 
-pub use event::{ItemChange, ProgressEvent, SourceTotals};
+pub use event::{ItemChange, ProgressEvent, SourceTotals, Tally};
 pub use junit::{escape_xml, write_junit};
 pub use progress::{Clock, Progress, ProgressMode, Sink};
 pub use summary::{

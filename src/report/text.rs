@@ -40,6 +40,17 @@ fn write_source(out: &mut String, s: &SourceReport) {
         (None, None) => String::new(),
     };
     putln!(out, "{}{session}: {}", s.source, counts_phrase(&s.counts()));
+    if let Some(ran) = s.duration {
+        match s.estimate {
+            Some(estimate) => putln!(
+                out,
+                "  ran {} (estimated {} at the start)",
+                duration(ran),
+                duration(estimate)
+            ),
+            None => putln!(out, "  ran {}", duration(ran)),
+        }
+    }
     if let Some(error) = &s.error {
         putln!(out, "  ERROR: {}", first_line(error));
     }
