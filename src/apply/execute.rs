@@ -9,6 +9,7 @@ use crate::apply::ApplyError;
 use crate::apply::enqueue::{
     Enqueued, Target, enqueue_items, enqueue_slots, record, start_session,
 };
+use crate::apply::expected::Recording;
 use crate::apply::forecast::SessionShape;
 use crate::apply::monitor::{Followed, Watcher, follow};
 use crate::apply::poll::PollPolicy;
@@ -259,16 +260,23 @@ impl SourceJob<'_> {
         let since = started.unwrap_or_else(std::time::Instant::now);
         watcher.started(session, &keys, run.estimate);
         let shape = self.shape();
+        let mut recording = Recording {
+            inner: watcher,
+            journal: self.cx.journal,
+            source: &self.source.name,
+            session,
+            recorded: None,
+        };
         let followed = follow(
             self.cx.client,
             session,
             &keys,
             self.cx.policy,
             shape,
-            watcher,
+            &mut recording,
         )
         .await?;
-        watcher.finished(&followed.state);
+        recording.finished(&followed.state);
         run.took = Some(since.elapsed());
         // One change, so the end costs one save of the journal.
         let measured = started

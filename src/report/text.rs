@@ -32,6 +32,14 @@ fn counts_phrase(c: &OutcomeCounts) -> String {
     )
 }
 
+/// `ran 11m23s (estimated 10m00s at the start)`.
+fn ran_phrase(ran: std::time::Duration, estimate: Option<std::time::Duration>) -> String {
+    let estimate = estimate
+        .map(|e| format!(" (estimated {} at the start)", duration(e)))
+        .unwrap_or_default();
+    format!("ran {}{estimate}", duration(ran))
+}
+
 fn write_source(out: &mut String, s: &SourceReport) {
     let session = match (&s.session_id, &s.final_state) {
         (Some(id), Some(state)) => format!(" (session {id}, {state})"),
@@ -41,15 +49,7 @@ fn write_source(out: &mut String, s: &SourceReport) {
     };
     putln!(out, "{}{session}: {}", s.source, counts_phrase(&s.counts()));
     if let Some(ran) = s.duration {
-        match s.estimate {
-            Some(estimate) => putln!(
-                out,
-                "  ran {} (estimated {} at the start)",
-                duration(ran),
-                duration(estimate)
-            ),
-            None => putln!(out, "  ran {}", duration(ran)),
-        }
+        putln!(out, "  {}", ran_phrase(ran, s.estimate));
     }
     if let Some(error) = &s.error {
         putln!(out, "  ERROR: {}", first_line(error));
