@@ -11,6 +11,7 @@ mod client_sim;
 mod crashloop;
 mod docs;
 mod enqueue;
+mod eta;
 mod faults;
 mod guide_states;
 mod hostile;

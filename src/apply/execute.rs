@@ -9,12 +9,16 @@ use crate::apply::ApplyError;
 use crate::apply::enqueue::{
     Enqueued, Target, enqueue_items, enqueue_slots, record, start_session,
 };
+use crate::apply::expected::Recording;
+use crate::apply::forecast::SessionShape;
 use crate::apply::monitor::{Followed, Watcher, follow};
 use crate::apply::poll::PollPolicy;
 use crate::domain::{SessionState, UserSessionRequest};
 use crate::journal::{ItemStatus, JournalHandle, Retired, RunRecord, SessionRecord, now};
+use crate::plan::schedule::{Pools, session_jobs};
 use crate::plan::{
-    Action, Desired, DesiredItem, DesiredSource, ItemPlan, Plan, SessionKind, SourcePlan, queue_key,
+    Action, Desired, DesiredItem, DesiredSource, ItemPlan, Plan, SessionKind, SourcePlan,
+    Throughput, queue_key,
 };
 use crate::translog::{ItemKey, ItemState, SessionProgress};
 use crate::whm::WhmClient;
@@ -48,6 +52,11 @@ pub struct SourceRun {
     pub followed: Option<Followed>,
     /// The error that stopped this source, if any.
     pub error: Option<String>,
+    /// The plan's estimate of the session, when it gave one.
+    pub estimate: Option<std::time::Duration>,
+    /// How long the session ran: from this run's start of it (or from when following
+    /// an earlier run's session began) until its end was noticed.
+    pub took: Option<std::time::Duration>,
 }
 
 impl SourceRun {
@@ -61,6 +70,11 @@ impl SourceRun {
             resumed: false,
             followed: None,
             error: None,
+            estimate: plan
+                .estimate
+                .as_ref()
+                .map(|e| std::time::Duration::from_millis(e.duration_ms)),
+            took: None,
         }
     }
 }
@@ -103,6 +117,7 @@ pub async fn execute(
     }
     // The enqueue slots are shared by every source: they all land on one destination.
     let slots = &enqueue_slots();
+    let throughput = plan.estimate.as_ref().map(|e| e.throughput);
     let runs = desired.sources.iter().zip(&plan.sources).zip(watchers).map(
         |((source, source_plan), mut watcher)| async move {
             let user = users.iter().find(|u| u.name == source.name);
@@ -113,6 +128,7 @@ pub async fn execute(
                 source,
                 plan: source_plan,
                 user,
+                throughput,
             };
             if let Err(e) = job.run(watcher.as_mut(), &mut run).await {
                 run.error = Some(e.to_string());
@@ -149,6 +165,8 @@ struct SourceJob<'a> {
     source: &'a DesiredSource,
     plan: &'a SourcePlan,
     user: Option<&'a UserAccess>,
+    /// The throughput the plan's estimates assume.
+    throughput: Option<Throughput>,
 }
 
 impl SourceJob<'_> {
@@ -239,7 +257,27 @@ impl SourceJob<'_> {
     ) -> Result<(), ApplyError> {
         let keys = self.queued_keys(session);
         run.unconfirmed = self.unconfirmed_keys(session);
-        let followed = follow(self.cx.client, session, &keys, self.cx.policy, watcher).await?;
+        let since = started.unwrap_or_else(std::time::Instant::now);
+        watcher.started(session, &keys, run.estimate);
+        let shape = self.shape();
+        let mut recording = Recording {
+            inner: watcher,
+            journal: self.cx.journal,
+            source: &self.source.name,
+            session,
+            recorded: None,
+        };
+        let followed = follow(
+            self.cx.client,
+            session,
+            &keys,
+            self.cx.policy,
+            shape,
+            &mut recording,
+        )
+        .await?;
+        recording.finished(&followed.state);
+        run.took = Some(since.elapsed());
         // One change, so the end costs one save of the journal.
         let measured = started
             .filter(|_| followed.state == SessionState::Completed)
@@ -354,6 +392,24 @@ impl SourceJob<'_> {
             entry.create_started = None;
         })?;
         Ok(id)
+    }
+
+    /// The session as the plan scheduled it, for the live time-left estimate.
+    fn shape(&self) -> Option<SessionShape> {
+        let estimate = self.plan.estimate.as_ref()?;
+        let jobs = session_jobs(self.source, self.plan)
+            .into_iter()
+            .map(|(module, job)| (ItemKey::new(&module, &job.key), job))
+            .collect();
+        Some(SessionShape {
+            jobs,
+            pools: Pools {
+                transfer: estimate.transfer_threads.max(1),
+                restore: estimate.restore_threads.max(1),
+            },
+            throughput: self.throughput?,
+            estimate: Some(std::time::Duration::from_millis(estimate.duration_ms)),
+        })
     }
 
     /// Items the journal records as queued, unconfirmed in `session`.

@@ -3,6 +3,8 @@
 pub mod enqueue;
 pub mod eta;
 pub mod execute;
+pub mod expected;
+pub mod forecast;
 pub mod logfeed;
 pub mod monitor;
 pub mod poll;

@@ -5,6 +5,7 @@
 //! the end.
 
 use crate::apply::eta::{EndEstimate, Work};
+use crate::apply::forecast::{Forecast, SessionShape};
 use crate::apply::logfeed::{Fold, LogFollower};
 use crate::apply::poll::{LogSignals, PollPolicy, follow_state_with};
 use crate::domain::SessionState;
@@ -30,6 +31,13 @@ const LOG_FETCH_SPACING: u32 = 4;
 /// The progress is shown at most this often (showing scans every item).
 const SHOW_EVERY: Duration = Duration::from_millis(100);
 
+/// The time left is passed on at least this often (bars count down by it).
+const TIME_LEFT_EVERY: Duration = Duration::from_secs(1);
+
+/// Between two log folds, the estimate is replayed again at most this often (the steps
+/// under way age; the replay scans every item).
+const REPLAY_EVERY: Duration = Duration::from_secs(5);
+
 /// How long to wait for the finished master log once the session has ended.
 const FINAL_LOG_WAIT: Duration = Duration::from_secs(120);
 
@@ -44,6 +52,14 @@ pub trait Watcher {
     /// The server answers log fetches only once the log is finished: per-item events
     /// will come at the end, so show session-level progress until then.
     fn logs_deferred(&mut self);
+    /// The session's expected time left (`None` while no estimate exists): on every
+    /// new fold and at least every second.
+    fn time_left(&mut self, _left: Option<Duration>) {}
+    /// Following `session` (holding `planned` items) begins; `estimate` is the plan's
+    /// for the whole session.
+    fn started(&mut self, _session: &str, _planned: &[ItemKey], _estimate: Option<Duration>) {}
+    /// Following the session ended in `state`.
+    fn finished(&mut self, _state: &SessionState) {}
 }
 
 /// What following a session found.
@@ -104,12 +120,14 @@ impl Fold for &Shared {
     }
 }
 
-/// Follows `session` until it ends, reporting to `watcher`.
+/// Follows `session` until it ends, reporting to `watcher`; with the plan's `shape` of
+/// the session, with the time left.
 pub async fn follow(
     client: &WhmClient,
     session: &str,
     planned: &[ItemKey],
     policy: PollPolicy,
+    shape: Option<SessionShape>,
     watcher: &mut dyn Watcher,
 ) -> Result<Followed, WhmError> {
     let shared = Arc::new(Shared {
@@ -137,7 +155,8 @@ pub async fn follow(
         let _ = state_tx.send(s.clone());
     });
     tokio::pin!(poll);
-    let mut showing = Showing::new(&shared, &signals);
+    let mut showing = Showing::new(&shared, &signals, shape);
+    showing.tick(watcher);
     let final_state = loop {
         tokio::select! {
             result = &mut poll => break result,
@@ -147,6 +166,7 @@ pub async fn follow(
             () = tokio::time::sleep_until(showing.next_showing().into()), if showing.unshown => {
                 showing.show(watcher);
             }
+            () = tokio::time::sleep_until(showing.next_tick.into()) => showing.tick(watcher),
         }
     };
     while let Ok(state) = state_rx.try_recv() {
@@ -205,6 +225,13 @@ struct Showing<'a> {
     signals: &'a LogSignals,
     told: Told,
     eta: EndEstimate,
+    /// The live time-left estimate, when the plan gave the session's shape.
+    forecast: Option<Forecast>,
+    /// The end it last gave, and when it was replayed.
+    end: Option<Instant>,
+    replayed_at: Instant,
+    /// When the time left is passed on next.
+    next_tick: Instant,
     /// Showing scans every item; at most every SHOW_EVERY, however often the fold moves.
     shown_at: Instant,
     /// The fold changed since it was last shown.
@@ -212,12 +239,17 @@ struct Showing<'a> {
 }
 
 impl<'a> Showing<'a> {
-    fn new(shared: &'a Shared, signals: &'a LogSignals) -> Self {
+    fn new(shared: &'a Shared, signals: &'a LogSignals, shape: Option<SessionShape>) -> Self {
+        let now = Instant::now();
         Self {
             shared,
             signals,
             told: Told::default(),
             eta: EndEstimate::new(),
+            forecast: shape.map(|shape| Forecast::new(shape, now)),
+            end: None,
+            replayed_at: now,
+            next_tick: now,
             shown_at: Instant::now(),
             unshown: false,
         }
@@ -241,6 +273,31 @@ impl<'a> Showing<'a> {
     fn show(&mut self, watcher: &mut dyn Watcher) {
         show(self.shared, self.signals, &mut self.eta, watcher);
         (self.shown_at, self.unshown) = (Instant::now(), false);
+        if let Some(forecast) = &mut self.forecast {
+            let as_of = *self
+                .shared
+                .as_of
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            forecast.observe(as_of, &self.shared.lock());
+            self.replayed_at = Instant::now();
+            self.end = forecast.end(self.replayed_at);
+        }
+        self.tick(watcher);
+    }
+
+    /// Passes on the time left: the last replay's end, replayed again when it is
+    /// [`REPLAY_EVERY`] old.
+    fn tick(&mut self, watcher: &mut dyn Watcher) {
+        let now = Instant::now();
+        if let Some(forecast) = &self.forecast
+            && (self.end.is_none() || now >= self.replayed_at + REPLAY_EVERY)
+        {
+            self.replayed_at = now;
+            self.end = forecast.end(now);
+        }
+        watcher.time_left(self.end.map(|end| end.saturating_duration_since(now)));
+        self.next_tick = now + TIME_LEFT_EVERY;
     }
 }
 

@@ -233,6 +233,10 @@ pub struct SessionRecord {
     /// Why it is no longer the source's current session (only in `previous_sessions`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retired: Option<Retired>,
+    /// When the apply following it expects it to end (RFC 3339, UTC): its live
+    /// estimate, for `status` in another process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_end: Option<String>,
 }
 
 /// Why a session was retired from being its source's current one.
@@ -343,6 +347,7 @@ impl SessionRecord {
             created_by: created_by.to_owned(),
             state,
             retired: None,
+            expected_end: None,
         }
     }
 }
@@ -591,6 +596,7 @@ mod tests {
             created_by: "plan".into(),
             state: crate::domain::SessionState::Pending,
             retired: None,
+            expected_end: None,
         });
         src.items.insert(
             "AccountRemoteRoot/bob".into(),

@@ -275,6 +275,11 @@ fn status_row(
                 .or_default() += 1;
         }
     }
+    let time_left_secs = crate::report::status::time_left(
+        state.as_ref(),
+        session.and_then(|s| s.expected_end.as_deref()),
+        chrono::Utc::now(),
+    );
     SourceStatus {
         source: source.to_owned(),
         session: session.map(|s| s.id.clone()),
@@ -285,5 +290,6 @@ fn status_row(
         unrecorded_sessions_started_at: record
             .map(crate::journal::SourceRecord::unrecorded)
             .unwrap_or_default(),
+        time_left_secs,
     }
 }

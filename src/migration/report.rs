@@ -80,6 +80,8 @@ fn followed_report(run: &SourceRun, planned: &[ItemKey], f: &Followed) -> Source
         planned,
         &f.progress,
     );
+    r.estimate = run.estimate;
+    r.duration = run.took;
     for (key, excerpt) in &f.excerpts {
         r.attach_excerpt(key, excerpt);
     }

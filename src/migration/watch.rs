@@ -3,9 +3,9 @@
 use crate::apply::monitor::Watcher;
 use crate::domain::SessionState;
 use crate::report::Progress;
-use crate::translog::SessionProgress;
+use crate::translog::{ItemKey, SessionProgress};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Shows one source's session on the shared progress display.
 pub struct SourceWatcher {
@@ -53,5 +53,19 @@ impl Watcher for SourceWatcher {
         );
         self.progress
             .session_level(&self.source, self.started.elapsed());
+    }
+
+    fn time_left(&mut self, left: Option<Duration>) {
+        self.progress.time_left(&self.source, left);
+    }
+
+    fn started(&mut self, session: &str, planned: &[ItemKey], estimate: Option<Duration>) {
+        self.started = Instant::now();
+        self.progress
+            .source_started(&self.source, session, planned, estimate);
+    }
+
+    fn finished(&mut self, state: &SessionState) {
+        self.progress.source_finished(&self.source, state);
     }
 }

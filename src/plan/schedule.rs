@@ -127,6 +127,24 @@ impl Throughput {
     }
 }
 
+/// How long each step of an item takes, in microseconds: the plan's [`Throughput`], or
+/// what a running session has shown so far (`apply`'s live estimate).
+pub trait StepCost {
+    /// One TRANSFER step over `size` bytes.
+    fn transfer_us(&self, size: u64) -> u64;
+    /// One RESTORE step over `size` bytes.
+    fn restore_us(&self, size: u64) -> u64;
+}
+
+impl StepCost for Throughput {
+    fn transfer_us(&self, size: u64) -> u64 {
+        Throughput::transfer_us(self, size)
+    }
+    fn restore_us(&self, size: u64) -> u64 {
+        Throughput::restore_us(self, size)
+    }
+}
+
 /// One queued item, as the server's scheduler sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
@@ -173,7 +191,7 @@ pub fn estimate_ms(jobs: &[Job], pools: Pools, throughput: &Throughput) -> u64 {
 /// `0` is TRANSFER, `1` RESTORE.
 struct Replay<'a> {
     jobs: &'a [Job],
-    throughput: &'a Throughput,
+    throughput: &'a dyn StepCost,
     /// Job indexes in the server's order of preference: (type, priority, key).
     order: Vec<usize>,
     /// Each job's position in `order`.
@@ -188,6 +206,9 @@ struct Replay<'a> {
     ready: [BTreeSet<(u64, usize)>; 2],
     transferred: Vec<bool>,
     restored: Vec<bool>,
+    /// Jobs whose step began, per queue: a job is handed out once per step, whatever
+    /// order a resumed replay's finished steps come in.
+    began: [Vec<bool>; 2],
     /// Idle workers per queue.
     free: [u32; 2],
     /// Steps under way: (when it ends, queue, job), the first to end on top.
@@ -196,7 +217,7 @@ struct Replay<'a> {
 }
 
 impl<'a> Replay<'a> {
-    fn new(jobs: &'a [Job], pools: Pools, throughput: &'a Throughput) -> Self {
+    fn new(jobs: &'a [Job], pools: Pools, throughput: &'a dyn StepCost) -> Self {
         let mut order: Vec<usize> = (0..jobs.len()).collect();
         order.sort_by(|&a, &b| {
             let (x, y) = (&jobs[a], &jobs[b]);
@@ -230,6 +251,7 @@ impl<'a> Replay<'a> {
             ready,
             transferred: vec![false; jobs.len()],
             restored: vec![false; jobs.len()],
+            began: [vec![false; jobs.len()], vec![false; jobs.len()]],
             free: [pools.transfer, pools.restore],
             running: BinaryHeap::new(),
             now: 0,
@@ -251,6 +273,9 @@ impl<'a> Replay<'a> {
                 }
                 self.ready[q].remove(&(ty, r));
                 let i = self.order[r];
+                if std::mem::replace(&mut self.began[q][i], true) {
+                    continue;
+                }
                 let took = match queue {
                     Queue::Transfer => self.throughput.transfer_us(self.jobs[i].size),
                     Queue::Restore => self.throughput.restore_us(self.jobs[i].size),
@@ -628,6 +653,10 @@ fn chain_of(
     memo[i] = Some(chain);
     chain
 }
+
+#[path = "schedule_resume.rs"]
+mod resume;
+pub use resume::{JobState, remaining_ms, session_jobs};
 
 #[cfg(test)]
 #[path = "schedule_tests.rs"]

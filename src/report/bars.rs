@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::event::{ItemChange, ProgressEvent, SourceTotals};
-use super::format::{bytes, duration};
+use super::format::{bytes, duration, left_short};
 use super::plain;
 use super::progress::{Render, Sink};
 use crate::domain;
@@ -27,6 +27,7 @@ use crate::translog::{ItemKey, ItemState};
 
 const SOURCE_TEMPLATE: &str = "{spinner} {prefix} [{bar:30}] {pos}/{len} items  {msg}";
 const ITEM_TEMPLATE: &str = "  {spinner} {prefix}: {msg}";
+const ALL_TEMPLATE: &str = "{spinner} all sources: {msg}";
 const TICK: Duration = Duration::from_millis(120);
 
 /// One source's bars.
@@ -37,6 +38,8 @@ struct SourceBars {
     state: Option<domain::SessionState>,
     totals: Option<SourceTotals>,
     level: Option<String>,
+    /// The session's expected time left.
+    left: Option<Duration>,
 }
 
 /// Draws bars with indicatif and prints lines above them to a sink.
@@ -44,6 +47,9 @@ pub(crate) struct BarsRenderer {
     multi: MultiProgress,
     sink: Sink,
     sources: HashMap<String, SourceBars>,
+    /// The overall line above the sources' bars: items over every source, and the
+    /// longest time left.
+    all: Option<ProgressBar>,
 }
 
 impl BarsRenderer {
@@ -62,6 +68,7 @@ impl BarsRenderer {
             multi: MultiProgress::with_draw_target(target),
             sink,
             sources: HashMap::new(),
+            all: None,
         }
     }
 
@@ -102,6 +109,7 @@ impl BarsRenderer {
                     state: None,
                     totals: None,
                     level: None,
+                    left: None,
                 },
             );
         }
@@ -142,7 +150,7 @@ impl BarsRenderer {
             (None, false) => {}
         }
         if change.state.is_finished() {
-            self.print(&format!("{source} {}: {}", change.label(), change.phrase()));
+            self.print(&format!("{source} {}", change.line()));
         }
     }
 
@@ -167,7 +175,35 @@ impl BarsRenderer {
         if let Some(level) = &bars.level {
             parts.push(level.clone());
         }
+        if let Some(left) = bars.left {
+            parts.push(left_short(left));
+        }
         bars.overall.set_message(parts.join(" · "));
+    }
+
+    /// The overall line: items finished over every source, and the longest time left.
+    fn refresh_all(&mut self, overall: Option<Duration>) {
+        if self.all.is_none() {
+            let bar = self.multi.insert(
+                0,
+                ProgressBar::new_spinner().with_style(Self::style(ALL_TEMPLATE)),
+            );
+            self.ticking(&bar);
+            self.all = Some(bar);
+        }
+        let (finished, total) = self
+            .sources
+            .values()
+            .filter_map(|b| b.totals)
+            .fold((0, 0), |(f, t), x| (f + x.finished(), t + x.total));
+        let mut message = format!("{finished}/{total} items");
+        if let Some(left) = overall {
+            message.push_str(" · ");
+            message.push_str(&left_short(left));
+        }
+        if let Some(all) = &self.all {
+            all.set_message(message);
+        }
     }
 
     fn clear(&mut self) {
@@ -176,6 +212,9 @@ impl BarsRenderer {
                 bar.finish_and_clear();
             }
             bars.overall.finish_and_clear();
+        }
+        if let Some(all) = self.all.take() {
+            all.finish_and_clear();
         }
         // Progress is best-effort: a closed or full terminal must not stop the migration.
         let _ = self.multi.clear();
@@ -201,11 +240,18 @@ impl Render for BarsRenderer {
                 }
             }
             ProgressEvent::Item(change) => self.item(source, change),
-            ProgressEvent::Totals(totals) => {
+            ProgressEvent::Totals { totals, left } => {
                 let bars = self.source(source);
                 bars.totals = Some(*totals);
                 bars.level = None;
+                bars.left = *left;
                 Self::refresh(bars);
+            }
+            ProgressEvent::TimeLeft { tally, overall, .. } => {
+                let bars = self.source(source);
+                bars.left = tally.left;
+                Self::refresh(bars);
+                self.refresh_all(*overall);
             }
             ProgressEvent::Note(_) => {
                 if let Some(line) = plain::line(source, event) {
@@ -325,6 +371,7 @@ mod tests {
             &ProgressEvent::SourceStarted {
                 session_id: "s".into(),
                 planned: planned().len(),
+                estimate: Some(std::time::Duration::from_secs(600)),
             },
         );
         bars.event(
@@ -337,12 +384,36 @@ mod tests {
                 bars.event(t, "old1", &ProgressEvent::Item(ItemChange::of(key, item)));
             }
             let totals = SourceTotals::of(&fold, planned().len());
-            bars.event(t, "old1", &ProgressEvent::Totals(totals));
+            bars.event(
+                t,
+                "old1",
+                &ProgressEvent::Totals {
+                    totals,
+                    left: Some(std::time::Duration::from_secs(720)),
+                },
+            );
         }
         assert!(
             bars.sources["old1"].items.is_empty(),
             "finished items leave no line"
         );
+        bars.event(
+            t,
+            "old1",
+            &ProgressEvent::TimeLeft {
+                tally: crate::report::Tally {
+                    finished: 3,
+                    total: 4,
+                    left: Some(std::time::Duration::from_secs(690)),
+                },
+                in_progress: 0,
+                overall: Some(std::time::Duration::from_secs(3_700)),
+            },
+        );
+        let old1 = bars.sources["old1"].overall.message();
+        assert!(old1.ends_with("~12m left"), "{old1}");
+        let all = bars.all.as_ref().map(indicatif::ProgressBar::message);
+        assert_eq!(all.as_deref(), Some("3/4 items · ~1h02m left"));
         bars.event(
             t,
             "old2",

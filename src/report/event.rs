@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::format::{bytes, counts_phrase, first_line, item_label, plural};
+use super::format::{bytes, counts_phrase, first_line, item_label, left_words, plural};
 use crate::domain;
 use crate::translog::{ItemCounts, ItemKey, ItemProgress, ItemState, Queue, SessionProgress};
 
@@ -26,6 +26,29 @@ pub struct ItemChange {
     pub failure: Option<String>,
     /// The step that failed, for `Failed`.
     pub failed_step: Option<Queue>,
+    /// For a finished item, where its source stands after it.
+    pub tally: Option<Tally>,
+}
+
+/// Where a source stands: items finished of all, and the time left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    /// Items finished in any way.
+    pub finished: usize,
+    /// All items.
+    pub total: usize,
+    /// The session's expected time left, when estimated.
+    pub left: Option<Duration>,
+}
+
+impl Tally {
+    /// `14/60, about 12 min left` (just `14/60` without an estimate).
+    pub fn phrase(&self) -> String {
+        match self.left {
+            Some(left) => format!("{}/{}, {}", self.finished, self.total, left_words(left)),
+            None => format!("{}/{}", self.finished, self.total),
+        }
+    }
 }
 
 impl ItemChange {
@@ -39,6 +62,15 @@ impl ItemChange {
             counts: progress.counts,
             failure: progress.failure.clone(),
             failed_step: progress.failed_step.clone(),
+            tally: None,
+        }
+    }
+
+    /// The line shown for the change: `bob: restored (14/60, about 12 min left)`.
+    pub fn line(&self) -> String {
+        match &self.tally {
+            Some(tally) => format!("{}: {} ({})", self.label(), self.phrase(), tally.phrase()),
+            None => format!("{}: {}", self.label(), self.phrase()),
         }
     }
 
@@ -166,13 +198,29 @@ pub enum ProgressEvent {
         session_id: String,
         /// How many items the plan put in it.
         planned: usize,
+        /// The plan's estimate of the session, when it gave one.
+        estimate: Option<Duration>,
     },
     /// The session's state changed.
     SessionState(domain::SessionState),
     /// An item changed state.
     Item(ItemChange),
     /// New totals after an update that changed something.
-    Totals(SourceTotals),
+    Totals {
+        /// The totals.
+        totals: SourceTotals,
+        /// The session's expected time left, when estimated.
+        left: Option<Duration>,
+    },
+    /// The time left, passed on at least every second while the session runs.
+    TimeLeft {
+        /// Where the source stands.
+        tally: Tally,
+        /// Items transferring, waiting for restore or restoring.
+        in_progress: usize,
+        /// The longest time left of every source still running.
+        overall: Option<Duration>,
+    },
     /// A free message from the executor.
     Note(String),
     /// Session-level progress while per-item events are unavailable.
@@ -208,6 +256,7 @@ mod tests {
             },
             failure: Some("\nno space left\ntrace".into()),
             failed_step: Some(Queue::Restore),
+            tally: None,
         }
     }
 

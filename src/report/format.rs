@@ -8,6 +8,31 @@ use crate::modules::ModuleKind;
 use crate::translog::ItemCounts;
 pub use crate::units::{bytes, duration};
 
+/// A time left in words, for plain lines: `less than a minute left`, `about 12 min
+/// left`, `about 2 h 05 min left`; rounded up to the minute (an estimate, not a clock).
+pub fn left_words(left: std::time::Duration) -> String {
+    let mins = left.as_secs().div_ceil(60);
+    match mins {
+        0 => "less than a minute left".to_owned(),
+        1..60 => format!("about {mins} min left"),
+        _ => format!("about {} h {:02} min left", mins / 60, mins % 60),
+    }
+}
+
+/// A time left for a bar: `~45s left`, `~12m left`, `~2h05m left`.
+pub fn left_short(left: std::time::Duration) -> String {
+    let secs = left.as_secs();
+    match secs {
+        0..60 => format!("~{secs}s left"),
+        60..3600 => format!("~{}m left", secs.div_ceil(60)),
+        _ => format!(
+            "~{}h{:02}m left",
+            secs / 3600,
+            (secs % 3600).div_ceil(60).min(59)
+        ),
+    }
+}
+
 /// How an item is named for people: accounts by user (`bob`, or `bob → bob2` when
 /// restored under another name), other modules by kind and name (`package pkg1`).
 pub fn item_label(module: &str, key: &str, local: Option<&str>) -> String {

@@ -152,6 +152,8 @@ impl SourceReport {
             session_id: session_id.map(str::to_owned),
             final_state,
             elapsed: None,
+            estimate: None,
+            duration: None,
             items,
             dangerous,
             altered,

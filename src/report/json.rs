@@ -74,16 +74,24 @@ fn item_fields(change: &ItemChange, fields: &mut Map<String, Value>) {
     }
 }
 
-/// The event as one JSON object: `type`, `time`, `source`, then its fields.
-pub(crate) fn to_json(time: DateTime<Utc>, source: &str, event: &ProgressEvent) -> Value {
+/// Whole seconds, or null.
+fn secs(d: Option<std::time::Duration>) -> Value {
+    json!(d.map(|d| d.as_secs()))
+}
+
+/// The event as one JSON object: `type`, `time`, `source`, then its fields; `None` for
+/// the time left passed on every second (`totals` carries it).
+pub(crate) fn to_json(time: DateTime<Utc>, source: &str, event: &ProgressEvent) -> Option<Value> {
     let mut fields = Map::new();
     let kind = match event {
         ProgressEvent::SourceStarted {
             session_id,
             planned,
+            estimate,
         } => {
             fields.insert("session_id".into(), json!(session_id));
             fields.insert("planned".into(), json!(planned));
+            fields.insert("estimate_secs".into(), secs(*estimate));
             "source_started"
         }
         ProgressEvent::SessionState(state) => {
@@ -94,10 +102,12 @@ pub(crate) fn to_json(time: DateTime<Utc>, source: &str, event: &ProgressEvent) 
             item_fields(change, &mut fields);
             "item"
         }
-        ProgressEvent::Totals(totals) => {
+        ProgressEvent::Totals { totals, left } => {
             fields.insert("totals".into(), json!(totals));
+            fields.insert("eta_secs".into(), secs(*left));
             "totals"
         }
+        ProgressEvent::TimeLeft { .. } => return None,
         ProgressEvent::Note(text) => {
             fields.insert("text".into(), json!(text));
             "note"
@@ -121,7 +131,7 @@ pub(crate) fn to_json(time: DateTime<Utc>, source: &str, event: &ProgressEvent) 
     object.insert("time".into(), json!(timestamp(time)));
     object.insert("source".into(), json!(source));
     object.extend(fields);
-    Value::Object(object)
+    Some(Value::Object(object))
 }
 
 impl Render for JsonRenderer {
@@ -131,7 +141,9 @@ impl Render for JsonRenderer {
         {
             return;
         }
-        self.write(&to_json(time, source, event));
+        if let Some(value) = to_json(time, source, event) {
+            self.write(&value);
+        }
     }
 
     fn finish(&mut self, time: DateTime<Utc>) {

@@ -23,10 +23,10 @@
 //!
 //! | `type` | further fields |
 //! |---|---|
-//! | `source_started` | `session_id`, `planned` (item count) |
+//! | `source_started` | `session_id`, `planned` (item count), `estimate_secs` (the plan's estimate of the session, or null) |
 //! | `session_state` | `state`: the WHM state name (`RUNNING`, `PAUSED`, any unknown name verbatim) |
 //! | `item` | `module`, `key`, `localuser` (only when it differs), `state` (`transferring`, `awaiting_restore`, `restoring`, `done`, `done_with_warnings`, `failed`), `size` (bytes, when known); once finished also `warnings`, `skipped`, `dangerous`, `altered`; when failed also `failure` and `failed_step` (`TRANSFER`/`RESTORE`, or null) |
-//! | `totals` | `totals`: `{total, done, done_with_warnings, failed, in_progress, bytes_done?, bytes_total?}`, after an update that changed them |
+//! | `totals` | `totals`: `{total, done, done_with_warnings, failed, in_progress, bytes_done?, bytes_total?}`, after an update that changed them; `eta_secs`: the seconds until the session is expected to end (live estimate, see docs/operations.md, "How long is left"), or null while none exists |
 //! | `note` | `text` |
 //! | `session_level` | `state` (or null), `elapsed_secs`; while per-item events are unavailable, at most every 5 minutes or on a state change |
 //! | `source_finished` | `state`, `totals` (as above, or null) |
@@ -58,7 +58,7 @@ mod summary_tests;
 #[cfg(test)]
 mod testlog;
 
-pub use event::{ItemChange, ProgressEvent, SourceTotals};
+pub use event::{ItemChange, ProgressEvent, SourceTotals, Tally};
 pub use junit::{escape_xml, write_junit};
 pub use progress::{Clock, Progress, ProgressMode, Sink};
 pub use summary::{

@@ -10,6 +10,7 @@
 //! waiting for a restore worker and new totals are not shown (the next line says it);
 //! session-level progress repeats at most every [`Heartbeat::INTERVAL`].
 
+use std::collections::HashMap;
 use std::io::Write as _;
 
 use chrono::{DateTime, Utc};
@@ -24,6 +25,9 @@ use crate::translog::ItemState;
 pub(crate) struct PlainRenderer {
     sink: Sink,
     heartbeat: Heartbeat,
+    /// When each source's last line was written: the time left is said when nothing
+    /// else was for [`Heartbeat::INTERVAL`], so a CI log never looks dead.
+    last_line: HashMap<String, DateTime<Utc>>,
 }
 
 impl PlainRenderer {
@@ -31,6 +35,23 @@ impl PlainRenderer {
         Self {
             sink,
             heartbeat: Heartbeat::default(),
+            last_line: HashMap::new(),
+        }
+    }
+
+    /// Whether `event` is drawn now: session-level progress and the time left are
+    /// rate-limited, everything else is.
+    fn due(&mut self, time: DateTime<Utc>, source: &str, event: &ProgressEvent) -> bool {
+        match event {
+            ProgressEvent::SessionLevel { state, elapsed } => {
+                self.heartbeat.due(source, state.as_ref(), *elapsed)
+            }
+            ProgressEvent::TimeLeft { .. } => {
+                let quiet = Heartbeat::INTERVAL.as_secs();
+                let last = *self.last_line.entry(source.to_owned()).or_insert(time);
+                (time - last).num_seconds() >= i64::try_from(quiet).unwrap_or(i64::MAX)
+            }
+            _ => true,
         }
     }
 }
@@ -41,18 +62,29 @@ pub(crate) fn line(source: &str, event: &ProgressEvent) -> Option<String> {
         ProgressEvent::SourceStarted {
             session_id,
             planned,
+            estimate,
         } => format!(
-            "{source}: following session {session_id} ({})",
-            super::format::plural(*planned as u64, "item", "items")
+            "{source}: following session {session_id} ({}{})",
+            super::format::plural(*planned as u64, "item", "items"),
+            estimate
+                .map(|e| format!(", planned to take {}", duration(e)))
+                .unwrap_or_default()
         ),
         ProgressEvent::SessionState(state) => format!("{source}: session {state}"),
         ProgressEvent::Item(change) => {
             if change.state == ItemState::AwaitingRestore {
                 return None;
             }
-            format!("{source} {}: {}", change.label(), change.phrase())
+            format!("{source} {}", change.line())
         }
-        ProgressEvent::Totals(_) => return None,
+        ProgressEvent::Totals { .. } => return None,
+        ProgressEvent::TimeLeft {
+            tally, in_progress, ..
+        } => format!(
+            "{source}: still running, {} in progress ({})",
+            super::format::plural(*in_progress as u64, "item", "items"),
+            tally.phrase()
+        ),
         ProgressEvent::Note(text) => format!("{source}: {text}"),
         ProgressEvent::SessionLevel { state, elapsed } => {
             let state = state.as_ref().map_or("state unknown", |s| s.name());
@@ -78,12 +110,11 @@ pub(crate) fn line(source: &str, event: &ProgressEvent) -> Option<String> {
 
 impl Render for PlainRenderer {
     fn event(&mut self, time: DateTime<Utc>, source: &str, event: &ProgressEvent) {
-        if let ProgressEvent::SessionLevel { state, elapsed } = event
-            && !self.heartbeat.due(source, state.as_ref(), *elapsed)
-        {
+        if !self.due(time, source, event) {
             return;
         }
         if let Some(line) = line(source, event) {
+            self.last_line.insert(source.to_owned(), time);
             // Progress is best-effort: a closed or full terminal must not stop the
             // migration.
             let _ = writeln!(self.sink, "{} {}", timestamp(time), for_terminal(&line));

@@ -14,7 +14,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::bars::BarsRenderer;
-use super::event::{ItemChange, ProgressEvent, SourceTotals};
+use super::event::{ItemChange, ProgressEvent, SourceTotals, Tally};
 use super::json::JsonRenderer;
 use super::plain::PlainRenderer;
 use crate::domain;
@@ -112,6 +112,20 @@ struct SourceView {
     planned: usize,
     state: Option<domain::SessionState>,
     totals: Option<SourceTotals>,
+    /// The session's expected time left, as last told; `None` once it ended.
+    left: Option<Duration>,
+    /// Following has ended.
+    ended: bool,
+}
+
+impl SourceView {
+    fn tally(&self) -> Tally {
+        Tally {
+            finished: self.totals.map_or(0, |t| t.finished()),
+            total: self.totals.map_or(self.planned, |t| t.total),
+            left: self.left,
+        }
+    }
 }
 
 struct Inner {
@@ -222,11 +236,20 @@ impl Progress {
         Drawing(self.inner.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// The executor began following `session_id` for `source`, holding `planned` items.
-    pub fn source_started(&self, source: &str, session_id: &str, planned: &[ItemKey]) {
+    /// The executor began following `session_id` for `source`, holding `planned` items,
+    /// which the plan expected to take `estimate`.
+    pub fn source_started(
+        &self,
+        source: &str,
+        session_id: &str,
+        planned: &[ItemKey],
+        estimate: Option<Duration>,
+    ) {
         let mut inner = self.lock();
         let view = inner.view(source);
         view.planned = planned.len();
+        view.left = estimate;
+        view.ended = false;
         for key in planned {
             view.shown.entry(key.clone()).or_insert(ItemState::Pending);
         }
@@ -235,6 +258,7 @@ impl Progress {
             &ProgressEvent::SourceStarted {
                 session_id: session_id.to_owned(),
                 planned: planned.len(),
+                estimate,
             },
         );
     }
@@ -284,12 +308,55 @@ impl Progress {
         let totals = SourceTotals::of(progress, view.planned);
         let totals_changed = view.totals != Some(totals);
         view.totals = Some(totals);
-        for change in changes {
+        let left = view.left;
+        // Each finished item's line counts up to the totals, in the order shown.
+        let mut finished = totals.finished()
+            - changes
+                .iter()
+                .filter(|c| c.state.is_finished())
+                .count()
+                .min(totals.finished());
+        for mut change in changes {
+            if change.state.is_finished() {
+                finished += 1;
+                change.tally = Some(Tally {
+                    finished,
+                    total: totals.total,
+                    left,
+                });
+            }
             inner.emit(source, &ProgressEvent::Item(change));
         }
         if totals_changed {
-            inner.emit(source, &ProgressEvent::Totals(totals));
+            inner.emit(source, &ProgressEvent::Totals { totals, left });
         }
+    }
+
+    /// `source`'s session is expected to end in `left` (`None`: no estimate yet); the
+    /// bars count down by it, plain mode says it when nothing else was said for a while.
+    pub fn time_left(&self, source: &str, left: Option<Duration>) {
+        let mut inner = self.lock();
+        let view = inner.view(source);
+        if view.ended {
+            return;
+        }
+        view.left = left;
+        let tally = view.tally();
+        let in_progress = view.totals.map_or(0, |t| t.in_progress);
+        let overall = inner
+            .sources
+            .values()
+            .filter(|v| !v.ended)
+            .filter_map(|v| v.left)
+            .max();
+        inner.emit(
+            source,
+            &ProgressEvent::TimeLeft {
+                tally,
+                in_progress,
+                overall,
+            },
+        );
     }
 
     /// A free message, e.g. `enqueued 3 items (1 already queued)`.
@@ -312,6 +379,8 @@ impl Progress {
         let mut inner = self.lock();
         let view = inner.view(source);
         view.state = Some(state.clone());
+        view.ended = true;
+        view.left = None;
         let totals = view.totals;
         inner.emit(
             source,

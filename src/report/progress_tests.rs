@@ -13,15 +13,22 @@ fn drive(mode: ProgressMode) -> String {
     let buf = SharedBuf::default();
     let progress = Progress::with_sink(mode, Box::new(buf.clone()), ticking_clock());
     let planned = planned();
-    progress.source_started("old1", "old1abc20261127010203wxyz", &planned);
+    progress.source_started(
+        "old1",
+        "old1abc20261127010203wxyz",
+        &planned,
+        Some(Duration::from_secs(600)),
+    );
     progress.note("old1", "enqueued 4 items (1 already queued)");
     progress.session_state("old1", &SessionState::Running);
     for (i, fold) in replay().iter().enumerate() {
         progress.update("old1", fold);
+        progress.time_left("old1", Some(Duration::from_secs(720 - 60 * i as u64)));
         // The state poll repeats itself; only changes are shown.
         progress.session_state("old1", &SessionState::Running);
         if i == 1 {
-            progress.source_started("old2", "old2def20261127010205abcd", &planned[..1]);
+            progress.source_started("old2", "old2def20261127010205abcd", &planned[..1], None);
+            progress.time_left("old2", None);
             progress.session_state("old2", &SessionState::Running);
             progress.note(
                 "old2",
@@ -93,7 +100,7 @@ fn dropping_a_display_without_finish_is_clean() {
     {
         let progress =
             Progress::with_sink(ProgressMode::Bars, Box::new(buf.clone()), ticking_clock());
-        progress.source_started("old1", "s1", &planned());
+        progress.source_started("old1", "s1", &planned(), None);
         progress.update("old1", &replay()[1]);
     }
     let buf2 = SharedBuf::default();
@@ -179,7 +186,7 @@ fn items_new_to_the_display_between_known_ones_are_shown_once_each_change() {
         ItemKey::new("AccountRemoteRoot", "b"),
         ItemKey::new("AccountRemoteRoot", "d"),
     ];
-    progress.source_started("old1", "s1", &planned);
+    progress.source_started("old1", "s1", &planned, None);
     let mut lines = vec![
         record("start-item", "TRANSFER", "c"),
         record("start-item", "TRANSFER", "e"),
@@ -201,4 +208,38 @@ fn items_new_to_the_display_between_known_ones_are_shown_once_each_change() {
     );
     assert_eq!(seen3, seen2, "an unchanged fold shows nothing");
     assert_eq!(shown(&buf, seen3), ["e awaiting_restore"]);
+}
+
+#[test]
+fn plain_mode_says_the_time_left_after_five_quiet_minutes_and_not_before() {
+    use chrono::Utc;
+    use std::sync::{Arc, Mutex};
+    let now = Arc::new(Mutex::new(super::testlog::start_time()));
+    let clock_now = now.clone();
+    let clock: super::progress::Clock = Box::new(move || *clock_now.lock().unwrap());
+    let advance = |secs: i64| *now.lock().unwrap() += chrono::Duration::seconds(secs);
+    let buf = SharedBuf::default();
+    let progress = Progress::with_sink(ProgressMode::Plain, Box::new(buf.clone()), clock);
+    progress.source_started("old1", "s1", &planned(), Some(Duration::from_secs(3_600)));
+    progress.update("old1", &replay()[1]);
+    let said = buf.text().lines().count();
+    // The time left is passed on every second; 299 s of it say nothing.
+    for left in (3_300..3_599).rev() {
+        advance(1);
+        progress.time_left("old1", Some(Duration::from_secs(left)));
+    }
+    assert_eq!(buf.text().lines().count(), said, "{}", buf.text());
+    advance(1);
+    progress.time_left("old1", Some(Duration::from_secs(720)));
+    let text = buf.text();
+    let last = text.lines().last().unwrap();
+    assert!(
+        last.ends_with("old1: still running, 2 items in progress (1/4, about 12 min left)"),
+        "{text}"
+    );
+    // The next one is five minutes after that line.
+    advance(1);
+    progress.time_left("old1", Some(Duration::from_secs(719)));
+    assert_eq!(buf.text().lines().count(), said + 1);
+    let _ = Utc::now;
 }

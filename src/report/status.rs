@@ -24,6 +24,22 @@ pub struct SourceStatus {
     pub waves: BTreeMap<String, BTreeMap<&'static str, usize>>,
     /// Session creations that may have left an unrecorded session.
     pub unrecorded_sessions_started_at: Vec<String>,
+    /// While an apply follows the running session: the seconds its live estimate
+    /// expects it still to run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_left_secs: Option<u64>,
+}
+
+/// The seconds left until `expected_end` (RFC 3339) at `now`, for a session in `state`
+/// that is still at work; 0 once the end is past.
+pub fn time_left(
+    state: Option<&LiveState>,
+    expected_end: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<u64> {
+    let at_work = matches!(state, Some(LiveState::Known(s)) if !s.is_terminal() && *s != SessionState::Paused && *s != SessionState::Pending);
+    let end = chrono::DateTime::parse_from_rfc3339(expected_end?).ok()?;
+    at_work.then(|| u64::try_from((end.to_utc() - now).num_seconds().max(0)).unwrap_or(0))
 }
 
 /// A session's state as the destination answered.
@@ -67,7 +83,7 @@ pub fn text(rows: &[SourceStatus]) -> String {
                 let items = counts(&row.items);
                 putln!(
                     out,
-                    "{source}: session {id} {} (created {}){}",
+                    "{source}: session {id} {} (created {}){}{}",
                     row.state
                         .as_ref()
                         .map_or_else(|| "?".to_owned(), ToString::to_string),
@@ -76,7 +92,13 @@ pub fn text(rows: &[SourceStatus]) -> String {
                         String::new()
                     } else {
                         format!(": {items}")
-                    }
+                    },
+                    row.time_left_secs
+                        .map(|s| format!(
+                            ", {}",
+                            super::format::left_words(std::time::Duration::from_secs(s))
+                        ))
+                        .unwrap_or_default()
                 );
             }
             None => {
@@ -99,4 +121,28 @@ fn counts(by_state: &BTreeMap<&str, usize>) -> String {
         .map(|(k, v)| format!("{v} {k}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{LiveState, time_left};
+    use crate::domain::SessionState;
+
+    #[test]
+    fn time_left_is_shown_only_for_a_session_at_work_and_never_below_zero() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-06T20:00:00Z")
+            .unwrap()
+            .to_utc();
+        let running = LiveState::Known(SessionState::Running);
+        let end = Some("2026-12-06T20:12:00Z");
+        assert_eq!(time_left(Some(&running), end, now), Some(720));
+        assert_eq!(
+            time_left(Some(&running), Some("2026-12-06T19:00:00Z"), now),
+            Some(0)
+        );
+        let done = LiveState::Known(SessionState::Completed);
+        assert_eq!(time_left(Some(&done), end, now), None);
+        assert_eq!(time_left(Some(&running), None, now), None);
+        assert_eq!(time_left(None, end, now), None);
+    }
 }

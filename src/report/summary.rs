@@ -41,6 +41,21 @@ pub struct SourceReport {
         skip_serializing_if = "Option::is_none"
     )]
     pub elapsed: Option<Duration>,
+    /// The plan's estimate of the session when apply started it.
+    #[serde(
+        rename = "estimate_secs",
+        serialize_with = "opt_secs",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub estimate: Option<Duration>,
+    /// How long the session actually ran (from its start, or from when this run began
+    /// following an earlier run's session, until its end was noticed).
+    #[serde(
+        rename = "duration_secs",
+        serialize_with = "opt_secs",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub duration: Option<Duration>,
     /// Every item: planned ones in plan order, then any others the log named.
     pub items: Vec<ItemOutcome>,
     /// Items restored with dangerous items, and their messages.

@@ -33,6 +33,8 @@ pub(super) fn sample() -> ApplyReport {
         "dave",
     )));
     old1.elapsed = Some(Duration::from_secs(421));
+    old1.estimate = Some(Duration::from_secs(600));
+    old1.duration = Some(Duration::from_secs(683));
     let old2 = SourceReport::from_progress(
         "old2",
         Some("old2def20261127010205abcd"),
@@ -124,6 +126,13 @@ fn json_report_is_versioned_and_tagged() {
     assert_eq!(value["version"], 1);
     assert_eq!(value["exit_code"], 3);
     assert_eq!(value["sources"][0]["items"][2]["outcome"], "failed");
+    assert_eq!(value["sources"][0]["estimate_secs"], 600.0);
+    assert_eq!(value["sources"][0]["duration_secs"], 683.0);
+    let text = sample().render_text("m.toml");
+    assert!(
+        text.contains("\n  ran 11m23s (estimated 10m00s at the start)\n"),
+        "{text}"
+    );
 }
 
 #[test]

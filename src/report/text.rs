@@ -32,6 +32,14 @@ fn counts_phrase(c: &OutcomeCounts) -> String {
     )
 }
 
+/// `ran 11m23s (estimated 10m00s at the start)`.
+fn ran_phrase(ran: std::time::Duration, estimate: Option<std::time::Duration>) -> String {
+    let estimate = estimate
+        .map(|e| format!(" (estimated {} at the start)", duration(e)))
+        .unwrap_or_default();
+    format!("ran {}{estimate}", duration(ran))
+}
+
 fn write_source(out: &mut String, s: &SourceReport) {
     let session = match (&s.session_id, &s.final_state) {
         (Some(id), Some(state)) => format!(" (session {id}, {state})"),
@@ -40,6 +48,9 @@ fn write_source(out: &mut String, s: &SourceReport) {
         (None, None) => String::new(),
     };
     putln!(out, "{}{session}: {}", s.source, counts_phrase(&s.counts()));
+    if let Some(ran) = s.duration {
+        putln!(out, "  {}", ran_phrase(ran, s.estimate));
+    }
     if let Some(error) = &s.error {
         putln!(out, "  ERROR: {}", first_line(error));
     }

@@ -1,0 +1,282 @@
+//! The live time-left estimate of a running session: the plan's own schedule
+//! ([`remaining_ms`]) replayed from where the session stands, each step costing what
+//! the run has shown so far.
+//!
+//! The master log says when each item starts and ends its TRANSFER and RESTORE steps;
+//! this keeps when each was first seen, so every finished step is a measured duration
+//! beside the plan's figure for it. Per kind of worker (transfer and restore apart) the
+//! measured time over the planned time scales every step still to come; a step running
+//! longer than that says so before it ends. The steps under way keep what they still
+//! need after their age. Before any step of a kind has finished, the plan's figures
+//! stand; before the log shows anything, so does the plan's estimate.
+//!
+//! Not a linear extrapolation of the bytes done: with a few large accounts, the last of
+//! them still transferring alone is what the end waits for, which the replay sees.
+
+use crate::plan::model::Throughput;
+use crate::plan::schedule::{Job, JobState, Pools, StepCost, remaining_ms};
+use crate::translog::{ItemKey, ItemState, SessionProgress};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// A step that has run longer than expected still needs this share of what it was
+/// expected to take.
+const OVERDUE_SHARE: f64 = 0.1;
+
+/// What the plan says of a session: its jobs, workers, throughput and estimate.
+#[derive(Debug, Clone)]
+pub struct SessionShape {
+    /// The session's items, as the schedule set them.
+    pub jobs: Vec<(ItemKey, Job)>,
+    /// Its workers.
+    pub pools: Pools,
+    /// The throughput the plan assumed.
+    pub throughput: Throughput,
+    /// The plan's estimate of the whole session.
+    pub estimate: Option<Duration>,
+}
+
+/// When one item was first seen at each step, and what its finished steps took.
+#[derive(Debug, Clone, Copy, Default)]
+struct Seen {
+    state: Option<ItemState>,
+    transfer_from: Option<Instant>,
+    restore_from: Option<Instant>,
+    transfer_took: Option<Duration>,
+    restore_took: Option<Duration>,
+}
+
+/// The live estimate of one session.
+#[derive(Debug)]
+pub struct Forecast {
+    shape: SessionShape,
+    index: HashMap<ItemKey, usize>,
+    seen: Vec<Seen>,
+    /// When following began.
+    began: Instant,
+}
+
+impl Forecast {
+    /// An estimate of `shape`'s session, followed from `began`.
+    pub fn new(shape: SessionShape, began: Instant) -> Self {
+        let index = shape
+            .jobs
+            .iter()
+            .enumerate()
+            .map(|(i, (key, _))| (key.clone(), i))
+            .collect();
+        let seen = vec![Seen::default(); shape.jobs.len()];
+        Self {
+            shape,
+            index,
+            seen,
+            began,
+        }
+    }
+
+    /// The plan's estimate of the whole session.
+    pub fn planned(&self) -> Option<Duration> {
+        self.shape.estimate
+    }
+
+    /// Takes the log's fold as it stood at `at` (when the log was read).
+    pub fn observe(&mut self, at: Instant, progress: &SessionProgress) {
+        for (key, item) in progress.items() {
+            let Some(&i) = self.index.get(key) else {
+                continue;
+            };
+            let seen = &mut self.seen[i];
+            let state = item.state();
+            if seen.state == Some(state) {
+                continue;
+            }
+            seen.state = Some(state);
+            match state {
+                ItemState::Pending => {}
+                ItemState::Transferring => {
+                    seen.transfer_from.get_or_insert(at);
+                }
+                ItemState::AwaitingRestore | ItemState::Restoring => {
+                    if let (Some(from), None) = (seen.transfer_from, seen.transfer_took) {
+                        seen.transfer_took = Some(at.saturating_duration_since(from));
+                    }
+                    if state == ItemState::Restoring {
+                        seen.restore_from.get_or_insert(at);
+                    }
+                }
+                ItemState::Done | ItemState::DoneWithWarnings | ItemState::Failed => {
+                    // An item seen transferring and then finished, with no look in
+                    // between, took both steps in that time: neither is measured.
+                    if let (Some(from), None) = (seen.restore_from, seen.restore_took) {
+                        seen.restore_took = Some(at.saturating_duration_since(from));
+                    }
+                }
+            }
+        }
+    }
+
+    /// When the session should end, as of `now`; `None` without an estimate (a plan
+    /// without one and a log that has shown nothing yet).
+    pub fn end(&self, now: Instant) -> Option<Instant> {
+        if self
+            .seen
+            .iter()
+            .all(|s| s.state.is_none_or(|s| s == ItemState::Pending))
+        {
+            let planned = self.began + self.shape.estimate?;
+            return Some(planned.max(now));
+        }
+        let cost = self.calibrated(now);
+        let states: Vec<JobState> = self
+            .seen
+            .iter()
+            .zip(&self.shape.jobs)
+            .map(|(seen, (_, job))| cost.state(seen, job.size, now))
+            .collect();
+        let jobs: Vec<Job> = self.shape.jobs.iter().map(|(_, j)| j.clone()).collect();
+        let left = remaining_ms(&jobs, &states, self.shape.pools, &cost);
+        Some(now + Duration::from_millis(left))
+    }
+
+    /// The step costs the run has shown, as of `now`.
+    fn calibrated(&self, now: Instant) -> Calibrated {
+        let mut cost = Calibrated {
+            plan: self.shape.throughput,
+            transfer: Scale::default(),
+            restore: Scale::default(),
+        };
+        for (seen, (_, job)) in self.seen.iter().zip(&self.shape.jobs) {
+            let plan_t = self.shape.throughput.transfer_us(job.size);
+            let plan_r = self.shape.throughput.restore_us(job.size);
+            if let Some(took) = seen.transfer_took {
+                cost.transfer.add(took, plan_t, job.size);
+            }
+            if let Some(took) = seen.restore_took {
+                cost.restore.add(took, plan_r, job.size);
+            }
+        }
+        // A step under way longer than its expected time is a measurement too: it
+        // took at least that long.
+        let (mut over_t, mut over_r) = (Scale::default(), Scale::default());
+        for (seen, (_, job)) in self.seen.iter().zip(&self.shape.jobs) {
+            let size = job.size;
+            match (seen.state, seen.transfer_from, seen.restore_from) {
+                (Some(ItemState::Transferring), Some(from), _) => {
+                    let age = now.saturating_duration_since(from);
+                    if duration_us(age) > cost.transfer_us(size) {
+                        over_t.add(age, self.shape.throughput.transfer_us(size), size);
+                    }
+                }
+                (Some(ItemState::Restoring), _, Some(from)) => {
+                    let age = now.saturating_duration_since(from);
+                    if duration_us(age) > cost.restore_us(size) {
+                        over_r.add(age, self.shape.throughput.restore_us(size), size);
+                    }
+                }
+                _ => {}
+            }
+        }
+        cost.transfer.merge(over_t);
+        cost.restore.merge(over_r);
+        cost
+    }
+}
+
+fn duration_us(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// Measured time against the plan's, for one kind of step.
+#[derive(Debug, Clone, Copy, Default)]
+struct Scale {
+    took_us: f64,
+    planned_us: f64,
+    bytes: f64,
+}
+
+impl Scale {
+    #[allow(clippy::cast_precision_loss)] // an estimate: 52 bits are plenty
+    fn add(&mut self, took: Duration, planned_us: u64, size: u64) {
+        self.took_us += took.as_secs_f64() * 1e6;
+        self.planned_us += planned_us as f64;
+        self.bytes += size as f64;
+    }
+
+    fn merge(&mut self, other: Scale) {
+        self.took_us += other.took_us;
+        self.planned_us += other.planned_us;
+        self.bytes += other.bytes;
+    }
+
+    /// A step the plan says takes `planned_us` over `size` bytes, as the run has shown:
+    /// scaled by measured over planned; per byte measured when the plan gives this kind
+    /// no time (a measured throughput folds restores into transfers); else the plan's.
+    #[allow(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss
+    )]
+    fn apply(&self, planned_us: u64, size: u64) -> u64 {
+        let us = if self.took_us <= 0.0 && self.planned_us <= 0.0 {
+            return planned_us;
+        } else if self.planned_us > 0.0 {
+            planned_us as f64 * self.took_us / self.planned_us
+        } else if self.bytes > 0.0 {
+            size as f64 * self.took_us / self.bytes
+        } else {
+            return planned_us;
+        };
+        // `as` saturates; a NaN becomes 0.
+        us.min(1e15) as u64
+    }
+}
+
+/// Step costs: the plan's throughput scaled per kind by what the run has shown.
+#[derive(Debug, Clone, Copy)]
+struct Calibrated {
+    plan: Throughput,
+    transfer: Scale,
+    restore: Scale,
+}
+
+impl StepCost for Calibrated {
+    fn transfer_us(&self, size: u64) -> u64 {
+        self.transfer.apply(self.plan.transfer_us(size), size)
+    }
+    fn restore_us(&self, size: u64) -> u64 {
+        self.restore.apply(self.plan.restore_us(size), size)
+    }
+}
+
+impl Calibrated {
+    /// Where an item stands for the replay: a step under way needs what it is expected
+    /// to take less its age, and a share of that once overdue.
+    #[allow(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss
+    )]
+    fn state(&self, seen: &Seen, size: u64, now: Instant) -> JobState {
+        let left = |expected: u64, from: Option<Instant>| {
+            let age = from.map_or(0, |f| duration_us(now.saturating_duration_since(f)));
+            expected
+                .saturating_sub(age)
+                .max((expected as f64 * OVERDUE_SHARE) as u64)
+        };
+        match seen.state {
+            None | Some(ItemState::Pending) => JobState::Pending,
+            Some(ItemState::Transferring) => {
+                JobState::Transferring(left(self.transfer_us(size), seen.transfer_from))
+            }
+            Some(ItemState::AwaitingRestore) => JobState::AwaitingRestore,
+            Some(ItemState::Restoring) => {
+                JobState::Restoring(left(self.restore_us(size), seen.restore_from))
+            }
+            Some(_) => JobState::Finished,
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "forecast_tests.rs"]
+mod tests;

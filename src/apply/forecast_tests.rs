@@ -1,0 +1,209 @@
+//! The live estimate driven with a fake clock: instants are offsets from one base, no
+//! test sleeps.
+
+use super::{Forecast, SessionShape};
+use crate::plan::model::Throughput;
+use crate::plan::schedule::{Job, Pools};
+use crate::translog::{Event, EventKind, ItemKey, ItemRef, ItemReport, Queue, SessionProgress};
+use std::time::{Duration, Instant};
+
+const MODULE: &str = "AccountRemoteRoot";
+
+fn item(queue: Queue, user: &str) -> ItemRef {
+    ItemRef {
+        queue: Some(queue),
+        item: user.into(),
+        local_item: None,
+        item_type: Some(MODULE.into()),
+        item_name: Some("Account".into()),
+        logfile: None,
+    }
+}
+
+fn apply(p: &mut SessionProgress, kind: EventKind) {
+    p.apply(&Event {
+        line: 0,
+        time: None,
+        pid: None,
+        child: Some(1),
+        kind,
+    });
+}
+
+fn start(p: &mut SessionProgress, queue: Queue, user: &str) {
+    apply(
+        p,
+        EventKind::ItemStarted {
+            item: item(queue, user),
+            size: None,
+        },
+    );
+}
+
+fn succeed(p: &mut SessionProgress, queue: Queue, user: &str) {
+    apply(
+        p,
+        EventKind::ItemSucceeded {
+            item: item(queue, user),
+            report: ItemReport::default(),
+        },
+    );
+}
+
+/// Accounts of `sizes` MB on `pools`, 1 MB/s per transfer worker, 2 MB/s per restore
+/// worker, no fixed cost.
+fn shape(sizes: &[(&str, u64)], pools: Pools) -> SessionShape {
+    let jobs = sizes
+        .iter()
+        .map(|(user, mb)| {
+            (
+                ItemKey::new(MODULE, *user),
+                Job {
+                    type_id: 1,
+                    key: (*user).into(),
+                    size: mb * 1_000_000,
+                    priority: 255,
+                    prerequisite: None,
+                },
+            )
+        })
+        .collect();
+    let throughput = Throughput::given(1_000_000);
+    let estimate = {
+        let js: Vec<Job> = sizes
+            .iter()
+            .map(|(u, mb)| Job {
+                type_id: 1,
+                key: (*u).into(),
+                size: mb * 1_000_000,
+                priority: 255,
+                prerequisite: None,
+            })
+            .collect();
+        crate::plan::schedule::estimate_ms(&js, pools, &throughput)
+    };
+    SessionShape {
+        jobs,
+        pools,
+        throughput,
+        estimate: Some(Duration::from_millis(estimate)),
+    }
+}
+
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s)
+}
+
+fn left(f: &Forecast, t0: Instant, at: f64) -> f64 {
+    let now = t0 + secs(at);
+    f.end(now)
+        .expect("an estimate")
+        .duration_since(now)
+        .as_secs_f64()
+}
+
+#[test]
+fn before_the_log_shows_anything_the_plans_estimate_stands() {
+    let t0 = Instant::now();
+    let pools = Pools::new(Some(1), Some(1));
+    let f = Forecast::new(shape(&[("a", 10), ("b", 10)], pools), t0);
+    // 10 s + 10 s of transfers, then b's 5 s restore.
+    assert_eq!(f.planned(), Some(secs(25.0)));
+    assert!((left(&f, t0, 0.0) - 25.0).abs() < 1e-6);
+    assert!((left(&f, t0, 5.0) - 20.0).abs() < 1e-6, "counts down");
+    assert!(left(&f, t0, 40.0).abs() < 1e-6, "never in the past");
+    let mut no_plan = shape(&[("a", 10)], pools);
+    no_plan.estimate = None;
+    assert_eq!(Forecast::new(no_plan, t0).end(t0), None);
+}
+
+#[test]
+fn steps_under_way_count_down_with_their_age_before_any_finished() {
+    let t0 = Instant::now();
+    let pools = Pools::new(Some(1), Some(1));
+    let mut f = Forecast::new(shape(&[("a", 10), ("b", 10)], pools), t0);
+    let mut p = SessionProgress::new();
+    start(&mut p, Queue::Transfer, "a");
+    f.observe(t0, &p);
+    assert!((left(&f, t0, 0.0) - 25.0).abs() < 1e-3);
+    assert!((left(&f, t0, 4.0) - 21.0).abs() < 1e-3);
+}
+
+#[test]
+fn finished_steps_scale_the_steps_to_come_per_kind_of_worker() {
+    let t0 = Instant::now();
+    let pools = Pools::new(Some(1), Some(1));
+    let mut f = Forecast::new(shape(&[("a", 10), ("b", 10), ("c", 10)], pools), t0);
+    let mut p = SessionProgress::new();
+    start(&mut p, Queue::Transfer, "a");
+    f.observe(t0, &p);
+    // a's transfer took 20 s, twice the plan's 10 s; its restore starts.
+    succeed(&mut p, Queue::Transfer, "a");
+    start(&mut p, Queue::Restore, "a");
+    start(&mut p, Queue::Transfer, "b");
+    f.observe(t0 + secs(20.0), &p);
+    // b and c transfer 20 s each at that pace, then c restores at the plan's 5 s.
+    assert!(
+        (left(&f, t0, 20.0) - 45.0).abs() < 1e-3,
+        "{}",
+        left(&f, t0, 20.0)
+    );
+    // a's restore took 2.5 s, half the plan: c's restore is expected in 2.5 s.
+    succeed(&mut p, Queue::Restore, "a");
+    f.observe(t0 + secs(22.5), &p);
+    assert!(
+        (left(&f, t0, 22.5) - 40.0).abs() < 1e-3,
+        "{}",
+        left(&f, t0, 22.5)
+    );
+}
+
+#[test]
+fn a_step_running_past_its_expected_time_stretches_the_estimate() {
+    let t0 = Instant::now();
+    let pools = Pools::new(Some(1), Some(1));
+    let mut f = Forecast::new(shape(&[("a", 10)], pools), t0);
+    let mut p = SessionProgress::new();
+    start(&mut p, Queue::Transfer, "a");
+    f.observe(t0, &p);
+    // 10 s expected; at 30 s it has run three times that: at least a share more, and
+    // its restore at the same pace as the transfer showed nothing about restores.
+    let at_30 = left(&f, t0, 30.0);
+    assert!(at_30 > 5.0 && at_30 < 10.0, "{at_30}");
+    let at_60 = left(&f, t0, 60.0);
+    assert!(
+        at_60 > at_30,
+        "a longer overrun expects more: {at_30} then {at_60}"
+    );
+}
+
+#[test]
+fn a_large_account_left_alone_is_what_the_end_waits_for() {
+    // Nine 1 MB accounts and one of 50 MB on two transfer workers: once the small ones
+    // are done, the bytes say 85% done, but the big one still needs most of its time.
+    let t0 = Instant::now();
+    let pools = Pools::new(Some(2), Some(2));
+    let mut sizes: Vec<(String, u64)> = (0..9).map(|i| (format!("s{i}"), 1)).collect();
+    sizes.push(("big".into(), 50));
+    let refs: Vec<(&str, u64)> = sizes.iter().map(|(u, s)| (u.as_str(), *s)).collect();
+    let mut f = Forecast::new(shape(&refs, pools), t0);
+    let mut p = SessionProgress::new();
+    start(&mut p, Queue::Transfer, "big");
+    start(&mut p, Queue::Transfer, "s0");
+    f.observe(t0, &p);
+    let mut at = 0.0;
+    for i in 0..9 {
+        at += 1.0;
+        let user = format!("s{i}");
+        succeed(&mut p, Queue::Transfer, &user);
+        start(&mut p, Queue::Restore, &user);
+        succeed(&mut p, Queue::Restore, &user);
+        if i < 8 {
+            start(&mut p, Queue::Transfer, &format!("s{}", i + 1));
+        }
+        f.observe(t0 + secs(at), &p);
+    }
+    // At 9 s: big has 41 s of transfer left, then a 25 s restore.
+    let left_now = left(&f, t0, 9.0);
+    assert!((left_now - 66.0).abs() < 1.0, "{left_now}");
+}

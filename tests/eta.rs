@@ -1,0 +1,172 @@
+//! The time left of a real run (issue 24): `apply --progress json` read from the binary's
+//! stdout, every event type of the documented table included, and the report's
+//! estimate against the actual duration.
+
+use crate::support::apply_world::{apply_case, apply_world as world, slow};
+use crate::support::{Case, Out, SimContext, calls, finish, wait_for};
+use std::collections::BTreeSet;
+use whm_migrate::sim::{SimOptions, TimeScale};
+
+/// `apply --progress json` of `case`'s manifest.
+async fn apply_json(case: &Case) -> Out {
+    case.bin()
+        .arg("apply")
+        .arg(&case.manifest)
+        .arg("--state-dir")
+        .arg(&case.state)
+        .args(["--progress", "json"])
+        .run()
+        .await
+}
+
+/// The NDJSON events on stdout (the report's text lines are not JSON).
+fn events(out: &Out) -> Vec<serde_json::Value> {
+    out.stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v.get("type").is_some())
+        .collect()
+}
+
+fn of_type<'a>(events: &'a [serde_json::Value], kind: &str) -> Vec<&'a serde_json::Value> {
+    events.iter().filter(|e| e["type"] == kind).collect()
+}
+
+/// The table of `src/report/mod.rs`, which the docs show.
+const DOCUMENTED: [&str; 8] = [
+    "source_started",
+    "session_state",
+    "item",
+    "totals",
+    "note",
+    "session_level",
+    "source_finished",
+    "finished",
+];
+
+#[test]
+fn the_documented_table_is_the_one_this_test_checks() {
+    let table = include_str!("../src/report/mod.rs");
+    for kind in DOCUMENTED {
+        assert!(table.contains(&format!("//! | `{kind}` |")), "{kind}");
+    }
+}
+
+// A server that answers log fetches only once the log is finished, and a session
+// longer than the follower waits for a log (10 s): session-level progress, then every
+// item at the end. Every event type of the table appears.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_documented_event_appears_in_a_real_run() {
+    let options = SimOptions {
+        blocking_logs: true,
+        time_scale: TimeScale {
+            bytes_per_second: 10_000_000,
+            restore_bytes_per_second: 20_000_000,
+            item_overhead_ms: 2_500,
+        },
+        ..SimOptions::default()
+    };
+    let sim = SimContext::with(world(), options).await;
+    let case = apply_case(&sim, "eta-events");
+    let out = apply_json(&case).await;
+    out.assert_code(0);
+    let events = events(&out);
+    let seen: BTreeSet<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
+    for kind in DOCUMENTED {
+        assert!(seen.contains(kind), "no {kind} event: {}", out.stdout);
+    }
+    let started = of_type(&events, "source_started");
+    assert_eq!(started.len(), 1, "{}", out.stdout);
+    assert!(started[0]["estimate_secs"].is_u64(), "{}", started[0]);
+    assert_eq!(started[0]["planned"], 5);
+    let finished = of_type(&events, "source_finished");
+    assert_eq!(finished[0]["state"], "COMPLETED");
+    assert_eq!(
+        finished[0]["totals"]["done"].as_u64().unwrap_or(0)
+            + finished[0]["totals"]["done_with_warnings"]
+                .as_u64()
+                .unwrap_or(0),
+        5
+    );
+    for totals in of_type(&events, "totals") {
+        let eta = &totals["eta_secs"];
+        assert!(eta.is_u64() || eta.is_null(), "{totals}");
+    }
+    assert_eq!(events.last().map(|e| &e["type"]), Some(&"finished".into()));
+}
+
+// A run whose log comes as it goes: `totals` carry the time left as a number, it
+// shrinks towards the end, and the report sets the plan's estimate against the run.
+#[tokio::test(flavor = "multi_thread")]
+async fn totals_carry_the_time_left_and_the_report_the_estimate_against_the_run() {
+    let sim = SimContext::with(world(), slow()).await;
+    let case = apply_case(&sim, "eta-totals");
+    let out = apply_json(&case).await;
+    out.assert_code(0);
+    let events = events(&out);
+    let etas: Vec<u64> = of_type(&events, "totals")
+        .iter()
+        .filter_map(|t| t["eta_secs"].as_u64())
+        .collect();
+    assert!(!etas.is_empty(), "{}", out.stdout);
+    assert!(
+        etas.first() >= etas.last(),
+        "the time left shrinks: {etas:?}"
+    );
+    assert!(
+        out.stdout.contains("  ran ") && out.stdout.contains(" at the start)"),
+        "{}",
+        out.stdout
+    );
+}
+
+// `status` in a second process, while apply follows a running session: the time left
+// the apply's live estimate expects, from the journal.
+#[tokio::test(flavor = "multi_thread")]
+async fn status_on_a_running_migration_shows_the_time_left() {
+    let options = SimOptions {
+        time_scale: TimeScale {
+            bytes_per_second: 10_000_000,
+            restore_bytes_per_second: 20_000_000,
+            item_overhead_ms: 2_000,
+        },
+        ..SimOptions::default()
+    };
+    let sim = SimContext::with(world(), options).await;
+    let case = apply_case(&sim, "eta-status");
+    let mut child = case.command("apply", &[]).spawn();
+    assert!(
+        wait_for(&sim, &mut child, |s| calls(s, "start_transfer_session")
+            >= 1)
+        .await
+    );
+    let mut shown = None;
+    for _ in 0..100 {
+        let status = case.command("status", &[]).env_remove("SRC_PW").run().await;
+        status.assert_code(0);
+        if status.stdout.contains(" left") {
+            shown = Some(status.stdout);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let shown = shown.expect("status never showed the time left");
+    assert!(
+        shown.contains("RUNNING")
+            && (shown.contains("min left") || shown.contains("less than a minute left")),
+        "{shown}"
+    );
+    let json = case
+        .command("status", &["--format", "json"])
+        .env_remove("SRC_PW")
+        .run()
+        .await;
+    finish(child).await.assert_code(0);
+    let rows: serde_json::Value = serde_json::from_str(&json.stdout).unwrap_or_default();
+    let left = &rows[0]["time_left_secs"];
+    assert!(
+        left.is_u64() || json.stdout.contains("COMPLETED"),
+        "{}",
+        json.stdout
+    );
+}
