@@ -10,10 +10,12 @@
 //!
 //! Options: `--accounts 100,1000`, `--sources 1,10`, `--session SECS` (the ideal length
 //! of each apply, default 10; 5 with `--quick`), `--idle SECS` (default 60; 10 with
-//! `--quick`). `BENCH_APPLY_WRAP="heaptrack -o OUT"` runs each `apply` under the given
+//! `--quick`); `--accuracy` (with `--seeds 1,2,3`, `--accuracy-session SECS`) runs only
+//! the time-left accuracy table (`accuracy.rs`). `BENCH_APPLY_WRAP="heaptrack -o OUT"` runs each `apply` under the given
 //! command (a profiler). Prints Markdown tables for `docs/benchmarks.md`; no test asserts on
 //! timings.
 
+mod accuracy;
 mod child;
 #[path = "../common/mod.rs"]
 mod common;
@@ -36,6 +38,10 @@ struct Options {
     sources: Vec<usize>,
     session: Duration,
     idle: Duration,
+    /// Only the time-left accuracy table (`--accuracy`), over these seeds and sessions.
+    accuracy: bool,
+    seeds: Vec<u64>,
+    accuracy_session: Duration,
 }
 
 impl Options {
@@ -47,6 +53,9 @@ impl Options {
                 sources: vec![1, 10],
                 session: Duration::from_secs(5),
                 idle: Duration::from_secs(10),
+                accuracy: false,
+                seeds: vec![1, 2, 3],
+                accuracy_session: Duration::from_secs(40),
             }
         } else {
             Self {
@@ -54,6 +63,9 @@ impl Options {
                 sources: vec![1, 10, 50],
                 session: Duration::from_secs(10),
                 idle: Duration::from_secs(60),
+                accuracy: false,
+                seeds: vec![1, 2, 3],
+                accuracy_session: Duration::from_secs(40),
             }
         };
         let list = |v: &str| v.split(',').map(|n| n.parse().expect("a number")).collect();
@@ -64,9 +76,17 @@ impl Options {
                 "--sources" => o.sources = list(&pair[1]),
                 "--session" => o.session = secs(&pair[1]),
                 "--idle" => o.idle = secs(&pair[1]),
+                "--seeds" => {
+                    o.seeds = list(&pair[1])
+                        .into_iter()
+                        .map(|n: usize| n as u64)
+                        .collect();
+                }
+                "--accuracy-session" => o.accuracy_session = secs(&pair[1]),
                 _ => {}
             }
         }
+        o.accuracy = args.iter().any(|a| a == "--accuracy");
         o
     }
 }
@@ -135,6 +155,10 @@ async fn sweep(o: &Options) -> ExitCode {
         cli.display()
     );
     let exes = Exes { bench, cli };
+    if o.accuracy {
+        accuracy::accuracy(&exes, &o.seeds, o.accuracy_session).await;
+        return ExitCode::SUCCESS;
+    }
     let mut rows = Vec::new();
     for &n in &o.accounts {
         for &s in &o.sources {

@@ -74,9 +74,9 @@ fn item_fields(change: &ItemChange, fields: &mut Map<String, Value>) {
     }
 }
 
-/// Whole seconds, or null.
+/// Whole seconds (rounded), or null.
 fn secs(d: Option<std::time::Duration>) -> Value {
-    json!(d.map(|d| d.as_secs()))
+    json!(d.map(|d| (d + std::time::Duration::from_millis(500)).as_secs()))
 }
 
 /// The event as one JSON object: `type`, `time`, `source`, then its fields; `None` for
