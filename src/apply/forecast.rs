@@ -7,7 +7,8 @@
 //! beside the plan's figure for it. Per kind of worker (transfer and restore apart) the
 //! measured time over the planned time scales every step still to come; a step running
 //! longer than that says so before it ends. The steps under way keep what they still
-//! need after their age. Before any step of a kind has finished, the plan's figures
+//! need after their age. Before any restore has finished, restores keep the pace the
+//! transfers showed against the plan; before any step has finished, the plan's figures
 //! stand; before the log shows anything, so does the plan's estimate.
 //!
 //! Not a linear extrapolation of the bytes done: with a few large accounts, the last of
@@ -192,20 +193,57 @@ struct Scale {
     took_us: f64,
     planned_us: f64,
     bytes: f64,
+    /// For the fit of the time over the size: the count, Σ size², Σ size × time.
+    count: f64,
+    bytes_sq: f64,
+    bytes_took: f64,
 }
+
+/// Steps of this many sizes at least, spread by a tenth of their mean or more, are fitted
+/// as a fixed cost plus a rate (the plan's split of the two may be far off: its fixed
+/// cost is a guess); fewer scale the plan's figures.
+const FIT_FROM: f64 = 3.0;
 
 impl Scale {
     #[allow(clippy::cast_precision_loss)] // an estimate: 52 bits are plenty
     fn add(&mut self, took: Duration, planned_us: u64, size: u64) {
-        self.took_us += took.as_secs_f64() * 1e6;
+        let (t, s) = (took.as_secs_f64() * 1e6, size as f64);
+        self.took_us += t;
         self.planned_us += planned_us as f64;
-        self.bytes += size as f64;
+        self.bytes += s;
+        self.count += 1.0;
+        self.bytes_sq += s * s;
+        self.bytes_took += s * t;
     }
 
     fn merge(&mut self, other: Scale) {
         self.took_us += other.took_us;
         self.planned_us += other.planned_us;
         self.bytes += other.bytes;
+        self.count += other.count;
+        self.bytes_sq += other.bytes_sq;
+        self.bytes_took += other.bytes_took;
+    }
+
+    /// The least-squares fixed cost and time per byte, when the sizes vary enough.
+    fn fit(&self) -> Option<(f64, f64)> {
+        if self.count < FIT_FROM {
+            return None;
+        }
+        let n = self.count;
+        let (mean_s, mean_t) = (self.bytes / n, self.took_us / n);
+        let var = self.bytes_sq / n - mean_s * mean_s;
+        // Sizes too alike say nothing of the split between fixed cost and rate.
+        if var.is_nan() || var <= 0.0 || var.sqrt() < 0.1 * mean_s {
+            return None;
+        }
+        let per_byte = (self.bytes_took / n - mean_s * mean_t) / var;
+        let fixed = mean_t - per_byte * mean_s;
+        Some(match (fixed >= 0.0, per_byte >= 0.0) {
+            (true, true) => (fixed, per_byte),
+            (false, _) => (0.0, self.took_us / self.bytes.max(1.0)),
+            (true, false) => (mean_t, 0.0),
+        })
     }
 
     /// A step the plan says takes `planned_us` over `size` bytes, as the run has shown:
@@ -219,6 +257,8 @@ impl Scale {
     fn apply(&self, planned_us: u64, size: u64) -> u64 {
         let us = if self.took_us <= 0.0 && self.planned_us <= 0.0 {
             return planned_us;
+        } else if let Some((fixed, per_byte)) = self.fit() {
+            fixed + per_byte * size as f64
         } else if self.planned_us > 0.0 {
             planned_us as f64 * self.took_us / self.planned_us
         } else if self.bytes > 0.0 {
@@ -244,7 +284,53 @@ impl StepCost for Calibrated {
         self.transfer.apply(self.plan.transfer_us(size), size)
     }
     fn restore_us(&self, size: u64) -> u64 {
-        self.restore.apply(self.plan.restore_us(size), size)
+        let planned = self.plan.restore_us(size);
+        let r = &self.restore;
+        if r.fit().is_some() {
+            return r.apply(planned, size);
+        }
+        if let Some(us) = self.restore_by_transfer_fit(size) {
+            return us;
+        }
+        if r.count > 0.0 {
+            return r.apply(planned, size);
+        }
+        // Before any restore has finished, restores are taken to keep the pace the
+        // transfers showed against the plan (one machine, one set of disks).
+        let t = &self.transfer;
+        if t.planned_us <= 0.0 || t.took_us <= 0.0 {
+            return planned;
+        }
+        #[allow(
+            clippy::cast_precision_loss,
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss
+        )]
+        let us = (planned as f64 * t.took_us / t.planned_us).min(1e15) as u64;
+        us
+    }
+}
+
+impl Calibrated {
+    /// A restore while too few have finished to fit their own figures: the fixed cost
+    /// per step the transfers' fit shows (WHM pays it at both steps), plus the time per
+    /// byte the restores so far show beyond it, or before any, the transfers' time per
+    /// byte at the plan's ratio of restore to transfer rate.
+    #[allow(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss
+    )]
+    fn restore_by_transfer_fit(&self, size: u64) -> Option<u64> {
+        let (fixed, per_byte_t) = self.transfer.fit()?;
+        let r = &self.restore;
+        let per_byte = if r.count > 0.0 && r.bytes > 0.0 {
+            ((r.took_us - r.count * fixed) / r.bytes).max(0.0)
+        } else {
+            let restore_rate = self.plan.restore_bytes_per_second? as f64;
+            per_byte_t * self.plan.transfer_bytes_per_second as f64 / restore_rate.max(1.0)
+        };
+        Some((fixed + per_byte * size as f64).min(1e15) as u64)
     }
 }
 
