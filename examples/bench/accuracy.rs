@@ -2,7 +2,7 @@
 //! several seeds, every `totals` event's `eta_secs` given between 25% and 80% of its
 //! session's run scored as |predicted end − actual end| / time actually left.
 //!
-//! Each world: 3 root sources of 12 accounts, 2 TRANSFER + 2 RESTORE threads (so the
+//! Each world: 3 root sources of 12 accounts, 3 TRANSFER + 3 RESTORE threads (so the
 //! order and the pools matter), account sizes 40–120 MB with 2 accounts per source 5–10×
 //! that; a transfer rate that makes the ideal session last `--accuracy-session` seconds
 //! (default 40). The rows differ in how restores and fixed costs compare with transfers.
@@ -21,7 +21,7 @@ use crate::{Exes, ideal, measure, session_ids};
 
 const SOURCES: usize = 3;
 const ACCOUNTS: usize = 12;
-const THREADS: u32 = 2;
+const THREADS: u32 = 3;
 
 /// One row: a kind of world.
 struct Kind {

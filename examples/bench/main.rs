@@ -423,9 +423,10 @@ async fn idle(exes: &Exes, length: Duration) {
     let fleet = Fleet::idle(length);
     let dir = tempfile::tempdir().expect("temp dir");
     let (world, _) = fleet.write(dir.path(), None);
-    let sim = SimProc::start(&exes.bench, &world, &fleet.scale).await;
+    let mut sim = SimProc::start(&exes.bench, &world, &fleet.scale).await;
     let (_, manifest) = fleet.write(dir.path(), Some(&sim.url));
     let manifest = manifest.to_str().expect("utf-8 path").to_owned();
+    let stats = sim.stats().await;
     let (apply, _) = measure(
         exes,
         dir.path(),
@@ -433,9 +434,11 @@ async fn idle(exes: &Exes, length: Duration) {
         |_| {},
     )
     .await;
+    let apply_requests = Delta::between(&stats, &sim.stats().await);
     sim.stop().await;
-    let sim = SimProc::start(&exes.bench, &world, &fleet.scale).await;
+    let mut sim = SimProc::start(&exes.bench, &world, &fleet.scale).await;
     let client = common::client(sim.url.clone());
+    let stats = sim.stats().await;
     let cpu = || {
         let u = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)
             .expect("getrusage");
@@ -450,22 +453,32 @@ async fn idle(exes: &Exes, length: Duration) {
     let before = cpu();
     let run = naive::apply(&client, &fleet, |_| {}).await;
     let naive_cpu = cpu().saturating_sub(before).as_secs_f64() / run.makespan.as_secs_f64();
+    let naive_requests = Delta::between(&stats, &sim.stats().await);
     sim.stop().await;
     println!(
         "\n### idle CPU: one {:.0} s session with nothing to report\n",
         length.as_secs_f64()
     );
-    println!("| | wall | CPU (user + system) | share |");
-    println!("|---|---:|---:|---:|");
+    println!("| | wall | CPU (user + system) | share | requests: state + log = polls (total) |");
+    println!("|---|---:|---:|---:|---|");
+    let polls = |d: &Delta| {
+        let (state, log) = (
+            d.of("get_transfer_session_state"),
+            d.of("fetch_transfer_session_log"),
+        );
+        format!("{state} + {log} = {} ({})", state + log, d.total)
+    };
     println!(
-        "| whm-migrate apply (whole process) | {:.1} s | {:.0} ms | {:.3}% |",
+        "| whm-migrate apply (whole process) | {:.1} s | {:.0} ms | {:.3}% | {} |",
         apply.wall.as_secs_f64(),
         ms(apply.cpu),
-        apply.cpu_share() * 100.0
+        apply.cpu_share() * 100.0,
+        polls(&apply_requests)
     );
     println!(
-        "| naive script (1 s polls, full re-parse) | {:.1} s | — | {:.3}% |",
+        "| naive script (1 s polls, full re-parse) | {:.1} s | — | {:.3}% | {} |",
         run.makespan.as_secs_f64(),
-        naive_cpu * 100.0
+        naive_cpu * 100.0,
+        polls(&naive_requests)
     );
 }
