@@ -264,7 +264,10 @@ fn restore_acct(
             https: acct.site.https,
         }),
     });
-    index.added(dest.accounts.last().expect("just pushed"));
+    index.added(
+        dest.accounts.last().expect("just pushed"),
+        dest.accounts.len() - 1,
+    );
     Ok(log)
 }
 

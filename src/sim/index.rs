@@ -5,7 +5,7 @@
 //! Sources never change while the simulator runs; the destination changes only in
 //! `effects::restore`, which keeps this index in step.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use super::world::{DestAccount, Destination, SourceAccount, World};
 
@@ -14,8 +14,8 @@ use super::world::{DestAccount, Destination, SourceAccount, World};
 pub(crate) struct WorldIndex {
     /// Source key → user → position in its `accounts` (the first of equal names).
     source_accounts: HashMap<String, HashMap<String, usize>>,
-    /// Destination user names.
-    dest_users: HashSet<String>,
+    /// Destination user → position in its `accounts` (the first of equal names).
+    dest_users: HashMap<String, usize>,
     /// Lower-cased domain → the first destination account (in list order) that has it.
     dest_domains: HashMap<String, String>,
 }
@@ -46,14 +46,14 @@ impl WorldIndex {
     pub(crate) fn reindex_destination(&mut self, dest: &Destination) {
         self.dest_users.clear();
         self.dest_domains.clear();
-        for a in &dest.accounts {
-            self.added(a);
+        for (i, a) in dest.accounts.iter().enumerate() {
+            self.added(a, i);
         }
     }
 
-    /// Records an account appended to the destination.
-    pub(crate) fn added(&mut self, a: &DestAccount) {
-        self.dest_users.insert(a.user.clone());
+    /// Records an account appended to the destination at `position`.
+    pub(crate) fn added(&mut self, a: &DestAccount, position: usize) {
+        self.dest_users.entry(a.user.clone()).or_insert(position);
         self.dest_domains
             .entry(a.domain.to_ascii_lowercase())
             .or_insert_with(|| a.user.clone());
@@ -77,7 +77,17 @@ impl WorldIndex {
 
     /// Whether the destination has an account of this user name.
     pub(crate) fn dest_has(&self, user: &str) -> bool {
-        self.dest_users.contains(user)
+        self.dest_users.contains_key(user)
+    }
+
+    /// `Destination::account`, by index.
+    pub(crate) fn dest_account<'w>(
+        &self,
+        dest: &'w Destination,
+        user: &str,
+    ) -> Option<&'w DestAccount> {
+        let a = dest.accounts.get(*self.dest_users.get(user)?)?;
+        (a.user == user).then_some(a)
     }
 
     /// `Destination::domain_owner`, by index.

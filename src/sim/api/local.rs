@@ -144,7 +144,7 @@ pub fn listaccts(inner: &Inner, p: &Params) -> Reply {
 pub fn accountsummary(inner: &Inner, p: &Params) -> Reply {
     let d = &inner.world.destination;
     let found = match (p.non_empty("user"), p.non_empty("domain")) {
-        (Some(u), _) => d.account(u),
+        (Some(u), _) => inner.index.dest_account(d, u),
         (None, Some(dom)) => d
             .accounts
             .iter()
@@ -168,7 +168,7 @@ pub fn list_pops_for(inner: &Inner, p: &Params) -> Reply {
         // Unconfirmed: the docs do not show the failure's wording.
         return Reply::fail("API failure: The parameter “user” is required.\n");
     };
-    match inner.world.destination.account(user) {
+    match inner.index.dest_account(&inner.world.destination, user) {
         Some(a) => Reply::ok(json!({ "pops": a.mailboxes })),
         // Unconfirmed wording, as above.
         None => Reply::fail(format!("The user “{user}” does not exist.")),
