@@ -42,12 +42,12 @@ async fn applied(sim: &SimContext, extra: &[(&str, &str)]) -> Case {
     case
 }
 
-fn json(out: &Out) -> Value {
+pub(crate) fn json(out: &Out) -> Value {
     serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout))
 }
 
 /// The item keyed `key` of a JSON report.
-fn item<'a>(report: &'a Value, key: &str) -> &'a Value {
+pub(crate) fn item<'a>(report: &'a Value, key: &str) -> &'a Value {
     report["items"]
         .as_array()
         .unwrap()

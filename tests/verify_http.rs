@@ -3,7 +3,8 @@
 //! source over real HTTP and TLS, a broken restore answering 500, a self-signed site.
 
 use crate::support::apply_world::apply_manifest;
-use crate::support::{Case, Out, SimContext, calls, world};
+use crate::support::{Case, SimContext, calls, world};
+use crate::verify::{item, json};
 use serde_json::Value;
 use whm_migrate::sim::{SimOptions, Site, WebOptions, World};
 
@@ -52,19 +53,6 @@ fn case(sim: &SimContext) -> Case {
         "{text}\n[verify]\nhttp_port = {}\nhttps_port = {}\nhttp_timeout_seconds = 5\n",
         ports.http, ports.https
     ))
-}
-
-fn json(out: &Out) -> Value {
-    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout))
-}
-
-fn item<'a>(report: &'a Value, key: &str) -> &'a Value {
-    report["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["key"] == key)
-        .unwrap_or_else(|| panic!("no item {key}: {report:#}"))
 }
 
 /// The `site` checks of an item, by the domain their detail names.
