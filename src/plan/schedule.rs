@@ -174,17 +174,7 @@ pub fn estimate_ms(jobs: &[Job], pools: Pools, throughput: &Throughput) -> u64 {
     if jobs.is_empty() {
         return 0;
     }
-    let mut replay = Replay::new(jobs, pools.capped(jobs.len()), throughput);
-    loop {
-        replay.start_ready();
-        let Some(Reverse((at, queue, i))) = replay.running.pop() else {
-            // Everything ran, or what is left waits on a prerequisite that never runs
-            // (a cycle the manifest wrote): the server would wait forever too.
-            break;
-        };
-        replay.finish(at, queue, i);
-    }
-    replay.now.div_ceil(1000)
+    Replay::new(jobs, pools.capped(jobs.len()), throughput).run_to_end()
 }
 
 /// The server's scheduler replayed over one session's jobs, in microseconds. Queue
@@ -217,6 +207,18 @@ struct Replay<'a> {
 }
 
 impl<'a> Replay<'a> {
+    /// Runs every job that can run and returns when the last ends, in milliseconds.
+    /// What is left waits on a prerequisite that never runs (a cycle the manifest
+    /// wrote): the server would wait forever too.
+    pub(crate) fn run_to_end(mut self) -> u64 {
+        self.start_ready();
+        while let Some(Reverse((at, queue, i))) = self.running.pop() {
+            self.finish(at, queue, i);
+            self.start_ready();
+        }
+        self.now.div_ceil(1000)
+    }
+
     fn new(jobs: &'a [Job], pools: Pools, throughput: &'a dyn StepCost) -> Self {
         let mut order: Vec<usize> = (0..jobs.len()).collect();
         order.sort_by(|&a, &b| {

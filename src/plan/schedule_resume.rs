@@ -84,14 +84,7 @@ pub fn remaining_ms(jobs: &[Job], states: &[JobState], pools: Pools, cost: &dyn 
     };
     let mut replay = Replay::new(jobs, pools, cost);
     replay.resume_at(&(0..jobs.len()).map(state).collect::<Vec<_>>());
-    loop {
-        replay.start_ready();
-        let Some(Reverse((at, queue, i))) = replay.running.pop() else {
-            break;
-        };
-        replay.finish(at, queue, i);
-    }
-    replay.now.div_ceil(1000)
+    replay.run_to_end()
 }
 
 impl Replay<'_> {
