@@ -2,7 +2,7 @@
 //! 300-account source that validates and plans as written, waves balanced by bytes, a
 //! second source spliced into a hand-written file, and a user source's limits.
 
-use crate::support::{Case, Out, SRC_PASSWORD, SimContext, TOKEN, calls, wait_for};
+use crate::support::{Bin, Case, Out, SRC_PASSWORD, SimContext, TOKEN, calls, wait_for};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use whm_migrate::sim::world::{DestAccount, Package, Source, SourceAccount};
@@ -108,16 +108,20 @@ fn scratch() -> Case {
     Case::file("seed.toml", "")
 }
 
+/// `init` against the simulator's destination, the flags of the source to follow.
+fn init_cmd(case: &Case, sim: &SimContext) -> Bin {
+    case.bin().args([
+        "init",
+        "--url",
+        &sim.sim.base_url(),
+        "--token-env",
+        "WHM_TEST_TOKEN",
+    ])
+}
+
 /// `init` for the simulator, writing `out`, with `extra` flags.
 async fn init(case: &Case, sim: &SimContext, out: &str, extra: &[&str]) -> Out {
-    case.bin()
-        .args([
-            "init",
-            "--url",
-            &sim.sim.base_url(),
-            "--token-env",
-            "WHM_TEST_TOKEN",
-        ])
+    init_cmd(case, sim)
         .args([
             "--source",
             HOST,
@@ -514,14 +518,7 @@ async fn init_of_a_user_source_writes_its_account_only_and_says_what_it_cannot()
     let sim = SimContext::start(world).await;
     let case = scratch().with_env("JANE_PW", "JANE-PW-5b1");
     let run = |extra: &'static [&'static str]| {
-        case.bin()
-            .args([
-                "init",
-                "--url",
-                &sim.sim.base_url(),
-                "--token-env",
-                "WHM_TEST_TOKEN",
-            ])
+        init_cmd(&case, &sim)
             .args([
                 "--source",
                 HOST,
@@ -579,15 +576,7 @@ async fn init_of_a_user_source_writes_its_account_only_and_says_what_it_cannot()
     );
     // A wrong password is the destination's refusal, and leaves nothing behind.
     let wrong = scratch().with_env("JANE_PW", "nope");
-    let denied = wrong
-        .bin()
-        .args([
-            "init",
-            "--url",
-            &sim.sim.base_url(),
-            "--token-env",
-            "WHM_TEST_TOKEN",
-        ])
+    let denied = init_cmd(&wrong, &sim)
         .args([
             "--source",
             HOST,
@@ -623,15 +612,7 @@ async fn init_never_overwrites_and_contacts_nothing_when_refusing() {
     // To stdout when no --out is given, the pin written as the destination's trust
     // (plain HTTP to the loopback simulator never uses it).
     let fp = "AB".repeat(32);
-    let printed = case
-        .bin()
-        .args([
-            "init",
-            "--url",
-            &sim.sim.base_url(),
-            "--token-env",
-            "WHM_TEST_TOKEN",
-        ])
+    let printed = init_cmd(&case, &sim)
         .args([
             "--pin-sha256",
             &fp,
@@ -669,15 +650,7 @@ async fn a_crash_inside_init_is_reported_like_every_unrecorded_session() {
         ..Faults::default()
     });
     let case = scratch();
-    let mut child = case
-        .bin()
-        .args([
-            "init",
-            "--url",
-            &sim.sim.base_url(),
-            "--token-env",
-            "WHM_TEST_TOKEN",
-        ])
+    let mut child = init_cmd(&case, &sim)
         .args([
             "--source",
             HOST,
@@ -720,15 +693,7 @@ async fn init_output_of_the_plan_world() {
     SRC_PASSWORD.clone_into(&mut w.sources.get_mut(HOST).unwrap().credentials.root_password);
     let sim = SimContext::start(w).await;
     let case = scratch();
-    let out = case
-        .bin()
-        .args([
-            "init",
-            "--url",
-            &sim.sim.base_url(),
-            "--token-env",
-            "WHM_TEST_TOKEN",
-        ])
+    let out = init_cmd(&case, &sim)
         .args([
             "--source",
             HOST,
