@@ -14,9 +14,10 @@
 //! Not a linear extrapolation of the bytes done: with a few large accounts, the last of
 //! them still transferring alone is what the end waits for, which the replay sees.
 
-use crate::plan::model::Throughput;
+use crate::plan::model::{Throughput, ThroughputSource};
 use crate::plan::schedule::{Job, JobState, Pools, StepCost, remaining_ms};
-use crate::translog::{ItemKey, ItemState, SessionProgress};
+use crate::translog::{ItemKey, ItemState, SessionProgress, StepTimes};
+use crate::whm::clock::{SharedClock, Span};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -41,10 +42,115 @@ pub struct SessionShape {
 #[derive(Debug, Clone, Copy, Default)]
 struct Seen {
     state: Option<ItemState>,
+    /// The stamps of its step records seen so far.
+    stamps: StepTimes,
     transfer_from: Option<Instant>,
     restore_from: Option<Instant>,
     transfer_took: Option<Duration>,
     restore_took: Option<Duration>,
+    /// How far either way the step starts were dated.
+    transfer_from_spread: Duration,
+    restore_from_spread: Duration,
+    /// The measured duration is well above how precisely its ends were dated: a
+    /// step shorter than the log's dating says little about the pace.
+    transfer_sure: bool,
+    restore_sure: bool,
+}
+
+/// A measured step counts as sure when it took at least this many times the sum of how
+/// far either way its start and end were dated.
+const SURE_OVER_SPREAD: u32 = 2;
+
+fn sure(took: Duration, from_spread: Duration, to_spread: Duration) -> bool {
+    took >= (from_spread + to_spread) * SURE_OVER_SPREAD
+}
+
+impl Seen {
+    /// The item moved to `state`; `step` dates its steps' records. A step first seen
+    /// already over is measured only when both its records are stamped (else it took
+    /// some part of the span it was seen in, unknown).
+    fn move_to(&mut self, state: ItemState, step: &Dated) {
+        self.state = Some(state);
+        let t = &step.stamped;
+        match state {
+            ItemState::Pending => {}
+            ItemState::Transferring => self.transfer_started(step),
+            ItemState::AwaitingRestore | ItemState::Restoring => {
+                if self.transfer_from.is_none() && t.transfer_started.is_some() {
+                    self.transfer_started(step);
+                }
+                if let (Some(from), None) = (self.transfer_from, self.transfer_took) {
+                    let to = step.transfer_ended;
+                    let took = to.mid().saturating_duration_since(from);
+                    self.transfer_took = Some(took);
+                    self.transfer_sure = sure(took, self.transfer_from_spread, to.spread());
+                }
+                if state == ItemState::Restoring {
+                    self.restore_started(step);
+                }
+            }
+            ItemState::Done | ItemState::DoneWithWarnings | ItemState::Failed => {
+                if self.restore_from.is_none() && t.restore_started.is_some() {
+                    self.restore_started(step);
+                }
+                if let (Some(from), None) = (self.restore_from, self.restore_took) {
+                    let to = step.restore_ended;
+                    let took = to.mid().saturating_duration_since(from);
+                    self.restore_took = Some(took);
+                    self.restore_sure = sure(took, self.restore_from_spread, to.spread());
+                }
+            }
+        }
+    }
+}
+
+impl Seen {
+    fn transfer_started(&mut self, step: &Dated) {
+        if self.transfer_from.is_none() {
+            self.transfer_from = Some(step.transfer_started.mid());
+            self.transfer_from_spread = step.transfer_started.spread();
+        }
+    }
+
+    fn restore_started(&mut self, step: &Dated) {
+        if self.restore_from.is_none() {
+            self.restore_from = Some(step.restore_started.mid());
+            self.restore_from_spread = step.restore_started.spread();
+        }
+    }
+}
+
+/// The stamps in `now` that `before` did not have.
+fn fresh(before: &StepTimes, now: &StepTimes) -> impl Iterator<Item = i64> {
+    [
+        (before.transfer_started, now.transfer_started),
+        (before.transfer_ended, now.transfer_ended),
+        (before.restore_started, now.restore_started),
+        (before.restore_ended, now.restore_ended),
+    ]
+    .into_iter()
+    .filter_map(|(was, is)| if was.is_none() { is } else { None })
+}
+
+/// When an item's step records were written, each as precisely as known.
+struct Dated {
+    transfer_started: Span,
+    transfer_ended: Span,
+    restore_started: Span,
+    restore_ended: Span,
+    stamped: StepTimes,
+}
+
+impl Dated {
+    /// The record that moved the item to `state`.
+    fn latest(&self, state: ItemState) -> Span {
+        match state {
+            ItemState::Pending | ItemState::Transferring => self.transfer_started,
+            ItemState::AwaitingRestore => self.transfer_ended,
+            ItemState::Restoring => self.restore_started,
+            _ => self.restore_ended,
+        }
+    }
 }
 
 /// The live estimate of one session.
@@ -55,6 +161,10 @@ pub struct Forecast {
     seen: Vec<Seen>,
     /// When following began.
     began: Instant,
+    /// The server's clock against ours, from the records' stamps.
+    clock: SharedClock,
+    /// The span the last step start or end seen was dated to.
+    last_dated: Option<Span>,
 }
 
 impl Forecast {
@@ -72,7 +182,17 @@ impl Forecast {
             index,
             seen,
             began,
+            clock: SharedClock::new(),
+            last_dated: None,
         }
+    }
+
+    /// Dates the log's records on `clock`, shared with the other sessions of the same
+    /// server (each narrows what its clock is ahead of ours).
+    #[must_use]
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The plan's estimate of the whole session.
@@ -80,40 +200,45 @@ impl Forecast {
         self.shape.estimate
     }
 
-    /// Takes the log's fold as it stood at `at` (when the log was read).
-    pub fn observe(&mut self, at: Instant, progress: &SessionProgress) {
+    /// Takes the log's fold, whose records new since the last look were written within
+    /// `seen` (between two reads of the log): each step's start and end are dated by
+    /// their records' own stamps on the server's clock where they have them.
+    pub fn observe(&mut self, seen: Span, progress: &SessionProgress) {
+        let mut changed = Vec::new();
         for (key, item) in progress.items() {
             let Some(&i) = self.index.get(key) else {
                 continue;
             };
-            let seen = &mut self.seen[i];
-            let state = item.state();
-            if seen.state == Some(state) {
-                continue;
-            }
-            seen.state = Some(state);
-            match state {
-                ItemState::Pending => {}
-                ItemState::Transferring => {
-                    seen.transfer_from.get_or_insert(at);
-                }
-                ItemState::AwaitingRestore | ItemState::Restoring => {
-                    if let (Some(from), None) = (seen.transfer_from, seen.transfer_took) {
-                        seen.transfer_took = Some(at.saturating_duration_since(from));
-                    }
-                    if state == ItemState::Restoring {
-                        seen.restore_from.get_or_insert(at);
-                    }
-                }
-                ItemState::Done | ItemState::DoneWithWarnings | ItemState::Failed => {
-                    // An item seen transferring and then finished, with no look in
-                    // between, took both steps in that time: neither is measured.
-                    if let (Some(from), None) = (seen.restore_from, seen.restore_took) {
-                        seen.restore_took = Some(at.saturating_duration_since(from));
-                    }
-                }
+            if self.seen[i].state != Some(item.state()) {
+                changed.push((i, item.state(), item.times));
             }
         }
+        // Only the records new in this fold were written within `seen`.
+        for &(i, _, times) in &changed {
+            for stamp in fresh(&self.seen[i].stamps, &times) {
+                self.clock.lock().learn(stamp, seen);
+            }
+        }
+        for (i, state, times) in changed {
+            let clock = *self.clock.lock();
+            let dated = |stamp: Option<i64>| clock.date(stamp, seen);
+            self.seen[i].stamps = times;
+            let step = Dated {
+                transfer_started: dated(times.transfer_started),
+                transfer_ended: dated(times.transfer_ended),
+                restore_started: dated(times.restore_started),
+                restore_ended: dated(times.restore_ended),
+                stamped: times,
+            };
+            self.last_dated = Some(step.latest(state));
+            self.seen[i].move_to(state, &step);
+        }
+    }
+
+    /// How precisely the last step the log showed starting or ending is dated, and
+    /// when it was seen.
+    pub fn last_dated(&self) -> Option<Span> {
+        self.last_dated
     }
 
     /// When the session should end, as of `now`; `None` without an estimate (a plan
@@ -146,15 +271,35 @@ impl Forecast {
             transfer: Scale::default(),
             restore: Scale::default(),
         };
+        // Sure measurements only, once there are any of a kind.
+        let (mut unsure_t, mut unsure_r) = (Scale::default(), Scale::default());
         for (seen, (_, job)) in self.seen.iter().zip(&self.shape.jobs) {
             let plan_t = self.shape.throughput.transfer_us(job.size);
             let plan_r = self.shape.throughput.restore_us(job.size);
             if let Some(took) = seen.transfer_took {
-                cost.transfer.add(took, plan_t, job.size);
+                let scale = if seen.transfer_sure {
+                    &mut cost.transfer
+                } else {
+                    &mut unsure_t
+                };
+                scale.add(took, plan_t, job.size);
             }
             if let Some(took) = seen.restore_took {
-                cost.restore.add(took, plan_r, job.size);
+                let scale = if seen.restore_sure {
+                    &mut cost.restore
+                } else {
+                    &mut unsure_r
+                };
+                scale.add(took, plan_r, job.size);
             }
+        }
+        // Restores without a sure measurement follow the transfers' sure pace rather
+        // than an unsure restore of their own.
+        if cost.restore.count == 0.0 && cost.transfer.count == 0.0 {
+            cost.restore = unsure_r;
+        }
+        if cost.transfer.count == 0.0 {
+            cost.transfer = unsure_t;
         }
         // A step under way longer than its expected time is a measurement too: it
         // took at least that long.
@@ -254,11 +399,15 @@ impl Scale {
         clippy::cast_possible_truncation,
         clippy::cast_sign_loss
     )]
-    fn apply(&self, planned_us: u64, size: u64) -> u64 {
+    fn apply(&self, planned_us: u64, size: u64, split_known: bool) -> u64 {
         let us = if self.took_us <= 0.0 && self.planned_us <= 0.0 {
             return planned_us;
         } else if let Some((fixed, per_byte)) = self.fit() {
             fixed + per_byte * size as f64
+        } else if !split_known && self.bytes > 0.0 {
+            // The plan's fixed cost per step is the default guess: scaling it with the
+            // rest would make a large step as short as a small one's ratio says.
+            size as f64 * self.took_us / self.bytes
         } else if self.planned_us > 0.0 {
             planned_us as f64 * self.took_us / self.planned_us
         } else if self.bytes > 0.0 {
@@ -281,19 +430,20 @@ struct Calibrated {
 
 impl StepCost for Calibrated {
     fn transfer_us(&self, size: u64) -> u64 {
-        self.transfer.apply(self.plan.transfer_us(size), size)
+        self.transfer
+            .apply(self.plan.transfer_us(size), size, self.split_known())
     }
     fn restore_us(&self, size: u64) -> u64 {
         let planned = self.plan.restore_us(size);
         let r = &self.restore;
         if r.fit().is_some() {
-            return r.apply(planned, size);
+            return r.apply(planned, size, true);
         }
         if let Some(us) = self.restore_by_transfer_fit(size) {
             return us;
         }
         if r.count > 0.0 {
-            return r.apply(planned, size);
+            return r.apply(planned, size, self.split_known());
         }
         // Before any restore has finished, restores are taken to keep the pace the
         // transfers showed against the plan (one machine, one set of disks).
@@ -312,6 +462,12 @@ impl StepCost for Calibrated {
 }
 
 impl Calibrated {
+    /// Whether the plan's split of a step into a fixed cost and a rate was measured
+    /// (or given), not the default guess.
+    fn split_known(&self) -> bool {
+        self.plan.from != ThroughputSource::Default
+    }
+
     /// A restore while too few have finished to fit their own figures: the fixed cost
     /// per step the transfers' fit shows (WHM pays it at both steps), plus the time per
     /// byte the restores so far show beyond it, or before any, the transfers' time per
@@ -322,7 +478,13 @@ impl Calibrated {
         clippy::cast_sign_loss
     )]
     fn restore_by_transfer_fit(&self, size: u64) -> Option<u64> {
-        let (fixed, per_byte_t) = self.transfer.fit()?;
+        let t = &self.transfer;
+        let (fixed, per_byte_t) = match t.fit() {
+            Some(fit) => fit,
+            // A guessed split: the transfers' time per byte, no fixed cost.
+            None if !self.split_known() && t.bytes > 0.0 => (0.0, t.took_us / t.bytes),
+            None => return None,
+        };
         let r = &self.restore;
         let per_byte = if r.count > 0.0 && r.bytes > 0.0 {
             ((r.took_us - r.count * fixed) / r.bytes).max(0.0)

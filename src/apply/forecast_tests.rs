@@ -7,6 +7,14 @@ use crate::plan::schedule::{Job, Pools};
 use crate::translog::{Event, EventKind, ItemKey, ItemRef, ItemReport, Queue, SessionProgress};
 use std::time::{Duration, Instant};
 
+/// A log read whose news is dated exactly `instant`.
+fn read_at(instant: Instant) -> crate::whm::clock::Span {
+    crate::whm::clock::Span {
+        from: instant,
+        to: instant,
+    }
+}
+
 const MODULE: &str = "AccountRemoteRoot";
 
 fn item(queue: Queue, user: &str) -> ItemRef {
@@ -124,7 +132,7 @@ fn steps_under_way_count_down_with_their_age_before_any_finished() {
     let mut f = Forecast::new(shape(&[("a", 10), ("b", 10)], pools), t0);
     let mut p = SessionProgress::new();
     start(&mut p, Queue::Transfer, "a");
-    f.observe(t0, &p);
+    f.observe(read_at(t0), &p);
     assert!((left(&f, t0, 0.0) - 25.0).abs() < 1e-3);
     assert!((left(&f, t0, 4.0) - 21.0).abs() < 1e-3);
 }
@@ -136,12 +144,12 @@ fn finished_steps_scale_the_steps_to_come_per_kind_of_worker() {
     let mut f = Forecast::new(shape(&[("a", 10), ("b", 10), ("c", 10)], pools), t0);
     let mut p = SessionProgress::new();
     start(&mut p, Queue::Transfer, "a");
-    f.observe(t0, &p);
+    f.observe(read_at(t0), &p);
     // a's transfer took 20 s, twice the plan's 10 s; its restore starts.
     succeed(&mut p, Queue::Transfer, "a");
     start(&mut p, Queue::Restore, "a");
     start(&mut p, Queue::Transfer, "b");
-    f.observe(t0 + secs(20.0), &p);
+    f.observe(read_at(t0 + secs(20.0)), &p);
     // b and c transfer 20 s each at that pace, then c restores: no restore has
     // finished, so at the transfers' pace too, 10 s for the plan's 5 s.
     assert!(
@@ -151,7 +159,7 @@ fn finished_steps_scale_the_steps_to_come_per_kind_of_worker() {
     );
     // a's restore took 2.5 s, half the plan: c's restore is expected in 2.5 s.
     succeed(&mut p, Queue::Restore, "a");
-    f.observe(t0 + secs(22.5), &p);
+    f.observe(read_at(t0 + secs(22.5)), &p);
     assert!(
         (left(&f, t0, 22.5) - 40.0).abs() < 1e-3,
         "{}",
@@ -166,7 +174,7 @@ fn a_step_running_past_its_expected_time_stretches_the_estimate() {
     let mut f = Forecast::new(shape(&[("a", 10)], pools), t0);
     let mut p = SessionProgress::new();
     start(&mut p, Queue::Transfer, "a");
-    f.observe(t0, &p);
+    f.observe(read_at(t0), &p);
     // 10 s expected; at 30 s it has run three times that: a share more (3 s), and its
     // restore at the pace the transfer shows (15 s for the plan's 5 s).
     let at_30 = left(&f, t0, 30.0);
@@ -191,7 +199,7 @@ fn a_large_account_left_alone_is_what_the_end_waits_for() {
     let mut p = SessionProgress::new();
     start(&mut p, Queue::Transfer, "big");
     start(&mut p, Queue::Transfer, "s0");
-    f.observe(t0, &p);
+    f.observe(read_at(t0), &p);
     let mut at = 0.0;
     for i in 0..9 {
         at += 1.0;
@@ -202,7 +210,7 @@ fn a_large_account_left_alone_is_what_the_end_waits_for() {
         if i < 8 {
             start(&mut p, Queue::Transfer, &format!("s{}", i + 1));
         }
-        f.observe(t0 + secs(at), &p);
+        f.observe(read_at(t0 + secs(at)), &p);
     }
     // At 9 s: big has 41 s of transfer left, then a 25 s restore.
     let left_now = left(&f, t0, 9.0);
@@ -220,21 +228,21 @@ fn steps_of_varied_sizes_are_fitted_as_a_fixed_cost_plus_a_rate() {
     let mut f = Forecast::new(shape(&sizes, pools), t0);
     let mut p = SessionProgress::new();
     start(&mut p, Queue::Transfer, "a");
-    f.observe(t0, &p);
+    f.observe(read_at(t0), &p);
     // Transfers one after another (3, 5, 8 s); each restore (0.5 s per MB, as planned)
     // beside the next transfer.
     for (user, ends, next) in [("a", 3.0, "b"), ("b", 8.0, "c"), ("c", 16.0, "d")] {
         succeed(&mut p, Queue::Transfer, user);
         start(&mut p, Queue::Restore, user);
         start(&mut p, Queue::Transfer, next);
-        f.observe(t0 + secs(ends), &p);
+        f.observe(read_at(t0 + secs(ends)), &p);
         succeed(&mut p, Queue::Restore, user);
         let mb = sizes
             .iter()
             .find(|(u, _)| *u == user)
             .map_or(0, |(_, s)| *s);
         #[allow(clippy::cast_precision_loss)]
-        f.observe(t0 + secs(ends + 0.5 * mb as f64), &p);
+        f.observe(read_at(t0 + secs(ends + 0.5 * mb as f64)), &p);
     }
     // At 19 s: d has transferred 3 s of its 14 s; then its 6 s restore.
     let left_now = left(&f, t0, 19.0);

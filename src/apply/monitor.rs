@@ -13,6 +13,7 @@ use crate::translog::{
     Event, Excerpt, ExcerptLevel, ExcerptLine, ItemKey, ItemState, SessionOutcome, SessionProgress,
     failure_excerpt, parse_item_log,
 };
+use crate::whm::clock::{SharedClock, Span};
 use crate::whm::{WhmClient, WhmError};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -88,12 +89,35 @@ struct Shared {
     changed: Notify,
     /// The server answers log fetches only once the log is finished.
     slow: AtomicBool,
+    /// Between which reads of the log the records being folded were written.
+    read: Mutex<ReadWindow>,
+}
+
+/// The records a fetch brings that the one before did not were written between the
+/// two reads.
+#[derive(Debug, Clone, Copy)]
+struct ReadWindow {
+    /// When the fetch before began.
+    since: Instant,
     /// When the fetch being folded began: the server read the log no earlier, so the
     /// fold shows the session as it was then.
-    as_of: Mutex<Instant>,
+    as_of: Instant,
+}
+
+impl ReadWindow {
+    fn at(now: Instant) -> Self {
+        Self {
+            since: now,
+            as_of: now,
+        }
+    }
 }
 
 impl Shared {
+    fn window(&self) -> ReadWindow {
+        *self.read.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, SessionProgress> {
         self.progress.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -135,7 +159,7 @@ pub async fn follow(
         planned: planned.to_vec(),
         changed: Notify::new(),
         slow: AtomicBool::new(false),
-        as_of: Mutex::new(Instant::now()),
+        read: Mutex::new(ReadWindow::at(Instant::now())),
     });
     let signals = Arc::new(LogSignals::default());
     // The follower is a task of its own: a log fetch may block until the log is
@@ -155,6 +179,7 @@ pub async fn follow(
         let _ = state_tx.send(s.clone());
     });
     tokio::pin!(poll);
+    let shape = shape.map(|shape| (shape, client.server_clock().clone()));
     let mut showing = Showing::new(&shared, &signals, shape);
     showing.tick(watcher);
     let final_state = loop {
@@ -239,14 +264,18 @@ struct Showing<'a> {
 }
 
 impl<'a> Showing<'a> {
-    fn new(shared: &'a Shared, signals: &'a LogSignals, shape: Option<SessionShape>) -> Self {
+    fn new(
+        shared: &'a Shared,
+        signals: &'a LogSignals,
+        shape: Option<(SessionShape, SharedClock)>,
+    ) -> Self {
         let now = Instant::now();
         Self {
             shared,
             signals,
             told: Told::default(),
             eta: EndEstimate::new(),
-            forecast: shape.map(|shape| Forecast::new(shape, now)),
+            forecast: shape.map(|(shape, clock)| Forecast::new(shape, now).with_clock(clock)),
             end: None,
             replayed_at: now,
             next_tick: now,
@@ -271,19 +300,37 @@ impl<'a> Showing<'a> {
     }
 
     fn show(&mut self, watcher: &mut dyn Watcher) {
-        show(self.shared, self.signals, &mut self.eta, watcher);
+        let by_rate = show(self.shared, &mut self.eta, watcher);
         (self.shown_at, self.unshown) = (Instant::now(), false);
         if let Some(forecast) = &mut self.forecast {
-            let as_of = *self
-                .shared
-                .as_of
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            forecast.observe(as_of, &self.shared.lock());
+            // What this fold shows new was written after the read before began, and
+            // before now.
+            let seen = Span {
+                from: self.shared.window().since,
+                to: Instant::now(),
+            };
+            forecast.observe(seen, &self.shared.lock());
             self.replayed_at = Instant::now();
             self.end = forecast.end(self.replayed_at);
         }
+        // The replay of what is left knows which steps the end waits for; the rate of
+        // work only how fast items went so far.
+        self.expect_end(by_rate);
         self.tick(watcher);
+    }
+
+    /// Tells the state poll when the session should end: the replay's end give or take
+    /// its margin when there is one (it knows which steps the end waits for), else
+    /// `by_rate`, the rate of work so far.
+    fn expect_end(&self, by_rate: Option<Instant>) {
+        let dated = self.forecast.as_ref().and_then(Forecast::last_dated);
+        match (self.end, dated) {
+            (Some(end), Some(last)) => {
+                self.signals.expect_end_within(end, end_margin(last, end));
+            }
+            (Some(end), None) => self.signals.expect_end(Some(end)),
+            (None, _) => self.signals.expect_end(by_rate),
+        }
     }
 
     /// Passes on the time left: the last replay's end, replayed again when it is
@@ -295,11 +342,25 @@ impl<'a> Showing<'a> {
         {
             self.replayed_at = now;
             self.end = forecast.end(now);
+            if self.end.is_some() {
+                self.expect_end(None);
+            }
         }
         watcher.time_left(self.end.map(|end| end.saturating_duration_since(now)));
         self.next_tick = now + TIME_LEFT_EVERY;
     }
 }
+
+/// How far either way of the replay's `end` the session may end, given the span the
+/// `last` step start or end the log showed was dated to: the replay's clock is set by
+/// it, and the further the replay looks ahead of it, the more its step costs may be
+/// off.
+fn end_margin(last: Span, end: Instant) -> Duration {
+    END_MARGIN_FLOOR + last.spread() + end.saturating_duration_since(last.to) / 8
+}
+
+/// The least margin the state poll keeps around the replay's end.
+const END_MARGIN_FLOOR: Duration = Duration::from_millis(250);
 
 /// What the monitor has already passed on.
 #[derive(Debug, Default)]
@@ -328,23 +389,21 @@ fn tell(shared: &Shared, signals: &LogSignals, told: &mut Told, watcher: &mut dy
     }
 }
 
-/// Shows the fold and tells the state poll when the rate of work so far says the
-/// session will end.
-fn show(shared: &Shared, signals: &LogSignals, eta: &mut EndEstimate, watcher: &mut dyn Watcher) {
+/// Shows the fold; returns when the rate of work so far says the session will end.
+fn show(shared: &Shared, eta: &mut EndEstimate, watcher: &mut dyn Watcher) -> Option<Instant> {
     let progress = shared.lock();
     watcher.progress(&progress);
     let work = Work::of(&progress);
     drop(progress);
     // Dated when the log was read, not now: a long log arrives and folds a while later.
-    let as_of = *shared.as_of.lock().unwrap_or_else(PoisonError::into_inner);
-    let end = eta.update(as_of, work);
+    let end = eta.update(shared.window().as_of, work);
     tracing::trace!(
         done = work.done,
         total = work.total,
         left_ms = end.map(|e| e.saturating_duration_since(Instant::now()).as_millis()),
         "session end estimated"
     );
-    signals.expect_end(end);
+    end
 }
 
 /// Fetches the master log again and again, folding what is new, until its end
@@ -357,7 +416,7 @@ async fn follow_log(
     signals: Arc<LogSignals>,
 ) {
     let mut follower = LogFollower::new();
-    let mut interval = policy.min.max(Duration::from_millis(500));
+    let mut interval = policy.log_min;
     let mut told_slow = false;
     loop {
         // The answer is parsed as it arrives; only bytes past those already parsed
@@ -365,7 +424,12 @@ async fn follow_log(
         let mut fold = &*shared;
         let mut fetch = follower.fetch(&mut fold);
         let began = Instant::now();
-        *shared.as_of.lock().unwrap_or_else(PoisonError::into_inner) = began;
+        {
+            let mut read = shared.read.lock().unwrap_or_else(PoisonError::into_inner);
+            read.since = read.as_of;
+            read.as_of = began;
+        }
+        signals.log_fetch_began(began);
         let result = {
             let stream = client.stream_transfer_session_log(&session, "master.log", &mut fetch);
             tokio::pin!(stream);
@@ -379,6 +443,7 @@ async fn follow_log(
                 }
             }
         };
+        signals.log_fetch_ended(began, Instant::now(), result.is_ok());
         if let Err(e) = &result {
             // Before the session starts its log may not exist yet; network trouble is
             // the state poll's business. Either way, try again later.
@@ -394,7 +459,7 @@ async fn follow_log(
             continue;
         }
         interval = if end.new_events {
-            policy.min.max(Duration::from_millis(500))
+            policy.log_min
         } else {
             (interval * 2).min(policy.max)
         };

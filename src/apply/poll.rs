@@ -24,12 +24,27 @@ pub struct LogSignals {
     /// written before the state settles, so a terminal state needs no confirming
     /// second read.
     ended: Mutex<Option<SessionState>>,
-    /// When the session should end at the rate the log shows work getting done.
-    expected_end: Mutex<Option<Instant>>,
+    /// When the session should end, and how far either way it may.
+    expected_end: Mutex<Option<(Instant, Duration)>>,
     /// The expected end came closer: a state poll sleeping towards the old one
     /// recomputes its wake-up.
     end_moved: Notify,
+    /// Whether the master log is answering promptly.
+    log: Mutex<LogAnswers>,
 }
+
+/// How the master log's fetches have been answering.
+#[derive(Debug, Default, Clone, Copy)]
+struct LogAnswers {
+    /// When a fetch last came back promptly (within [`PROMPT_LOG`]).
+    prompt_at: Option<Instant>,
+    /// Since when a fetch has been under way.
+    fetching_since: Option<Instant>,
+}
+
+/// A master-log fetch answered within this is the live log (a server that holds the
+/// answer until the log is finished, REFERENCE §4.12, takes far longer).
+const PROMPT_LOG: Duration = Duration::from_secs(2);
 
 impl LogSignals {
     /// Records the outcome the log's end record gave and wakes the state poll.
@@ -41,21 +56,66 @@ impl LogSignals {
     /// Records when the session should end, as the log's rate of work predicts, and
     /// wakes a state poll sleeping past an end that came closer.
     pub fn expect_end(&self, at: Option<Instant>) {
+        self.set_end(at.map(|at| (at, Duration::ZERO)));
+    }
+
+    /// Records that the session should end at `at`, give or take `margin`: the state
+    /// poll reads at its near-end pace from `at - margin` to `at + margin`, and seldom
+    /// before.
+    pub fn expect_end_within(&self, at: Instant, margin: Duration) {
+        self.set_end(Some((at, margin)));
+    }
+
+    fn set_end(&self, end: Option<(Instant, Duration)>) {
         let before = std::mem::replace(
             &mut *self
                 .expected_end
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner),
-            at,
+            end,
         );
-        if let Some(at) = at
-            && before.is_none_or(|before| at < before)
+        let from = |(at, margin): (Instant, Duration)| at.checked_sub(margin).unwrap_or(at);
+        if let Some(end) = end
+            && before.is_none_or(|before| from(end) < from(before))
         {
             self.end_moved.notify_one();
         }
     }
 
-    fn expected_end(&self) -> Option<Instant> {
+    /// A master-log fetch begins.
+    pub fn log_fetch_began(&self, at: Instant) {
+        self.answers().fetching_since = Some(at);
+    }
+
+    /// The master-log fetch that began at `began` came back (with the log or not) at
+    /// `at`.
+    pub fn log_fetch_ended(&self, began: Instant, at: Instant, answered: bool) {
+        let mut answers = self.answers();
+        answers.fetching_since = None;
+        if answered && at.saturating_duration_since(began) <= PROMPT_LOG {
+            answers.prompt_at = Some(at);
+        }
+    }
+
+    fn answers(&self) -> std::sync::MutexGuard<'_, LogAnswers> {
+        self.log.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The master log shows the session as it goes: it answered promptly within the
+    /// last `recent`, and no fetch has been held longer than [`PROMPT_LOG`] since. Its
+    /// records show every start, pause, abort and end a state read would, so the state
+    /// is then read only as a safety net and near the end.
+    fn log_live(&self, now: Instant, recent: Duration) -> bool {
+        let answers = *self.answers();
+        answers
+            .fetching_since
+            .is_none_or(|since| now.saturating_duration_since(since) <= PROMPT_LOG)
+            && answers
+                .prompt_at
+                .is_some_and(|at| now.saturating_duration_since(at) <= recent)
+    }
+
+    fn expected_end(&self) -> Option<(Instant, Duration)> {
         *self
             .expected_end
             .lock()
@@ -63,12 +123,17 @@ impl LogSignals {
     }
 
     /// How long to wait before reading an unchanged state again, given the backed-off
-    /// `interval` and how long the session has been followed: before the predicted end,
-    /// never past half the time left (the prediction sharpens as the log goes on); once
-    /// it has come, the near-end pace, backing off again by a quarter of how overdue the
-    /// end is (a prediction can be early: the restores left once every item is
-    /// transferred, or an item the log has not sized yet), but never past 1/40 of the
-    /// time followed, so the end costs at most 2.5% of a session on top.
+    /// `interval` and how long the session has been followed.
+    ///
+    /// With an end known give or take a margin (the replay of what is left): the
+    /// backed-off interval until the margin begins, the near-end pace through it, then
+    /// backing off again by a quarter of how far past it the end is. With an end known
+    /// only from the rate of work (no margin): before it, never past half the time left
+    /// (the prediction sharpens as the log goes on); once it has come, the near-end
+    /// pace, backing off again by a quarter of how overdue the end is (a prediction can
+    /// be early: the restores left once every item is transferred, or an item the log
+    /// has not sized yet). Past the end, never longer than 1/40 of the time followed,
+    /// so the end costs at most 2.5% of a session on top.
     fn wait(
         &self,
         policy: &PollPolicy,
@@ -77,13 +142,24 @@ impl LogSignals {
         followed: Duration,
     ) -> Duration {
         let near = policy.near_end();
-        match self.expected_end() {
-            None => interval,
-            Some(end) if end > now => interval.min((end - now) / 2).max(near),
-            Some(end) => ((now - end) / 4)
-                .min(followed / 40)
-                .clamp(near, interval.max(near)),
+        let Some((end, margin)) = self.expected_end() else {
+            return interval;
+        };
+        let from = end.checked_sub(margin).unwrap_or(end);
+        let to = end + margin;
+        if now < from {
+            let ahead = from - now;
+            let ahead = if margin.is_zero() { ahead / 2 } else { ahead };
+            return interval.min(ahead).max(near);
         }
+        if now <= to && !margin.is_zero() {
+            // At most END_READS reads across the margin: a wide one (an estimate the
+            // log dates loosely) is read more sparsely, not more often.
+            return near.max(margin * 2 / END_READS);
+        }
+        ((now - to) / 4)
+            .min(followed / 40)
+            .clamp(near, interval.max(near))
     }
 
     /// A terminal `state` as the log's end record settles it: a `COMPLETED` that the
@@ -98,6 +174,9 @@ impl LogSignals {
     }
 }
 
+/// How many state reads at most the poll spends across the margin of an expected end.
+const END_READS: u32 = 8;
+
 /// Polling intervals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PollPolicy {
@@ -109,6 +188,12 @@ pub struct PollPolicy {
     pub confirm: Duration,
     /// The longest interval while nothing changes.
     pub max: Duration,
+    /// The longest interval while nothing changes and the master log shows the session
+    /// as it goes (then the state is only a safety net, and read densely near the end).
+    pub live_max: Duration,
+    /// The master log is fetched again this long after a fetch that brought new records
+    /// (backing off to `max` while none come).
+    pub log_min: Duration,
     /// How long the destination may stay unreachable before giving up.
     pub outage: Duration,
 }
@@ -127,6 +212,8 @@ impl Default for PollPolicy {
             min: Duration::from_millis(250),
             confirm: Duration::from_millis(100),
             max: Duration::from_secs(5),
+            live_max: Duration::from_secs(10),
+            log_min: Duration::from_secs(1),
             outage: Duration::from_secs(15 * 60),
         }
     }
@@ -258,9 +345,14 @@ impl StatePoll<'_> {
         Next::Sleep(Wait::For(self.policy.min))
     }
 
-    /// Nothing changed that matters: the next read waits longer.
+    /// Nothing changed that matters: the next read waits longer; while the master log
+    /// shows the session as it goes, as long as the policy lets a safety net wait.
     fn back_off(&mut self) -> Next {
-        self.interval = (self.interval * 2).min(self.policy.max);
+        self.interval = if self.log.log_live(Instant::now(), self.policy.live_max) {
+            self.policy.live_max
+        } else {
+            (self.interval * 2).min(self.policy.max)
+        };
         Next::Sleep(Wait::Unchanged)
     }
 

@@ -64,5 +64,5 @@ pub use item::{ItemLogEvent, ItemLogKind, ItemLogParser, parse_item_log};
 pub use lines::{HEAD_LEN as LOG_HEAD_LEN, LogReplaced};
 pub use master::{MasterLogParser, parse_master_log};
 pub use progress::{
-    ItemKey, ItemProgress, ItemState, LogPhase, SessionProgress, StepState, Totals,
+    ItemKey, ItemProgress, ItemState, LogPhase, SessionProgress, StepState, StepTimes, Totals,
 };

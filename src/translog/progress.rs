@@ -107,6 +107,22 @@ pub struct ItemProgress {
     pub transfer_log: Option<String>,
     /// The RESTORE step's item log.
     pub restore_log: Option<String>,
+    /// When (the server's `time`, epoch seconds) each step was seen to start and end.
+    pub times: StepTimes,
+}
+
+/// When an item's steps started and ended, by the records' `time` (epoch seconds on
+/// the server's clock; missing in old logs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StepTimes {
+    /// The TRANSFER step's first `start-item`/`process-item` record.
+    pub transfer_started: Option<i64>,
+    /// Its `success-item`/`failed-item` record.
+    pub transfer_ended: Option<i64>,
+    /// The RESTORE step's first record.
+    pub restore_started: Option<i64>,
+    /// Its end record.
+    pub restore_ended: Option<i64>,
 }
 
 impl ItemProgress {
@@ -125,15 +141,18 @@ impl ItemProgress {
 
     /// The step an event for `queue` applies to; an unknown queue means the current one.
     fn step(&mut self, queue: Option<&Queue>) -> (&mut StepState, &mut Option<String>) {
-        let restore = match queue {
-            Some(Queue::Transfer) => false,
-            Some(Queue::Restore) => true,
-            Some(Queue::Other(_)) | None => self.transfer >= StepState::Succeeded,
-        };
-        if restore {
+        if self.is_restore(queue) {
             (&mut self.restore, &mut self.restore_log)
         } else {
             (&mut self.transfer, &mut self.transfer_log)
+        }
+    }
+
+    fn is_restore(&self, queue: Option<&Queue>) -> bool {
+        match queue {
+            Some(Queue::Transfer) => false,
+            Some(Queue::Restore) => true,
+            Some(Queue::Other(_)) | None => self.transfer >= StepState::Succeeded,
         }
     }
 
@@ -150,11 +169,24 @@ impl ItemProgress {
         }
     }
 
-    fn advance(&mut self, queue: Option<&Queue>, to: StepState) {
+    fn advance(&mut self, queue: Option<&Queue>, to: StepState, time: Option<i64>) {
+        let restore = self.is_restore(queue);
         let (step, _) = self.step(queue);
         // Steps only move forward; a failure is never undone.
-        if to > *step {
-            *step = to;
+        if to <= *step {
+            return;
+        }
+        let from = std::mem::replace(step, to);
+        let t = &mut self.times;
+        let (started, ended) = if restore {
+            (&mut t.restore_started, &mut t.restore_ended)
+        } else {
+            (&mut t.transfer_started, &mut t.transfer_ended)
+        };
+        if from == StepState::Pending && to == StepState::Running {
+            *started = started.or(time);
+        } else if to >= StepState::Succeeded {
+            *ended = ended.or(time);
         }
     }
 
@@ -271,17 +303,17 @@ impl SessionProgress {
             EventKind::Malformed { .. } => self.malformed_lines += 1,
             EventKind::ItemPickedUp(item) | EventKind::ItemProcessing(item) => {
                 self.item_mut(item)
-                    .advance(item.queue.as_ref(), StepState::Running);
+                    .advance(item.queue.as_ref(), StepState::Running, event.time);
             }
             EventKind::ItemStarted { item, size } => {
                 let p = self.item_mut(item);
                 p.size = size.or(p.size);
-                p.advance(item.queue.as_ref(), StepState::Running);
+                p.advance(item.queue.as_ref(), StepState::Running, event.time);
             }
             EventKind::ItemSucceeded { item, report } | EventKind::ItemWarned { item, report } => {
                 let p = self.item_mut(item);
                 p.add_report(report);
-                p.advance(item.queue.as_ref(), StepState::Succeeded);
+                p.advance(item.queue.as_ref(), StepState::Succeeded, event.time);
             }
             EventKind::ItemFailed {
                 item,
@@ -302,7 +334,7 @@ impl SessionProgress {
                         }
                     }));
                 }
-                p.advance(item.queue.as_ref(), StepState::Failed);
+                p.advance(item.queue.as_ref(), StepState::Failed, event.time);
             }
             EventKind::WorkerStarted { .. }
             | EventKind::WorkerFinished { .. }

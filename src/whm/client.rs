@@ -148,6 +148,7 @@ pub struct WhmClient {
     retry: RetryPolicy,
     tls: TlsMode,
     seen: SeenCertificate,
+    clock: crate::whm::clock::SharedClock,
     warnings: Vec<String>,
     limits: BodyLimits,
 }
@@ -237,6 +238,7 @@ impl WhmClient {
             retry: options.retry,
             tls: options.tls,
             seen,
+            clock: crate::whm::clock::SharedClock::new(),
             warnings,
             limits: BodyLimits::default(),
         })
@@ -257,6 +259,12 @@ impl WhmClient {
     /// `host:port` of the server, as errors name it.
     pub fn server(&self) -> &str {
         &self.server
+    }
+
+    /// The server's clock against ours, as the stamps of its logs' records show it;
+    /// shared by the client's clones.
+    pub fn server_clock(&self) -> &crate::whm::clock::SharedClock {
+        &self.clock
     }
 
     /// Calls `function` with `params` (sent as a form body with `api.version=1`) and

@@ -20,6 +20,7 @@
 pub mod answers;
 mod api;
 mod client;
+pub mod clock;
 mod envelope;
 mod error;
 mod logtext;
