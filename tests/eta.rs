@@ -1,11 +1,11 @@
 //! The time left of a real run (issue 24): `apply --progress json` read from the binary's
 //! stdout, every event type of the documented table included, and the report's
-//! estimate against the actual duration.
+//! estimate against the actual duration, in the text and the Markdown report.
 
 use crate::support::apply_world::{apply_case, apply_world as world, slow};
-use crate::support::{Case, Out, SimContext, calls, finish, wait_for};
+use crate::support::{self, Case, Out, SimContext, calls, finish, wait_for};
 use std::collections::BTreeSet;
-use whm_migrate::sim::{SimOptions, TimeScale};
+use whm_migrate::sim::{Faults, SimOptions, TimeScale};
 
 /// `apply --progress json` of `case`'s manifest.
 async fn apply_json(case: &Case) -> Out {
@@ -169,4 +169,79 @@ async fn status_on_a_running_migration_shows_the_time_left() {
         "{}",
         json.stdout
     );
+}
+
+// `apply --markdown FILE` against a run where carol's restore fails with a text that
+// tries to break out of the report: the file sets the plan's estimate against the
+// actual duration in the source's row, counts the outcomes, and shows the failure
+// collapsed and escaped.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_markdown_report_sets_the_estimate_against_the_actual_duration() {
+    let failure = "Disk quota exceeded | `du` said <script>alert(1)</script>";
+    let options = SimOptions {
+        faults: Faults {
+            fail_restore: [("carol".to_owned(), failure.to_owned())].into(),
+            ..Faults::default()
+        },
+        ..slow()
+    };
+    let sim = SimContext::with(world(), options).await;
+    let case = apply_case(&sim, "eta-markdown");
+    let path = case.path("report.md");
+    let out = case
+        .run("apply", &["--markdown", path.to_str().unwrap()])
+        .await;
+    out.assert_code(3);
+    let md = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        md.starts_with(
+            "<!-- whm-migrate apply: eta-markdown -->\n### whm-migrate apply: `eta-markdown` — some items failed\n"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains("**1 source, 5 items: 3 done, 1 done with warnings, 1 failed.**"),
+        "{md}"
+    );
+    // The source's row: session, state, counts, then the estimate at the start, the
+    // actual duration (both measured, so neither is `—`) and the signed error.
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| old1 | `"))
+        .unwrap_or_else(|| panic!("no row for old1: {md}"));
+    let cells: Vec<&str> = row.trim_matches('|').split(" | ").map(str::trim).collect();
+    assert_eq!(cells.len(), 7, "{row}");
+    assert_eq!(
+        &cells[2..4],
+        [
+            "COMPLETED",
+            "5 items: 3 done, 1 done with warnings, 1 failed"
+        ],
+        "{row}"
+    );
+    for (cell, what) in [(cells[4], "estimate"), (cells[5], "actual")] {
+        assert!(
+            cell.ends_with('s') && cell.starts_with(|c: char| c.is_ascii_digit()),
+            "{what}: {row}"
+        );
+    }
+    assert!(
+        cells[6].ends_with('%') && cells[6].starts_with(['+', '-', '0']),
+        "{row}"
+    );
+    // carol's failure, its HTML escaped, collapsed, with the item log's excerpt.
+    assert!(md.contains("#### Failed items (1)"), "{md}");
+    assert!(
+        md.contains(
+            "<details><summary>old1 / carol: Disk quota exceeded | `du` said &lt;script&gt;"
+        ),
+        "{md}"
+    );
+    // The failure's lines in a code block, where `<script>` is text.
+    assert!(
+        md.contains(&format!("\n```text\nFailed: {failure}\n```\n")),
+        "{md}"
+    );
+    assert_eq!(md.matches("<script>").count(), 1, "{md}");
+    assert!(!md.contains(support::SRC_PASSWORD) && !md.contains(support::TOKEN));
 }

@@ -255,11 +255,21 @@ async fn the_predicted_makespan_is_in_real_time_at_the_given_speed() {
             demo.manifest.to_str().unwrap(),
             "--speed",
             "100",
+            "--markdown",
+            demo.path("rehearsal.md").to_str().unwrap(),
         ],
     )
     .await;
     out.assert_code(0);
     assert!(out.stdout.contains("at 100 MB/s"), "{out:#?}");
+    // The Markdown report of the rehearsal's run, headed as a rehearsal.
+    let md = std::fs::read_to_string(demo.path("rehearsal.md")).unwrap();
+    assert!(
+        md.starts_with(
+            "<!-- whm-migrate rehearse: demo -->\n### whm-migrate rehearse: `demo` — done"
+        ),
+        "{md}"
+    );
     // 10 GiB at 100 MB/s, restored at twice that, plus 5 s per step.
     let carol = 10_737_418_240_u64;
     let chain = carol / 100_000_000 + carol / 200_000_000 + 10;

@@ -66,6 +66,7 @@ async fn no_command_leaks_the_token_or_the_password_anywhere() {
     let s = state.to_str().unwrap();
     let plan_out = dir.join("plan.json");
     let junit = dir.join("junit.xml");
+    let markdown = dir.join("report.md");
     let (tok, pw) = (support::TOKEN, PASSWORD);
 
     let mut runs = Vec::new();
@@ -96,6 +97,8 @@ async fn no_command_leaks_the_token_or_the_password_anywhere() {
                 "plain",
                 "--junit",
                 junit.to_str().unwrap(),
+                "--markdown",
+                markdown.to_str().unwrap(),
             ],
             0,
         ),
@@ -160,8 +163,9 @@ async fn no_command_leaks_the_token_or_the_password_anywhere() {
         assert_clean(&format!("stdout of {}", r.what), &r.out.stdout);
         assert_clean(&format!("stderr of {}", r.what), &r.out.stderr);
     }
-    // Every file written: the state dirs (journal, logs…), the saved plan, the JUnit.
-    assert!(plan_out.exists() && junit.exists());
+    // Every file written: the state dirs (journal, logs…), the saved plan, the JUnit
+    // and Markdown reports.
+    assert!(plan_out.exists() && junit.exists() && markdown.exists());
     for path in files(dir) {
         if path.extension().is_some_and(|e| e == "toml") {
             continue; // the manifests name environment variables only

@@ -319,6 +319,11 @@ pub struct ApplyArgs {
     /// Also write a JUnit XML report (one test case per item).
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Also write the report as Markdown, for a CI job summary or a pull-request
+    /// comment: per source the estimate at the start against the actual duration, then
+    /// the failed items with their log excerpts. FILE is replaced, not appended to.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
     /// Act on one wave of the manifest (`wave = "NAME"` on its items): that wave's
     /// items plus the feature lists and packages that name no wave. Without it, a saved
     /// plan's wave, else the whole manifest, including accounts that name no wave.
@@ -374,6 +379,9 @@ pub struct RehearseArgs {
     /// Also write a JUnit XML report of the rehearsal's last run.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Also write the rehearsal's report as Markdown (as `apply --markdown`).
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
 }
 
 fn parse_speed(text: &str) -> Result<f64, String> {

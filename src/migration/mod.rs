@@ -30,7 +30,7 @@ pub use cleanup::{Cleaned, CleanupOptions, Discarded};
 pub use control::{Action, Controlled, LogLine};
 pub use error::MigrationError;
 pub use initializing::{InitTarget, Initialized, init};
-pub use planning::{PlanScope, Planned, load_target, save_junit, save_plan};
+pub use planning::{PlanScope, Planned, load_target, save_junit, save_markdown, save_plan};
 pub use rehearsing::{Prepared, RehearseOptions, Rehearsed};
 pub use report::apply_report;
 pub use state::{Access, StateFlags, Transfer};

@@ -208,15 +208,29 @@ impl Migration {
 
 /// Writes an apply or rehearsal report's JUnit XML to `path`, atomically.
 pub fn save_junit(path: &Path, report: &crate::report::ApplyReport) -> Result<(), MigrationError> {
+    save_report(path, &crate::report::write_junit(report))
+}
+
+/// Writes an apply or rehearsal report's Markdown to `path`, atomically (a file that
+/// already exists is replaced whole); `command` (`apply` or `rehearse`) heads it and
+/// `manifest` is named in the next-step hint.
+pub fn save_markdown(
+    path: &Path,
+    report: &crate::report::ApplyReport,
+    command: &str,
+    manifest: &str,
+) -> Result<(), MigrationError> {
+    save_report(path, &report.render_markdown(command, manifest))
+}
+
+fn save_report(path: &Path, text: &str) -> Result<(), MigrationError> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    write_atomic(dir, path, crate::report::write_junit(report).as_bytes()).map_err(|source| {
-        MigrationError::Write {
-            path: path.to_path_buf(),
-            source,
-        }
+    write_atomic(dir, path, text.as_bytes()).map_err(|source| MigrationError::Write {
+        path: path.to_path_buf(),
+        source,
     })
 }
 

@@ -105,6 +105,12 @@ impl Migration {
 }
 
 impl Prepared {
+    /// The arguments that name this manifest (and its state directory) in a command to
+    /// run next, as the reports print them.
+    pub fn rerun_args(&self) -> String {
+        crate::migration::rerun_args(&self.manifest_path, self.state_flag.as_deref())
+    }
+
     /// Reads a saved plan and the observed state saved beside it; contacts no server
     /// and needs no secret.
     pub fn offline(
@@ -263,7 +269,7 @@ impl Prepared {
         S: Fn() -> F,
         F: Future<Output = ()>,
     {
-        let rerun = crate::migration::rerun_args(&self.manifest_path, self.state_flag.as_deref());
+        let rerun = self.rerun_args();
         let mut rounds = Vec::new();
         for number in 1..=MAX_ROUNDS {
             let Some(sim_plan) = self.round_plan(rehearsal, number, options, notify).await? else {

@@ -10,7 +10,8 @@
 //!   - **json** (stdout): NDJSON events, described below. They go to stdout because in
 //!     this mode they are the data the user asked for; messages stay on stderr.
 //! * [`ApplyReport`] is the final report: [`ApplyReport::render_text`] for people,
-//!   serde JSON for machines, [`write_junit`] for CI test reporters, and
+//!   serde JSON for machines, [`write_junit`] for CI test reporters,
+//!   [`ApplyReport::render_markdown`] for a CI job summary or a pull-request comment, and
 //!   [`ApplyReport::exit_code`].
 //!
 //! Meaning never depends on colour: failures say `FAILED` in words, and no mode
@@ -43,6 +44,7 @@ mod from_log;
 mod json;
 mod junit;
 pub mod log_lines;
+mod markdown;
 mod plain;
 mod progress;
 pub mod status;
@@ -51,6 +53,8 @@ mod text;
 
 #[cfg(test)]
 mod junit_tests;
+#[cfg(test)]
+mod markdown_tests;
 #[cfg(test)]
 mod progress_tests;
 #[cfg(test)]

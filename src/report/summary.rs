@@ -3,8 +3,9 @@
 //! Built from each source's [`SessionProgress`](crate::translog::SessionProgress) and planned items
 //! ([`SourceReport::from_progress`]), completed by the caller with failure excerpts from
 //! item logs ([`SourceReport::attach_excerpt`]) and items the plan found already present.
-//! Rendered as text ([`ApplyReport::render_text`]), JSON ([`ApplyReport::to_json`]) and
-//! JUnit XML ([`write_junit`](super::write_junit)).
+//! Rendered as text ([`ApplyReport::render_text`]), JSON ([`ApplyReport::to_json`]),
+//! JUnit XML ([`write_junit`](super::write_junit)) and Markdown
+//! ([`ApplyReport::render_markdown`]).
 
 use std::time::Duration;
 

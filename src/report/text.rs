@@ -13,7 +13,8 @@ use crate::translog::ItemCounts;
 /// Lines of a failure text shown when no excerpt is attached.
 const FAILURE_LINES: usize = 5;
 
-fn counts_phrase(c: &OutcomeCounts) -> String {
+/// `5 items: 1 done, 1 failed` (the counts that are not zero, `done` always).
+pub(super) fn counts_phrase(c: &OutcomeCounts) -> String {
     let mut parts = vec![format!("{} done", c.done)];
     for (n, what) in [
         (c.done_with_warnings, "done with warnings"),
@@ -121,7 +122,8 @@ fn write_source(out: &mut String, s: &SourceReport) {
     }
 }
 
-fn next_step(report: &ApplyReport, manifest: &str) -> String {
+/// The last line: what to do next, naming `manifest` in the command to run.
+pub(super) fn next_step(report: &ApplyReport, manifest: &str) -> String {
     let c = report.counts();
     let rerun = format!("`whm-migrate apply {manifest}`");
     if report.sources.iter().any(|s| s.error.is_some()) {

@@ -6,7 +6,7 @@ use crate::cli::{CommandResult, ExitStatus};
 use crate::migration::process::interrupted;
 use crate::migration::{
     ApplyOptions, ApplyOutcome, Migration, OpenOptions, VerifyOptions, load_target, save_junit,
-    verify_manifest,
+    save_markdown, verify_manifest,
 };
 use crate::plan::render;
 
@@ -56,6 +56,9 @@ pub async fn run(printer: &Printer, global: &GlobalArgs, args: &ApplyArgs) -> Co
             printer.data(&report.render_text(&rerun));
             if let Some(junit) = &args.junit {
                 save_junit(junit, &report)?;
+            }
+            if let Some(markdown) = &args.markdown {
+                save_markdown(markdown, &report, "apply", &rerun)?;
             }
             ExitStatus::of_code(report.exit_code())
         }

@@ -6,6 +6,7 @@ use crate::cli::{CommandResult, ExitStatus};
 use crate::migration::process::interrupted;
 use crate::migration::{
     Migration, OpenOptions, Prepared, RehearseOptions, Rehearsed, load_target, save_junit,
+    save_markdown,
 };
 use crate::plan::render;
 
@@ -21,6 +22,7 @@ pub async fn run(printer: &Printer, global: &GlobalArgs, args: &RehearseArgs) ->
         let saved = saved.as_ref().map(|p| (args.target.as_path(), p));
         migration.prepare_rehearsal(saved, printer).await?
     };
+    let rerun = prepared.rerun_args();
     let options = RehearseOptions {
         faults: args.faults,
         speed: args.speed,
@@ -47,6 +49,9 @@ pub async fn run(printer: &Printer, global: &GlobalArgs, args: &RehearseArgs) ->
         Rehearsed::Ran(report) => {
             if let Some(junit) = &args.junit {
                 save_junit(junit, &report)?;
+            }
+            if let Some(markdown) = &args.markdown {
+                save_markdown(markdown, &report, "rehearse", &rerun)?;
             }
             Ok(ExitStatus::of_code(report.exit_code()))
         }
