@@ -321,11 +321,13 @@ async fn sigterm_stops_following_leaves_the_session_running_and_says_how_to_resu
     let sim = SimContext::with(world(), opts).await;
     let case = case(&sim);
     let mut child = case.command("apply", &[]).spawn();
-    // Following: started, and polled a few times.
+    // Following: started, its state read and its log fetched a few times (the state
+    // is only a safety net while the log answers).
     assert!(
         wait_for(&sim, &mut child, |s| calls(s, "start_transfer_session")
             >= 1
-            && calls(s, "get_transfer_session_state") >= 3)
+            && calls(s, "get_transfer_session_state") >= 1
+            && calls(s, "fetch_transfer_session_log") >= 3)
         .await
     );
     term(&child);
