@@ -248,3 +248,51 @@ fn steps_of_varied_sizes_are_fitted_as_a_fixed_cost_plus_a_rate() {
     let left_now = left(&f, t0, 19.0);
     assert!((left_now - 17.0).abs() < 0.01, "{left_now}");
 }
+
+#[test]
+fn with_the_default_throughput_a_measured_step_scales_per_byte_not_with_the_guessed_fixed_cost() {
+    let t0 = Instant::now();
+    let pools = Pools::new(Some(2), Some(2));
+    let mut s = shape(&[("a", 10), ("b", 100)], pools);
+    s.throughput = crate::plan::schedule::DEFAULT_THROUGHPUT;
+    let mut f = Forecast::new(s, t0);
+    let mut p = SessionProgress::new();
+    start(&mut p, Queue::Transfer, "a");
+    start(&mut p, Queue::Transfer, "b");
+    f.observe(read_at(t0), &p);
+    succeed(&mut p, Queue::Transfer, "a");
+    f.observe(read_at(t0 + secs(1.0)), &p);
+    // a moved 10 MB in 1 s: b's 100 MB take 10 s, its restore half that at the plan's
+    // ratio of rates; the guessed 10 s per step scaled by a's ratio would say ~1.4 s.
+    let left = left(&f, t0, 1.0);
+    assert!((left - 14.0).abs() < 0.5, "{left}");
+}
+
+#[test]
+fn a_step_shorter_than_its_dating_does_not_set_the_pace_once_one_is_measured_well() {
+    let t0 = Instant::now();
+    let pools = Pools::new(Some(2), Some(1));
+    let mut f = Forecast::new(shape(&[("a", 10), ("b", 10), ("c", 40)], pools), t0);
+    let mut p = SessionProgress::new();
+    start(&mut p, Queue::Transfer, "a");
+    start(&mut p, Queue::Transfer, "b");
+    f.observe(read_at(t0), &p);
+    // a's end is seen in a read 4 s wide: "took 2 s" ± 2 s says little.
+    succeed(&mut p, Queue::Transfer, "a");
+    let loose = crate::whm::clock::Span {
+        from: t0,
+        to: t0 + secs(4.0),
+    };
+    f.observe(loose, &p);
+    start(&mut p, Queue::Transfer, "c");
+    f.observe(read_at(t0 + secs(4.0)), &p);
+    // b's end is seen exactly at 10 s: 1 MB/s, as the plan says.
+    succeed(&mut p, Queue::Transfer, "b");
+    f.observe(read_at(t0 + secs(10.0)), &p);
+    // c (40 MB) started at 4 s: at 1 MB/s it ends at 44 s; a's loose 2 s for 10 MB
+    // would have made it 5 MB/s.
+    let left_now = left(&f, t0, 10.0);
+    // c's transfer ends at 44 s, then the restores of a, b and c on one worker: 5 +
+    // 5 + 20 s, of which a's and b's run during c's transfer.
+    assert!(left_now > 40.0, "{left_now}");
+}

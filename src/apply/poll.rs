@@ -548,6 +548,70 @@ mod tests {
     }
 
     #[test]
+    fn an_end_known_within_a_margin_is_read_across_it_at_most_eight_times() {
+        let policy = PollPolicy::default();
+        let signals = LogSignals::default();
+        let now = Instant::now() + 60_000 * MS;
+        let backed_off = 10_000 * MS;
+        // The end in 5 s, give or take 400 ms: sleep to the margin, not past it.
+        signals.expect_end_within(now + 5_000 * MS, 400 * MS);
+        assert_eq!(signals.wait(&policy, backed_off, now, LONG), 4_600 * MS);
+        // Inside a narrow margin: the near-end pace.
+        signals.expect_end_within(now + 100 * MS, 400 * MS);
+        assert_eq!(signals.wait(&policy, backed_off, now, LONG), 150 * MS);
+        // Inside a wide one: 8 reads across it, not one every 150 ms.
+        signals.expect_end_within(now + 100 * MS, 2_000 * MS);
+        assert_eq!(signals.wait(&policy, backed_off, now, LONG), 500 * MS);
+        // Past the margin: backing off by a quarter of how far past it.
+        signals.expect_end_within(now.checked_sub(6_000 * MS).unwrap(), 2_000 * MS);
+        assert_eq!(signals.wait(&policy, backed_off, now, LONG), 1_000 * MS);
+    }
+
+    #[tokio::test]
+    async fn while_the_log_answers_promptly_the_state_is_only_a_safety_net() {
+        let client = WhmClient::new(ClientOptions {
+            base_url: "http://127.0.0.1:9".into(),
+            user: "root".into(),
+            token: "unused".to_owned().into(),
+            tls: TlsMode::SystemRoots,
+            timeouts: Timeouts::default(),
+            retry: RetryPolicy::default(),
+        })
+        .unwrap();
+        let signals = LogSignals::default();
+        let policy = PollPolicy::default();
+        let mut poll = StatePoll {
+            client: &client,
+            session: "s",
+            policy,
+            log: &signals,
+            last: None,
+            interval: policy.min,
+            began: Instant::now(),
+            failing_since: None,
+        };
+        poll.read(SessionState::Running, &mut |_| {}).await;
+        poll.read(SessionState::Running, &mut |_| {}).await;
+        assert_eq!(poll.interval, 500 * MS, "no log yet: backing off as before");
+        let t = Instant::now();
+        signals.log_fetch_began(t);
+        signals.log_fetch_ended(t, t + 20 * MS, true);
+        poll.read(SessionState::Running, &mut |_| {}).await;
+        assert_eq!(poll.interval, policy.live_max);
+        // A fetch held past PROMPT_LOG: the log no longer shows the session as it goes.
+        signals.log_fetch_began(Instant::now().checked_sub(3_000 * MS).unwrap());
+        poll.interval = policy.min;
+        poll.read(SessionState::Running, &mut |_| {}).await;
+        assert_eq!(poll.interval, 500 * MS);
+        // A slow answer does not count as live either.
+        let t = Instant::now();
+        let fresh = LogSignals::default();
+        fresh.log_fetch_began(t);
+        fresh.log_fetch_ended(t, t + 3_000 * MS, true);
+        assert!(!fresh.log_live(t + 3_000 * MS, policy.live_max));
+    }
+
+    #[test]
     fn a_completed_read_at_the_near_end_pace_is_confirmed_within_one_shortest_interval() {
         let policy = PollPolicy::default();
         assert_eq!(policy.near_end(), 150 * MS);
