@@ -44,26 +44,42 @@ struct Seen {
     state: Option<ItemState>,
     /// The stamps of its step records seen so far.
     stamps: StepTimes,
-    transfer_from: Option<Instant>,
-    restore_from: Option<Instant>,
-    transfer_took: Option<Duration>,
-    restore_took: Option<Duration>,
-    /// How far either way the step starts were dated.
-    transfer_from_spread: Duration,
-    restore_from_spread: Duration,
+    transfer: StepSeen,
+    restore: StepSeen,
+}
+
+/// One step of an item: when it started and, once over, what it took.
+#[derive(Debug, Clone, Copy, Default)]
+struct StepSeen {
+    from: Option<Instant>,
+    /// How far either way the start was dated.
+    from_spread: Duration,
+    took: Option<Duration>,
     /// The measured duration is well above how precisely its ends were dated: a
     /// step shorter than the log's dating says little about the pace.
-    transfer_sure: bool,
-    restore_sure: bool,
+    sure: bool,
+}
+
+impl StepSeen {
+    fn start(&mut self, at: Span) {
+        if self.from.is_none() {
+            self.from = Some(at.mid());
+            self.from_spread = at.spread();
+        }
+    }
+
+    fn end(&mut self, at: Span) {
+        if let (Some(from), None) = (self.from, self.took) {
+            let took = at.mid().saturating_duration_since(from);
+            self.took = Some(took);
+            self.sure = took >= (self.from_spread + at.spread()) * SURE_OVER_SPREAD;
+        }
+    }
 }
 
 /// A measured step counts as sure when it took at least this many times the sum of how
 /// far either way its start and end were dated.
 const SURE_OVER_SPREAD: u32 = 2;
-
-fn sure(took: Duration, from_spread: Duration, to_spread: Duration) -> bool {
-    took >= (from_spread + to_spread) * SURE_OVER_SPREAD
-}
 
 impl Seen {
     /// The item moved to `state`; `step` dates its steps' records. A step first seen
@@ -74,48 +90,22 @@ impl Seen {
         let t = &step.stamped;
         match state {
             ItemState::Pending => {}
-            ItemState::Transferring => self.transfer_started(step),
+            ItemState::Transferring => self.transfer.start(step.transfer_started),
             ItemState::AwaitingRestore | ItemState::Restoring => {
-                if self.transfer_from.is_none() && t.transfer_started.is_some() {
-                    self.transfer_started(step);
+                if t.transfer_started.is_some() {
+                    self.transfer.start(step.transfer_started);
                 }
-                if let (Some(from), None) = (self.transfer_from, self.transfer_took) {
-                    let to = step.transfer_ended;
-                    let took = to.mid().saturating_duration_since(from);
-                    self.transfer_took = Some(took);
-                    self.transfer_sure = sure(took, self.transfer_from_spread, to.spread());
-                }
+                self.transfer.end(step.transfer_ended);
                 if state == ItemState::Restoring {
-                    self.restore_started(step);
+                    self.restore.start(step.restore_started);
                 }
             }
             ItemState::Done | ItemState::DoneWithWarnings | ItemState::Failed => {
-                if self.restore_from.is_none() && t.restore_started.is_some() {
-                    self.restore_started(step);
+                if t.restore_started.is_some() {
+                    self.restore.start(step.restore_started);
                 }
-                if let (Some(from), None) = (self.restore_from, self.restore_took) {
-                    let to = step.restore_ended;
-                    let took = to.mid().saturating_duration_since(from);
-                    self.restore_took = Some(took);
-                    self.restore_sure = sure(took, self.restore_from_spread, to.spread());
-                }
+                self.restore.end(step.restore_ended);
             }
-        }
-    }
-}
-
-impl Seen {
-    fn transfer_started(&mut self, step: &Dated) {
-        if self.transfer_from.is_none() {
-            self.transfer_from = Some(step.transfer_started.mid());
-            self.transfer_from_spread = step.transfer_started.spread();
-        }
-    }
-
-    fn restore_started(&mut self, step: &Dated) {
-        if self.restore_from.is_none() {
-            self.restore_from = Some(step.restore_started.mid());
-            self.restore_from_spread = step.restore_started.spread();
         }
     }
 }
@@ -276,16 +266,16 @@ impl Forecast {
         for (seen, (_, job)) in self.seen.iter().zip(&self.shape.jobs) {
             let plan_t = self.shape.throughput.transfer_us(job.size);
             let plan_r = self.shape.throughput.restore_us(job.size);
-            if let Some(took) = seen.transfer_took {
-                let scale = if seen.transfer_sure {
+            if let Some(took) = seen.transfer.took {
+                let scale = if seen.transfer.sure {
                     &mut cost.transfer
                 } else {
                     &mut unsure_t
                 };
                 scale.add(took, plan_t, job.size);
             }
-            if let Some(took) = seen.restore_took {
-                let scale = if seen.restore_sure {
+            if let Some(took) = seen.restore.took {
+                let scale = if seen.restore.sure {
                     &mut cost.restore
                 } else {
                     &mut unsure_r
@@ -306,7 +296,7 @@ impl Forecast {
         let (mut over_t, mut over_r) = (Scale::default(), Scale::default());
         for (seen, (_, job)) in self.seen.iter().zip(&self.shape.jobs) {
             let size = job.size;
-            match (seen.state, seen.transfer_from, seen.restore_from) {
+            match (seen.state, seen.transfer.from, seen.restore.from) {
                 (Some(ItemState::Transferring), Some(from), _) => {
                     let age = now.saturating_duration_since(from);
                     if duration_us(age) > cost.transfer_us(size) {
@@ -514,11 +504,11 @@ impl Calibrated {
         match seen.state {
             None | Some(ItemState::Pending) => JobState::Pending,
             Some(ItemState::Transferring) => {
-                JobState::Transferring(left(self.transfer_us(size), seen.transfer_from))
+                JobState::Transferring(left(self.transfer_us(size), seen.transfer.from))
             }
             Some(ItemState::AwaitingRestore) => JobState::AwaitingRestore,
             Some(ItemState::Restoring) => {
-                JobState::Restoring(left(self.restore_us(size), seen.restore_from))
+                JobState::Restoring(left(self.restore_us(size), seen.restore.from))
             }
             Some(_) => JobState::Finished,
         }

@@ -436,10 +436,9 @@ mod tests {
     use crate::whm::{ClientOptions, RetryPolicy, Timeouts, TlsMode, WhmClient};
     use std::time::{Duration, Instant};
 
-    /// Reads `states` in turn (none terminal: the client is never called); the interval
-    /// after each.
-    async fn intervals(states: &[SessionState]) -> Vec<Duration> {
-        let client = WhmClient::new(ClientOptions {
+    /// A client the tests never call (the poll reads are fed by hand).
+    fn unused_client() -> WhmClient {
+        WhmClient::new(ClientOptions {
             base_url: "http://127.0.0.1:9".into(),
             user: "root".into(),
             token: "unused".to_owned().into(),
@@ -447,7 +446,13 @@ mod tests {
             timeouts: Timeouts::default(),
             retry: RetryPolicy::default(),
         })
-        .unwrap();
+        .unwrap()
+    }
+
+    /// Reads `states` in turn (none terminal: the client is never called); the interval
+    /// after each.
+    async fn intervals(states: &[SessionState]) -> Vec<Duration> {
+        let client = unused_client();
         let signals = LogSignals::default();
         let mut poll = StatePoll {
             client: &client,
@@ -569,15 +574,7 @@ mod tests {
 
     #[tokio::test]
     async fn while_the_log_answers_promptly_the_state_is_only_a_safety_net() {
-        let client = WhmClient::new(ClientOptions {
-            base_url: "http://127.0.0.1:9".into(),
-            user: "root".into(),
-            token: "unused".to_owned().into(),
-            tls: TlsMode::SystemRoots,
-            timeouts: Timeouts::default(),
-            retry: RetryPolicy::default(),
-        })
-        .unwrap();
+        let client = unused_client();
         let signals = LogSignals::default();
         let policy = PollPolicy::default();
         let mut poll = StatePoll {

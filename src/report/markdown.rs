@@ -23,7 +23,6 @@ use std::time::Duration;
 use super::format::{duration, first_line, item_label, plural};
 use super::summary::{ApplyReport, ItemOutcome, Outcome, SourceReport};
 use super::text::{counts_phrase, next_step};
-use crate::translog::ItemCounts;
 
 /// The longest Markdown report, as for the Markdown plan and verification: GitHub
 /// refuses comments over 65,536 characters.
@@ -252,19 +251,8 @@ fn item_block(source: &str, item: &ItemOutcome) -> Option<(usize, String)> {
         Outcome::NotRun { reason } => {
             Some((1, format!("- {}\n", inline(&format!("{label}: {reason}")))))
         }
-        Outcome::DoneWithWarnings {
-            warnings,
-            skipped,
-            dangerous,
-            altered,
-            first_messages,
-        } => {
-            let counts = ItemCounts {
-                warnings: *warnings,
-                skipped_items: *skipped,
-                dangerous_items: *dangerous,
-                altered_items: *altered,
-            };
+        outcome @ Outcome::DoneWithWarnings { first_messages, .. } => {
+            let counts = outcome.warning_counts().unwrap_or_default();
             let lines: Vec<&str> = first_messages.iter().flat_map(|m| m.lines()).collect();
             let summary = format!("{label}: {}", super::format::counts_phrase(&counts));
             Some((2, details(&summary, &lines)))

@@ -126,6 +126,25 @@ impl Outcome {
             Outcome::Done | Outcome::DoneWithWarnings { .. } | Outcome::AlreadyPresent
         )
     }
+
+    /// The counts of an item restored with warnings, as the log's reports give them.
+    pub fn warning_counts(&self) -> Option<crate::translog::ItemCounts> {
+        match self {
+            Outcome::DoneWithWarnings {
+                warnings,
+                skipped,
+                dangerous,
+                altered,
+                ..
+            } => Some(crate::translog::ItemCounts {
+                warnings: *warnings,
+                skipped_items: *skipped,
+                dangerous_items: *dangerous,
+                altered_items: *altered,
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// An item with dangerous or altered items, for review.

@@ -8,7 +8,6 @@
 
 use super::format::{duration, first_line, item_label, plural};
 use super::summary::{ApplyReport, Outcome, OutcomeCounts, SourceReport};
-use crate::translog::ItemCounts;
 
 /// Lines of a failure text shown when no excerpt is attached.
 const FAILURE_LINES: usize = 5;
@@ -83,19 +82,8 @@ fn write_source(out: &mut String, s: &SourceReport) {
                     putln!(out, "      | {line}");
                 }
             }
-            Outcome::DoneWithWarnings {
-                warnings,
-                skipped,
-                dangerous,
-                altered,
-                first_messages,
-            } => {
-                let counts = ItemCounts {
-                    warnings: *warnings,
-                    skipped_items: *skipped,
-                    dangerous_items: *dangerous,
-                    altered_items: *altered,
-                };
+            Outcome::DoneWithWarnings { first_messages, .. } => {
+                let counts = item.outcome.warning_counts().unwrap_or_default();
                 putln!(
                     out,
                     "  warnings {label}: {}",
