@@ -6,12 +6,16 @@
 //! dirty flag and at most one save per [`SAVE_EVERY`], plus a final [`flush`]
 //! (`SaveCadence::flush`) by whoever needs its own changes on disk.
 //!
-//! Saves still happen under the journal's lock, so every writer of the file (this
-//! cadence and the direct saves around session creation and state changes) writes
-//! snapshots in the order they were taken: the file never goes back in time.
+//! Every writer of the file (this cadence and the direct saves around session creation
+//! and state changes) takes its snapshot under the journal's lock and holds the
+//! `writing` lock from then until it is written, so snapshots reach the file in the
+//! order they were taken: the file never goes back in time. While a flusher
+//! ([`keep_saved`](SaveCadence::keep_saved)) runs, changes leave saving to it, and it
+//! writes a copy of a local journal outside the journal's lock: 10,000 enqueue answers
+//! recorded one at a time do not wait for a serialization and an fsync every interval.
 
 use crate::journal::{Journal, JournalError, JournalStore};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 // tokio's clock, so tests can pause it; outside a runtime it is the system's.
@@ -30,6 +34,10 @@ pub struct SaveCadence {
     saves: AtomicU64,
     /// The last save failed and none succeeded since.
     failing: AtomicBool,
+    /// Held from a snapshot's taking to its write (see the module's comment).
+    writing: Mutex<()>,
+    /// How many flushers run: while one does, changes leave saving to it.
+    flushers: AtomicUsize,
 }
 
 impl Default for SaveCadence {
@@ -40,6 +48,8 @@ impl Default for SaveCadence {
             last_save: Mutex::new(Instant::now()),
             saves: AtomicU64::new(0),
             failing: AtomicBool::new(false),
+            writing: Mutex::new(()),
+            flushers: AtomicUsize::new(0),
         }
     }
 }
@@ -51,8 +61,8 @@ impl SaveCadence {
     }
 
     /// Applies `change` to the journal and saves it if the last save through this
-    /// cadence is at least [`SAVE_EVERY`] old; otherwise the change waits for the next
-    /// due save or a [`flush`](Self::flush).
+    /// cadence is at least [`SAVE_EVERY`] old and no flusher runs; otherwise the change
+    /// waits for the flusher, the next due save or a [`flush`](Self::flush).
     pub fn change<R>(
         &self,
         state: &JournalStore,
@@ -63,6 +73,9 @@ impl SaveCadence {
         let out = change(&mut j);
         if !self.dirty.swap(true, Ordering::SeqCst) {
             self.changed.notify_one();
+        }
+        if self.flushers.load(Ordering::SeqCst) > 0 {
+            return out;
         }
         let due = {
             let mut last = self
@@ -84,18 +97,45 @@ impl SaveCadence {
 
     /// Saves the journal now if any change made through this cadence is not on disk.
     /// Changes are recorded under the journal's lock, so a save that cleared the flag
-    /// after a change wrote a snapshot holding it.
+    /// after a change took a snapshot holding it; one still being written is waited
+    /// for, and saved again here if it failed.
     pub fn flush(
         &self,
         state: &JournalStore,
         journal: &Mutex<Journal>,
     ) -> Result<(), JournalError> {
         let mut j = lock(journal);
+        let _writing = lock(&self.writing);
         if self.dirty.load(Ordering::SeqCst) {
-            self.save_locked(state, &mut j)
+            self.save_written(state, &mut j)
         } else {
             Ok(())
         }
+    }
+
+    /// Like [`flush`](Self::flush), but a local journal is copied under its lock and
+    /// written outside it, so changes go on while it is written.
+    fn flush_behind(
+        &self,
+        state: &JournalStore,
+        journal: &Mutex<Journal>,
+    ) -> Result<(), JournalError> {
+        if state.is_shared() {
+            // A shared save merges what other runs saved into the journal itself.
+            return self.flush(state, journal);
+        }
+        let j = lock(journal);
+        let writing = lock(&self.writing);
+        if !self.dirty.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        // Cleared with the copy taken: a change made after it sets the flag again.
+        self.dirty.store(false, Ordering::SeqCst);
+        let mut copy = j.clone();
+        drop(j);
+        let result = self.write(state, &mut copy);
+        drop(writing);
+        result
     }
 
     /// Returns once a change is unsaved (at once if one is), so a flusher can sleep
@@ -112,10 +152,11 @@ impl SaveCadence {
     /// polled (it never returns); asleep while nothing changes. Run it beside the
     /// work that changes the journal, and [`flush`](Self::flush) when that ends.
     pub async fn keep_saved(&self, state: &JournalStore, journal: &Mutex<Journal>) {
+        let _running = Flusher::start(&self.flushers);
         loop {
             self.unsaved().await;
             tokio::time::sleep(SAVE_EVERY).await;
-            if let Err(e) = self.flush(state, journal) {
+            if let Err(e) = self.flush_behind(state, journal) {
                 // Kept (`failing`); the flag stays dirty, so this loop tries again.
                 tracing::debug!("the journal could not be saved: {e}");
             }
@@ -141,13 +182,25 @@ impl SaveCadence {
         self.saves.load(Ordering::Relaxed)
     }
 
-    /// Saves `j`, which the caller holds locked.
+    /// Saves `j`, which the caller holds locked, once a snapshot being written is.
     pub(super) fn save_locked(
         &self,
         state: &JournalStore,
         j: &mut Journal,
     ) -> Result<(), JournalError> {
+        let _writing = lock(&self.writing);
+        self.save_written(state, j)
+    }
+
+    /// Saves `j`, which the caller holds locked, and holds `writing`.
+    fn save_written(&self, state: &JournalStore, j: &mut Journal) -> Result<(), JournalError> {
         self.dirty.store(false, Ordering::SeqCst);
+        self.write(state, j)
+    }
+
+    /// Writes `j`, a snapshot taken (and the dirty flag cleared) under the journal's
+    /// lock; the caller holds `writing` from then until this returns.
+    fn write(&self, state: &JournalStore, j: &mut Journal) -> Result<(), JournalError> {
         self.saves.fetch_add(1, Ordering::Relaxed);
         let result = state.save(j);
         // Not on disk: the next due save or flush tries again.
@@ -157,8 +210,24 @@ impl SaveCadence {
     }
 }
 
-fn lock(journal: &Mutex<Journal>) -> MutexGuard<'_, Journal> {
-    journal.lock().unwrap_or_else(PoisonError::into_inner)
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Counts a running flusher for as long as it lives (a flusher is dropped, never ends).
+struct Flusher<'a>(&'a AtomicUsize);
+
+impl<'a> Flusher<'a> {
+    fn start(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Self(count)
+    }
+}
+
+impl Drop for Flusher<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 #[cfg(test)]
@@ -223,6 +292,77 @@ mod tests {
             }
         });
         assert_eq!(state.load().unwrap().sources.len(), 8 * 200);
+    }
+
+    #[test]
+    fn a_flush_has_its_changes_on_disk_while_copies_are_written_beside_it() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let (_tmp, state, journal, cadence) = fresh();
+        let stop = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            // A flusher writing copies as fast as it can: a flush may find the flag
+            // cleared by a copy still being written, and must wait for it.
+            s.spawn(|| {
+                while !stop.load(Ordering::SeqCst) {
+                    cadence.flush_behind(&state, &journal).unwrap();
+                }
+            });
+            let writers: Vec<_> = (0..4)
+                .map(|t| {
+                    let (state, journal, cadence) = (&state, &journal, &cadence);
+                    s.spawn(move || {
+                        (0..100)
+                            .map(|i| format!("t{t}-{i}"))
+                            .filter(|key| {
+                                cadence.change(state, journal, |j| {
+                                    j.sources.entry(key.clone()).or_default();
+                                });
+                                cadence.flush(state, journal).is_err()
+                                    || !state.load().is_ok_and(|j| j.sources.contains_key(key))
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            let missing: Vec<_> = writers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap_or_default())
+                .collect();
+            stop.store(true, Ordering::SeqCst);
+            assert!(
+                missing.is_empty(),
+                "not on disk after their flush: {missing:?}"
+            );
+        });
+        assert_eq!(state.load().unwrap().sources.len(), 4 * 100);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn while_a_flusher_runs_changes_leave_saving_to_it() {
+        use futures::FutureExt as _;
+        let (_tmp, state, journal, cadence) = fresh();
+        let mut flusher = Box::pin(cadence.keep_saved(&state, &journal));
+        assert!((&mut flusher).now_or_never().is_none(), "it runs");
+        tokio::time::advance(SAVE_EVERY * 2).await;
+        // Due by the clock, but the flusher saves it, not the change's caller.
+        cadence.change(&state, &journal, |j| {
+            j.sources.entry("a".into()).or_default();
+        });
+        assert_eq!(cadence.saves(), 0);
+        assert!(!state.load().unwrap().sources.contains_key("a"));
+        tokio::select! {
+            () = &mut flusher => unreachable!("a flusher never ends"),
+            () = tokio::time::sleep(SAVE_EVERY * 2) => {}
+        }
+        assert_eq!(cadence.saves(), 1);
+        assert!(state.load().unwrap().sources.contains_key("a"));
+        // Without it, a due change saves at once again.
+        drop(flusher);
+        tokio::time::advance(SAVE_EVERY).await;
+        cadence.change(&state, &journal, |j| {
+            j.sources.entry("b".into()).or_default();
+        });
+        assert!(state.load().unwrap().sources.contains_key("b"));
     }
 
     #[test]
