@@ -161,7 +161,9 @@ pub async fn follow(
         slow: AtomicBool::new(false),
         read: Mutex::new(ReadWindow::at(Instant::now())),
     });
-    let signals = Arc::new(LogSignals::default());
+    let signals = Arc::new(LogSignals::with_budget(client.poll_budget().clone()));
+    // Earns this session's share of the server's polling budget while it is followed.
+    let _following = client.poll_budget().follow(Instant::now());
     // The follower is a task of its own: a log fetch may block until the log is
     // finished (REFERENCE §4.12), and decoding a long log takes a while; neither may
     // hold up the state poll.
@@ -430,6 +432,7 @@ async fn follow_log(
             read.as_of = began;
         }
         signals.log_fetch_began(began);
+        signals.polled();
         let result = {
             let stream = client.stream_transfer_session_log(&session, "master.log", &mut fetch);
             tokio::pin!(stream);

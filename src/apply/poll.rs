@@ -2,12 +2,15 @@
 //! while nothing changes, ride out a destination that is briefly unreachable, and
 //! confirm a `COMPLETED` (it can flicker before `FAILED`/`ABORTED`, REFERENCE §5.2)
 //! unless the master log's end record has already said how the session ended. Near the
-//! end the log's rate of work predicts, the state poll stops backing off: it reads every
-//! `min - confirm`, so a `COMPLETED` and its confirming read come within `min` of the
-//! session's end.
+//! end the live estimate predicts, the state poll stops backing off: it reads every
+//! `min - confirm` while the server's polling budget ([`PollBudget`]) has polls to
+//! spare, so a `COMPLETED` and its confirming read come within `min` of the session's
+//! end, and more sparsely across a wide margin once it has none.
 
 use crate::domain::SessionState;
+use crate::whm::budget::PollBudget;
 use crate::whm::{WhmClient, WhmError};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -31,6 +34,11 @@ pub struct LogSignals {
     end_moved: Notify,
     /// Whether the master log is answering promptly.
     log: Mutex<LogAnswers>,
+    /// The server's polling budget: across the margin of an expected end, the state is
+    /// read at the near-end pace while it has polls to spare.
+    budget: PollBudget,
+    /// Extra polls taken from the budget and not sent yet.
+    prepaid: AtomicU32,
 }
 
 /// How the master log's fetches have been answering.
@@ -47,6 +55,26 @@ struct LogAnswers {
 const PROMPT_LOG: Duration = Duration::from_secs(2);
 
 impl LogSignals {
+    /// Signals whose polls spend from `budget`.
+    pub fn with_budget(budget: PollBudget) -> Self {
+        Self {
+            budget,
+            ..Self::default()
+        }
+    }
+
+    /// A state read or log fetch is sent: it spends from the budget, unless it is an
+    /// extra poll taken (and spent) already.
+    pub fn polled(&self) {
+        let prepaid = self
+            .prepaid
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if !prepaid {
+            self.budget.spend();
+        }
+    }
+
     /// Records the outcome the log's end record gave and wakes the state poll.
     pub fn log_ended(&self, outcome: SessionState) {
         *self.ended.lock().unwrap_or_else(PoisonError::into_inner) = Some(outcome);
@@ -153,8 +181,13 @@ impl LogSignals {
             return interval.min(ahead).max(near);
         }
         if now <= to && !margin.is_zero() {
-            // At most END_READS reads across the margin: a wide one (an estimate the
+            // At the near-end pace while the server's budget has polls to spare (an
+            // extra poll, whose read spends it as every poll does); past it at most END_READS reads across the margin: a wide one (an estimate the
             // log dates loosely) is read more sparsely, not more often.
+            if self.budget.take_extra(now) {
+                self.prepaid.fetch_add(1, Ordering::SeqCst);
+                return near;
+            }
             return near.max(margin * 2 / END_READS);
         }
         ((now - to) / 4)
@@ -258,6 +291,7 @@ pub async fn follow_state_with(
         failing_since: None,
     };
     loop {
+        log.polled();
         let wait = match client.get_transfer_session_state(session).await {
             Ok(state) => {
                 poll.failing_since = None;
@@ -368,14 +402,14 @@ impl StatePoll<'_> {
             () = tokio::time::sleep(self.policy.confirm) => {}
             () = self.log.poll_now.notified() => {}
         }
-        match self.log.settled(&state) {
-            Some(settled) => settled,
-            None => self
-                .client
-                .get_transfer_session_state(self.session)
-                .await
-                .unwrap_or(state),
+        if let Some(settled) = self.log.settled(&state) {
+            return settled;
         }
+        self.log.polled();
+        self.client
+            .get_transfer_session_state(self.session)
+            .await
+            .unwrap_or(state)
     }
 
     /// A read failed transiently: back off, or give up with `e` once the destination
@@ -570,6 +604,32 @@ mod tests {
         // Past the margin: backing off by a quarter of how far past it.
         signals.expect_end_within(now.checked_sub(6_000 * MS).unwrap(), 2_000 * MS);
         assert_eq!(signals.wait(&policy, backed_off, now, LONG), 1_000 * MS);
+    }
+
+    #[test]
+    fn across_a_wide_margin_the_state_is_read_densely_while_the_server_budget_has_polls_to_spare() {
+        let policy = PollPolicy::default();
+        let t0 = Instant::now();
+        let budget = crate::whm::budget::PollBudget::new(t0);
+        let _following = budget.follow(t0);
+        let signals = LogSignals::with_budget(budget.clone());
+        // 10 s followed: 20 polls earned. 14 sent: 6 saved, half of it (3) extra.
+        for _ in 0..14 {
+            signals.polled();
+        }
+        let now = t0 + 10_000 * MS;
+        signals.expect_end_within(now + 100 * MS, 2_000 * MS);
+        let backed_off = 10_000 * MS;
+        for _ in 0..3 {
+            assert_eq!(signals.wait(&policy, backed_off, now, LONG), 150 * MS);
+            // The read of an extra poll was paid for when it was taken.
+            signals.polled();
+        }
+        assert_eq!(budget.totals(now).1, 17);
+        // None to spare: 8 reads across the margin.
+        assert_eq!(signals.wait(&policy, backed_off, now, LONG), 500 * MS);
+        signals.polled();
+        assert_eq!(budget.totals(now).1, 18);
     }
 
     #[tokio::test]

@@ -149,6 +149,7 @@ pub struct WhmClient {
     tls: TlsMode,
     seen: SeenCertificate,
     clock: crate::whm::clock::SharedClock,
+    budget: crate::whm::budget::PollBudget,
     warnings: Vec<String>,
     limits: BodyLimits,
 }
@@ -239,6 +240,7 @@ impl WhmClient {
             tls: options.tls,
             seen,
             clock: crate::whm::clock::SharedClock::new(),
+            budget: crate::whm::budget::PollBudget::default(),
             warnings,
             limits: BodyLimits::default(),
         })
@@ -265,6 +267,12 @@ impl WhmClient {
     /// shared by the client's clones.
     pub fn server_clock(&self) -> &crate::whm::clock::SharedClock {
         &self.clock
+    }
+
+    /// The server's polling budget (no more polls than the guide's script), shared by
+    /// the client's clones: every session followed on it earns and spends from it.
+    pub fn poll_budget(&self) -> &crate::whm::budget::PollBudget {
+        &self.budget
     }
 
     /// Calls `function` with `params` (sent as a form body with `api.version=1`) and

@@ -19,6 +19,7 @@
 
 pub mod answers;
 mod api;
+pub mod budget;
 mod client;
 pub mod clock;
 mod envelope;
