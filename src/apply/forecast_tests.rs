@@ -296,3 +296,92 @@ fn a_step_shorter_than_its_dating_does_not_set_the_pace_once_one_is_measured_wel
     // 5 + 20 s, of which a's and b's run during c's transfer.
     assert!(left_now > 40.0, "{left_now}");
 }
+
+/// `shape` with the plan's default throughput: a guessed split of each step into a
+/// fixed cost and a rate.
+fn default_shape(sizes: &[(&str, u64)], pools: Pools) -> SessionShape {
+    let mut s = shape(sizes, pools);
+    s.throughput = crate::plan::schedule::DEFAULT_THROUGHPUT;
+    s
+}
+
+#[test]
+fn a_transfer_and_its_restore_both_ended_between_two_reads_are_both_measured() {
+    let t0 = Instant::now();
+    let pools = Pools::new(Some(1), Some(1));
+    let mut f = Forecast::new(default_shape(&[("a", 10), ("b", 200)], pools), t0);
+    let mut p = SessionProgress::new();
+    start(&mut p, Queue::Transfer, "a");
+    f.observe(read_at(t0), &p);
+    // Between a read at 0 s and one at 2 s: a transferred, restored, and b began. The
+    // records carry no stamps, so each is dated halfway, at 1 s.
+    succeed(&mut p, Queue::Transfer, "a");
+    start(&mut p, Queue::Restore, "a");
+    succeed(&mut p, Queue::Restore, "a");
+    start(&mut p, Queue::Transfer, "b");
+    let between = crate::whm::clock::Span {
+        from: t0,
+        to: t0 + secs(2.0),
+    };
+    f.observe(between, &p);
+    assert_eq!(f.seen[0].transfer.took, Some(secs(1.0)), "a's transfer");
+    // a moved 10 MB in about 1 s: b's 200 MB take 20 s (19 s left), then its restore
+    // at the plan's ratio of rates (10 s). Without a's transfer, b would keep the
+    // plan's 20 s and a zero-length restore would set the restores' pace.
+    let left_now = left(&f, t0, 2.0);
+    assert!((left_now - 29.0).abs() < 0.5, "{left_now}");
+}
+
+#[test]
+fn a_fixed_cost_per_step_is_not_read_as_a_slower_rate_once_steps_of_two_sizes_finished() {
+    // The server: 1.5 s per step plus 10 MB/s per transfer, 20 MB/s per restore; the
+    // plan's split is the default guess. Transfers of 10 and 40 MB (2.5 and 5.5 s) and
+    // their restores (2 and 3.5 s) tell the fixed cost from the rate.
+    let t0 = Instant::now();
+    let pools = Pools::new(Some(3), Some(3));
+    let sizes = [("a", 10), ("b", 40), ("big", 200)];
+    let mut f = Forecast::new(default_shape(&sizes, pools), t0);
+    let mut p = SessionProgress::new();
+    for user in ["a", "b", "big"] {
+        start(&mut p, Queue::Transfer, user);
+    }
+    f.observe(read_at(t0), &p);
+    for (at, user, queue, done) in [
+        (2.5, "a", Queue::Transfer, false),
+        (4.5, "a", Queue::Restore, true),
+        (5.5, "b", Queue::Transfer, false),
+        (9.0, "b", Queue::Restore, true),
+    ] {
+        if done {
+            succeed(&mut p, queue, user);
+        } else {
+            succeed(&mut p, queue, user);
+            start(&mut p, Queue::Restore, user);
+        }
+        f.observe(read_at(t0 + secs(at)), &p);
+    }
+    // big: a 21.5 s transfer (11.5 s left at 10 s), then an 11.5 s restore. Read per
+    // byte alone (8 s for 50 MB), its transfer would take 32 s and its restore 22 s.
+    let left_now = left(&f, t0, 10.0);
+    assert!((left_now - 23.0).abs() < 1.0, "{left_now}");
+}
+
+#[test]
+fn a_large_step_in_flight_longer_than_its_estimate_raises_the_estimate() {
+    let t0 = Instant::now();
+    let pools = Pools::new(Some(2), Some(2));
+    let mut f = Forecast::new(default_shape(&[("a", 10), ("big", 100)], pools), t0);
+    let mut p = SessionProgress::new();
+    start(&mut p, Queue::Transfer, "a");
+    start(&mut p, Queue::Transfer, "big");
+    f.observe(read_at(t0), &p);
+    succeed(&mut p, Queue::Transfer, "a");
+    f.observe(read_at(t0 + secs(1.0)), &p);
+    // a's 10 MB in 1 s say big takes 10 s, then a 5 s restore.
+    let early = left(&f, t0, 5.0);
+    assert!((early - 10.0).abs() < 0.1, "{early}");
+    // At 15 s big is still transferring: it takes at least 15 s, so its restore is
+    // expected to take longer too (7.5 s), beside a share of its transfer still left.
+    let late = left(&f, t0, 15.0);
+    assert!(late > 8.0 && late < 10.0, "{late}");
+}
