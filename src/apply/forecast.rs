@@ -235,6 +235,14 @@ impl Forecast {
         }
     }
 
+    /// Whether a step has been measured: until then the estimate is the plan's, whose
+    /// throughput may be a guess several times off.
+    pub fn measured(&self) -> bool {
+        self.seen
+            .iter()
+            .any(|s| s.transfer.took.is_some() || s.restore.took.is_some())
+    }
+
     /// How precisely the last step the log showed starting or ending is dated, and
     /// when it was seen.
     pub fn last_dated(&self) -> Option<Span> {

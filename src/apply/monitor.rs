@@ -312,6 +312,9 @@ impl<'a> Showing<'a> {
                 to: Instant::now(),
             };
             forecast.observe(seen, &self.shared.lock());
+            if forecast.measured() {
+                self.signals.step_measured();
+            }
             self.replayed_at = Instant::now();
             self.end = forecast.end(self.replayed_at);
         }
@@ -464,7 +467,7 @@ async fn follow_log(
         interval = if end.new_events {
             policy.log_min
         } else {
-            (interval * 2).min(policy.max)
+            (interval * 2).min(signals.log_max(&policy))
         };
         // Every fetch sends the whole log: once it takes long (tens of MB at 10,000
         // items), space fetches so they take at most a fifth of the time, for the

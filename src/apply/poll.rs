@@ -10,7 +10,7 @@
 use crate::domain::SessionState;
 use crate::whm::budget::PollBudget;
 use crate::whm::{WhmClient, WhmError};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -39,6 +39,9 @@ pub struct LogSignals {
     budget: PollBudget,
     /// Extra polls taken from the budget and not sent yet.
     prepaid: AtomicU32,
+    /// The live estimate has measured a step: until then it is the plan's guess, and
+    /// the log is read at least every `PollPolicy::unmeasured_log_max`.
+    measured: AtomicBool,
 }
 
 /// How the master log's fetches have been answering.
@@ -72,6 +75,20 @@ impl LogSignals {
             .is_ok();
         if !prepaid {
             self.budget.spend();
+        }
+    }
+
+    /// The live estimate has measured a step.
+    pub fn step_measured(&self) {
+        self.measured.store(true, Ordering::SeqCst);
+    }
+
+    /// The longest the master log's fetches back off to while no news comes.
+    pub fn log_max(&self, policy: &PollPolicy) -> Duration {
+        if self.measured.load(Ordering::SeqCst) {
+            policy.max
+        } else {
+            policy.unmeasured_log_max.min(policy.max)
         }
     }
 
@@ -227,6 +244,10 @@ pub struct PollPolicy {
     /// The master log is fetched again this long after a fetch that brought new records
     /// (backing off to `max` while none come).
     pub log_min: Duration,
+    /// The longest the log's fetches back off to before the live estimate has measured
+    /// a step: the first measured step replaces a guessed throughput (it may be several
+    /// times off), so it is seen early.
+    pub unmeasured_log_max: Duration,
     /// How long the destination may stay unreachable before giving up.
     pub outage: Duration,
 }
@@ -247,6 +268,7 @@ impl Default for PollPolicy {
             max: Duration::from_secs(5),
             live_max: Duration::from_secs(10),
             log_min: Duration::from_secs(1),
+            unmeasured_log_max: Duration::from_secs(2),
             outage: Duration::from_secs(15 * 60),
         }
     }
@@ -376,7 +398,7 @@ impl StatePoll<'_> {
             return self.back_off();
         }
         self.interval = self.policy.min;
-        Next::Sleep(Wait::For(self.policy.min))
+        Next::Sleep(Wait::Changed)
     }
 
     /// Nothing changed that matters: the next read waits longer; while the master log
@@ -427,22 +449,49 @@ impl StatePoll<'_> {
         Ok(Wait::For(self.interval))
     }
 
+    /// After the session started running, the state is read again soon for what the
+    /// log does not show yet; once the log answers promptly it shows the rest (item
+    /// steps and the end), so the poll backs off instead, as when nothing changed.
+    /// A pause or abort under way is still read again soon: its outcome ends the poll.
+    /// Whether the log took over.
+    fn log_took_over(&mut self, wait: &mut Wait) -> bool {
+        let running = self
+            .last
+            .as_ref()
+            .is_some_and(|s| *s == SessionState::Running || s.names_a_queue());
+        if *wait != Wait::Changed
+            || !running
+            || !self.log.log_live(Instant::now(), self.policy.live_max)
+        {
+            return false;
+        }
+        self.interval = self.policy.live_max;
+        *wait = Wait::Unchanged;
+        true
+    }
+
     /// Sleeps before the next read; the log's `poll_now` cuts it short, and an expected
     /// end that came closer recomputes an unchanged state's wake-up (from when the sleep
     /// began).
-    async fn sleep(&mut self, wait: Wait) {
-        let asleep = Instant::now();
+    async fn sleep(&mut self, mut wait: Wait) {
+        let mut asleep = Instant::now();
         loop {
             let until = asleep
                 + match wait {
                     Wait::For(d) => d,
+                    Wait::Changed => self.policy.min,
                     Wait::Unchanged => {
                         self.log
                             .wait(&self.policy, self.interval, asleep, asleep - self.began)
                     }
                 };
             tokio::select! {
-                () = tokio::time::sleep_until(until.into()) => break,
+                () = tokio::time::sleep_until(until.into()) => {
+                    if !self.log_took_over(&mut wait) {
+                        break;
+                    }
+                    asleep = Instant::now();
+                }
                 () = self.log.poll_now.notified() => {
                     self.interval = self.policy.min;
                     break;
@@ -458,6 +507,9 @@ impl StatePoll<'_> {
 enum Wait {
     /// This long.
     For(Duration),
+    /// The phase changed (the session started, is pausing or aborting): `min`, unless
+    /// the master log answers by then and shows what comes next.
+    Changed,
     /// The state did not change: backed off, and shortened near the end (which the
     /// log may move while the poll sleeps).
     Unchanged,
@@ -501,7 +553,7 @@ mod tests {
         let mut out = Vec::new();
         for state in states {
             let next = poll.read(state.clone(), &mut |_| {}).await;
-            assert!(matches!(next, Next::Sleep(Wait::For(_) | Wait::Unchanged)));
+            assert!(matches!(next, Next::Sleep(Wait::Changed | Wait::Unchanged)));
             out.push(poll.interval);
         }
         out
@@ -630,6 +682,50 @@ mod tests {
         assert_eq!(signals.wait(&policy, backed_off, now, LONG), 500 * MS);
         signals.polled();
         assert_eq!(budget.totals(now).1, 18);
+    }
+
+    #[tokio::test]
+    async fn after_the_start_the_log_takes_over_once_it_answers_but_not_from_a_pause_under_way() {
+        let client = unused_client();
+        let signals = LogSignals::default();
+        let policy = PollPolicy::default();
+        let mut poll = StatePoll {
+            client: &client,
+            session: "s",
+            policy,
+            log: &signals,
+            last: None,
+            interval: policy.min,
+            began: Instant::now(),
+            failing_since: None,
+        };
+        let next = poll.read(SessionState::Running, &mut |_| {}).await;
+        assert!(matches!(next, Next::Sleep(Wait::Changed)));
+        let mut wait = Wait::Changed;
+        assert!(
+            !poll.log_took_over(&mut wait),
+            "no log answer yet: read again soon"
+        );
+        let t = Instant::now();
+        signals.log_fetch_began(t);
+        signals.log_fetch_ended(t, t + 20 * MS, true);
+        assert!(poll.log_took_over(&mut wait));
+        assert_eq!((wait, poll.interval), (Wait::Unchanged, policy.live_max));
+        // A pause under way ends the poll when it is paused: read soon, log or not.
+        let next = poll.read(SessionState::Pausing, &mut |_| {}).await;
+        assert!(matches!(next, Next::Sleep(Wait::Changed)));
+        let mut wait = Wait::Changed;
+        assert!(!poll.log_took_over(&mut wait));
+        assert_eq!(wait, Wait::Changed);
+    }
+
+    #[test]
+    fn the_log_backs_off_to_2_s_until_the_estimate_has_measured_a_step() {
+        let policy = PollPolicy::default();
+        let signals = LogSignals::default();
+        assert_eq!(signals.log_max(&policy), 2_000 * MS);
+        signals.step_measured();
+        assert_eq!(signals.log_max(&policy), policy.max);
     }
 
     #[tokio::test]
