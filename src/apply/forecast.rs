@@ -9,10 +9,7 @@
 //! longer than that says so before it ends. The steps under way keep what they still
 //! need after their age. Before any restore has finished, restores keep the pace the
 //! transfers showed against the plan; before any step has finished, the plan's figures
-//! stand; before the log shows anything, so does the plan's estimate. When the plan's
-//! throughput is the default guess, its split of a step into a fixed cost and a rate is
-//! not trusted: every measured step is fitted as one fixed cost both kinds share plus a
-//! time per byte per kind (`SharedFit`).
+//! stand; before the log shows anything, so does the plan's estimate.
 //!
 //! Not a linear extrapolation of the bytes done: with a few large accounts, the last of
 //! them still transferring alone is what the end waits for, which the replay sees.
@@ -58,9 +55,6 @@ struct StepSeen {
     /// How far either way the start was dated.
     from_spread: Duration,
     took: Option<Duration>,
-    /// How far either way the measured duration may be off: its start's and end's
-    /// dating together.
-    spread: Duration,
     /// The measured duration is well above how precisely its ends were dated: a
     /// step shorter than the log's dating says little about the pace.
     sure: bool,
@@ -78,7 +72,6 @@ impl StepSeen {
         if let (Some(from), None) = (self.from, self.took) {
             let took = at.mid().saturating_duration_since(from);
             self.took = Some(took);
-            self.spread = self.from_spread + at.spread();
             self.sure = took >= (self.from_spread + at.spread()) * SURE_OVER_SPREAD;
         }
     }
@@ -108,9 +101,6 @@ impl Seen {
                 }
             }
             ItemState::Done | ItemState::DoneWithWarnings | ItemState::Failed => {
-                // Both steps may have ended since the last look: every new record
-                // was written within the span.
-                self.transfer.end(step.transfer_ended);
                 if t.restore_started.is_some() {
                     self.restore.start(step.restore_started);
                 }
@@ -278,7 +268,6 @@ impl Forecast {
             plan: self.shape.throughput,
             transfer: Scale::default(),
             restore: Scale::default(),
-            shared: None,
         };
         // Sure measurements only, once there are any of a kind.
         let (mut unsure_t, mut unsure_r) = (Scale::default(), Scale::default());
@@ -291,7 +280,7 @@ impl Forecast {
                 } else {
                     &mut unsure_t
                 };
-                scale.add(took, seen.transfer.spread, plan_t, job.size);
+                scale.add(took, plan_t, job.size);
             }
             if let Some(took) = seen.restore.took {
                 let scale = if seen.restore.sure {
@@ -299,7 +288,7 @@ impl Forecast {
                 } else {
                     &mut unsure_r
                 };
-                scale.add(took, seen.restore.spread, plan_r, job.size);
+                scale.add(took, plan_r, job.size);
             }
         }
         // Restores without a sure measurement follow the transfers' sure pace rather
@@ -310,7 +299,6 @@ impl Forecast {
         if cost.transfer.count == 0.0 {
             cost.transfer = unsure_t;
         }
-        cost.refit();
         // A step under way longer than its expected time is a measurement too: it
         // took at least that long.
         let (mut over_t, mut over_r) = (Scale::default(), Scale::default());
@@ -320,15 +308,13 @@ impl Forecast {
                 (Some(ItemState::Transferring), Some(from), _) => {
                     let age = now.saturating_duration_since(from);
                     if duration_us(age) > cost.transfer_us(size) {
-                        let plan = self.shape.throughput.transfer_us(size);
-                        over_t.add(age, seen.transfer.from_spread, plan, size);
+                        over_t.add(age, self.shape.throughput.transfer_us(size), size);
                     }
                 }
                 (Some(ItemState::Restoring), _, Some(from)) => {
                     let age = now.saturating_duration_since(from);
                     if duration_us(age) > cost.restore_us(size) {
-                        let plan = self.shape.throughput.restore_us(size);
-                        over_r.add(age, seen.restore.from_spread, plan, size);
+                        over_r.add(age, self.shape.throughput.restore_us(size), size);
                     }
                 }
                 _ => {}
@@ -336,7 +322,6 @@ impl Forecast {
         }
         cost.transfer.merge(over_t);
         cost.restore.merge(over_r);
-        cost.refit();
         cost
     }
 }
@@ -355,9 +340,6 @@ struct Scale {
     count: f64,
     bytes_sq: f64,
     bytes_took: f64,
-    /// Σ spread² of the measurements (µs²), and the shortest measured step (µs).
-    spread_sq: f64,
-    shortest_us: Option<f64>,
 }
 
 /// Steps of this many sizes at least, spread by a tenth of their mean or more, are fitted
@@ -367,10 +349,8 @@ const FIT_FROM: f64 = 3.0;
 
 impl Scale {
     #[allow(clippy::cast_precision_loss)] // an estimate: 52 bits are plenty
-    fn add(&mut self, took: Duration, spread: Duration, planned_us: u64, size: u64) {
+    fn add(&mut self, took: Duration, planned_us: u64, size: u64) {
         let (t, s) = (took.as_secs_f64() * 1e6, size as f64);
-        self.spread_sq += (spread.as_secs_f64() * 1e6).powi(2);
-        self.shortest_us = Some(self.shortest_us.map_or(t, |m| m.min(t)));
         self.took_us += t;
         self.planned_us += planned_us as f64;
         self.bytes += s;
@@ -386,11 +366,6 @@ impl Scale {
         self.count += other.count;
         self.bytes_sq += other.bytes_sq;
         self.bytes_took += other.bytes_took;
-        self.spread_sq += other.spread_sq;
-        self.shortest_us = match (self.shortest_us, other.shortest_us) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
     }
 
     /// The least-squares fixed cost and time per byte, when the sizes vary enough.
@@ -449,97 +424,14 @@ struct Calibrated {
     plan: Throughput,
     transfer: Scale,
     restore: Scale,
-    /// With the plan's split a guess: the fixed cost and rates fitted to every
-    /// measured step.
-    shared: Option<SharedFit>,
 }
-
-/// How loosely a fixed cost is known before steps of different sizes tell it: this
-/// share of the shortest measured step.
-const FIXED_PRIOR_WIDTH: f64 = 0.5;
-
-/// A fixed cost per step that transfers and restores share (WHM pays it at both: the
-/// account's packaging and its creation), plus a time per byte per kind: least squares
-/// over every measured step, the fixed cost pulled toward none (the steps' time per
-/// byte alone) as far as the steps' sizes vary too little, for their dating, to tell it.
-#[derive(Debug, Clone, Copy)]
-struct SharedFit {
-    fixed_us: f64,
-    transfer_per_byte: f64,
-    restore_per_byte: f64,
-}
-
-impl SharedFit {
-    #[allow(clippy::cast_precision_loss)]
-    fn of(t: &Scale, r: &Scale, plan: &Throughput) -> Option<Self> {
-        let count = t.count + r.count;
-        let shortest = match (t.shortest_us, r.shortest_us) {
-            (Some(a), Some(b)) => a.min(b),
-            (a, b) => a.or(b)?,
-        };
-        // Least squares of Σ (took − fixed − per_byte(kind) × size)² plus the prior
-        // weight × fixed²: per kind, per_byte = (Σ size × took − fixed × Σ size) / Σ size²,
-        // which leaves fixed = Σ (Σ took − Σ size × took × Σ size / Σ size²) over
-        // (weight + Σ (n − (Σ size)² / Σ size²)); the second sum is zero for sizes all
-        // alike. The weight is the dating's spread over the prior's width, squared.
-        let noise_sq = ((t.spread_sq + r.spread_sq) / count).max(PRIOR_NOISE_FLOOR_US.powi(2));
-        let width = FIXED_PRIOR_WIDTH * shortest;
-        let weight = noise_sq / (width * width).max(1.0);
-        let (mut num, mut den) = (0.0, weight);
-        for k in [t, r] {
-            if k.count > 0.0 && k.bytes_sq > 0.0 {
-                num += k.took_us - k.bytes_took * k.bytes / k.bytes_sq;
-                den += k.count - k.bytes * k.bytes / k.bytes_sq;
-            }
-        }
-        let fixed_us = (num / den).clamp(0.0, shortest);
-        let per_byte = |k: &Scale| {
-            (k.count > 0.0 && k.bytes_sq > 0.0)
-                .then(|| ((k.bytes_took - fixed_us * k.bytes) / k.bytes_sq).max(0.0))
-        };
-        // A kind not measured yet keeps the plan's ratio of rates to the other.
-        let ratio = plan.restore_bytes_per_second.map_or(1.0, |r| {
-            plan.transfer_bytes_per_second as f64 / r.max(1) as f64
-        });
-        let (transfer_per_byte, restore_per_byte) = match (per_byte(t), per_byte(r)) {
-            (Some(a), Some(b)) => (a, b),
-            (Some(a), None) => (a, a * ratio),
-            (None, Some(b)) => (b / ratio.max(f64::MIN_POSITIVE), b),
-            (None, None) => return None,
-        };
-        Some(Self {
-            fixed_us,
-            transfer_per_byte,
-            restore_per_byte,
-        })
-    }
-
-    #[allow(
-        clippy::cast_precision_loss,
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss
-    )]
-    fn step_us(&self, per_byte: f64, size: u64) -> u64 {
-        // `as` saturates; a NaN becomes 0.
-        (self.fixed_us + per_byte * size as f64).min(1e15) as u64
-    }
-}
-
-/// The least dating spread assumed of a measured step, in µs.
-const PRIOR_NOISE_FLOOR_US: f64 = 100_000.0;
 
 impl StepCost for Calibrated {
     fn transfer_us(&self, size: u64) -> u64 {
-        if let Some(fit) = &self.shared {
-            return fit.step_us(fit.transfer_per_byte, size);
-        }
         self.transfer
             .apply(self.plan.transfer_us(size), size, self.split_known())
     }
     fn restore_us(&self, size: u64) -> u64 {
-        if let Some(fit) = &self.shared {
-            return fit.step_us(fit.restore_per_byte, size);
-        }
         let planned = self.plan.restore_us(size);
         let r = &self.restore;
         if r.fit().is_some() {
@@ -568,14 +460,6 @@ impl StepCost for Calibrated {
 }
 
 impl Calibrated {
-    /// Fits the fixed cost shared by both steps to what was measured, when the plan's
-    /// split of a step is only the default guess.
-    fn refit(&mut self) {
-        if !self.split_known() {
-            self.shared = SharedFit::of(&self.transfer, &self.restore, &self.plan);
-        }
-    }
-
     /// Whether the plan's split of a step into a fixed cost and a rate was measured
     /// (or given), not the default guess.
     fn split_known(&self) -> bool {

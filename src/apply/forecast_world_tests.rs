@@ -358,13 +358,11 @@ fn the_benchmark_worlds_replayed_keep_their_errors() {
                 learnt * 100.0
             );
             assert!(median <= 0.3, "world {}: median {median}", k + 1);
-            // Restores 1.5× faster with a fixed cost per step: until accounts of
-            // different sizes have finished, the fixed cost is not told from the rate.
-            if k < 2 {
-                assert!(learnt <= 0.5, "world {}: worst {learnt}", k + 1);
-                // The log read every 2 s until a step is measured: the plan's guess
-                // does not stand long past the first step's end.
-                assert!(worst <= 0.5, "world {}: worst {worst}", k + 1);
+            // Restores 2× faster than transfers: the first step ends at a fifth of the
+            // session; the log read every 2 s until a step is measured shows it before
+            // a quarter has passed, so the plan's guess does not stand past it.
+            if k == 0 {
+                assert!(worst <= 0.5, "world 1: worst {worst}");
             }
         }
     }

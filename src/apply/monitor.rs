@@ -361,7 +361,7 @@ impl<'a> Showing<'a> {
 /// it, and the further the replay looks ahead of it, the more its step costs may be
 /// off.
 fn end_margin(last: Span, end: Instant) -> Duration {
-    END_MARGIN_FLOOR + last.spread() + end.saturating_duration_since(last.to) / 8
+    END_MARGIN_FLOOR + last.spread() / 2 + end.saturating_duration_since(last.to) / 8
 }
 
 /// The least margin the state poll keeps around the replay's end.
@@ -467,7 +467,7 @@ async fn follow_log(
         interval = if end.new_events {
             policy.log_min
         } else {
-            (interval * 2).min(signals.log_max(&policy))
+            signals.log_wait(&policy, (interval * 2).min(policy.max))
         };
         // Every fetch sends the whole log: once it takes long (tens of MB at 10,000
         // items), space fetches so they take at most a fifth of the time, for the

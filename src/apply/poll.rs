@@ -78,18 +78,30 @@ impl LogSignals {
         }
     }
 
+    /// A state read asked at `asked` was answered (or failed) now.
+    fn state_answered(&self, asked: Instant) {
+        self.budget.answered(asked.elapsed(), Instant::now());
+    }
+
     /// The live estimate has measured a step.
     pub fn step_measured(&self) {
         self.measured.store(true, Ordering::SeqCst);
     }
 
-    /// The longest the master log's fetches back off to while no news comes.
-    pub fn log_max(&self, policy: &PollPolicy) -> Duration {
-        if self.measured.load(Ordering::SeqCst) {
-            policy.max
-        } else {
-            policy.unmeasured_log_max.min(policy.max)
+    /// How long the master log's fetches wait after one that brought no news, given the
+    /// `backed_off` interval: no longer than `unmeasured_log_max` until the live
+    /// estimate has measured a step, while the server's budget has that poll to spare
+    /// (it is taken, as an extra poll, when the wait is shortened).
+    pub fn log_wait(&self, policy: &PollPolicy, backed_off: Duration) -> Duration {
+        let cap = policy.unmeasured_log_max;
+        if backed_off <= cap
+            || self.measured.load(Ordering::SeqCst)
+            || !self.budget.take_extra(Instant::now())
+        {
+            return backed_off;
         }
+        self.prepaid.fetch_add(1, Ordering::SeqCst);
+        cap
     }
 
     /// Records the outcome the log's end record gave and wakes the state poll.
@@ -137,6 +149,8 @@ impl LogSignals {
     pub fn log_fetch_ended(&self, began: Instant, at: Instant, answered: bool) {
         let mut answers = self.answers();
         answers.fetching_since = None;
+        self.budget
+            .answered(at.saturating_duration_since(began), at);
         if answered && at.saturating_duration_since(began) <= PROMPT_LOG {
             answers.prompt_at = Some(at);
         }
@@ -199,9 +213,10 @@ impl LogSignals {
         }
         if now <= to && !margin.is_zero() {
             // At the near-end pace while the server's budget has polls to spare (an
-            // extra poll, whose read spends it as every poll does); past it at most END_READS reads across the margin: a wide one (an estimate the
-            // log dates loosely) is read more sparsely, not more often.
-            if self.budget.take_extra(now) {
+            // extra poll, paid for when taken) and the margin is narrow; else at most
+            // END_READS reads across the margin: a wide one (an estimate the log dates
+            // loosely) is read more sparsely, not more often.
+            if margin * 2 <= near * DENSE_READS && self.budget.take_extra(now) {
                 self.prepaid.fetch_add(1, Ordering::SeqCst);
                 return near;
             }
@@ -226,6 +241,11 @@ impl LogSignals {
 
 /// How many state reads at most the poll spends across the margin of an expected end.
 const END_READS: u32 = 8;
+
+/// The state is read at the near-end pace only across a margin it covers in at most
+/// this many reads (±1.8 s at 150 ms): a wider one is an end known too loosely for
+/// reads that dense to pay.
+const DENSE_READS: u32 = 24;
 
 /// Polling intervals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -314,7 +334,10 @@ pub async fn follow_state_with(
     };
     loop {
         log.polled();
-        let wait = match client.get_transfer_session_state(session).await {
+        let asked = Instant::now();
+        let answer = client.get_transfer_session_state(session).await;
+        log.state_answered(asked);
+        let wait = match answer {
             Ok(state) => {
                 poll.failing_since = None;
                 match poll.read(state, &mut on_change).await {
@@ -659,7 +682,8 @@ mod tests {
     }
 
     #[test]
-    fn across_a_wide_margin_the_state_is_read_densely_while_the_server_budget_has_polls_to_spare() {
+    fn across_a_narrow_margin_the_state_is_read_densely_while_the_server_budget_has_polls_to_spare()
+    {
         let policy = PollPolicy::default();
         let t0 = Instant::now();
         let budget = crate::whm::budget::PollBudget::new(t0);
@@ -670,8 +694,11 @@ mod tests {
             signals.polled();
         }
         let now = t0 + 10_000 * MS;
-        signals.expect_end_within(now + 100 * MS, 2_000 * MS);
         let backed_off = 10_000 * MS;
+        // ±2 s would take 27 reads at 150 ms: too loose an end for dense reads.
+        signals.expect_end_within(now + 100 * MS, 2_000 * MS);
+        assert_eq!(signals.wait(&policy, backed_off, now, LONG), 500 * MS);
+        signals.expect_end_within(now + 100 * MS, 1_500 * MS);
         for _ in 0..3 {
             assert_eq!(signals.wait(&policy, backed_off, now, LONG), 150 * MS);
             // The read of an extra poll was paid for when it was taken.
@@ -679,7 +706,7 @@ mod tests {
         }
         assert_eq!(budget.totals(now).1, 17);
         // None to spare: 8 reads across the margin.
-        assert_eq!(signals.wait(&policy, backed_off, now, LONG), 500 * MS);
+        assert_eq!(signals.wait(&policy, backed_off, now, LONG), 375 * MS);
         signals.polled();
         assert_eq!(budget.totals(now).1, 18);
     }
@@ -720,12 +747,25 @@ mod tests {
     }
 
     #[test]
-    fn the_log_backs_off_to_2_s_until_the_estimate_has_measured_a_step() {
+    fn the_log_backs_off_to_2_s_until_the_estimate_has_measured_a_step_while_the_budget_allows() {
         let policy = PollPolicy::default();
-        let signals = LogSignals::default();
-        assert_eq!(signals.log_max(&policy), 2_000 * MS);
+        let unfunded = LogSignals::default();
+        assert_eq!(
+            unfunded.log_wait(&policy, 4_000 * MS),
+            4_000 * MS,
+            "nothing saved"
+        );
+        let t0 = Instant::now().checked_sub(10_000 * MS).unwrap();
+        let budget = crate::whm::budget::PollBudget::new(t0);
+        let _following = budget.follow(t0);
+        let signals = LogSignals::with_budget(budget.clone());
+        assert_eq!(signals.log_wait(&policy, 4_000 * MS), 2_000 * MS);
+        assert_eq!(signals.log_wait(&policy, 1_000 * MS), 1_000 * MS);
+        // The shortened wait's fetch was paid for when it was taken.
+        signals.polled();
+        assert_eq!(budget.totals(Instant::now()).1, 1);
         signals.step_measured();
-        assert_eq!(signals.log_max(&policy), policy.max);
+        assert_eq!(signals.log_wait(&policy, 4_000 * MS), 4_000 * MS);
     }
 
     #[tokio::test]

@@ -1,20 +1,30 @@
 //! One polling budget per server: no more state reads and log fetches than the guide's
 //! step-by-step script would send.
 //!
-//! The script reads each running session's state and its whole master log once a
-//! second. Every session followed on a server earns that allowance, two polls a second,
-//! from when its following begins until it ends; every poll spends one. Of what the
-//! followers save while the logs show the sessions going (the state is then only a
-//! safety net), at most half is spent on extra polls when an end is due, whichever
-//! session of the server ends first: the other half stays saved, so the runner stays
-//! lighter than the script even where the script's own loop is slower than a second
-//! (many sessions polled one after another).
+//! The script reads each running session's state and its whole master log, one session
+//! after another, then sleeps a second: a pass over its sessions takes a second plus
+//! the time their answers take. Every session followed on a server earns what the script
+//! would send it, two polls a pass, from when its following begins until it ends, at the
+//! pace this server answers; every poll spends one. Of what the followers save while the
+//! logs show the sessions going (the state is then only a safety net), at most half is
+//! spent on extra polls when an end is due, whichever session of the server ends first;
+//! the other half stays saved.
 
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-/// Polls a second the script sends per running session: one state read, one log fetch.
-const SCRIPT_POLLS_PER_SECOND: f64 = 2.0;
+/// Polls the script sends per running session in each pass: a state read, a log fetch.
+const SCRIPT_POLLS_PER_PASS: f64 = 2.0;
+
+/// What the script sleeps between passes.
+const SCRIPT_SLEEP: f64 = 1.0;
+
+/// How much a new answer time moves the running mean.
+const ANSWER_WEIGHT: f64 = 0.1;
+
+/// An answer time counts as at most this (a log held until it is finished would say
+/// the script never polls again).
+const LONGEST_ANSWER: Duration = Duration::from_secs(2);
 
 /// A server's polling budget, shared by the client's clones.
 #[derive(Debug, Clone)]
@@ -31,12 +41,16 @@ struct Allowance {
     spent: u64,
     /// The extra polls among them.
     extra: u64,
+    /// The running mean of how long a poll takes to answer, in seconds.
+    answer: f64,
 }
 
 impl Allowance {
     fn earn_until(&mut self, now: Instant) {
         let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
-        self.earned += elapsed * SCRIPT_POLLS_PER_SECOND * f64::from(self.following);
+        let following = f64::from(self.following);
+        let pass = SCRIPT_SLEEP + following * SCRIPT_POLLS_PER_PASS * self.answer;
+        self.earned += elapsed / pass * SCRIPT_POLLS_PER_PASS * following;
         self.at = self.at.max(now);
     }
 }
@@ -56,6 +70,7 @@ impl PollBudget {
             at: now,
             spent: 0,
             extra: 0,
+            answer: 0.0,
         })))
     }
 
@@ -76,6 +91,14 @@ impl PollBudget {
     /// One poll was sent.
     pub fn spend(&self) {
         self.lock().spent += 1;
+    }
+
+    /// A poll took `took` to answer (the script's passes take as long).
+    pub fn answered(&self, took: Duration, now: Instant) {
+        let mut a = self.lock();
+        a.earn_until(now);
+        let took = took.min(LONGEST_ANSWER).as_secs_f64();
+        a.answer += (took - a.answer) * ANSWER_WEIGHT;
     }
 
     /// Takes (and spends) one extra poll if half of what the followers saved against
@@ -117,12 +140,13 @@ impl Drop for Following {
 
 #[cfg(test)]
 mod tests {
-    use super::{PollBudget, SCRIPT_POLLS_PER_SECOND};
+    use super::{PollBudget, SCRIPT_POLLS_PER_PASS};
     use std::time::{Duration, Instant};
 
-    /// How long one session must be followed to earn `polls`.
+    /// How long one session must be followed to earn `polls` from a server that
+    /// answers at once.
     fn earning(polls: u32) -> Duration {
-        Duration::from_secs_f64(f64::from(polls) / SCRIPT_POLLS_PER_SECOND)
+        Duration::from_secs_f64(f64::from(polls) / SCRIPT_POLLS_PER_PASS)
     }
 
     #[test]
@@ -150,6 +174,21 @@ mod tests {
         assert!((earned - 12.0).abs() < 1e-6, "{earned}");
         assert_eq!(spent, 4 + 4, "extras are spent when taken");
         drop(following);
+    }
+
+    #[test]
+    fn a_server_slow_to_answer_slows_the_script_and_what_it_earns() {
+        let t0 = Instant::now();
+        let budget = PollBudget::new(t0);
+        let sessions: Vec<_> = (0..50).map(|_| budget.follow(t0)).collect();
+        // Every poll answered in 5 ms: a pass over 50 sessions is 1 s of sleep plus
+        // 100 answers (0.5 s), so 10 s earn 2 × 50 polls a pass over 6.67 passes.
+        for _ in 0..200 {
+            budget.answered(Duration::from_millis(5), t0);
+        }
+        let (earned, _) = budget.totals(t0 + Duration::from_secs(10));
+        assert!((earned - 10.0 / 1.5 * 100.0).abs() < 5.0, "{earned}");
+        drop(sessions);
     }
 
     #[test]
