@@ -68,6 +68,14 @@ impl StepSeen {
         }
     }
 
+    /// Adds what the step took, if it is over, to the `sure` or the `unsure` scale.
+    fn measure(&self, sure: &mut Scale, unsure: &mut Scale, planned_us: u64, size: u64) {
+        if let Some(took) = self.took {
+            let scale = if self.sure { sure } else { unsure };
+            scale.add(took, planned_us, size);
+        }
+    }
+
     fn end(&mut self, at: Span) {
         if let (Some(from), None) = (self.from, self.took) {
             let took = at.mid().saturating_duration_since(from);
@@ -274,22 +282,10 @@ impl Forecast {
         for (seen, (_, job)) in self.seen.iter().zip(&self.shape.jobs) {
             let plan_t = self.shape.throughput.transfer_us(job.size);
             let plan_r = self.shape.throughput.restore_us(job.size);
-            if let Some(took) = seen.transfer.took {
-                let scale = if seen.transfer.sure {
-                    &mut cost.transfer
-                } else {
-                    &mut unsure_t
-                };
-                scale.add(took, plan_t, job.size);
-            }
-            if let Some(took) = seen.restore.took {
-                let scale = if seen.restore.sure {
-                    &mut cost.restore
-                } else {
-                    &mut unsure_r
-                };
-                scale.add(took, plan_r, job.size);
-            }
+            seen.transfer
+                .measure(&mut cost.transfer, &mut unsure_t, plan_t, job.size);
+            seen.restore
+                .measure(&mut cost.restore, &mut unsure_r, plan_r, job.size);
         }
         // Restores without a sure measurement follow the transfers' sure pace rather
         // than an unsure restore of their own.

@@ -312,7 +312,8 @@ impl<'a> Showing<'a> {
                 to: Instant::now(),
             };
             forecast.observe(seen, &self.shared.lock());
-            if forecast.measured() {
+            // Scans every item: only until the first step is measured.
+            if !self.signals.has_measured() && forecast.measured() {
                 self.signals.step_measured();
             }
             self.replayed_at = Instant::now();

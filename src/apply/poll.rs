@@ -83,6 +83,11 @@ impl LogSignals {
         self.budget.answered(asked.elapsed(), Instant::now());
     }
 
+    /// Whether the live estimate has measured a step.
+    pub fn has_measured(&self) -> bool {
+        self.measured.load(Ordering::SeqCst)
+    }
+
     /// The live estimate has measured a step.
     pub fn step_measured(&self) {
         self.measured.store(true, Ordering::SeqCst);
@@ -94,10 +99,7 @@ impl LogSignals {
     /// (it is taken, as an extra poll, when the wait is shortened).
     pub fn log_wait(&self, policy: &PollPolicy, backed_off: Duration) -> Duration {
         let cap = policy.unmeasured_log_max;
-        if backed_off <= cap
-            || self.measured.load(Ordering::SeqCst)
-            || !self.budget.take_extra(Instant::now())
-        {
+        if backed_off <= cap || self.has_measured() || !self.budget.take_extra(Instant::now()) {
             return backed_off;
         }
         self.prepaid.fetch_add(1, Ordering::SeqCst);
@@ -322,16 +324,7 @@ pub async fn follow_state_with(
     log: &LogSignals,
     mut on_change: impl FnMut(&SessionState),
 ) -> Result<SessionState, WhmError> {
-    let mut poll = StatePoll {
-        client,
-        session,
-        policy,
-        log,
-        last: None,
-        interval: policy.min,
-        began: Instant::now(),
-        failing_since: None,
-    };
+    let mut poll = StatePoll::new(client, session, policy, log);
     loop {
         log.polled();
         let asked = Instant::now();
@@ -383,7 +376,26 @@ enum Next {
     Sleep(Wait),
 }
 
-impl StatePoll<'_> {
+impl<'a> StatePoll<'a> {
+    /// A poll that has read nothing yet.
+    fn new(
+        client: &'a WhmClient,
+        session: &'a str,
+        policy: PollPolicy,
+        log: &'a LogSignals,
+    ) -> Self {
+        Self {
+            client,
+            session,
+            policy,
+            log,
+            last: None,
+            interval: policy.min,
+            began: Instant::now(),
+            failing_since: None,
+        }
+    }
+
     /// Handles a state read: a terminal state once confirmed, or a pause, ends the
     /// poll; a change resets the interval, an unchanged state (or a move between the
     /// docs' per-item names) backs it off.
@@ -563,16 +575,7 @@ mod tests {
     async fn intervals(states: &[SessionState]) -> Vec<Duration> {
         let client = unused_client();
         let signals = LogSignals::default();
-        let mut poll = StatePoll {
-            client: &client,
-            session: "s",
-            policy: PollPolicy::default(),
-            log: &signals,
-            last: None,
-            interval: PollPolicy::default().min,
-            began: Instant::now(),
-            failing_since: None,
-        };
+        let mut poll = StatePoll::new(&client, "s", PollPolicy::default(), &signals);
         let mut out = Vec::new();
         for state in states {
             let next = poll.read(state.clone(), &mut |_| {}).await;
@@ -716,16 +719,7 @@ mod tests {
         let client = unused_client();
         let signals = LogSignals::default();
         let policy = PollPolicy::default();
-        let mut poll = StatePoll {
-            client: &client,
-            session: "s",
-            policy,
-            log: &signals,
-            last: None,
-            interval: policy.min,
-            began: Instant::now(),
-            failing_since: None,
-        };
+        let mut poll = StatePoll::new(&client, "s", PollPolicy::default(), &signals);
         let next = poll.read(SessionState::Running, &mut |_| {}).await;
         assert!(matches!(next, Next::Sleep(Wait::Changed)));
         let mut wait = Wait::Changed;
@@ -773,16 +767,7 @@ mod tests {
         let client = unused_client();
         let signals = LogSignals::default();
         let policy = PollPolicy::default();
-        let mut poll = StatePoll {
-            client: &client,
-            session: "s",
-            policy,
-            log: &signals,
-            last: None,
-            interval: policy.min,
-            began: Instant::now(),
-            failing_since: None,
-        };
+        let mut poll = StatePoll::new(&client, "s", PollPolicy::default(), &signals);
         poll.read(SessionState::Running, &mut |_| {}).await;
         poll.read(SessionState::Running, &mut |_| {}).await;
         assert_eq!(poll.interval, 500 * MS, "no log yet: backing off as before");

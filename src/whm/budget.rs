@@ -114,6 +114,7 @@ impl PollBudget {
     }
 
     /// Polls earned and spent so far.
+    #[cfg(test)]
     pub fn totals(&self, now: Instant) -> (f64, u64) {
         let mut a = self.lock();
         a.earn_until(now);
