@@ -3,13 +3,17 @@
 //! the run has shown so far.
 //!
 //! The master log says when each item starts and ends its TRANSFER and RESTORE steps;
-//! this keeps when each was first seen, so every finished step is a measured duration
-//! beside the plan's figure for it. Per kind of worker (transfer and restore apart) the
-//! measured time over the planned time scales every step still to come; a step running
-//! longer than that says so before it ends. The steps under way keep what they still
-//! need after their age. Before any restore has finished, restores keep the pace the
-//! transfers showed against the plan; before any step has finished, the plan's figures
-//! stand; before the log shows anything, so does the plan's estimate.
+//! this keeps when each was first seen, so every finished step is a measured duration,
+//! known to within how precisely its two ends were dated. Per kind of worker (transfer
+//! and restore apart) the finished steps are fitted as a fixed cost plus a time per
+//! byte, each weighted by its precision, the fixed cost held toward a prior until steps
+//! of varied sizes tell it apart from the rate (the plan's when its split was measured
+//! or given, none when it is the default guess). Restores start from what transfers
+//! showed: their fixed cost, and their time per byte at the plan's ratio of rates,
+//! which restores precisely dated then correct. A step running longer than the fit
+//! says so before it ends. The steps under way keep what they still need after their
+//! age. Before any step has finished, the plan's figures stand; before the log shows
+//! anything, so does the plan's estimate.
 //!
 //! Not a linear extrapolation of the bytes done: with a few large accounts, the last of
 //! them still transferring alone is what the end waits for, which the replay sees.
@@ -52,42 +56,37 @@ struct Seen {
 #[derive(Debug, Clone, Copy, Default)]
 struct StepSeen {
     from: Option<Instant>,
-    /// How far either way the start was dated.
-    from_spread: Duration,
+    /// The span the start was dated to.
+    from_span: Option<Span>,
     took: Option<Duration>,
-    /// The measured duration is well above how precisely its ends were dated: a
-    /// step shorter than the log's dating says little about the pace.
-    sure: bool,
+    /// How far either way the measured duration may be off: its two ends' spreads
+    /// together.
+    spread: Duration,
 }
 
 impl StepSeen {
     fn start(&mut self, at: Span) {
         if self.from.is_none() {
             self.from = Some(at.mid());
-            self.from_spread = at.spread();
+            self.from_span = Some(at);
         }
     }
 
-    /// Adds what the step took, if it is over, to the `sure` or the `unsure` scale.
-    fn measure(&self, sure: &mut Scale, unsure: &mut Scale, planned_us: u64, size: u64) {
+    /// Adds what the step took, if it is over, to `scale`.
+    fn measure(&self, scale: &mut Scale, planned_us: u64, size: u64) {
         if let Some(took) = self.took {
-            let scale = if self.sure { sure } else { unsure };
-            scale.add(took, planned_us, size);
+            scale.add(took, self.spread, planned_us, size);
         }
     }
 
     fn end(&mut self, at: Span) {
-        if let (Some(from), None) = (self.from, self.took) {
-            let took = at.mid().saturating_duration_since(from);
-            self.took = Some(took);
-            self.sure = took >= (self.from_spread + at.spread()) * SURE_OVER_SPREAD;
+        if let (Some(from), None) = (self.from_span, self.took) {
+            self.took = Some(from.gap_to(at));
+            let (a, b) = (from.spread().as_secs_f64(), at.spread().as_secs_f64());
+            self.spread = Duration::from_secs_f64(a.hypot(b));
         }
     }
 }
-
-/// A measured step counts as sure when it took at least this many times the sum of how
-/// far either way its start and end were dated.
-const SURE_OVER_SPREAD: u32 = 2;
 
 impl Seen {
     /// The item moved to `state`; `step` dates its steps' records. A step first seen
@@ -109,6 +108,9 @@ impl Seen {
                 }
             }
             ItemState::Done | ItemState::DoneWithWarnings | ItemState::Failed => {
+                // Both steps may have ended since the last look: every new record
+                // was written within the span.
+                self.transfer.end(step.transfer_ended);
                 if t.restore_started.is_some() {
                     self.restore.start(step.restore_started);
                 }
@@ -277,23 +279,11 @@ impl Forecast {
             transfer: Scale::default(),
             restore: Scale::default(),
         };
-        // Sure measurements only, once there are any of a kind.
-        let (mut unsure_t, mut unsure_r) = (Scale::default(), Scale::default());
         for (seen, (_, job)) in self.seen.iter().zip(&self.shape.jobs) {
             let plan_t = self.shape.throughput.transfer_us(job.size);
             let plan_r = self.shape.throughput.restore_us(job.size);
-            seen.transfer
-                .measure(&mut cost.transfer, &mut unsure_t, plan_t, job.size);
-            seen.restore
-                .measure(&mut cost.restore, &mut unsure_r, plan_r, job.size);
-        }
-        // Restores without a sure measurement follow the transfers' sure pace rather
-        // than an unsure restore of their own.
-        if cost.restore.count == 0.0 && cost.transfer.count == 0.0 {
-            cost.restore = unsure_r;
-        }
-        if cost.transfer.count == 0.0 {
-            cost.transfer = unsure_t;
+            seen.transfer.measure(&mut cost.transfer, plan_t, job.size);
+            seen.restore.measure(&mut cost.restore, plan_r, job.size);
         }
         // A step under way longer than its expected time is a measurement too: it
         // took at least that long.
@@ -304,13 +294,23 @@ impl Forecast {
                 (Some(ItemState::Transferring), Some(from), _) => {
                     let age = now.saturating_duration_since(from);
                     if duration_us(age) > cost.transfer_us(size) {
-                        over_t.add(age, self.shape.throughput.transfer_us(size), size);
+                        over_t.add(
+                            age,
+                            Duration::ZERO,
+                            self.shape.throughput.transfer_us(size),
+                            size,
+                        );
                     }
                 }
                 (Some(ItemState::Restoring), _, Some(from)) => {
                     let age = now.saturating_duration_since(from);
                     if duration_us(age) > cost.restore_us(size) {
-                        over_r.add(age, self.shape.throughput.restore_us(size), size);
+                        over_r.add(
+                            age,
+                            Duration::ZERO,
+                            self.shape.throughput.restore_us(size),
+                            size,
+                        );
                     }
                 }
                 _ => {}
@@ -326,95 +326,134 @@ fn duration_us(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
-/// Measured time against the plan's, for one kind of step.
+/// The finished steps of one kind: their time against the plan's, and what their fit
+/// needs.
 #[derive(Debug, Clone, Copy, Default)]
 struct Scale {
     took_us: f64,
     planned_us: f64,
-    bytes: f64,
-    /// For the fit of the time over the size: the count, Σ size², Σ size × time.
     count: f64,
-    bytes_sq: f64,
-    bytes_took: f64,
+    /// For the fit of the time over the size, each step weighted by how precisely it
+    /// was dated (1 / variance): Σw, Σw·size, Σw·size², Σw·time, Σw·size·time, with
+    /// sizes in MB and times in seconds.
+    w: f64,
+    w_s: f64,
+    w_ss: f64,
+    w_t: f64,
+    w_st: f64,
 }
 
-/// Steps of this many sizes at least, spread by a tenth of their mean or more, are fitted
-/// as a fixed cost plus a rate (the plan's split of the two may be far off: its fixed
-/// cost is a guess); fewer scale the plan's figures.
-const FIT_FROM: f64 = 3.0;
+/// What a step's measured duration may be off by beyond its dating: the server's own
+/// jitter, in seconds.
+const JITTER_SECS: f64 = 0.3;
+
+/// What a fit believes before its steps tell: a fixed cost per step, and for restores
+/// a time per byte.
+#[derive(Debug, Clone, Copy)]
+struct Prior {
+    /// The fixed cost per step, in µs.
+    fixed_us: f64,
+    /// How far off the fixed cost may be, as a share of the steps' mean time.
+    fixed_share: f64,
+    /// The time per byte in µs (within its own size either way), if believed.
+    per_byte: Option<f64>,
+}
+
+/// A fixed cost of its own kind of step is believed within this share of the steps'
+/// mean time: steps of varied sizes, precisely dated, soon tell it from the rate.
+const FIXED_PRIOR_SHARE: f64 = 0.25;
+
+/// A restore's fixed cost is the transfers' (WHM pays it at both steps) within this
+/// share of the restores' mean time: what restores show beyond the transfers' pace is
+/// their rate, so a large restore is not made as short as a small one.
+const SHARED_FIXED_SHARE: f64 = 0.05;
 
 impl Scale {
+    /// Adds a step of `size` bytes that took `took`, dated within `spread` either way
+    /// at each of its two ends together (the root of the sum of their squares).
     #[allow(clippy::cast_precision_loss)] // an estimate: 52 bits are plenty
-    fn add(&mut self, took: Duration, planned_us: u64, size: u64) {
-        let (t, s) = (took.as_secs_f64() * 1e6, size as f64);
-        self.took_us += t;
+    fn add(&mut self, took: Duration, spread: Duration, planned_us: u64, size: u64) {
+        let (t, bytes) = (took.as_secs_f64(), size as f64);
+        self.took_us += t * 1e6;
         self.planned_us += planned_us as f64;
-        self.bytes += s;
         self.count += 1.0;
-        self.bytes_sq += s * s;
-        self.bytes_took += s * t;
+        // A uniform error of ±h has a variance of h²/3.
+        let var = spread.as_secs_f64().powi(2) / 3.0 + JITTER_SECS * JITTER_SECS;
+        let (w, mb) = (1.0 / var, bytes / 1e6);
+        self.w += w;
+        self.w_s += w * mb;
+        self.w_ss += w * mb * mb;
+        self.w_t += w * t;
+        self.w_st += w * mb * t;
     }
 
     fn merge(&mut self, other: Scale) {
         self.took_us += other.took_us;
         self.planned_us += other.planned_us;
-        self.bytes += other.bytes;
         self.count += other.count;
-        self.bytes_sq += other.bytes_sq;
-        self.bytes_took += other.bytes_took;
+        self.w += other.w;
+        self.w_s += other.w_s;
+        self.w_ss += other.w_ss;
+        self.w_t += other.w_t;
+        self.w_st += other.w_st;
     }
 
-    /// The least-squares fixed cost and time per byte, when the sizes vary enough.
-    fn fit(&self) -> Option<(f64, f64)> {
-        if self.count < FIT_FROM {
+    /// The fixed cost (µs) and time per byte (µs) these steps show: their least
+    /// squares, each step weighted by how precisely it was dated, held toward `prior`.
+    /// One step, or steps of one size, keep the prior's fixed cost and give the rest to
+    /// the rate (or, with a prior rate, share it by how sure each is); many steps of
+    /// varied sizes, precisely dated, decide both themselves.
+    fn fit(&self, prior: Prior) -> Option<(f64, f64)> {
+        if self.count <= 0.0 || self.w <= 0.0 {
             return None;
         }
-        let n = self.count;
-        let (mean_s, mean_t) = (self.bytes / n, self.took_us / n);
-        let var = self.bytes_sq / n - mean_s * mean_s;
-        // Sizes too alike say nothing of the split between fixed cost and rate.
-        if var.is_nan() || var <= 0.0 || var.sqrt() < 0.1 * mean_s {
-            return None;
-        }
-        let per_byte = (self.bytes_took / n - mean_s * mean_t) / var;
-        let fixed = mean_t - per_byte * mean_s;
-        Some(match (fixed >= 0.0, per_byte >= 0.0) {
-            (true, true) => (fixed, per_byte),
-            (false, _) => (0.0, self.took_us / self.bytes.max(1.0)),
-            (true, false) => (mean_t, 0.0),
-        })
-    }
-
-    /// A step the plan says takes `planned_us` over `size` bytes, as the run has shown:
-    /// scaled by measured over planned; per byte measured when the plan gives this kind
-    /// no time (a measured throughput folds restores into transfers); else the plan's.
-    #[allow(
-        clippy::cast_precision_loss,
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss
-    )]
-    fn apply(&self, planned_us: u64, size: u64, split_known: bool) -> u64 {
-        let us = if self.took_us <= 0.0 && self.planned_us <= 0.0 {
-            return planned_us;
-        } else if let Some((fixed, per_byte)) = self.fit() {
-            fixed + per_byte * size as f64
-        } else if !split_known && self.bytes > 0.0 {
-            // The plan's fixed cost per step is the default guess: scaling it with the
-            // rest would make a large step as short as a small one's ratio says.
-            size as f64 * self.took_us / self.bytes
-        } else if self.planned_us > 0.0 {
-            planned_us as f64 * self.took_us / self.planned_us
-        } else if self.bytes > 0.0 {
-            size as f64 * self.took_us / self.bytes
-        } else {
-            return planned_us;
+        let mean_t = self.w_t / self.w;
+        let mu = prior.fixed_us / 1e6;
+        let lambda = 1.0 / (prior.fixed_share * mean_t).max(1e-3).powi(2);
+        // A prior rate (s per MB = µs per byte) within itself either way.
+        let (nu, kappa) = match prior.per_byte {
+            Some(r) if r > 0.0 && r.is_finite() => (r, 1.0 / (r * r)),
+            _ => (0.0, 0.0),
         };
-        // `as` saturates; a NaN becomes 0.
-        us.min(1e15) as u64
+        // The normal equations [[n, x], [x, xx]] · [fixed, per_mb] = [y, xy], each
+        // sum with its prior's weight.
+        let (n, x, xx) = (self.w + lambda, self.w_s, self.w_ss + kappa);
+        let (y, xy) = (self.w_t + lambda * mu, self.w_st + kappa * nu);
+        let det = n * xx - x * x;
+        let (mut fixed, mut per_mb) = if det > 0.0 {
+            ((y * xx - x * xy) / det, (n * xy - x * y) / det)
+        } else {
+            (mu, 0.0)
+        };
+        if per_mb < 0.0 {
+            (fixed, per_mb) = (y / n, 0.0);
+        }
+        if fixed < 0.0 {
+            (fixed, per_mb) = (0.0, if xx > 0.0 { xy / xx } else { 0.0 });
+        }
+        if !fixed.is_finite() || !per_mb.is_finite() {
+            return None;
+        }
+        Some((fixed * 1e6, per_mb))
+    }
+
+    /// The mean measured over planned time, when both are known.
+    fn ratio(&self) -> Option<f64> {
+        (self.planned_us > 0.0 && self.took_us > 0.0).then(|| self.took_us / self.planned_us)
     }
 }
 
-/// Step costs: the plan's throughput scaled per kind by what the run has shown.
+/// `fixed + per_byte × size` in µs, saturating (a NaN becomes 0).
+#[allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
+fn step_us((fixed, per_byte): (f64, f64), size: u64) -> u64 {
+    (fixed + per_byte * size as f64).min(1e15) as u64
+}
+
+/// Step costs: per kind, what the run has shown (the plan's throughput until then).
 #[derive(Debug, Clone, Copy)]
 struct Calibrated {
     plan: Throughput,
@@ -424,34 +463,32 @@ struct Calibrated {
 
 impl StepCost for Calibrated {
     fn transfer_us(&self, size: u64) -> u64 {
-        self.transfer
-            .apply(self.plan.transfer_us(size), size, self.split_known())
+        let planned = self.plan.transfer_us(size);
+        match self.transfer.fit(self.transfer_prior()) {
+            Some(fit) => step_us(fit, size),
+            None => planned,
+        }
     }
+
     fn restore_us(&self, size: u64) -> u64 {
         let planned = self.plan.restore_us(size);
-        let r = &self.restore;
-        if r.fit().is_some() {
-            return r.apply(planned, size, true);
+        let prior = self.restore_prior();
+        if let Some(fit) = self.restore.fit(prior) {
+            return step_us(fit, size);
         }
-        if let Some(us) = self.restore_by_transfer_fit(size) {
-            return us;
+        // Before any restore has finished: what the transfers showed.
+        if let Some(per_byte) = prior.per_byte {
+            return step_us((prior.fixed_us, per_byte), size);
         }
-        if r.count > 0.0 {
-            return r.apply(planned, size, self.split_known());
+        match self.transfer.ratio() {
+            #[allow(
+                clippy::cast_precision_loss,
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss
+            )]
+            Some(ratio) => (planned as f64 * ratio).min(1e15) as u64,
+            None => planned,
         }
-        // Before any restore has finished, restores are taken to keep the pace the
-        // transfers showed against the plan (one machine, one set of disks).
-        let t = &self.transfer;
-        if t.planned_us <= 0.0 || t.took_us <= 0.0 {
-            return planned;
-        }
-        #[allow(
-            clippy::cast_precision_loss,
-            clippy::cast_possible_truncation,
-            clippy::cast_sign_loss
-        )]
-        let us = (planned as f64 * t.took_us / t.planned_us).min(1e15) as u64;
-        us
     }
 }
 
@@ -462,31 +499,49 @@ impl Calibrated {
         self.plan.from != ThroughputSource::Default
     }
 
-    /// A restore while too few have finished to fit their own figures: the fixed cost
-    /// per step the transfers' fit shows (WHM pays it at both steps), plus the time per
-    /// byte the restores so far show beyond it, or before any, the transfers' time per
-    /// byte at the plan's ratio of restore to transfer rate.
-    #[allow(
-        clippy::cast_precision_loss,
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss
-    )]
-    fn restore_by_transfer_fit(&self, size: u64) -> Option<u64> {
-        let t = &self.transfer;
-        let (fixed, per_byte_t) = match t.fit() {
-            Some(fit) => fit,
-            // A guessed split: the transfers' time per byte, no fixed cost.
-            None if !self.split_known() && t.bytes > 0.0 => (0.0, t.took_us / t.bytes),
-            None => return None,
+    /// What transfers are believed to cost before they tell: the plan's fixed cost,
+    /// scaled as the transfers' times scale the plan's, when the plan's split was
+    /// measured or given; none when it is the default guess (a guessed 10 s would make
+    /// every step look alike).
+    fn transfer_prior(&self) -> Prior {
+        Prior {
+            fixed_us: self.planned_fixed_us(&self.transfer),
+            fixed_share: FIXED_PRIOR_SHARE,
+            per_byte: None,
+        }
+    }
+
+    /// What restores are believed to cost: the transfers' fixed cost and their time per
+    /// byte at the plan's ratio of rates (one machine, one set of disks), once
+    /// transfers have shown them; else as for transfers.
+    fn restore_prior(&self) -> Prior {
+        let Some((fixed_us, per_byte)) = self.transfer.fit(self.transfer_prior()) else {
+            return Prior {
+                fixed_us: self.planned_fixed_us(&self.restore),
+                fixed_share: FIXED_PRIOR_SHARE,
+                per_byte: None,
+            };
         };
-        let r = &self.restore;
-        let per_byte = if r.count > 0.0 && r.bytes > 0.0 {
-            ((r.took_us - r.count * fixed) / r.bytes).max(0.0)
-        } else {
-            let restore_rate = self.plan.restore_bytes_per_second? as f64;
-            per_byte_t * self.plan.transfer_bytes_per_second as f64 / restore_rate.max(1.0)
-        };
-        Some((fixed + per_byte * size as f64).min(1e15) as u64)
+        #[allow(clippy::cast_precision_loss)]
+        let ratio = self
+            .plan
+            .restore_bytes_per_second
+            .map(|rate| self.plan.transfer_bytes_per_second as f64 / rate.max(1) as f64);
+        Prior {
+            fixed_us,
+            fixed_share: SHARED_FIXED_SHARE,
+            per_byte: ratio.map(|r| per_byte * r),
+        }
+    }
+
+    /// The plan's fixed cost per step, scaled as `scale`'s times scale the plan's;
+    /// none while the plan's split is the default guess.
+    #[allow(clippy::cast_precision_loss)]
+    fn planned_fixed_us(&self, scale: &Scale) -> f64 {
+        if !self.split_known() {
+            return 0.0;
+        }
+        self.plan.step_overhead_ms as f64 * 1e3 * scale.ratio().unwrap_or(1.0)
     }
 }
 

@@ -1,7 +1,7 @@
 //! The live estimate over the accuracy benchmark's worlds (`examples/bench/accuracy.rs`)
 //! replayed with a fake clock: a server running the steps at a fixed pace, a log read
-//! 1 s after news (backing off to 5 s, 2 s until a step is measured), records stamped in whole seconds of a clock
-//! ahead of ours by a fraction of a second. Each estimate given between 25% and 80% of
+//! 1 s after news (backing off to 5 s, 2 s until a step is measured), records stamped
+//! in whole seconds of a clock ahead of ours by a fraction of a second. Each estimate given between 25% and 80% of
 //! the session is scored as the benchmark does.
 
 use super::{Forecast, SessionShape};
@@ -357,13 +357,13 @@ fn the_benchmark_worlds_replayed_keep_their_errors() {
                 worst * 100.0,
                 learnt * 100.0
             );
-            assert!(median <= 0.3, "world {}: median {median}", k + 1);
-            // Restores 2× faster than transfers: the first step ends at a fifth of the
-            // session; the log read every 2 s until a step is measured shows it before
-            // a quarter has passed, so the plan's guess does not stand past it.
-            if k == 0 {
-                assert!(worst <= 0.5, "world 1: worst {worst}");
-            }
+            // The target: a median of 20% and a worst of 50%. World 3's worst stays
+            // above it: until small accounts of varied sizes have finished, its 1.5 s
+            // per step cannot be told from a slower rate, so a large account's step
+            // is over-estimated (held under 100%; 117% before the weighted fit).
+            assert!(median <= 0.2, "world {}: median {median}", k + 1);
+            let most = if k == 2 { 1.0 } else { 0.5 };
+            assert!(worst <= most, "world {}: worst {worst}", k + 1);
         }
     }
 }

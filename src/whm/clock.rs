@@ -27,6 +27,45 @@ impl Span {
     pub fn spread(&self) -> Duration {
         self.to.saturating_duration_since(self.from) / 2
     }
+
+    /// The expected time from a moment in this span to a moment in `later`, knowing
+    /// the second came after the first, each anywhere in its span. Two spans apart
+    /// give the gap between their middles; spans that overlap (a short step whose
+    /// start and end one read brought) give more than that, since the end cannot
+    /// precede the start: for one span, a third of it, not nothing.
+    pub fn gap_to(&self, later: Span) -> Duration {
+        // Instants that are one moment still bound an interval to integrate over.
+        const POINT: f64 = 1e-9;
+        let origin = self.from.min(later.from);
+        let secs = |at: Instant| at.saturating_duration_since(origin).as_secs_f64();
+        let (a1, b1) = (secs(self.from), secs(self.to).max(secs(self.from) + POINT));
+        let (a2, b2) = (
+            secs(later.from),
+            secs(later.to).max(secs(later.from) + POINT),
+        );
+        let width = b2 - a2;
+        let middle = f64::midpoint(a2, b2);
+        // Over starts s in [a1, b1]: the chance the end follows s, and the expected
+        // gap times that chance, both integrated in closed form.
+        let (mut chance, mut gap) = (0.0, 0.0);
+        // s before the end's span: the end always follows, by `middle - s` on average.
+        let (lo, hi) = (a1, b1.min(a2));
+        if hi > lo {
+            chance += hi - lo;
+            gap += middle * (hi - lo) - (hi * hi - lo * lo) / 2.0;
+        }
+        // s within the end's span: the end follows with chance (b2 - s) / width, then
+        // by (b2 - s) / 2 on average.
+        let (lo, hi) = (a1.max(a2), b1.min(b2));
+        if hi > lo {
+            chance += ((b2 - lo).powi(2) - (b2 - hi).powi(2)) / (2.0 * width);
+            gap += ((b2 - lo).powi(3) - (b2 - hi).powi(3)) / (6.0 * width);
+        }
+        if chance <= 0.0 || !gap.is_finite() {
+            return later.mid().saturating_duration_since(self.mid());
+        }
+        Duration::from_secs_f64((gap / chance).max(0.0))
+    }
 }
 
 /// What the server's clock is ahead of ours, in seconds, as far as the records have
@@ -203,5 +242,36 @@ mod tests {
         clock.learn(EPOCH + 3_600 + 5, seen);
         let dated = clock.date(Some(EPOCH + 3_600 + 5), seen);
         assert!(dated.from >= seen.from && dated.to <= seen.to, "{dated:?}");
+    }
+
+    fn span(base: Instant, from: u64, to: u64) -> Span {
+        Span {
+            from: base + ms(from),
+            to: base + ms(to),
+        }
+    }
+
+    #[test]
+    fn the_gap_between_two_spans_apart_is_between_their_middles() {
+        let base = Instant::now();
+        let gap = span(base, 0, 1_000).gap_to(span(base, 3_000, 5_000));
+        assert_eq!(gap.as_millis(), 3_500);
+        // A moment to a moment.
+        let gap = span(base, 200, 200).gap_to(span(base, 700, 700));
+        assert_eq!(gap.as_millis(), 500);
+    }
+
+    #[test]
+    fn a_start_and_an_end_dated_to_one_span_are_a_third_of_it_apart() {
+        let base = Instant::now();
+        let one = span(base, 0, 3_000);
+        let gap = one.gap_to(one).as_secs_f64();
+        assert!((gap - 1.0).abs() < 1e-6, "{gap}");
+        // The end narrowed to the second half: 7/9 s, more than the 0.75 s between
+        // the middles.
+        let gap = span(base, 0, 2_000)
+            .gap_to(span(base, 1_000, 2_000))
+            .as_secs_f64();
+        assert!((gap - 7.0 / 9.0).abs() < 1e-6, "{gap}");
     }
 }
