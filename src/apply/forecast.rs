@@ -252,6 +252,18 @@ impl Forecast {
     /// When the session should end, as of `now`; `None` without an estimate (a plan
     /// without one and a log that has shown nothing yet).
     pub fn end(&self, now: Instant) -> Option<Instant> {
+        self.end_with(now, 0.0)
+    }
+
+    /// The end if every step the run has measured costs one standard deviation of its
+    /// fit less (how far the fit may be off, from how many steps of which sizes it
+    /// saw and how precisely each was dated): the earliest the session is likely to
+    /// end, which the state poll's margin covers.
+    pub fn early_end(&self, now: Instant) -> Option<Instant> {
+        self.end_with(now, -1.0)
+    }
+
+    fn end_with(&self, now: Instant, sigma: f64) -> Option<Instant> {
         if self
             .seen
             .iter()
@@ -260,7 +272,8 @@ impl Forecast {
             let planned = self.began + self.shape.estimate?;
             return Some(planned.max(now));
         }
-        let cost = self.calibrated(now);
+        let mut cost = self.calibrated(now);
+        cost.sigma = sigma;
         let states: Vec<JobState> = self
             .seen
             .iter()
@@ -278,6 +291,7 @@ impl Forecast {
             plan: self.shape.throughput,
             transfer: Scale::default(),
             restore: Scale::default(),
+            sigma: 0.0,
         };
         for (seen, (_, job)) in self.seen.iter().zip(&self.shape.jobs) {
             let plan_t = self.shape.throughput.transfer_us(job.size);
@@ -403,7 +417,7 @@ impl Scale {
     /// One step, or steps of one size, keep the prior's fixed cost and give the rest to
     /// the rate (or, with a prior rate, share it by how sure each is); many steps of
     /// varied sizes, precisely dated, decide both themselves.
-    fn fit(&self, prior: Prior) -> Option<(f64, f64)> {
+    fn fit(&self, prior: Prior) -> Option<Fit> {
         if self.count <= 0.0 || self.w <= 0.0 {
             return None;
         }
@@ -434,12 +448,49 @@ impl Scale {
         if !fixed.is_finite() || !per_mb.is_finite() {
             return None;
         }
-        Some((fixed * 1e6, per_mb))
+        Some(Fit {
+            fixed_us: fixed * 1e6,
+            per_byte: per_mb,
+            // The inverse of the normal equations' matrix: the fit's covariance.
+            var: if det > 0.0 {
+                [xx / det, -x / det, n / det]
+            } else {
+                [0.0; 3]
+            },
+        })
     }
 
     /// The mean measured over planned time, when both are known.
     fn ratio(&self) -> Option<f64> {
         (self.planned_us > 0.0 && self.took_us > 0.0).then(|| self.took_us / self.planned_us)
+    }
+}
+
+/// A fit of one kind of step: a fixed cost and a time per byte, and how far off they
+/// may be.
+#[derive(Debug, Clone, Copy)]
+struct Fit {
+    fixed_us: f64,
+    /// µs per byte (= s per MB).
+    per_byte: f64,
+    /// Their covariance, in s², s²/MB and s²/MB².
+    var: [f64; 3],
+}
+
+impl Fit {
+    /// A step of `size` bytes, `sigma` standard deviations off the fit (never below
+    /// nothing).
+    #[allow(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss
+    )]
+    fn us(&self, size: u64, sigma: f64) -> u64 {
+        let mb = size as f64 / 1e6;
+        let [aa, ab, bb] = self.var;
+        let sd = (aa + 2.0 * ab * mb + bb * mb * mb).max(0.0).sqrt() * 1e6;
+        let us = self.fixed_us + self.per_byte * size as f64 + sigma * sd;
+        us.clamp(0.0, 1e15) as u64
     }
 }
 
@@ -459,13 +510,15 @@ struct Calibrated {
     plan: Throughput,
     transfer: Scale,
     restore: Scale,
+    /// Measured steps cost their fit plus this many of its standard deviations.
+    sigma: f64,
 }
 
 impl StepCost for Calibrated {
     fn transfer_us(&self, size: u64) -> u64 {
         let planned = self.plan.transfer_us(size);
         match self.transfer.fit(self.transfer_prior()) {
-            Some(fit) => step_us(fit, size),
+            Some(fit) => fit.us(size, self.sigma),
             None => planned,
         }
     }
@@ -474,7 +527,7 @@ impl StepCost for Calibrated {
         let planned = self.plan.restore_us(size);
         let prior = self.restore_prior();
         if let Some(fit) = self.restore.fit(prior) {
-            return step_us(fit, size);
+            return fit.us(size, self.sigma);
         }
         // Before any restore has finished: what the transfers showed.
         if let Some(per_byte) = prior.per_byte {
@@ -515,7 +568,10 @@ impl Calibrated {
     /// byte at the plan's ratio of rates (one machine, one set of disks), once
     /// transfers have shown them; else as for transfers.
     fn restore_prior(&self) -> Prior {
-        let Some((fixed_us, per_byte)) = self.transfer.fit(self.transfer_prior()) else {
+        let Some(Fit {
+            fixed_us, per_byte, ..
+        }) = self.transfer.fit(self.transfer_prior())
+        else {
             return Prior {
                 fixed_us: self.planned_fixed_us(&self.restore),
                 fixed_share: FIXED_PRIOR_SHARE,

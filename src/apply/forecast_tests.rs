@@ -327,3 +327,37 @@ fn a_transfer_and_its_restore_both_ended_between_two_reads_are_both_measured() {
     let left_now = left(&f, t0, 2.0);
     assert!((left_now - 29.0).abs() < 0.05, "{left_now}");
 }
+
+#[test]
+fn the_early_end_is_as_much_earlier_as_the_measured_steps_were_dated_loosely() {
+    // a, b and c (10 MB each) transfer one after another; a's transfer is measured,
+    // once exactly and once from a read 4 s wide. Steps of one size: the fit's doubt
+    // is how precisely a was dated.
+    let early_by = |from: f64, to: f64| {
+        let t0 = Instant::now();
+        let pools = Pools::new(Some(1), Some(1));
+        let mut f = Forecast::new(shape(&[("a", 10), ("b", 10), ("c", 10)], pools), t0);
+        let mut p = SessionProgress::new();
+        start(&mut p, Queue::Transfer, "a");
+        f.observe(read_at(t0), &p);
+        succeed(&mut p, Queue::Transfer, "a");
+        start(&mut p, Queue::Restore, "a");
+        start(&mut p, Queue::Transfer, "b");
+        f.observe(
+            crate::whm::clock::Span {
+                from: t0 + secs(from),
+                to: t0 + secs(to),
+            },
+            &p,
+        );
+        let now = t0 + secs(12.0);
+        let (end, early) = (f.end(now).expect("an end"), f.early_end(now).expect("one"));
+        assert!(early <= end, "{early:?} after {end:?}");
+        end.duration_since(early).as_secs_f64()
+    };
+    let (exact, loose) = (early_by(10.0, 10.0), early_by(8.0, 12.0));
+    assert!(
+        exact > 0.0 && loose > 2.0 * exact,
+        "exact {exact}, loose {loose}"
+    );
+}

@@ -256,6 +256,8 @@ struct Showing<'a> {
     forecast: Option<Forecast>,
     /// The end it last gave, and when it was replayed.
     end: Option<Instant>,
+    /// The earliest end the estimate's fit allows, once the end is near.
+    early: Option<Instant>,
     replayed_at: Instant,
     /// When the time left is passed on next.
     next_tick: Instant,
@@ -279,6 +281,7 @@ impl<'a> Showing<'a> {
             eta: EndEstimate::new(),
             forecast: shape.map(|(shape, clock)| Forecast::new(shape, now).with_clock(clock)),
             end: None,
+            early: None,
             replayed_at: now,
             next_tick: now,
             shown_at: Instant::now(),
@@ -318,6 +321,7 @@ impl<'a> Showing<'a> {
             }
             self.replayed_at = Instant::now();
             self.end = forecast.end(self.replayed_at);
+            self.early = early_end(forecast, self.end, self.replayed_at);
         }
         // The replay of what is left knows which steps the end waits for; the rate of
         // work only how fast items went so far.
@@ -332,7 +336,16 @@ impl<'a> Showing<'a> {
         let dated = self.forecast.as_ref().and_then(Forecast::last_dated);
         match (self.end, dated) {
             (Some(end), Some(last)) => {
-                self.signals.expect_end_within(end, end_margin(last, end));
+                // Wide enough for the earliest end the fit allows, where the poll
+                // reads densely: an end earlier than the margin would be noticed only
+                // at the log's next fetch.
+                let margin = end_margin(last, end);
+                let early = self.early.map(|e| end.saturating_duration_since(e));
+                let margin = match early {
+                    Some(early) if early > margin && early <= FIT_MARGIN_MAX => early,
+                    _ => margin,
+                };
+                self.signals.expect_end_within(end, margin);
             }
             (Some(end), None) => self.signals.expect_end(Some(end)),
             (None, _) => self.signals.expect_end(by_rate),
@@ -348,6 +361,7 @@ impl<'a> Showing<'a> {
         {
             self.replayed_at = now;
             self.end = forecast.end(now);
+            self.early = early_end(forecast, self.end, now);
             if self.end.is_some() {
                 self.expect_end(None);
             }
@@ -367,6 +381,20 @@ fn end_margin(last: Span, end: Instant) -> Duration {
 
 /// The least margin the state poll keeps around the replay's end.
 const END_MARGIN_FLOOR: Duration = Duration::from_millis(250);
+
+/// The widest margin the fit's earliest end widens it to: what the poll reads densely
+/// (`poll::DENSE_READS` at the near-end pace). A fit looser than that is left to the
+/// spread formula.
+const FIT_MARGIN_MAX: Duration = Duration::from_millis(1_800);
+
+/// How near the end must be for its earliest to be replayed (a second replay).
+const EARLY_END_WITHIN: Duration = Duration::from_secs(10);
+
+/// The earliest end `forecast`'s fit allows, when its `end` is near `now`.
+fn early_end(forecast: &Forecast, end: Option<Instant>, now: Instant) -> Option<Instant> {
+    end.filter(|end| end.saturating_duration_since(now) <= EARLY_END_WITHIN)
+        .and_then(|_| forecast.early_end(now))
+}
 
 /// What the monitor has already passed on.
 #[derive(Debug, Default)]
