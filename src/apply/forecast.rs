@@ -287,52 +287,42 @@ impl Forecast {
 
     /// The step costs the run has shown, as of `now`.
     fn calibrated(&self, now: Instant) -> Calibrated {
-        let mut cost = Calibrated {
-            plan: self.shape.throughput,
-            transfer: Scale::default(),
-            restore: Scale::default(),
-            sigma: 0.0,
-        };
+        let plan = self.shape.throughput;
+        let (mut transfer, mut restore) = (Scale::default(), Scale::default());
         for (seen, (_, job)) in self.seen.iter().zip(&self.shape.jobs) {
-            let plan_t = self.shape.throughput.transfer_us(job.size);
-            let plan_r = self.shape.throughput.restore_us(job.size);
-            seen.transfer.measure(&mut cost.transfer, plan_t, job.size);
-            seen.restore.measure(&mut cost.restore, plan_r, job.size);
+            seen.transfer
+                .measure(&mut transfer, plan.transfer_us(job.size), job.size);
+            seen.restore
+                .measure(&mut restore, plan.restore_us(job.size), job.size);
         }
+        let measured = Calibrated::new(plan, &transfer, &restore);
         // A step under way longer than its expected time is a measurement too: it
         // took at least that long.
-        let (mut over_t, mut over_r) = (Scale::default(), Scale::default());
         for (seen, (_, job)) in self.seen.iter().zip(&self.shape.jobs) {
             let size = job.size;
-            match (seen.state, seen.transfer.from, seen.restore.from) {
-                (Some(ItemState::Transferring), Some(from), _) => {
-                    let age = now.saturating_duration_since(from);
-                    if duration_us(age) > cost.transfer_us(size) {
-                        over_t.add(
-                            age,
-                            Duration::ZERO,
-                            self.shape.throughput.transfer_us(size),
-                            size,
-                        );
-                    }
+            let (scale, expected, planned, from) = match seen.state {
+                Some(ItemState::Transferring) => (
+                    &mut transfer,
+                    measured.transfer_us(size),
+                    plan.transfer_us(size),
+                    seen.transfer.from,
+                ),
+                Some(ItemState::Restoring) => (
+                    &mut restore,
+                    measured.restore_us(size),
+                    plan.restore_us(size),
+                    seen.restore.from,
+                ),
+                _ => continue,
+            };
+            if let Some(from) = from {
+                let age = now.saturating_duration_since(from);
+                if duration_us(age) > expected {
+                    scale.add(age, Duration::ZERO, planned, size);
                 }
-                (Some(ItemState::Restoring), _, Some(from)) => {
-                    let age = now.saturating_duration_since(from);
-                    if duration_us(age) > cost.restore_us(size) {
-                        over_r.add(
-                            age,
-                            Duration::ZERO,
-                            self.shape.throughput.restore_us(size),
-                            size,
-                        );
-                    }
-                }
-                _ => {}
             }
         }
-        cost.transfer.merge(over_t);
-        cost.restore.merge(over_r);
-        cost
+        Calibrated::new(plan, &transfer, &restore)
     }
 }
 
@@ -346,7 +336,6 @@ fn duration_us(d: Duration) -> u64 {
 struct Scale {
     took_us: f64,
     planned_us: f64,
-    count: f64,
     /// For the fit of the time over the size, each step weighted by how precisely it
     /// was dated (1 / variance): Σw, Σw·size, Σw·size², Σw·time, Σw·size·time, with
     /// sizes in MB and times in seconds.
@@ -390,7 +379,6 @@ impl Scale {
         let (t, bytes) = (took.as_secs_f64(), size as f64);
         self.took_us += t * 1e6;
         self.planned_us += planned_us as f64;
-        self.count += 1.0;
         // A uniform error of ±h has a variance of h²/3.
         let var = spread.as_secs_f64().powi(2) / 3.0 + JITTER_SECS * JITTER_SECS;
         let (w, mb) = (1.0 / var, bytes / 1e6);
@@ -401,24 +389,14 @@ impl Scale {
         self.w_st += w * mb * t;
     }
 
-    fn merge(&mut self, other: Scale) {
-        self.took_us += other.took_us;
-        self.planned_us += other.planned_us;
-        self.count += other.count;
-        self.w += other.w;
-        self.w_s += other.w_s;
-        self.w_ss += other.w_ss;
-        self.w_t += other.w_t;
-        self.w_st += other.w_st;
-    }
-
     /// The fixed cost (µs) and time per byte (µs) these steps show: their least
     /// squares, each step weighted by how precisely it was dated, held toward `prior`.
     /// One step, or steps of one size, keep the prior's fixed cost and give the rest to
     /// the rate (or, with a prior rate, share it by how sure each is); many steps of
     /// varied sizes, precisely dated, decide both themselves.
     fn fit(&self, prior: Prior) -> Option<Fit> {
-        if self.count <= 0.0 || self.w <= 0.0 {
+        // No step, no weight.
+        if self.w <= 0.0 {
             return None;
         }
         let mean_t = self.w_t / self.w;
@@ -494,110 +472,96 @@ impl Fit {
     }
 }
 
-/// `fixed + per_byte × size` in µs, saturating (a NaN becomes 0).
-#[allow(
-    clippy::cast_precision_loss,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss
-)]
-fn step_us((fixed, per_byte): (f64, f64), size: u64) -> u64 {
-    (fixed + per_byte * size as f64).min(1e15) as u64
-}
-
 /// Step costs: per kind, what the run has shown (the plan's throughput until then).
 #[derive(Debug, Clone, Copy)]
 struct Calibrated {
     plan: Throughput,
-    transfer: Scale,
-    restore: Scale,
+    /// The transfers' fit, once any has finished.
+    transfer: Option<Fit>,
+    /// The restores' fit, or before any has finished, what the transfers showed.
+    restore: Option<Fit>,
+    /// The transfers' measured time over the plan's.
+    transfer_ratio: Option<f64>,
     /// Measured steps cost their fit plus this many of its standard deviations.
     sigma: f64,
 }
 
+impl Calibrated {
+    /// The fits of the `transfer` and `restore` steps measured, once per replay (the
+    /// replay asks every item's cost).
+    ///
+    /// Transfers are believed, before they tell, to cost the plan's fixed cost, scaled
+    /// as their times scale the plan's, when the plan's split was measured or given;
+    /// none when it is the default guess (a guessed 10 s would make every step look
+    /// alike). Restores are believed to cost the transfers' fixed cost and their time
+    /// per byte at the plan's ratio of rates (one machine, one set of disks), once
+    /// transfers have shown them; else as transfers are.
+    #[allow(clippy::cast_precision_loss)]
+    fn new(plan: Throughput, transfer: &Scale, restore: &Scale) -> Self {
+        let split_known = plan.from != ThroughputSource::Default;
+        let planned_fixed_us = |scale: &Scale| {
+            if split_known {
+                plan.step_overhead_ms as f64 * 1e3 * scale.ratio().unwrap_or(1.0)
+            } else {
+                0.0
+            }
+        };
+        let transfer_fit = transfer.fit(Prior {
+            fixed_us: planned_fixed_us(transfer),
+            fixed_share: FIXED_PRIOR_SHARE,
+            per_byte: None,
+        });
+        let restore_prior = match transfer_fit {
+            Some(fit) => Prior {
+                fixed_us: fit.fixed_us,
+                fixed_share: SHARED_FIXED_SHARE,
+                per_byte: plan.restore_bytes_per_second.map(|rate| {
+                    fit.per_byte * plan.transfer_bytes_per_second as f64 / rate.max(1) as f64
+                }),
+            },
+            None => Prior {
+                fixed_us: planned_fixed_us(restore),
+                fixed_share: FIXED_PRIOR_SHARE,
+                per_byte: None,
+            },
+        };
+        let restore_fit = restore.fit(restore_prior).or_else(|| {
+            restore_prior.per_byte.map(|per_byte| Fit {
+                fixed_us: restore_prior.fixed_us,
+                per_byte,
+                var: [0.0; 3],
+            })
+        });
+        Self {
+            plan,
+            transfer: transfer_fit,
+            restore: restore_fit,
+            transfer_ratio: transfer.ratio(),
+            sigma: 0.0,
+        }
+    }
+}
+
 impl StepCost for Calibrated {
     fn transfer_us(&self, size: u64) -> u64 {
-        let planned = self.plan.transfer_us(size);
-        match self.transfer.fit(self.transfer_prior()) {
+        match self.transfer {
             Some(fit) => fit.us(size, self.sigma),
-            None => planned,
+            None => self.plan.transfer_us(size),
         }
     }
 
     fn restore_us(&self, size: u64) -> u64 {
         let planned = self.plan.restore_us(size);
-        let prior = self.restore_prior();
-        if let Some(fit) = self.restore.fit(prior) {
-            return fit.us(size, self.sigma);
-        }
-        // Before any restore has finished: what the transfers showed.
-        if let Some(per_byte) = prior.per_byte {
-            return step_us((prior.fixed_us, per_byte), size);
-        }
-        match self.transfer.ratio() {
+        match (self.restore, self.transfer_ratio) {
+            (Some(fit), _) => fit.us(size, self.sigma),
             #[allow(
                 clippy::cast_precision_loss,
                 clippy::cast_possible_truncation,
                 clippy::cast_sign_loss
             )]
-            Some(ratio) => (planned as f64 * ratio).min(1e15) as u64,
-            None => planned,
+            (None, Some(ratio)) => (planned as f64 * ratio).min(1e15) as u64,
+            (None, None) => planned,
         }
-    }
-}
-
-impl Calibrated {
-    /// Whether the plan's split of a step into a fixed cost and a rate was measured
-    /// (or given), not the default guess.
-    fn split_known(&self) -> bool {
-        self.plan.from != ThroughputSource::Default
-    }
-
-    /// What transfers are believed to cost before they tell: the plan's fixed cost,
-    /// scaled as the transfers' times scale the plan's, when the plan's split was
-    /// measured or given; none when it is the default guess (a guessed 10 s would make
-    /// every step look alike).
-    fn transfer_prior(&self) -> Prior {
-        Prior {
-            fixed_us: self.planned_fixed_us(&self.transfer),
-            fixed_share: FIXED_PRIOR_SHARE,
-            per_byte: None,
-        }
-    }
-
-    /// What restores are believed to cost: the transfers' fixed cost and their time per
-    /// byte at the plan's ratio of rates (one machine, one set of disks), once
-    /// transfers have shown them; else as for transfers.
-    fn restore_prior(&self) -> Prior {
-        let Some(Fit {
-            fixed_us, per_byte, ..
-        }) = self.transfer.fit(self.transfer_prior())
-        else {
-            return Prior {
-                fixed_us: self.planned_fixed_us(&self.restore),
-                fixed_share: FIXED_PRIOR_SHARE,
-                per_byte: None,
-            };
-        };
-        #[allow(clippy::cast_precision_loss)]
-        let ratio = self
-            .plan
-            .restore_bytes_per_second
-            .map(|rate| self.plan.transfer_bytes_per_second as f64 / rate.max(1) as f64);
-        Prior {
-            fixed_us,
-            fixed_share: SHARED_FIXED_SHARE,
-            per_byte: ratio.map(|r| per_byte * r),
-        }
-    }
-
-    /// The plan's fixed cost per step, scaled as `scale`'s times scale the plan's;
-    /// none while the plan's split is the default guess.
-    #[allow(clippy::cast_precision_loss)]
-    fn planned_fixed_us(&self, scale: &Scale) -> f64 {
-        if !self.split_known() {
-            return 0.0;
-        }
-        self.plan.step_overhead_ms as f64 * 1e3 * scale.ratio().unwrap_or(1.0)
     }
 }
 

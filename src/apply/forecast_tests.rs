@@ -98,6 +98,27 @@ fn shape(sizes: &[(&str, u64)], pools: Pools) -> SessionShape {
     }
 }
 
+/// a, b and c (10 MB each) on one worker per queue: a transferred from 0 s, its end
+/// (and the start of its restore and of b's transfer) seen in a read spanning `from`
+/// to `to` seconds.
+fn a_transferred(from: f64, to: f64) -> (Instant, Forecast, SessionProgress) {
+    let t0 = Instant::now();
+    let pools = Pools::new(Some(1), Some(1));
+    let mut f = Forecast::new(shape(&[("a", 10), ("b", 10), ("c", 10)], pools), t0);
+    let mut p = SessionProgress::new();
+    start(&mut p, Queue::Transfer, "a");
+    f.observe(read_at(t0), &p);
+    succeed(&mut p, Queue::Transfer, "a");
+    start(&mut p, Queue::Restore, "a");
+    start(&mut p, Queue::Transfer, "b");
+    let seen = crate::whm::clock::Span {
+        from: t0 + secs(from),
+        to: t0 + secs(to),
+    };
+    f.observe(seen, &p);
+    (t0, f, p)
+}
+
 fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s)
 }
@@ -139,17 +160,8 @@ fn steps_under_way_count_down_with_their_age_before_any_finished() {
 
 #[test]
 fn finished_steps_scale_the_steps_to_come_per_kind_of_worker() {
-    let t0 = Instant::now();
-    let pools = Pools::new(Some(1), Some(1));
-    let mut f = Forecast::new(shape(&[("a", 10), ("b", 10), ("c", 10)], pools), t0);
-    let mut p = SessionProgress::new();
-    start(&mut p, Queue::Transfer, "a");
-    f.observe(read_at(t0), &p);
     // a's transfer took 20 s, twice the plan's 10 s; its restore starts.
-    succeed(&mut p, Queue::Transfer, "a");
-    start(&mut p, Queue::Restore, "a");
-    start(&mut p, Queue::Transfer, "b");
-    f.observe(read_at(t0 + secs(20.0)), &p);
+    let (t0, mut f, mut p) = a_transferred(20.0, 20.0);
     // b and c transfer 20 s each at that pace, then c restores: no restore has
     // finished, so at the transfers' pace too, 10 s for the plan's 5 s.
     assert!(
@@ -334,22 +346,7 @@ fn the_early_end_is_as_much_earlier_as_the_measured_steps_were_dated_loosely() {
     // once exactly and once from a read 4 s wide. Steps of one size: the fit's doubt
     // is how precisely a was dated.
     let early_by = |from: f64, to: f64| {
-        let t0 = Instant::now();
-        let pools = Pools::new(Some(1), Some(1));
-        let mut f = Forecast::new(shape(&[("a", 10), ("b", 10), ("c", 10)], pools), t0);
-        let mut p = SessionProgress::new();
-        start(&mut p, Queue::Transfer, "a");
-        f.observe(read_at(t0), &p);
-        succeed(&mut p, Queue::Transfer, "a");
-        start(&mut p, Queue::Restore, "a");
-        start(&mut p, Queue::Transfer, "b");
-        f.observe(
-            crate::whm::clock::Span {
-                from: t0 + secs(from),
-                to: t0 + secs(to),
-            },
-            &p,
-        );
+        let (t0, f, _) = a_transferred(from, to);
         let now = t0 + secs(12.0);
         let (end, early) = (f.end(now).expect("an end"), f.early_end(now).expect("one"));
         assert!(early <= end, "{early:?} after {end:?}");
