@@ -104,13 +104,16 @@ pub async fn enqueue_items(
         session, source, ..
     } = target;
     let sent_before = sent_before(journal, source, session);
-    journal.commit(|j| {
-        for (item, _) in items {
-            let key = queue_key(&item.module, &item.key);
-            record(j, source, &key, session, ItemStatus::Enqueuing);
-            set_wave(j, source, &key, item.wave.as_deref());
-        }
-    })?;
+    // Sources mark their items at once: they share the writes.
+    journal
+        .commit_together(|j| {
+            for (item, _) in items {
+                let key = queue_key(&item.module, &item.key);
+                record(j, source, &key, session, ItemStatus::Enqueuing);
+                set_wave(j, source, &key, item.wave.as_deref());
+            }
+        })
+        .await?;
     // WHM orders a queue by type, priority and key, never by arrival (REFERENCE §5.4),
     // so the order of the calls does not matter. The `slots` are shared by every
     // source, so many sources do not multiply the load on the destination.

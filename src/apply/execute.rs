@@ -213,8 +213,9 @@ impl SourceJob<'_> {
         run.enqueued = enqueued;
         watcher.note(&enqueued.describe(&session));
         let started = std::time::Instant::now();
-        // What was queued is on disk before the session starts.
-        journal.flush()?;
+        // What was queued is on disk before the session starts (a write shared with the
+        // sources whose enqueues ended meanwhile).
+        journal.flush_together().await?;
         journal.ready()?;
         start_session(self.cx.client, &session).await?;
         self.note_state(&session, &SessionState::Running);

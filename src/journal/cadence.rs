@@ -8,15 +8,26 @@
 //!
 //! Every writer of the file (this cadence and the direct saves around session creation
 //! and state changes) takes its snapshot under the journal's lock and holds the
-//! `writing` lock from then until it is written, so snapshots reach the file in the
-//! order they were taken: the file never goes back in time. While a flusher
+//! `writing` lock from then until it is written, or (a task's write on a blocking
+//! thread) checks under `writing` that no newer snapshot was written before writing
+//! its own: the file never goes back in time. While a flusher
 //! ([`keep_saved`](SaveCadence::keep_saved)) runs, changes leave saving to it, and it
 //! writes a copy of a local journal outside the journal's lock: 10,000 enqueue answers
 //! recorded one at a time do not wait for a serialization and an fsync every interval.
+//!
+//! Flushes are group commits: every change is counted, every write knows the count its
+//! snapshot held, and a flush returns once a write holding every change made before it
+//! is on disk, whoever wrote it. [`commit_together`](SaveCadence::commit_together) and
+//! [`flush_together`](SaveCadence::flush_together) are for tasks: the write runs on a
+//! blocking thread while the task goes on, and callers that arrive meanwhile wait for
+//! it and share the next one. 50 sources of one apply (polled by one task) marking
+//! their items before enqueueing them, then flushing before their sessions start,
+//! wrote a 10,000-item journal 100 times one after another on that task: about 0.6 s
+//! of serialization in which no source sent anything.
 
 use crate::journal::{Journal, JournalError, JournalStore};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 // tokio's clock, so tests can pause it; outside a runtime it is the system's.
 use tokio::time::Instant;
@@ -25,8 +36,21 @@ use tokio::time::Instant;
 pub const SAVE_EVERY: Duration = Duration::from_millis(100);
 
 /// A shared "unsaved changes" flag with a time-based save cadence.
+#[derive(Debug, Default)]
+pub struct SaveCadence(Arc<Cadence>);
+
+impl std::ops::Deref for SaveCadence {
+    type Target = Cadence;
+
+    fn deref(&self) -> &Cadence {
+        &self.0
+    }
+}
+
+/// A cadence's state, shared with the writes [`SaveCadence::flush_together`] runs on
+/// a blocking thread.
 #[derive(Debug)]
-pub struct SaveCadence {
+pub struct Cadence {
     dirty: AtomicBool,
     /// Woken when the first unsaved change is made.
     changed: tokio::sync::Notify,
@@ -34,13 +58,22 @@ pub struct SaveCadence {
     saves: AtomicU64,
     /// The last save failed and none succeeded since.
     failing: AtomicBool,
-    /// Held from a snapshot's taking to its write (see the module's comment).
+    /// Held from a snapshot's taking to its write (see the module's comment), or by a
+    /// write of an earlier snapshot that checks, under it, that none newer was written.
     writing: Mutex<()>,
+    /// A write of [`SaveCadence::flush_together`] is under way.
+    in_flight: AtomicBool,
     /// How many flushers run: while one does, changes leave saving to it.
     flushers: AtomicUsize,
+    /// How many changes were made (counted under the journal's lock).
+    changes: AtomicU64,
+    /// The count of changes the last successful write's snapshot held.
+    saved: AtomicU64,
+    /// Woken after every write.
+    written: tokio::sync::Notify,
 }
 
-impl Default for SaveCadence {
+impl Default for Cadence {
     fn default() -> Self {
         Self {
             dirty: AtomicBool::new(false),
@@ -49,7 +82,11 @@ impl Default for SaveCadence {
             saves: AtomicU64::new(0),
             failing: AtomicBool::new(false),
             writing: Mutex::new(()),
+            in_flight: AtomicBool::new(false),
             flushers: AtomicUsize::new(0),
+            changes: AtomicU64::new(0),
+            saved: AtomicU64::new(0),
+            written: tokio::sync::Notify::new(),
         }
     }
 }
@@ -71,9 +108,7 @@ impl SaveCadence {
     ) -> R {
         let mut j = lock(journal);
         let out = change(&mut j);
-        if !self.dirty.swap(true, Ordering::SeqCst) {
-            self.changed.notify_one();
-        }
+        self.changed(&j);
         if self.flushers.load(Ordering::SeqCst) > 0 {
             return out;
         }
@@ -95,22 +130,178 @@ impl SaveCadence {
         out
     }
 
-    /// Saves the journal now if any change made through this cadence is not on disk.
-    /// Changes are recorded under the journal's lock, so a save that cleared the flag
-    /// after a change took a snapshot holding it; one still being written is waited
-    /// for, and saved again here if it failed.
+    /// Counts a change just made to `_j` (held locked by the caller: the count and the
+    /// journal move together) and wakes a flusher.
+    fn changed(&self, _j: &Journal) {
+        self.changes.fetch_add(1, Ordering::SeqCst);
+        if !self.dirty.swap(true, Ordering::SeqCst) {
+            self.changed.notify_one();
+        }
+    }
+
+    /// Applies `change` and returns once it is on disk with every change made before
+    /// it (by this write or one another flush made meanwhile).
+    pub fn commit<R>(
+        &self,
+        state: &JournalStore,
+        journal: &Mutex<Journal>,
+        change: impl FnOnce(&mut Journal) -> R,
+    ) -> Result<R, JournalError> {
+        let out = {
+            let mut j = lock(journal);
+            let out = change(&mut j);
+            self.changed(&j);
+            out
+        };
+        self.flush(state, journal)?;
+        Ok(out)
+    }
+
+    /// Returns once every change made before this call is on disk, writing the journal
+    /// if no write under way or already done holds them. Concurrent flushes share
+    /// writes: those that arrive while one is written wait for it, and the first of
+    /// them whose changes it lacks writes for all the others.
     pub fn flush(
         &self,
         state: &JournalStore,
         journal: &Mutex<Journal>,
     ) -> Result<(), JournalError> {
-        let mut j = lock(journal);
-        let _writing = lock(&self.writing);
-        if self.dirty.load(Ordering::SeqCst) {
-            self.save_written(state, &mut j)
-        } else {
-            Ok(())
+        // The caller's changes were counted under the journal's lock before this call.
+        let target = self.changes.load(Ordering::SeqCst);
+        let held = || self.saved.load(Ordering::SeqCst) >= target;
+        if held() {
+            return Ok(());
         }
+        // A write under way may hold them: wait for it without holding the journal.
+        drop(lock(&self.writing));
+        if held() {
+            return Ok(());
+        }
+        let j = lock(journal);
+        let writing = lock(&self.writing);
+        if held() {
+            return Ok(());
+        }
+        let result = self.write_snapshot(state, j);
+        drop(writing);
+        self.written.notify_waiters();
+        result
+    }
+
+    /// Like [`commit`](Self::commit), but waits for a write under way without blocking
+    /// the thread, and shares the next write with whoever waits beside it.
+    pub async fn commit_together<R>(
+        &self,
+        state: &JournalStore,
+        journal: &Mutex<Journal>,
+        change: impl FnOnce(&mut Journal) -> R,
+    ) -> Result<R, JournalError> {
+        let out = {
+            let mut j = lock(journal);
+            let out = change(&mut j);
+            self.changed(&j);
+            out
+        };
+        self.flush_together(state, journal).await?;
+        Ok(out)
+    }
+
+    /// Like [`flush`](Self::flush), for a task: a local journal's copy is written on a
+    /// blocking thread while the task goes on, and callers that arrive while it is
+    /// written wait for it, then the first whose changes it lacks writes for all.
+    pub async fn flush_together(
+        &self,
+        state: &JournalStore,
+        journal: &Mutex<Journal>,
+    ) -> Result<(), JournalError> {
+        // Callers polled by one task (the sources of an apply) reach this one after
+        // another: a turn lets those ready to change the journal do so first, so the
+        // first to come back writes for all of them.
+        tokio::task::yield_now().await;
+        let target = self.changes.load(Ordering::SeqCst);
+        loop {
+            // Registered before the check: a write ending between the two wakes it.
+            let written = self.written.notified();
+            tokio::pin!(written);
+            written.as_mut().enable();
+            if self.saved.load(Ordering::SeqCst) >= target {
+                return Ok(());
+            }
+            if !self.in_flight.swap(true, Ordering::SeqCst) {
+                return self.write_together(state, journal).await;
+            }
+            written.await;
+        }
+    }
+
+    /// Writes the journal as this cadence's one write under way (`in_flight` is set).
+    async fn write_together(
+        &self,
+        state: &JournalStore,
+        journal: &Mutex<Journal>,
+    ) -> Result<(), JournalError> {
+        let done = |result| {
+            self.in_flight.store(false, Ordering::SeqCst);
+            self.written.notify_waiters();
+            result
+        };
+        let JournalStore::Local(dir) = state else {
+            // A shared save merges what other runs saved into the journal itself.
+            let j = lock(journal);
+            let writing = lock(&self.writing);
+            let result = self.write_snapshot(state, j);
+            drop(writing);
+            return done(result);
+        };
+        let (mut copy, upto) = {
+            let j = lock(journal);
+            // The flag is cleared with the copy taken: a change after it sets it again.
+            self.dirty.store(false, Ordering::SeqCst);
+            (j.clone(), self.changes.load(Ordering::SeqCst))
+        };
+        let cadence = Arc::clone(&self.0);
+        let store = JournalStore::Local(dir.clone());
+        let write = tokio::task::spawn_blocking(move || {
+            let writing = lock(&cadence.writing);
+            // A newer snapshot written meanwhile holds this one: writing it would take
+            // the file back in time.
+            let result = if cadence.saved.load(Ordering::SeqCst) >= upto {
+                Ok(())
+            } else {
+                cadence.write(&store, &mut copy, upto)
+            };
+            drop(writing);
+            cadence.in_flight.store(false, Ordering::SeqCst);
+            cadence.written.notify_waiters();
+            result
+        });
+        match write.await {
+            Ok(result) => result,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // Only when the runtime shuts down: nothing says the copy was written.
+            Err(_) => done(Err(JournalError::Io {
+                action: "write",
+                path: dir.journal_path(),
+                source: std::io::Error::other("the runtime stopped before the journal was written"),
+            })),
+        }
+    }
+
+    /// Writes a snapshot of `j` (a copy written outside its lock, but a shared
+    /// journal's save merges into it); the caller holds `writing`.
+    fn write_snapshot(
+        &self,
+        state: &JournalStore,
+        mut j: MutexGuard<'_, Journal>,
+    ) -> Result<(), JournalError> {
+        let upto = self.changes.load(Ordering::SeqCst);
+        self.dirty.store(false, Ordering::SeqCst);
+        if state.is_shared() {
+            return self.write(state, &mut j, upto);
+        }
+        let mut copy = j.clone();
+        drop(j);
+        self.write(state, &mut copy, upto)
     }
 
     /// Like [`flush`](Self::flush), but a local journal is copied under its lock and
@@ -121,20 +312,22 @@ impl SaveCadence {
         journal: &Mutex<Journal>,
     ) -> Result<(), JournalError> {
         if state.is_shared() {
-            // A shared save merges what other runs saved into the journal itself.
             return self.flush(state, journal);
+        }
+        if self.in_flight.load(Ordering::SeqCst) {
+            // A task's write is under way: the next turn saves what it lacks, rather
+            // than block this thread until it ends.
+            return Ok(());
         }
         let j = lock(journal);
         let writing = lock(&self.writing);
         if !self.dirty.load(Ordering::SeqCst) {
             return Ok(());
         }
-        // Cleared with the copy taken: a change made after it sets the flag again.
-        self.dirty.store(false, Ordering::SeqCst);
-        let mut copy = j.clone();
-        drop(j);
-        let result = self.write(state, &mut copy);
+        // The flag is cleared with the copy taken: a change made after it sets it again.
+        let result = self.write_snapshot(state, j);
         drop(writing);
+        self.written.notify_waiters();
         result
     }
 
@@ -183,26 +376,28 @@ impl SaveCadence {
     }
 
     /// Saves `j`, which the caller holds locked, once a snapshot being written is.
-    pub(super) fn save_locked(
-        &self,
-        state: &JournalStore,
-        j: &mut Journal,
-    ) -> Result<(), JournalError> {
-        let _writing = lock(&self.writing);
-        self.save_written(state, j)
-    }
-
-    /// Saves `j`, which the caller holds locked, and holds `writing`.
-    fn save_written(&self, state: &JournalStore, j: &mut Journal) -> Result<(), JournalError> {
+    fn save_locked(&self, state: &JournalStore, j: &mut Journal) -> Result<(), JournalError> {
+        let writing = lock(&self.writing);
         self.dirty.store(false, Ordering::SeqCst);
-        self.write(state, j)
+        let upto = self.changes.load(Ordering::SeqCst);
+        let result = self.write(state, j, upto);
+        drop(writing);
+        self.written.notify_waiters();
+        result
     }
+}
 
+impl Cadence {
     /// Writes `j`, a snapshot taken (and the dirty flag cleared) under the journal's
-    /// lock; the caller holds `writing` from then until this returns.
-    fn write(&self, state: &JournalStore, j: &mut Journal) -> Result<(), JournalError> {
+    /// lock when `upto` changes had been made; the caller holds `writing` from then
+    /// until this returns, and wakes [`written`](Self::written)'s waiters once it has
+    /// let `writing` go (woken before, they would find it taken and sleep on).
+    fn write(&self, state: &JournalStore, j: &mut Journal, upto: u64) -> Result<(), JournalError> {
         self.saves.fetch_add(1, Ordering::Relaxed);
         let result = state.save(j);
+        if result.is_ok() {
+            self.saved.fetch_max(upto, Ordering::SeqCst);
+        }
         // Not on disk: the next due save or flush tries again.
         self.dirty.fetch_or(result.is_err(), Ordering::SeqCst);
         self.failing.store(result.is_err(), Ordering::SeqCst);
@@ -335,6 +530,72 @@ mod tests {
             );
         });
         assert_eq!(state.load().unwrap().sources.len(), 4 * 100);
+    }
+
+    #[test]
+    fn flushes_waiting_on_a_write_under_way_share_one_write() {
+        use std::sync::atomic::Ordering;
+        let (_tmp, state, journal, cadence) = fresh();
+        // A write under way: every flush waits for it.
+        let writing = cadence.writing.lock().unwrap();
+        std::thread::scope(|s| {
+            let flushes: Vec<_> = (0..8)
+                .map(|t| {
+                    let (state, journal, cadence) = (&state, &journal, &cadence);
+                    s.spawn(move || {
+                        cadence.change(state, journal, |j| {
+                            j.sources.entry(format!("s{t}")).or_default();
+                        });
+                        cadence.flush(state, journal).unwrap();
+                        // Its own change is on disk when its flush returns.
+                        state.load().unwrap().sources.contains_key(&format!("s{t}"))
+                    })
+                })
+                .collect();
+            while cadence.changes.load(Ordering::SeqCst) < 8 {
+                std::thread::yield_now();
+            }
+            drop(writing);
+            let on_disk: Vec<bool> = flushes.into_iter().map(|f| f.join().unwrap()).collect();
+            assert_eq!(on_disk, vec![true; 8]);
+        });
+        // The first flush to write held every change: the others had nothing to write.
+        assert_eq!(cadence.saves(), 1);
+        assert_eq!(state.load().unwrap().sources.len(), 8);
+    }
+
+    #[tokio::test]
+    async fn tasks_committing_while_a_write_is_under_way_wait_without_blocking_and_share_one_write()
+    {
+        use std::sync::atomic::Ordering;
+        let (_tmp, state, journal, cadence) = fresh();
+        // A write under way that ends only when this very task says so: a commit that
+        // blocked the thread on it would never return.
+        cadence.in_flight.store(true, Ordering::SeqCst);
+        let commits = futures::future::join_all((0..8).map(|t| {
+            cadence.commit_together(&state, &journal, move |j| {
+                j.sources.entry(format!("s{t}")).or_default();
+            })
+        }));
+        tokio::pin!(commits);
+        assert!(futures::poll!(commits.as_mut()).is_pending());
+        assert_eq!(
+            cadence.changes.load(Ordering::SeqCst),
+            8,
+            "all made their change"
+        );
+        assert_eq!(cadence.saves(), 0);
+        // The write ends: one of the eight writes for all.
+        cadence.in_flight.store(false, Ordering::SeqCst);
+        cadence.written.notify_waiters();
+        for result in commits.await {
+            result.unwrap();
+        }
+        assert_eq!(cadence.saves(), 1);
+        assert_eq!(state.load().unwrap().sources.len(), 8);
+        // Nothing new: a flush writes nothing.
+        cadence.flush_together(&state, &journal).await.unwrap();
+        assert_eq!(cadence.saves(), 1);
     }
 
     #[tokio::test(start_paused = true)]

@@ -5,7 +5,9 @@
 //! - [`JournalHandle::change`]: saved within [`SAVE_EVERY`](super::SAVE_EVERY) by the
 //!   shared cadence (10,000 enqueue marks must not cost 10,000 fsyncs);
 //! - [`JournalHandle::commit`]: saved now, for what must be on disk before the next
-//!   call to a server (a session-create mark, a new session's id).
+//!   call to a server (a session-create mark, a new session's id);
+//!   [`JournalHandle::commit_together`] is the same for tasks that may commit at once
+//!   (each source's enqueue marks): they share writes.
 //!
 //! A save that fails is remembered until a later one succeeds, and
 //! [`JournalHandle::ready`], called before every call that changes a server, returns it:
@@ -109,15 +111,29 @@ impl JournalHandle {
     /// server.
     pub fn commit<R>(&self, change: impl FnOnce(&mut Journal) -> R) -> Result<R, JournalError> {
         self.check_lease()?;
-        let mut j = self.lock();
-        let out = change(&mut j);
-        self.saves.save_locked(&self.state, &mut j)?;
-        Ok(out)
+        self.saves.commit(&self.state, &self.journal, change)
+    }
+
+    /// Like [`commit`](Self::commit), for a task: it waits for a write under way
+    /// without blocking its thread, and callers waiting together share one write.
+    pub async fn commit_together<R>(
+        &self,
+        change: impl FnOnce(&mut Journal) -> R,
+    ) -> Result<R, JournalError> {
+        self.check_lease()?;
+        self.saves
+            .commit_together(&self.state, &self.journal, change)
+            .await
     }
 
     /// Saves now if a change is unsaved.
     pub fn flush(&self) -> Result<(), JournalError> {
         self.saves.flush(&self.state, &self.journal)
+    }
+
+    /// Like [`flush`](Self::flush), for a task (see [`commit_together`](Self::commit_together)).
+    pub async fn flush_together(&self) -> Result<(), JournalError> {
+        self.saves.flush_together(&self.state, &self.journal).await
     }
 
     /// Ok when every save so far succeeded (or a later one made up for it) and this run
@@ -184,6 +200,26 @@ mod tests {
         let on_disk = StateDir::new(&blocked, "m1").load().unwrap();
         assert!(on_disk.sources.contains_key("a"));
         assert_eq!(on_disk.migration, "m1");
+    }
+
+    #[tokio::test]
+    async fn a_commit_together_that_cannot_be_written_fails_and_a_later_flush_writes_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let blocked = tmp.path().join("blocked");
+        std::fs::write(&blocked, b"").unwrap();
+        let handle = JournalHandle::with(StateDir::new(&blocked, "m1"), Journal::default());
+        let err = handle
+            .commit_together(|j| j.migration = "m1".into())
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("blocked"), "{err}");
+        assert!(handle.flush_together().await.is_err());
+        std::fs::remove_file(&blocked).unwrap();
+        handle.flush_together().await.unwrap();
+        assert_eq!(
+            StateDir::new(&blocked, "m1").load().unwrap().migration,
+            "m1"
+        );
     }
 
     #[test]
