@@ -12,6 +12,9 @@
 // A benchmark's main reads top to bottom as one measurement; the limit is for src/.
 #![allow(clippy::too_many_lines)]
 
+mod common;
+
+use common::TOKEN;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -23,7 +26,6 @@ use whm_migrate::plan::observe::observe;
 use whm_migrate::plan::{diff, render};
 use whm_migrate::sim::{SimHandle, SimOptions, Simulator, World};
 
-const TOKEN: &str = "BENCHTOKEN0123456789";
 const PASSWORD: &str = "rootpw";
 
 fn world(n: usize) -> World {
@@ -41,8 +43,8 @@ fn world(n: usize) -> World {
 }
 
 fn manifest(dir: &Path, url: &str, n: usize) -> std::path::PathBuf {
-    std::fs::write(dir.join("token"), TOKEN).unwrap();
-    std::fs::write(dir.join("password"), PASSWORD).unwrap();
+    common::write_secret(&dir.join("token"), TOKEN);
+    common::write_secret(&dir.join("password"), PASSWORD);
     let mut text = format!(
         "version = 1\nname = \"bench\"\n\n[destination]\nurl = \"{url}\"\ntoken = {{ file = \"token\" }}\n\n\
          [[sources]]\nname = \"big\"\nhost = \"big.example.com\"\nkind = \"root\"\npassword = {{ file = \"password\" }}\n"

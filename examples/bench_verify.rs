@@ -9,6 +9,9 @@
 //! Prints the apply's and the verification's wall time and HTTP requests. Results go to
 //! `docs/benchmarks.md`; no test asserts on timings.
 
+mod common;
+
+use common::TOKEN;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
@@ -16,7 +19,6 @@ use whm_migrate::manifest::Diagnostics;
 use whm_migrate::migration::{ApplyOptions, Migration, Notify, OpenOptions, verify_manifest};
 use whm_migrate::sim::{SimOptions, Simulator, TimeScale, World};
 
-const TOKEN: &str = "BENCHTOKEN0123456789";
 const PASSWORD: &str = "rootpw";
 
 /// Says nothing: the benchmark prints its own lines.
@@ -44,8 +46,8 @@ fn world(n: usize) -> World {
 }
 
 fn manifest(dir: &Path, url: &str, n: usize) -> std::path::PathBuf {
-    std::fs::write(dir.join("token"), TOKEN).unwrap();
-    std::fs::write(dir.join("password"), PASSWORD).unwrap();
+    common::write_secret(&dir.join("token"), TOKEN);
+    common::write_secret(&dir.join("password"), PASSWORD);
     let mut text = format!(
         "version = 1\nname = \"bench\"\n\n[destination]\nurl = \"{url}\"\ntoken = {{ file = \"token\" }}\n\n\
          [[sources]]\nname = \"big\"\nhost = \"big.example.com\"\nkind = \"root\"\npassword = {{ file = \"password\" }}\n\

@@ -148,8 +148,8 @@ fn write(dir: &Path, sources: &Sources, url: &str) -> (std::path::PathBuf, Strin
     }
     let world_path = dir.join("world.toml");
     std::fs::write(&world_path, world).expect("write the world");
-    std::fs::write(dir.join("token"), TOKEN).expect("write the token");
-    std::fs::write(dir.join("password"), PASSWORD).expect("write the password");
+    crate::common::write_secret(&dir.join("token"), TOKEN);
+    crate::common::write_secret(&dir.join("password"), PASSWORD);
     let manifest = dir.join("manifest.toml");
     std::fs::write(&manifest, m).expect("write the manifest");
     (

@@ -101,8 +101,8 @@ impl Fleet {
         }
         let world_path = dir.join("world.toml");
         std::fs::write(&world_path, world).expect("write the world");
-        std::fs::write(dir.join("token"), TOKEN).expect("write the token");
-        std::fs::write(dir.join("password"), PASSWORD).expect("write the password");
+        crate::common::write_secret(&dir.join("token"), TOKEN);
+        crate::common::write_secret(&dir.join("password"), PASSWORD);
         let url = url.unwrap_or("http://127.0.0.1:9");
         let mut m = format!(
             "version = 1\nname = \"bench\"\n\n[destination]\nurl = \"{url}\"\ntoken = {{ file = \"token\" }}\n"

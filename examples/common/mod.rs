@@ -17,6 +17,15 @@ use whm_migrate::whm::{ClientOptions, RetryPolicy, Timeouts, TlsMode, WhmClient}
 /// The simulator's API token.
 pub const TOKEN: &str = "BENCHTOKEN0123456789";
 
+/// Writes a secret file as an admin would keep it: readable by its owner only
+/// (whm-migrate warns about one that others can read).
+pub fn write_secret(path: &std::path::Path, secret: &str) {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::write(path, secret).expect("write a secret file");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .expect("make a secret file private");
+}
+
 /// A watcher that shows nothing.
 pub struct Quiet;
 

@@ -10,7 +10,10 @@
 //! of varied sizes tell it apart from the rate (the plan's when its split was measured
 //! or given, none when it is the default guess). Restores start from what transfers
 //! showed: their fixed cost, and their time per byte at the plan's ratio of rates,
-//! which restores precisely dated then correct. A step running longer than the fit
+//! which restores precisely dated then correct. Each fit is held to what its workers
+//! can have done since the steps counted began (thousands of steps shorter than the
+//! log's one-second stamps are otherwise measured as if each took most of a second).
+//! A step running longer than the fit
 //! says so before it ends. The steps under way keep what they still need after their
 //! age. Before any step has finished, the plan's figures stand; before the log shows
 //! anything, so does the plan's estimate.
@@ -55,10 +58,15 @@ struct Seen {
 /// One step of an item: when it started and, once over, what it took.
 #[derive(Debug, Clone, Copy, Default)]
 struct StepSeen {
+    /// The step began after this: a read of the log that still showed the item
+    /// before it.
+    after: Option<Instant>,
     from: Option<Instant>,
     /// The span the start was dated to.
     from_span: Option<Span>,
     took: Option<Duration>,
+    /// The step ended no later than this.
+    ended_by: Option<Instant>,
     /// How far either way the measured duration may be off: its two ends' spreads
     /// together.
     spread: Duration,
@@ -82,6 +90,7 @@ impl StepSeen {
     fn end(&mut self, at: Span) {
         if let (Some(from), None) = (self.from_span, self.took) {
             self.took = Some(from.gap_to(at));
+            self.ended_by = Some(at.to);
             let (a, b) = (from.spread().as_secs_f64(), at.spread().as_secs_f64());
             self.spread = Duration::from_secs_f64(a.hypot(b));
         }
@@ -220,6 +229,22 @@ impl Forecast {
             }
         }
         for (i, state, times) in changed {
+            // Not at a step yet as of this read (and never seen past it: a fold read
+            // again from the log's start shows every item pending for a moment): the
+            // step begins after the read began.
+            let before = &mut self.seen[i];
+            let ahead_of_restore = |s: ItemState| {
+                matches!(
+                    s,
+                    ItemState::Pending | ItemState::Transferring | ItemState::AwaitingRestore
+                )
+            };
+            if state == ItemState::Pending && before.state.is_none_or(|s| s == state) {
+                before.transfer.after.get_or_insert(seen.from);
+            }
+            if ahead_of_restore(state) && before.state.is_none_or(ahead_of_restore) {
+                before.restore.after.get_or_insert(seen.from);
+            }
             let clock = *self.clock.lock();
             let dated = |stamp: Option<i64>| clock.date(stamp, seen);
             self.seen[i].stamps = times;
@@ -322,7 +347,89 @@ impl Forecast {
                 }
             }
         }
-        Calibrated::new(plan, &transfer, &restore)
+        let mut cost = Calibrated::new(plan, &transfer, &restore);
+        self.bound_by_pools(&mut cost, now);
+        cost
+    }
+
+    /// Holds each kind's fit to what its workers can have done: W workers have had at
+    /// most W times as long as since the first of the steps counted began, so those
+    /// steps, finished (at their fitted cost) or under way (at their least age), cannot
+    /// have taken more. A fit beyond it is scaled down to it. It binds when steps are
+    /// far shorter than their records' stamps are precise (whole seconds): the few
+    /// steps then measured, those a read caught under way, are dated as if each took a
+    /// good part of a second, while hundreds more finished between two reads unmeasured,
+    /// a fit that alone would put the end hours away. Counted are the steps known to
+    /// have begun since following began, finished or not.
+    fn bound_by_pools(&self, cost: &mut Calibrated, now: Instant) {
+        use ItemState::{AwaitingRestore, Done, DoneWithWarnings, Restoring, Transferring};
+        let pools = self.shape.pools;
+        let transfer = self.pool_bound(cost.transfer, pools.transfer, now, |s| {
+            let past = matches!(
+                s.state,
+                Some(AwaitingRestore | Restoring | Done | DoneWithWarnings)
+            );
+            (&s.transfer, s.state == Some(Transferring), past)
+        });
+        let restore = self.pool_bound(cost.restore, pools.restore, now, |s| {
+            let past = matches!(s.state, Some(Done | DoneWithWarnings));
+            (&s.restore, s.state == Some(Restoring), past)
+        });
+        // Restores none of which has finished yet are believed from the transfers' fit.
+        let restore = restore.or(transfer);
+        for (fit, k) in [(&mut cost.transfer, transfer), (&mut cost.restore, restore)] {
+            if let (Some(f), Some(k)) = (fit.as_mut(), k.filter(|&k| k < 1.0)) {
+                f.fixed_us *= k;
+                f.per_byte *= k;
+                f.var = f.var.map(|v| v * k * k);
+            }
+        }
+    }
+
+    /// The factor that brings `fit` within what `workers` can have done at the step
+    /// `step` picks (with whether the item is at it, and past it), 1 when it is within
+    /// already, or `None` while no counted step of that kind has finished.
+    #[allow(clippy::cast_precision_loss)]
+    fn pool_bound(
+        &self,
+        fit: Option<Fit>,
+        workers: u32,
+        now: Instant,
+        step: fn(&Seen) -> (&StepSeen, bool, bool),
+    ) -> Option<f64> {
+        let fit = fit?;
+        let mut first: Option<Instant> = None;
+        let (mut fitted_us, mut running_us) = (0.0, 0.0);
+        for (seen, (_, job)) in self.seen.iter().zip(&self.shape.jobs) {
+            let (step, at, past) = step(seen);
+            let finished = past || step.took.is_some();
+            // The latest instant the step surely began after.
+            let Some(began) = [step.after, step.from_span.map(|s| s.from)]
+                .into_iter()
+                .flatten()
+                .max()
+            else {
+                continue;
+            };
+            if finished {
+                // No step took longer than from the latest it surely began after to
+                // the latest it can have ended.
+                let longest = step
+                    .ended_by
+                    .unwrap_or(now)
+                    .saturating_duration_since(began);
+                fitted_us += fit.us(job.size, 0.0).min(duration_us(longest)) as f64;
+            } else if at {
+                let least = step.from_span.map_or(began, |s| s.to);
+                running_us += duration_us(now.saturating_duration_since(least)) as f64;
+            } else {
+                continue;
+            }
+            first = Some(first.map_or(began, |f| f.min(began)));
+        }
+        let elapsed = now.saturating_duration_since(first?);
+        let room_us = f64::from(workers.max(1)) * duration_us(elapsed) as f64 - running_us;
+        (fitted_us > 0.0).then(|| (room_us / fitted_us).clamp(1e-6, 1.0))
     }
 }
 

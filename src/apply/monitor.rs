@@ -345,6 +345,11 @@ impl<'a> Showing<'a> {
                     Some(early) if early > margin && early <= FIT_MARGIN_MAX => early,
                     _ => margin,
                 };
+                tracing::trace!(
+                    left_ms = end.saturating_duration_since(Instant::now()).as_millis(),
+                    margin_ms = margin.as_millis(),
+                    "session end expected"
+                );
                 self.signals.expect_end_within(end, margin);
             }
             (Some(end), None) => self.signals.expect_end(Some(end)),
