@@ -355,51 +355,72 @@ impl Forecast {
     /// Holds each kind's fit to what its workers can have done: W workers have had at
     /// most W times as long as since the first of the steps counted began, so those
     /// steps, finished (at their fitted cost) or under way (at their least age), cannot
-    /// have taken more. A fit beyond it is scaled down to it. It binds when steps are
-    /// far shorter than their records' stamps are precise (whole seconds): the few
-    /// steps then measured, those a read caught under way, are dated as if each took a
-    /// good part of a second, while hundreds more finished between two reads unmeasured,
-    /// a fit that alone would put the end hours away. Counted are the steps known to
-    /// have begun since following began, finished or not.
+    /// have taken more. It binds when steps are far shorter than their records' stamps
+    /// are precise (whole seconds): the steps then measured are dated as if each took
+    /// a good part of a second, while hundreds more finished between two reads, a fit
+    /// that alone would put the end hours away. Counted are the steps known to have
+    /// begun since following began, finished or not.
+    ///
+    /// A fit beyond the bound is brought within it, and the further beyond, the more
+    /// its shape (fixed cost against rate, which those datings blur alike for every
+    /// size) gives way to the plan's, scaled to what the workers did.
+    #[allow(clippy::cast_precision_loss)] // an estimate: 52 bits are plenty
     fn bound_by_pools(&self, cost: &mut Calibrated, now: Instant) {
         use ItemState::{AwaitingRestore, Done, DoneWithWarnings, Restoring, Transferring};
-        let pools = self.shape.pools;
-        let transfer = self.pool_bound(cost.transfer, pools.transfer, now, |s| {
+        let (pools, plan) = (self.shape.pools, self.shape.throughput);
+        let fixed_us = if plan.from == ThroughputSource::Default {
+            0.0
+        } else {
+            plan.step_overhead_ms as f64 * 1e3
+        };
+        let shape = |rate: Option<u64>| Fit {
+            fixed_us,
+            per_byte: rate.map_or(0.0, |r| 1e6 / r.max(1) as f64),
+            var: [0.0; 3],
+        };
+        let (transfer_shape, restore_shape) = (
+            shape(Some(plan.transfer_bytes_per_second)),
+            shape(plan.restore_bytes_per_second),
+        );
+        let transfer = self.pool_bound(cost.transfer, &transfer_shape, pools.transfer, now, |s| {
             let past = matches!(
                 s.state,
                 Some(AwaitingRestore | Restoring | Done | DoneWithWarnings)
             );
             (&s.transfer, s.state == Some(Transferring), past)
         });
-        let restore = self.pool_bound(cost.restore, pools.restore, now, |s| {
+        let restore = self.pool_bound(cost.restore, &restore_shape, pools.restore, now, |s| {
             let past = matches!(s.state, Some(Done | DoneWithWarnings));
             (&s.restore, s.state == Some(Restoring), past)
         });
-        // Restores none of which has finished yet are believed from the transfers' fit.
-        let restore = restore.or(transfer);
-        for (fit, k) in [(&mut cost.transfer, transfer), (&mut cost.restore, restore)] {
-            if let (Some(f), Some(k)) = (fit.as_mut(), k.filter(|&k| k < 1.0)) {
-                f.fixed_us *= k;
-                f.per_byte *= k;
-                f.var = f.var.map(|v| v * k * k);
+        // Restores none of which has finished yet are believed from the transfers' fit:
+        // scaled as it is.
+        let restore = restore.or(transfer.map(|b| Bound { planned: None, ..b }));
+        for (fit, bound, shape) in [
+            (&mut cost.transfer, transfer, &transfer_shape),
+            (&mut cost.restore, restore, &restore_shape),
+        ] {
+            if let (Some(f), Some(b)) = (fit.as_mut(), bound) {
+                b.apply(f, shape);
             }
         }
     }
 
-    /// The factor that brings `fit` within what `workers` can have done at the step
-    /// `step` picks (with whether the item is at it, and past it), 1 when it is within
-    /// already, or `None` while no counted step of that kind has finished.
+    /// How `fit` stands against what `workers` can have done at the step `step` picks
+    /// (with whether the item is at it, and past it), or `None` while no counted step
+    /// of that kind has finished.
     #[allow(clippy::cast_precision_loss)]
     fn pool_bound(
         &self,
         fit: Option<Fit>,
+        shape: &Fit,
         workers: u32,
         now: Instant,
         step: fn(&Seen) -> (&StepSeen, bool, bool),
-    ) -> Option<f64> {
+    ) -> Option<Bound> {
         let fit = fit?;
         let mut first: Option<Instant> = None;
-        let (mut fitted_us, mut running_us) = (0.0, 0.0);
+        let (mut fitted_us, mut planned_us, mut running_us) = (0.0, 0.0, 0.0);
         for (seen, (_, job)) in self.seen.iter().zip(&self.shape.jobs) {
             let (step, at, past) = step(seen);
             let finished = past || step.took.is_some();
@@ -419,6 +440,7 @@ impl Forecast {
                     .unwrap_or(now)
                     .saturating_duration_since(began);
                 fitted_us += fit.us(job.size, 0.0).min(duration_us(longest)) as f64;
+                planned_us += shape.us(job.size, 0.0) as f64;
             } else if at {
                 let least = step.from_span.map_or(began, |s| s.to);
                 running_us += duration_us(now.saturating_duration_since(least)) as f64;
@@ -428,8 +450,39 @@ impl Forecast {
             first = Some(first.map_or(began, |f| f.min(began)));
         }
         let elapsed = now.saturating_duration_since(first?);
-        let room_us = f64::from(workers.max(1)) * duration_us(elapsed) as f64 - running_us;
-        (fitted_us > 0.0).then(|| (room_us / fitted_us).clamp(1e-6, 1.0))
+        let room_us =
+            (f64::from(workers.max(1)) * duration_us(elapsed) as f64 - running_us).max(1.0);
+        (fitted_us > 0.0).then(|| Bound {
+            k: (room_us / fitted_us).min(1.0),
+            planned: (planned_us > 0.0).then(|| room_us / planned_us),
+        })
+    }
+}
+
+/// How a fit stands against its workers' bound.
+#[derive(Debug, Clone, Copy)]
+struct Bound {
+    /// What brings the fit within the bound (1 when it is).
+    k: f64,
+    /// What scales the plan's shape of the step to the bound, when it has one.
+    planned: Option<f64>,
+}
+
+impl Bound {
+    /// Brings `fit` within the bound: scaled by `k`, and blended, as much as it was
+    /// beyond, with the plan's `shape` scaled to the bound.
+    fn apply(self, fit: &mut Fit, shape: &Fit) {
+        let k = self.k;
+        if k >= 1.0 {
+            return;
+        }
+        let (fixed, per_byte) = match self.planned {
+            Some(c) => (c * shape.fixed_us, c * shape.per_byte),
+            None => (k * fit.fixed_us, k * fit.per_byte),
+        };
+        fit.fixed_us = k * (k * fit.fixed_us) + (1.0 - k) * fixed;
+        fit.per_byte = k * (k * fit.per_byte) + (1.0 - k) * per_byte;
+        fit.var = fit.var.map(|v| v * k * k);
     }
 }
 

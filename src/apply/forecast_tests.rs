@@ -359,25 +359,36 @@ fn the_early_end_is_as_much_earlier_as_the_measured_steps_were_dated_loosely() {
     );
 }
 
-/// 600 accounts of 1 MB on two workers per queue, on a server 100× faster than the
-/// plan: each transfer takes 10 ms, each restore 5 ms, the session 3 s; the log read
-/// every second, its records stamped in whole seconds by a clock 0.3 s into one, or
-/// not stamped. The time left at 2.004 s.
-fn short_steps_left(stamped: bool) -> f64 {
+/// Accounts of `sizes` MB on two workers per queue, on a server far faster than the
+/// plan: a transfer takes 2 ms per MB, its restore half that (restores keep up). The
+/// log is read at 0, 1.004 and 2.004 s, its records stamped in whole seconds by a clock
+/// 0.3 s into one, or not stamped. The time left at 2.004 s, estimated and true.
+fn short_steps_left(sizes_mb: &[u64], stamped: bool) -> (f64, f64) {
     let t0 = Instant::now();
     let pools = Pools::new(Some(2), Some(2));
-    let users: Vec<String> = (0..600).map(|i| format!("u{i:03}")).collect();
-    let sizes: Vec<(&str, u64)> = users.iter().map(|u| (u.as_str(), 1)).collect();
+    let users: Vec<String> = (0..sizes_mb.len()).map(|i| format!("u{i:03}")).collect();
+    let sizes: Vec<(&str, u64)> = users
+        .iter()
+        .map(String::as_str)
+        .zip(sizes_mb.iter().copied())
+        .collect();
     let mut f = Forecast::new(shape(&sizes, pools), t0);
-    // Every record, as (when, item, queue, started), in the order written.
+    // Every record, as (when, item, queue, started); transfers in key order on the
+    // first free worker.
     let mut records = Vec::new();
-    for (i, user) in (0u32..).zip(&users) {
-        let from = f64::from(i / 2) * 0.010;
+    let mut free = [0.0_f64; 2];
+    let mut end = 0.0_f64;
+    for (user, &mb) in users.iter().zip(sizes_mb) {
+        let w = usize::from(free[1] < free[0]);
+        let (from, took) = (free[w], 0.002 * f64::from(u32::try_from(mb).unwrap()));
+        free[w] = from + took;
         records.push((from, user, Queue::Transfer, true));
-        records.push((from + 0.010, user, Queue::Transfer, false));
-        records.push((from + 0.010, user, Queue::Restore, true));
-        records.push((from + 0.015, user, Queue::Restore, false));
+        records.push((from + took, user, Queue::Transfer, false));
+        records.push((from + took, user, Queue::Restore, true));
+        records.push((from + took * 1.5, user, Queue::Restore, false));
+        end = end.max(from + took * 1.5);
     }
+    records.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut p = SessionProgress::new();
     for user in &users {
         p.expect(ItemKey::new(MODULE, user));
@@ -414,17 +425,27 @@ fn short_steps_left(stamped: bool) -> f64 {
         f.observe(seen, &p);
         read_before = read;
     }
-    left(&f, t0, 2.004)
+    (left(&f, t0, 2.004), end - 2.004)
 }
 
 #[test]
 fn thousands_of_steps_far_shorter_than_a_read_are_held_to_what_the_workers_can_do() {
     // The steps measured are those a read caught under way (dated as if each took a
-    // second), or with stamps every one (dated to whole seconds): 200 transfers of
-    // 10 ms left on two workers are about a second, where those measures alone would
-    // say 100 s or 30 s.
-    for stamped in [false, true] {
-        let left = short_steps_left(stamped);
-        assert!((0.5..2.0).contains(&left), "stamped {stamped}: {left}");
+    // second), or with stamps every one (dated to whole seconds): what those measures
+    // alone say is 30 to 100 times the truth.
+    // 600 accounts of 5 MB: 200 transfers of 10 ms left on two workers.
+    let even = vec![5; 600];
+    // 200 accounts of 9 MB, then 800 of 1 MB: the steps left are the small ones, which
+    // the loose measures (alike for every size) would make as long as the large.
+    let small_last: Vec<u64> = [vec![9; 200], vec![1; 800]].concat();
+    for sizes in [even, small_last] {
+        for stamped in [false, true] {
+            let (left, truth) = short_steps_left(&sizes, stamped);
+            let error = (left - truth).abs() / truth;
+            assert!(
+                error < 0.35,
+                "stamped {stamped}: {left} s left, truly {truth} s"
+            );
+        }
     }
 }
