@@ -307,7 +307,12 @@ impl<'a> Showing<'a> {
     fn show(&mut self, watcher: &mut dyn Watcher) {
         let by_rate = show(self.shared, &mut self.eta, watcher);
         (self.shown_at, self.unshown) = (Instant::now(), false);
-        if let Some(forecast) = &mut self.forecast {
+        // Replayed on whole reads of the log: part of one (a long log is folded as it
+        // arrives) shows fewer steps over than there are, and an end too late, for an
+        // instant. A fetch held long (a server that sends the log when finished) is
+        // not waited for.
+        let whole = !self.signals.fetch_under_way(Instant::now());
+        if let Some(forecast) = self.forecast.as_mut().filter(|_| whole) {
             // What this fold shows new was written after the read before began, and
             // before now.
             let seen = Span {
@@ -490,6 +495,8 @@ async fn follow_log(
             tracing::debug!(session, "master log fetch failed: {e}");
         }
         let end = fetch.end(result.as_ref().ok().copied());
+        // The read is whole: the estimate takes it.
+        shared.changed.notify_one();
         if end.ended {
             return;
         }

@@ -158,6 +158,14 @@ impl LogSignals {
         }
     }
 
+    /// A fetch of the master log is under way and not yet held long: what has been
+    /// folded of it is part of the log, the rest is still arriving.
+    pub fn fetch_under_way(&self, now: Instant) -> bool {
+        self.answers()
+            .fetching_since
+            .is_some_and(|since| now.saturating_duration_since(since) <= PROMPT_LOG)
+    }
+
     fn answers(&self) -> std::sync::MutexGuard<'_, LogAnswers> {
         self.log.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -556,6 +564,20 @@ mod tests {
     use crate::domain::SessionState;
     use crate::whm::{ClientOptions, RetryPolicy, Timeouts, TlsMode, WhmClient};
     use std::time::{Duration, Instant};
+
+    #[test]
+    fn a_fetch_under_way_is_one_until_it_ends_or_is_held_long() {
+        let signals = LogSignals::default();
+        let t0 = Instant::now();
+        assert!(!signals.fetch_under_way(t0));
+        signals.log_fetch_began(t0);
+        assert!(signals.fetch_under_way(t0 + Duration::from_secs(1)));
+        // Held past a prompt answer: a server sending the log when finished is not
+        // waited for.
+        assert!(!signals.fetch_under_way(t0 + Duration::from_secs(3)));
+        signals.log_fetch_ended(t0, t0 + Duration::from_millis(100), true);
+        assert!(!signals.fetch_under_way(t0 + Duration::from_millis(200)));
+    }
 
     /// A client the tests never call (the poll reads are fed by hand).
     fn unused_client() -> WhmClient {
