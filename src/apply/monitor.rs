@@ -182,7 +182,7 @@ pub async fn follow(
     });
     tokio::pin!(poll);
     let shape = shape.map(|shape| (shape, client.server_clock().clone()));
-    let mut showing = Showing::new(&shared, &signals, shape);
+    let mut showing = Showing::new(session, &shared, &signals, shape);
     showing.tick(watcher);
     let final_state = loop {
         tokio::select! {
@@ -248,6 +248,7 @@ async fn ended(
 
 /// What the monitor passes on to the watcher as the fold changes, and when.
 struct Showing<'a> {
+    session: &'a str,
     shared: &'a Shared,
     signals: &'a LogSignals,
     told: Told,
@@ -269,12 +270,14 @@ struct Showing<'a> {
 
 impl<'a> Showing<'a> {
     fn new(
+        session: &'a str,
         shared: &'a Shared,
         signals: &'a LogSignals,
         shape: Option<(SessionShape, SharedClock)>,
     ) -> Self {
         let now = Instant::now();
         Self {
+            session,
             shared,
             signals,
             told: Told::default(),
@@ -351,6 +354,7 @@ impl<'a> Showing<'a> {
                     _ => margin,
                 };
                 tracing::trace!(
+                    session = self.session,
                     left_ms = end.saturating_duration_since(Instant::now()).as_millis(),
                     margin_ms = margin.as_millis(),
                     "session end expected"
