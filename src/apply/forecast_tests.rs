@@ -29,9 +29,14 @@ fn item(queue: Queue, user: &str) -> ItemRef {
 }
 
 fn apply(p: &mut SessionProgress, kind: EventKind) {
+    apply_stamped(p, None, kind);
+}
+
+/// A record stamped `time` (epoch seconds), or not stamped.
+fn apply_stamped(p: &mut SessionProgress, time: Option<i64>, kind: EventKind) {
     p.apply(&Event {
         line: 0,
-        time: None,
+        time,
         pid: None,
         child: Some(1),
         kind,
@@ -409,13 +414,7 @@ fn short_steps_left(sizes_mb: &[u64], stamped: bool) -> (f64, f64) {
                     report: ItemReport::default(),
                 }
             };
-            p.apply(&Event {
-                line: 0,
-                time,
-                pid: None,
-                child: Some(1),
-                kind,
-            });
+            apply_stamped(&mut p, time, kind);
             written += 1;
         }
         let seen = crate::whm::clock::Span {
