@@ -161,9 +161,14 @@ impl LogSignals {
     /// A fetch of the master log is under way and not yet held long: what has been
     /// folded of it is part of the log, the rest is still arriving.
     pub fn fetch_under_way(&self, now: Instant) -> bool {
+        self.fetching_for(now).is_some_and(|d| d <= PROMPT_LOG)
+    }
+
+    /// How long the fetch under way has been, if one is.
+    fn fetching_for(&self, now: Instant) -> Option<Duration> {
         self.answers()
             .fetching_since
-            .is_some_and(|since| now.saturating_duration_since(since) <= PROMPT_LOG)
+            .map(|since| now.saturating_duration_since(since))
     }
 
     fn answers(&self) -> std::sync::MutexGuard<'_, LogAnswers> {
@@ -175,11 +180,9 @@ impl LogSignals {
     /// records show every start, pause, abort and end a state read would, so the state
     /// is then read only as a safety net and near the end.
     fn log_live(&self, now: Instant, recent: Duration) -> bool {
-        let answers = *self.answers();
-        answers
-            .fetching_since
-            .is_none_or(|since| now.saturating_duration_since(since) <= PROMPT_LOG)
-            && answers
+        self.fetching_for(now).is_none_or(|d| d <= PROMPT_LOG)
+            && self
+                .answers()
                 .prompt_at
                 .is_some_and(|at| now.saturating_duration_since(at) <= recent)
     }

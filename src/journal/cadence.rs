@@ -147,14 +147,17 @@ impl SaveCadence {
         journal: &Mutex<Journal>,
         change: impl FnOnce(&mut Journal) -> R,
     ) -> Result<R, JournalError> {
-        let out = {
-            let mut j = lock(journal);
-            let out = change(&mut j);
-            self.changed(&j);
-            out
-        };
+        let out = self.record(journal, change);
         self.flush(state, journal)?;
         Ok(out)
+    }
+
+    /// Applies `change` and counts it, under the journal's lock.
+    fn record<R>(&self, journal: &Mutex<Journal>, change: impl FnOnce(&mut Journal) -> R) -> R {
+        let mut j = lock(journal);
+        let out = change(&mut j);
+        self.changed(&j);
+        out
     }
 
     /// Returns once every change made before this call is on disk, writing the journal
@@ -196,12 +199,7 @@ impl SaveCadence {
         journal: &Mutex<Journal>,
         change: impl FnOnce(&mut Journal) -> R,
     ) -> Result<R, JournalError> {
-        let out = {
-            let mut j = lock(journal);
-            let out = change(&mut j);
-            self.changed(&j);
-            out
-        };
+        let out = self.record(journal, change);
         self.flush_together(state, journal).await?;
         Ok(out)
     }
