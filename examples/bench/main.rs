@@ -12,7 +12,8 @@
 //! of each apply, default 10; 5 with `--quick`), `--idle SECS` (default 60; 10 with
 //! `--quick`); `--accuracy` (with `--seeds 1,2,3`, `--accuracy-session SECS`) runs only
 //! the time-left accuracy table (`accuracy.rs`). `BENCH_APPLY_WRAP="heaptrack -o OUT"` runs each `apply` under the given
-//! command (a profiler). Prints Markdown tables for `docs/benchmarks.md`; no test asserts on
+//! command (a profiler); `BENCH_NOTICES=1` prints each session's run and how late its end
+//! was noticed to stderr. Prints Markdown tables for `docs/benchmarks.md`; no test asserts on
 //! timings.
 
 mod accuracy;
@@ -276,7 +277,15 @@ async fn row(exes: &Exes, n: usize, s: usize, session: Duration) -> Row {
         let seen = unix_micros(*noticed.get(source).expect("apply noticed the end"));
         session_run = session_run.max(Duration::from_micros(completed - running));
         before_run = before_run.max(Duration::from_micros(running - start_us));
-        notice = notice.max(Duration::from_micros(seen.saturating_sub(completed)));
+        let late = Duration::from_micros(seen.saturating_sub(completed));
+        if std::env::var_os("BENCH_NOTICES").is_some() {
+            eprintln!(
+                "{source} ({id}): ran {:.2} s, end noticed after {} ms",
+                Duration::from_micros(completed - running).as_secs_f64(),
+                late.as_millis()
+            );
+        }
+        notice = notice.max(late);
         to_noticed = to_noticed.max(Duration::from_micros(seen - start_us));
     }
     sim.stop().await;

@@ -10,7 +10,7 @@ use crate::apply::enqueue::{
     Enqueued, Target, enqueue_items, enqueue_slots, record, start_session,
 };
 use crate::apply::expected::Recording;
-use crate::apply::forecast::SessionShape;
+use crate::apply::forecast::{DestinationRestores, SessionShape};
 use crate::apply::monitor::{Followed, Watcher, follow};
 use crate::apply::poll::PollPolicy;
 use crate::domain::{SessionState, UserSessionRequest};
@@ -117,6 +117,8 @@ pub async fn execute(
     }
     // The enqueue slots are shared by every source: they all land on one destination.
     let slots = &enqueue_slots();
+    // So are the restores: each session's tell the others' pace.
+    let restores = &DestinationRestores::default();
     let throughput = plan.estimate.as_ref().map(|e| e.throughput);
     let runs = desired.sources.iter().zip(&plan.sources).zip(watchers).map(
         |((source, source_plan), mut watcher)| async move {
@@ -129,6 +131,7 @@ pub async fn execute(
                 plan: source_plan,
                 user,
                 throughput,
+                restores,
             };
             if let Err(e) = job.run(watcher.as_mut(), &mut run).await {
                 run.error = Some(e.to_string());
@@ -167,6 +170,8 @@ struct SourceJob<'a> {
     user: Option<&'a UserAccess>,
     /// The throughput the plan's estimates assume.
     throughput: Option<Throughput>,
+    /// The restores finished on the destination, for the live estimates.
+    restores: &'a DestinationRestores,
 }
 
 impl SourceJob<'_> {
@@ -410,6 +415,7 @@ impl SourceJob<'_> {
             },
             throughput: self.throughput?,
             estimate: Some(std::time::Duration::from_millis(estimate.duration_ms)),
+            destination: self.restores.clone(),
         })
     }
 

@@ -10,7 +10,9 @@
 //! of varied sizes tell it apart from the rate (the plan's when its split was measured
 //! or given, none when it is the default guess). Restores start from what transfers
 //! showed: their fixed cost, and their time per byte at the plan's ratio of rates,
-//! which restores precisely dated then correct. Each fit is held to what its workers
+//! which restores precisely dated then correct. Restores are fitted over every session
+//! followed on the same destination (its disks do them, whichever source sent the
+//! account). Each fit is held to what its workers
 //! can have done since the steps counted began (thousands of steps shorter than the
 //! log's one-second stamps are otherwise measured as if each took most of a second).
 //! A step running longer than the fit
@@ -26,6 +28,7 @@ use crate::plan::schedule::{Job, JobState, Pools, StepCost, remaining_ms};
 use crate::translog::{ItemKey, ItemState, SessionProgress, StepTimes};
 use crate::whm::clock::{SharedClock, Span};
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// A step that has run longer than expected still needs this share of what it was
@@ -43,6 +46,33 @@ pub struct SessionShape {
     pub throughput: Throughput,
     /// The plan's estimate of the whole session.
     pub estimate: Option<Duration>,
+    /// The restores every session followed on the same destination has seen finish.
+    pub destination: DestinationRestores,
+}
+
+/// The restores finished on one destination, per session followed there. WHM restores
+/// on the destination's own disks and CPUs, whichever source an account came from, so
+/// each session's restores tell the others' pace: a session of two accounts has one
+/// loosely dated restore of its own to go by when its last one begins, while the
+/// sessions beside it have shown dozens. (Transfers are not pooled: each source's link
+/// and machine set their pace, and a migration's first transfers to finish are its
+/// smallest, which tell a large one's time poorly.)
+#[derive(Debug, Clone, Default)]
+pub struct DestinationRestores(Arc<Mutex<HashMap<String, Scale>>>);
+
+impl DestinationRestores {
+    /// Records `own`, the restores `session` has seen finish, and returns every
+    /// session's.
+    fn pooled(&self, session: &str, own: Scale) -> Scale {
+        let mut all = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match all.get_mut(session) {
+            Some(mine) => *mine = own,
+            None => {
+                all.insert(session.to_owned(), own);
+            }
+        }
+        all.values().fold(Scale::default(), Scale::with)
+    }
 }
 
 /// When one item was first seen at each step, and what its finished steps took.
@@ -174,6 +204,8 @@ pub struct Forecast {
     clock: SharedClock,
     /// The span the last step start or end seen was dated to.
     last_dated: Option<Span>,
+    /// The session's id, under which its restores join its destination's.
+    session: String,
 }
 
 impl Forecast {
@@ -193,7 +225,16 @@ impl Forecast {
             began,
             clock: SharedClock::new(),
             last_dated: None,
+            session: String::new(),
         }
+    }
+
+    /// Names the session, whose finished restores join those of the other sessions on
+    /// its destination ([`SessionShape::destination`]).
+    #[must_use]
+    pub fn of_session(mut self, session: &str) -> Self {
+        session.clone_into(&mut self.session);
+        self
     }
 
     /// Dates the log's records on `clock`, shared with the other sessions of the same
@@ -258,6 +299,21 @@ impl Forecast {
             self.last_dated = Some(step.latest(state));
             self.seen[i].move_to(state, &step);
         }
+        // The sessions beside it on the destination learn from its restores at once.
+        self.shape
+            .destination
+            .pooled(&self.session, self.own_restores());
+    }
+
+    /// The restores of this session that have finished.
+    fn own_restores(&self) -> Scale {
+        let plan = self.shape.throughput;
+        let mut restore = Scale::default();
+        for (seen, (_, job)) in self.seen.iter().zip(&self.shape.jobs) {
+            seen.restore
+                .measure(&mut restore, plan.restore_us(job.size), job.size);
+        }
+        restore
     }
 
     /// Whether a step has been measured: until then the estimate is the plan's, whose
@@ -313,13 +369,15 @@ impl Forecast {
     /// The step costs the run has shown, as of `now`.
     fn calibrated(&self, now: Instant) -> Calibrated {
         let plan = self.shape.throughput;
-        let (mut transfer, mut restore) = (Scale::default(), Scale::default());
+        let mut transfer = Scale::default();
         for (seen, (_, job)) in self.seen.iter().zip(&self.shape.jobs) {
             seen.transfer
                 .measure(&mut transfer, plan.transfer_us(job.size), job.size);
-            seen.restore
-                .measure(&mut restore, plan.restore_us(job.size), job.size);
         }
+        let mut restore = self
+            .shape
+            .destination
+            .pooled(&self.session, self.own_restores());
         let measured = Calibrated::new(plan, &transfer, &restore);
         // A step under way longer than its expected time is a measurement too: it
         // took at least that long.
@@ -596,6 +654,19 @@ impl Scale {
                 [0.0; 3]
             },
         })
+    }
+
+    /// These steps and `other`'s together.
+    fn with(self, other: &Self) -> Self {
+        Self {
+            took_us: self.took_us + other.took_us,
+            planned_us: self.planned_us + other.planned_us,
+            w: self.w + other.w,
+            w_s: self.w_s + other.w_s,
+            w_ss: self.w_ss + other.w_ss,
+            w_t: self.w_t + other.w_t,
+            w_st: self.w_st + other.w_st,
+        }
     }
 
     /// The mean measured over planned time, when both are known.

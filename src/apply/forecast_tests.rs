@@ -1,7 +1,7 @@
 //! The live estimate driven with a fake clock: instants are offsets from one base, no
 //! test sleeps.
 
-use super::{Forecast, SessionShape};
+use super::{DestinationRestores, Forecast, SessionShape};
 use crate::plan::model::Throughput;
 use crate::plan::schedule::{Job, Pools};
 use crate::translog::{Event, EventKind, ItemKey, ItemRef, ItemReport, Queue, SessionProgress};
@@ -100,6 +100,7 @@ fn shape(sizes: &[(&str, u64)], pools: Pools) -> SessionShape {
         pools,
         throughput,
         estimate: Some(Duration::from_millis(estimate)),
+        destination: DestinationRestores::default(),
     }
 }
 
@@ -447,4 +448,49 @@ fn thousands_of_steps_far_shorter_than_a_read_are_held_to_what_the_workers_can_d
             );
         }
     }
+}
+
+#[test]
+fn a_sessions_restores_are_paced_by_those_its_destination_has_shown() {
+    let t0 = Instant::now();
+    let pools = Pools::new(Some(1), Some(1));
+    let destination = DestinationRestores::default();
+    let on = |sizes: &[(&str, u64)], destination: &DestinationRestores| SessionShape {
+        destination: destination.clone(),
+        ..shape(sizes, pools)
+    };
+    // A neighbour on the same destination: its 10 MB restores took 10 s each, half
+    // the plan's pace (its transfers ran at the plan's).
+    let mut n = Forecast::new(on(&[("n1", 10), ("n2", 10)], &destination), t0).of_session("n");
+    let mut p = SessionProgress::new();
+    start(&mut p, Queue::Transfer, "n1");
+    n.observe(read_at(t0), &p);
+    succeed(&mut p, Queue::Transfer, "n1");
+    start(&mut p, Queue::Restore, "n1");
+    start(&mut p, Queue::Transfer, "n2");
+    n.observe(read_at(t0 + secs(10.0)), &p);
+    succeed(&mut p, Queue::Restore, "n1");
+    succeed(&mut p, Queue::Transfer, "n2");
+    start(&mut p, Queue::Restore, "n2");
+    n.observe(read_at(t0 + secs(20.0)), &p);
+    succeed(&mut p, Queue::Restore, "n2");
+    n.observe(read_at(t0 + secs(30.0)), &p);
+    // b (20 MB) transferred in 20 s, at the plan's pace, and its restore begins: alone,
+    // at the plan's ratio of rates, 10 s; beside the neighbour, at the pace the
+    // destination has shown, 20 s.
+    let b_transferred = |f: &mut Forecast| {
+        let mut p = SessionProgress::new();
+        start(&mut p, Queue::Transfer, "b");
+        f.observe(read_at(t0), &p);
+        succeed(&mut p, Queue::Transfer, "b");
+        start(&mut p, Queue::Restore, "b");
+        f.observe(read_at(t0 + secs(20.0)), &p);
+    };
+    let mut alone = Forecast::new(shape(&[("b", 20)], pools), t0).of_session("b");
+    b_transferred(&mut alone);
+    let mut beside = Forecast::new(on(&[("b", 20)], &destination), t0).of_session("b");
+    b_transferred(&mut beside);
+    let (alone, beside) = (left(&alone, t0, 20.0), left(&beside, t0, 20.0));
+    assert!((alone - 10.0).abs() < 0.5, "{alone}");
+    assert!((beside - 20.0).abs() < 1.0, "{beside}");
 }

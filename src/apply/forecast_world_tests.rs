@@ -4,7 +4,7 @@
 //! in whole seconds of a clock ahead of ours by a fraction of a second. Each estimate given between 25% and 80% of
 //! the session is scored as the benchmark does.
 
-use super::{Forecast, SessionShape};
+use super::{DestinationRestores, Forecast, SessionShape};
 use crate::plan::schedule::{DEFAULT_THROUGHPUT, Job, Pools, estimate_ms};
 use crate::translog::{Event, EventKind, ItemKey, ItemRef, ItemReport, Queue, SessionProgress};
 use crate::whm::clock::Span;
@@ -178,6 +178,7 @@ fn shape(sizes: &[u64]) -> SessionShape {
         pools,
         throughput: DEFAULT_THROUGHPUT,
         estimate: Some(Duration::from_millis(estimate)),
+        destination: DestinationRestores::default(),
     }
 }
 

@@ -282,7 +282,11 @@ impl<'a> Showing<'a> {
             signals,
             told: Told::default(),
             eta: EndEstimate::new(),
-            forecast: shape.map(|(shape, clock)| Forecast::new(shape, now).with_clock(clock)),
+            forecast: shape.map(|(shape, clock)| {
+                Forecast::new(shape, now)
+                    .with_clock(clock)
+                    .of_session(session)
+            }),
             end: None,
             early: None,
             replayed_at: now,

@@ -136,6 +136,13 @@ impl Drop for Following {
         let mut a = self.0.lock();
         a.earn_until(Instant::now());
         a.following = a.following.saturating_sub(1);
+        tracing::trace!(
+            following = a.following,
+            earned = a.earned,
+            spent = a.spent,
+            extra = a.extra,
+            "poll budget"
+        );
     }
 }
 
