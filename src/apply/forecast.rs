@@ -14,7 +14,9 @@
 //! followed on the same destination (its disks do them, whichever source sent the
 //! account). Each fit is held to what its workers
 //! can have done since the steps counted began (thousands of steps shorter than the
-//! log's one-second stamps are otherwise measured as if each took most of a second).
+//! log's one-second stamps are otherwise measured as if each took most of a second),
+//! and to Little's law: the mean number under way at the log's reads over the rate
+//! they finish at (which binds when those workers are never all busy).
 //! A step running longer than the fit
 //! says so before it ends. The steps under way keep what they still need after their
 //! age. Before any step has finished, the plan's figures stand; before the log shows
@@ -206,7 +208,54 @@ pub struct Forecast {
     last_dated: Option<Span>,
     /// The session's id, under which its restores join its destination's.
     session: String,
+    /// How many steps each read of the log showed under way, for Little's law.
+    flow: Flow,
 }
+
+/// The steps under way at each whole read of the log, and those finished since the
+/// first: by Little's law, a kind of step's mean time is the mean number under way over
+/// the rate at which they finish. Neither depends on how precisely a step's start and
+/// end are dated, so it bounds the fit when steps are far shorter than the log's
+/// whole-second stamps and too few to fill their workers (the workers' bound then does
+/// not hold them).
+#[derive(Debug, Default)]
+struct Flow {
+    /// The read last sampled (when it began): one read is one sample, however often
+    /// its fold is observed.
+    read: Option<Instant>,
+    /// When the first and the last samples were read.
+    first: Option<Instant>,
+    last: Option<Instant>,
+    samples: u32,
+    /// Per kind (transfer, restore), the steps under way summed over the samples.
+    under_way: [u64; 2],
+    /// Per item, whether it was past each step at the first sample.
+    past_at_first: Vec<[bool; 2]>,
+}
+
+/// Whether an item in `state` is at each step (transfer, restore), and past it.
+fn at_and_past(state: Option<ItemState>) -> [(bool, bool); 2] {
+    use ItemState::{AwaitingRestore, Done, DoneWithWarnings, Restoring, Transferring};
+    [
+        (
+            state == Some(Transferring),
+            matches!(
+                state,
+                Some(AwaitingRestore | Restoring | Done | DoneWithWarnings)
+            ),
+        ),
+        (
+            state == Some(Restoring),
+            matches!(state, Some(Done | DoneWithWarnings)),
+        ),
+    ]
+}
+
+/// Little's law bounds a fit once this many samples over at least [`FLOW_WINDOW`]
+/// have seen this many steps of its kind finish.
+const FLOW_SAMPLES: u32 = 4;
+const FLOW_STEPS: usize = 40;
+const FLOW_WINDOW: Duration = Duration::from_secs(2);
 
 impl Forecast {
     /// An estimate of `shape`'s session, followed from `began`.
@@ -226,6 +275,7 @@ impl Forecast {
             clock: SharedClock::new(),
             last_dated: None,
             session: String::new(),
+            flow: Flow::default(),
         }
     }
 
@@ -299,10 +349,81 @@ impl Forecast {
             self.last_dated = Some(step.latest(state));
             self.seen[i].move_to(state, &step);
         }
+        self.sample_flow(seen);
         // The sessions beside it on the destination learn from its restores at once.
         self.shape
             .destination
             .pooled(&self.session, self.own_restores());
+    }
+
+    /// Counts the steps under way as of the read that began at `seen.from`.
+    fn sample_flow(&mut self, seen: Span) {
+        let flow = &mut self.flow;
+        if flow.read == Some(seen.from) {
+            return;
+        }
+        flow.read = Some(seen.from);
+        if flow.first.is_none() {
+            flow.first = Some(seen.to);
+            flow.past_at_first = self
+                .seen
+                .iter()
+                .map(|s| at_and_past(s.state).map(|(_, past)| past))
+                .collect();
+        }
+        flow.last = Some(seen.to);
+        flow.samples += 1;
+        for s in &self.seen {
+            for (kind, (at, _)) in at_and_past(s.state).into_iter().enumerate() {
+                flow.under_way[kind] += u64::from(at);
+            }
+        }
+    }
+
+    /// Holds each kind's fit to Little's law ([`Flow`]): the steps finished since the
+    /// first sample cannot have taken, on average, longer than the mean number under
+    /// way over the rate they finished at.
+    #[allow(clippy::cast_precision_loss)]
+    fn bound_by_flow(&self, cost: &mut Calibrated) {
+        let flow = &self.flow;
+        let (Some(first), Some(last)) = (flow.first, flow.last) else {
+            return;
+        };
+        let window = last.saturating_duration_since(first);
+        if flow.samples < FLOW_SAMPLES || window < FLOW_WINDOW {
+            return;
+        }
+        for (kind, fit) in [&mut cost.transfer, &mut cost.restore]
+            .into_iter()
+            .enumerate()
+        {
+            let Some(fit) = fit.as_mut() else { continue };
+            let (mut finished, mut fitted_us) = (0_usize, 0.0);
+            for ((seen, (_, job)), was) in self
+                .seen
+                .iter()
+                .zip(&self.shape.jobs)
+                .zip(&flow.past_at_first)
+            {
+                if at_and_past(seen.state)[kind].1 && !was[kind] {
+                    finished += 1;
+                    fitted_us += fit.us(job.size, 0.0) as f64;
+                }
+            }
+            if finished < FLOW_STEPS {
+                continue;
+            }
+            let rate = finished as f64 / window.as_secs_f64();
+            let under_way = flow.under_way[kind] as f64 / f64::from(flow.samples);
+            let k = under_way / rate * 1e6 / (fitted_us / finished as f64);
+            // Scaled as a whole: the mean tells nothing of fixed cost against rate (a
+            // fit of both from the sizes under way was tried, and was noisier).
+            if k < 1.0 {
+                fit.fixed_us *= k;
+                fit.per_byte *= k;
+                fit.var = fit.var.map(|v| v * k * k);
+            }
+        }
     }
 
     /// The restores of this session that have finished.
@@ -407,6 +528,7 @@ impl Forecast {
         }
         let mut cost = Calibrated::new(plan, &transfer, &restore);
         self.bound_by_pools(&mut cost, now);
+        self.bound_by_flow(&mut cost);
         cost
     }
 

@@ -494,3 +494,66 @@ fn a_sessions_restores_are_paced_by_those_its_destination_has_shown() {
     assert!((alone - 10.0).abs() < 0.5, "{alone}");
     assert!((beside - 20.0).abs() < 1.0, "{beside}");
 }
+
+/// 100 accounts: transfers of 0.2 s on two workers, restores of 0.3 s on nine (never
+/// all busy), read every `every` seconds from then, without stamps, until `until`: the time left
+/// then, and truly.
+fn unsaturated_restores_left(every: f64, until: f64) -> (f64, f64) {
+    let t0 = Instant::now();
+    let users: Vec<String> = (0..100).map(|i| format!("u{i:03}")).collect();
+    let sizes: Vec<(&str, u64)> = users.iter().map(|u| (u.as_str(), 10)).collect();
+    let mut f = Forecast::new(shape(&sizes, Pools::new(Some(2), Some(9))), t0);
+    let mut records = Vec::new();
+    let mut end = 0.0_f64;
+    for (i, user) in users.iter().enumerate() {
+        let from = 0.2 * f64::from(u32::try_from(i / 2).unwrap());
+        records.push((from, user, Queue::Transfer, true));
+        records.push((from + 0.2, user, Queue::Transfer, false));
+        records.push((from + 0.2, user, Queue::Restore, true));
+        records.push((from + 0.5, user, Queue::Restore, false));
+        end = end.max(from + 0.5);
+    }
+    records.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut p = SessionProgress::new();
+    for user in &users {
+        p.expect(ItemKey::new(MODULE, user));
+    }
+    let (mut written, mut read_before, mut read) = (0, 0.0, every);
+    while read <= until {
+        while written < records.len() && records[written].0 <= read {
+            let (_, user, queue, started) = &records[written];
+            let item = item(queue.clone(), user);
+            apply(
+                &mut p,
+                if *started {
+                    EventKind::ItemStarted { item, size: None }
+                } else {
+                    EventKind::ItemSucceeded {
+                        item,
+                        report: ItemReport::default(),
+                    }
+                },
+            );
+            written += 1;
+        }
+        let seen = crate::whm::clock::Span {
+            from: t0 + secs(read_before),
+            to: t0 + secs(read),
+        };
+        f.observe(seen, &p);
+        read_before = read;
+        read += every;
+    }
+    (left(&f, t0, read_before), end - read_before)
+}
+
+#[test]
+fn short_steps_whose_workers_are_never_all_busy_are_held_to_littles_law() {
+    // Restores of 0.3 s between reads 1.2 s apart are measured as a good part of a
+    // read; their nine workers are never all busy, so what the workers can have done
+    // does not hold them. How many are under way at each read, against how fast they
+    // finish, does.
+    let (left, truth) = unsaturated_restores_left(1.2, 7.3);
+    let error = (left - truth).abs() / truth;
+    assert!(error < 0.2, "{left} s left, truly {truth} s");
+}
