@@ -365,6 +365,50 @@ fn the_early_end_is_as_much_earlier_as_the_measured_steps_were_dated_loosely() {
     );
 }
 
+/// Writes `records` (when, user, queue, started) into a log as each of `reads`
+/// (seconds after `t0`, each spanning from the read before) finds them, stamped to
+/// whole seconds or not, and has `f` observe every read.
+fn read_records(
+    f: &mut Forecast,
+    t0: Instant,
+    users: &[String],
+    mut records: Vec<(f64, &String, Queue, bool)>,
+    reads: &[f64],
+    stamped: bool,
+) {
+    records.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut p = SessionProgress::new();
+    for user in users {
+        p.expect(ItemKey::new(MODULE, user));
+    }
+    let mut written = 0;
+    let mut read_before = 0.0;
+    for &read in reads {
+        while written < records.len() && records[written].0 <= read {
+            let (at, user, queue, started) = &records[written];
+            let item = item(queue.clone(), user);
+            #[allow(clippy::cast_possible_truncation)]
+            let time = stamped.then(|| (1_000_000.3 + at).floor() as i64);
+            let kind = if *started {
+                EventKind::ItemStarted { item, size: None }
+            } else {
+                EventKind::ItemSucceeded {
+                    item,
+                    report: ItemReport::default(),
+                }
+            };
+            apply_stamped(&mut p, time, kind);
+            written += 1;
+        }
+        let seen = crate::whm::clock::Span {
+            from: t0 + secs(read_before),
+            to: t0 + secs(read),
+        };
+        f.observe(seen, &p);
+        read_before = read;
+    }
+}
+
 /// Accounts of `sizes` MB on two workers per queue, on a server far faster than the
 /// plan: a transfer takes 2 ms per MB, its restore half that (restores keep up). The
 /// log is read at 0, 1.004 and 2.004 s, its records stamped in whole seconds by a clock
@@ -394,37 +438,7 @@ fn short_steps_left(sizes_mb: &[u64], stamped: bool) -> (f64, f64) {
         records.push((from + took * 1.5, user, Queue::Restore, false));
         end = end.max(from + took * 1.5);
     }
-    records.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let mut p = SessionProgress::new();
-    for user in &users {
-        p.expect(ItemKey::new(MODULE, user));
-    }
-    let mut written = 0;
-    let mut read_before = 0.0;
-    for read in [0.0, 1.004, 2.004] {
-        while written < records.len() && records[written].0 <= read {
-            let (at, user, queue, started) = &records[written];
-            let item = item(queue.clone(), user);
-            #[allow(clippy::cast_possible_truncation)]
-            let time = stamped.then(|| (1_000_000.3 + at).floor() as i64);
-            let kind = if *started {
-                EventKind::ItemStarted { item, size: None }
-            } else {
-                EventKind::ItemSucceeded {
-                    item,
-                    report: ItemReport::default(),
-                }
-            };
-            apply_stamped(&mut p, time, kind);
-            written += 1;
-        }
-        let seen = crate::whm::clock::Span {
-            from: t0 + secs(read_before),
-            to: t0 + secs(read),
-        };
-        f.observe(seen, &p);
-        read_before = read;
-    }
+    read_records(&mut f, t0, &users, records, &[0.0, 1.004, 2.004], stamped);
     (left(&f, t0, 2.004), end - 2.004)
 }
 
@@ -513,38 +527,13 @@ fn unsaturated_restores_left(every: f64, until: f64) -> (f64, f64) {
         records.push((from + 0.5, user, Queue::Restore, false));
         end = end.max(from + 0.5);
     }
-    records.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let mut p = SessionProgress::new();
-    for user in &users {
-        p.expect(ItemKey::new(MODULE, user));
-    }
-    let (mut written, mut read_before, mut read) = (0, 0.0, every);
-    while read <= until {
-        while written < records.len() && records[written].0 <= read {
-            let (_, user, queue, started) = &records[written];
-            let item = item(queue.clone(), user);
-            apply(
-                &mut p,
-                if *started {
-                    EventKind::ItemStarted { item, size: None }
-                } else {
-                    EventKind::ItemSucceeded {
-                        item,
-                        report: ItemReport::default(),
-                    }
-                },
-            );
-            written += 1;
-        }
-        let seen = crate::whm::clock::Span {
-            from: t0 + secs(read_before),
-            to: t0 + secs(read),
-        };
-        f.observe(seen, &p);
-        read_before = read;
-        read += every;
-    }
-    (left(&f, t0, read_before), end - read_before)
+    let reads: Vec<f64> = (1..=100)
+        .map(|i| every * f64::from(i))
+        .take_while(|&read| read <= until)
+        .collect();
+    read_records(&mut f, t0, &users, records, &reads, false);
+    let last_read = reads.last().copied().unwrap_or_default();
+    (left(&f, t0, last_read), end - last_read)
 }
 
 #[test]
