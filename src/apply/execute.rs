@@ -279,6 +279,9 @@ impl SourceJob<'_> {
             &keys,
             self.cx.policy,
             shape,
+            // Started by this run: RUNNING, as the start's success says (REFERENCE
+            // §4.10), without a read.
+            started.map(|_| SessionState::Running),
             &mut recording,
         )
         .await?;

@@ -145,13 +145,14 @@ impl Fold for &Shared {
 }
 
 /// Follows `session` until it ends, reporting to `watcher`; with the plan's `shape` of
-/// the session, with the time left.
+/// the session, with the time left; from a `known` state instead of a first read.
 pub async fn follow(
     client: &WhmClient,
     session: &str,
     planned: &[ItemKey],
     policy: PollPolicy,
     shape: Option<SessionShape>,
+    known: Option<SessionState>,
     watcher: &mut dyn Watcher,
 ) -> Result<Followed, WhmError> {
     let shared = Arc::new(Shared {
@@ -176,7 +177,7 @@ pub async fn follow(
     ));
     let mut follower_done = false;
     let (state_tx, mut state_rx) = mpsc::unbounded_channel();
-    let poll = follow_state_with(client, session, policy, &signals, move |s| {
+    let poll = follow_state_with(client, session, policy, &signals, known, move |s| {
         // The receiver lives until the poll ends: a send cannot outlive it.
         let _ = state_tx.send(s.clone());
     });

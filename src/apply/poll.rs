@@ -320,6 +320,7 @@ pub async fn follow_state(
         session,
         policy,
         &LogSignals::default(),
+        None,
         &mut on_change,
     )
     .await
@@ -327,20 +328,28 @@ pub async fn follow_state(
 
 /// Like [`follow_state`], with a master-log follower beside it: its `poll_now` cuts a
 /// wait short, and once it has read the log's end record a terminal state is final at
-/// once (the caller takes the outcome from that record).
+/// once (the caller takes the outcome from that record). A `known` state (`RUNNING`
+/// right after the caller's start succeeded, REFERENCE §4.10) stands for the first
+/// read.
 pub async fn follow_state_with(
     client: &WhmClient,
     session: &str,
     policy: PollPolicy,
     log: &LogSignals,
+    mut known: Option<SessionState>,
     mut on_change: impl FnMut(&SessionState),
 ) -> Result<SessionState, WhmError> {
     let mut poll = StatePoll::new(client, session, policy, log);
     loop {
-        log.polled();
-        let asked = Instant::now();
-        let answer = client.get_transfer_session_state(session).await;
-        log.state_answered(asked);
+        let answer = if let Some(state) = known.take() {
+            Ok(state)
+        } else {
+            log.polled();
+            let asked = Instant::now();
+            let answer = client.get_transfer_session_state(session).await;
+            log.state_answered(asked);
+            answer
+        };
         let wait = match answer {
             Ok(state) => {
                 poll.failing_since = None;
