@@ -831,6 +831,34 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_known_state_stands_for_the_first_read() {
+        // Within the shortest interval after following begins: how many polls were
+        // spent, and which states were passed on.
+        async fn first_moment(known: Option<SessionState>) -> (u64, Vec<SessionState>) {
+            let client = unused_client();
+            let budget = crate::whm::budget::PollBudget::new(Instant::now());
+            let signals = LogSignals::with_budget(budget.clone());
+            let mut seen = Vec::new();
+            let follow = super::follow_state_with(
+                &client,
+                "s",
+                PollPolicy::default(),
+                &signals,
+                known,
+                |s| seen.push(s.clone()),
+            );
+            let _ = tokio::time::timeout(200 * MS, follow).await;
+            (budget.totals(Instant::now()).1, seen)
+        }
+        assert_eq!(
+            first_moment(Some(SessionState::Running)).await,
+            (0, vec![SessionState::Running]),
+            "started by the caller: RUNNING, passed on without a read"
+        );
+        assert_eq!(first_moment(None).await.0, 1, "else read");
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn an_end_that_comes_closer_wakes_the_sleeping_poll() {
         let signals = LogSignals::default();
         let now = Instant::now();
