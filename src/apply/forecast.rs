@@ -63,17 +63,18 @@ pub struct SessionShape {
 pub struct DestinationRestores(Arc<Mutex<HashMap<String, Scale>>>);
 
 impl DestinationRestores {
-    /// Records `own`, the restores `session` has seen finish, and returns every
-    /// session's.
-    fn pooled(&self, session: &str, own: Scale) -> Scale {
-        let mut all = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        match all.get_mut(session) {
-            Some(mine) => *mine = own,
-            None => {
-                all.insert(session.to_owned(), own);
-            }
-        }
-        all.values().fold(Scale::default(), Scale::with)
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Scale>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records `own`, the restores `session` has seen finish so far.
+    fn record(&self, session: &str, own: Scale) {
+        self.lock().insert(session.to_owned(), own);
+    }
+
+    /// Every session's finished restores together.
+    fn all(&self) -> Scale {
+        self.lock().values().fold(Scale::default(), Scale::with)
     }
 }
 
@@ -353,7 +354,7 @@ impl Forecast {
         // The sessions beside it on the destination learn from its restores at once.
         self.shape
             .destination
-            .pooled(&self.session, self.own_restores());
+            .record(&self.session, self.own_restores());
     }
 
     /// Counts the steps under way as of the read that began at `seen.from`.
@@ -495,10 +496,8 @@ impl Forecast {
             seen.transfer
                 .measure(&mut transfer, plan.transfer_us(job.size), job.size);
         }
-        let mut restore = self
-            .shape
-            .destination
-            .pooled(&self.session, self.own_restores());
+        // Its own restores were recorded when last observed.
+        let mut restore = self.shape.destination.all();
         let measured = Calibrated::new(plan, &transfer, &restore);
         // A step under way longer than its expected time is a measurement too: it
         // took at least that long.
@@ -546,7 +545,6 @@ impl Forecast {
     /// size) gives way to the plan's, scaled to what the workers did.
     #[allow(clippy::cast_precision_loss)] // an estimate: 52 bits are plenty
     fn bound_by_pools(&self, cost: &mut Calibrated, now: Instant) {
-        use ItemState::{AwaitingRestore, Done, DoneWithWarnings, Restoring, Transferring};
         let (pools, plan) = (self.shape.pools, self.shape.throughput);
         let fixed_us = if plan.from == ThroughputSource::Default {
             0.0
@@ -563,15 +561,12 @@ impl Forecast {
             shape(plan.restore_bytes_per_second),
         );
         let transfer = self.pool_bound(cost.transfer, &transfer_shape, pools.transfer, now, |s| {
-            let past = matches!(
-                s.state,
-                Some(AwaitingRestore | Restoring | Done | DoneWithWarnings)
-            );
-            (&s.transfer, s.state == Some(Transferring), past)
+            let (at, past) = at_and_past(s.state)[0];
+            (&s.transfer, at, past)
         });
         let restore = self.pool_bound(cost.restore, &restore_shape, pools.restore, now, |s| {
-            let past = matches!(s.state, Some(Done | DoneWithWarnings));
-            (&s.restore, s.state == Some(Restoring), past)
+            let (at, past) = at_and_past(s.state)[1];
+            (&s.restore, at, past)
         });
         // Restores none of which has finished yet are believed from the transfers' fit:
         // scaled as it is.

@@ -456,12 +456,18 @@ impl WhmClient {
             .await
             .map_err(|e| self.transport_error(function, timeout, &e))?;
         let status = response.status();
-        // The session a call is about, never another parameter (some are secrets).
-        let session = params
-            .iter()
-            .find(|(k, _)| *k == "transfer_session_id")
-            .map_or("", |(_, v)| *v);
-        tracing::trace!(function, session, status = status.as_u16(), elapsed = ?started.elapsed(), "WHM call answered");
+        // The session a call is about, never another parameter (some are secrets);
+        // looked up only when the trace is on.
+        tracing::trace!(
+            function,
+            session = params
+                .iter()
+                .find(|(k, _)| *k == "transfer_session_id")
+                .map_or("", |(_, v)| *v),
+            status = status.as_u16(),
+            elapsed = ?started.elapsed(),
+            "WHM call answered"
+        );
         if status.is_success() {
             return Ok((response, timeout));
         }
