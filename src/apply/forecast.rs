@@ -232,7 +232,49 @@ struct Flow {
     under_way: [u64; 2],
     /// Per item, whether it was past each step at the first sample.
     past_at_first: Vec<[bool; 2]>,
+    /// Per kind, the steps under way at the last sample, and the worker time they
+    /// have all taken since the first (seconds: the steps under way summed over time).
+    last_under_way: [u64; 2],
+    busy: [f64; 2],
+    /// Per kind, at each sample: the worker time since the first, and the steps and
+    /// MB finished since (what a fixed cost and a rate must add up to).
+    points: [Vec<[f64; 3]>; 2],
 }
+
+impl Flow {
+    /// The fixed cost (s) and time per MB (s) that make the steps finished since the
+    /// first sample add up to the worker time spent meanwhile, at every sample: a least
+    /// squares fit over the samples, or `None` when the sizes finished kept one mix
+    /// (then fixed cost and rate cannot be told apart) or it says nothing sound.
+    fn busy_fit(&self, kind: usize) -> Option<(f64, f64)> {
+        let (mut nn, mut nb, mut bb, mut cn, mut cb) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for &[c, n, b] in &self.points[kind] {
+            (nn, nb, bb) = (nn + n * n, nb + n * b, bb + b * b);
+            (cn, cb) = (cn + c * n, cb + c * b);
+        }
+        let det = nn * bb - nb * nb;
+        // Sizes finished in one mix throughout: the two columns are one.
+        if nn <= 0.0 || bb <= 0.0 || det <= BUSY_FIT_CONDITION * nn * bb {
+            return None;
+        }
+        let (fixed, per_mb) = ((cn * bb - nb * cb) / det, (nn * cb - nb * cn) / det);
+        // No time per MB at all is noise, not a server; no fixed cost is one.
+        let fit = match (fixed >= 0.0, per_mb > 0.0) {
+            (_, false) => return None,
+            (true, true) => (fixed, per_mb),
+            (false, true) => (0.0, cb / bb),
+        };
+        (fit.0.is_finite() && fit.1.is_finite()).then_some(fit)
+    }
+}
+
+/// Steps whose mean time is under this many times their datings' mean spread are
+/// fitted from the worker time they took together ([`Flow::busy_fit`]).
+const SHORT_STEPS: f64 = 2.0;
+
+/// How far from one the mixes of sizes finished must have moved for the worker time to
+/// tell fixed cost from rate: 1 - r² of the steps and MB finished across the samples.
+const BUSY_FIT_CONDITION: f64 = 1e-3;
 
 /// Whether an item in `state` is at each step (transfer, restore), and past it.
 fn at_and_past(state: Option<ItemState>) -> [(bool, bool); 2] {
@@ -358,6 +400,7 @@ impl Forecast {
     }
 
     /// Counts the steps under way as of the read that began at `seen.from`.
+    #[allow(clippy::cast_precision_loss)] // counts and sizes: 52 bits are plenty
     fn sample_flow(&mut self, seen: Span) {
         let flow = &mut self.flow;
         if flow.read == Some(seen.from) {
@@ -372,18 +415,43 @@ impl Forecast {
                 .map(|s| at_and_past(s.state).map(|(_, past)| past))
                 .collect();
         }
-        flow.last = Some(seen.to);
+        let since = flow
+            .last
+            .replace(seen.to)
+            .map(|last| seen.to.saturating_duration_since(last));
         flow.samples += 1;
-        for s in &self.seen {
-            for (kind, (at, _)) in at_and_past(s.state).into_iter().enumerate() {
-                flow.under_way[kind] += u64::from(at);
+        let (mut under_way, mut finished, mut mb) = ([0_u64; 2], [0_u64; 2], [0.0_f64; 2]);
+        for ((s, (_, job)), was) in self
+            .seen
+            .iter()
+            .zip(&self.shape.jobs)
+            .zip(&flow.past_at_first)
+        {
+            for (kind, (at, past)) in at_and_past(s.state).into_iter().enumerate() {
+                under_way[kind] += u64::from(at);
+                if past && !was[kind] {
+                    finished[kind] += 1;
+                    mb[kind] += job.size as f64 / 1e6;
+                }
             }
+        }
+        for kind in 0..2 {
+            flow.under_way[kind] += under_way[kind];
+            if let Some(since) = since {
+                // Between two samples, as many under way as at either, on average.
+                let mean = (flow.last_under_way[kind] + under_way[kind]) as f64 / 2.0;
+                flow.busy[kind] += mean * since.as_secs_f64();
+                flow.points[kind].push([flow.busy[kind], finished[kind] as f64, mb[kind]]);
+            }
+            flow.last_under_way[kind] = under_way[kind];
         }
     }
 
     /// Holds each kind's fit to Little's law ([`Flow`]): the steps finished since the
     /// first sample cannot have taken, on average, longer than the mean number under
-    /// way over the rate they finished at.
+    /// way over the rate they finished at. Steps that short against their datings are
+    /// fitted instead from the worker time they took together ([`Flow::busy_fit`]),
+    /// which tells a fixed cost from a rate as the mix of sizes finishing moves.
     #[allow(clippy::cast_precision_loss)]
     fn bound_by_flow(&self, cost: &mut Calibrated) {
         let flow = &self.flow;
@@ -400,6 +468,7 @@ impl Forecast {
         {
             let Some(fit) = fit.as_mut() else { continue };
             let (mut finished, mut fitted_us) = (0_usize, 0.0);
+            let (mut dated, mut spread) = (0_u32, 0.0);
             for ((seen, (_, job)), was) in self
                 .seen
                 .iter()
@@ -410,13 +479,34 @@ impl Forecast {
                     finished += 1;
                     fitted_us += fit.us(job.size, 0.0) as f64;
                 }
+                let step = if kind == 0 {
+                    &seen.transfer
+                } else {
+                    &seen.restore
+                };
+                if step.took.is_some() {
+                    dated += 1;
+                    spread += step.spread.as_secs_f64();
+                }
             }
             if finished < FLOW_STEPS {
                 continue;
             }
             let rate = finished as f64 / window.as_secs_f64();
             let under_way = flow.under_way[kind] as f64 / f64::from(flow.samples);
-            let k = under_way / rate * 1e6 / (fitted_us / finished as f64);
+            let mean_s = under_way / rate;
+            // Steps about as short as their datings are loose: what each was dated to
+            // says next to nothing of its size's cost, while the worker time the steps
+            // took together does.
+            if dated > 0
+                && mean_s < SHORT_STEPS * spread / f64::from(dated)
+                && let Some((fixed, per_mb)) = flow.busy_fit(kind)
+            {
+                fit.fixed_us = fixed * 1e6;
+                fit.per_byte = per_mb;
+                continue;
+            }
+            let k = mean_s * 1e6 / (fitted_us / finished as f64);
             // Scaled as a whole: the mean tells nothing of fixed cost against rate (a
             // fit of both from the sizes under way was tried, and was noisier).
             if k < 1.0 {

@@ -3,9 +3,10 @@
 //! confirm a `COMPLETED` (it can flicker before `FAILED`/`ABORTED`, REFERENCE §5.2)
 //! unless the master log's end record has already said how the session ended. Near the
 //! end the live estimate predicts, the state poll stops backing off: it reads every
-//! `min - confirm` while the server's polling budget ([`PollBudget`]) has polls to
-//! spare, so a `COMPLETED` and its confirming read come within `min` of the session's
-//! end, and more sparsely across a wide margin once it has none.
+//! `min - confirm` (less when the log's end record, fetched at once, settles a
+//! `COMPLETED`) while the server's polling budget ([`PollBudget`]) has polls to spare,
+//! so a `COMPLETED` and what settles it come within `min` of the session's end, and
+//! more sparsely across a wide margin once it has none.
 
 use crate::domain::SessionState;
 use crate::whm::budget::PollBudget;
@@ -47,8 +48,10 @@ pub struct LogSignals {
 /// How the master log's fetches have been answering.
 #[derive(Debug, Default, Clone, Copy)]
 struct LogAnswers {
-    /// When a fetch last came back promptly (within [`PROMPT_LOG`]).
+    /// When a fetch last came back promptly (within [`PROMPT_LOG`]), and how long it
+    /// took.
     prompt_at: Option<Instant>,
+    prompt_took: Duration,
     /// Since when a fetch has been under way.
     fetching_since: Option<Instant>,
 }
@@ -153,8 +156,9 @@ impl LogSignals {
         answers.fetching_since = None;
         self.budget
             .answered(at.saturating_duration_since(began), at);
-        if answered && at.saturating_duration_since(began) <= PROMPT_LOG {
-            answers.prompt_at = Some(at);
+        let took = at.saturating_duration_since(began);
+        if answered && took <= PROMPT_LOG {
+            (answers.prompt_at, answers.prompt_took) = (Some(at), took);
         }
     }
 
@@ -187,6 +191,20 @@ impl LogSignals {
                 .is_some_and(|at| now.saturating_duration_since(at) <= recent)
     }
 
+    /// The near-end pace: a `COMPLETED` read and what settles it come within `min` of
+    /// the session's end. While the log answers promptly its end record settles it (the
+    /// state poll fetches it at once) within [`SETTLE_ANSWERS`] times its last answer's
+    /// time (a log answering slowly under load is given more); else a
+    /// second read does, `confirm` later.
+    fn near_pace(&self, policy: &PollPolicy, now: Instant) -> Duration {
+        if !self.log_live(now, policy.live_max) {
+            return policy.near_end();
+        }
+        let settle =
+            (self.answers().prompt_took * SETTLE_ANSWERS).clamp(LOG_SETTLES, policy.confirm);
+        policy.min.saturating_sub(settle).max(policy.near_end())
+    }
+
     fn expected_end(&self) -> Option<(Instant, Duration)> {
         *self
             .expected_end
@@ -213,7 +231,7 @@ impl LogSignals {
         now: Instant,
         followed: Duration,
     ) -> Duration {
-        let near = policy.near_end();
+        let near = self.near_pace(policy, now);
         let Some((end, margin)) = self.expected_end() else {
             return interval;
         };
@@ -229,7 +247,7 @@ impl LogSignals {
             // extra poll, paid for when taken) and the margin is narrow; else at most
             // END_READS reads across the margin: a wide one (an estimate the log dates
             // loosely) is read more sparsely, not more often.
-            if margin * 2 <= near * DENSE_READS && self.budget.take_extra(now) {
+            if margin * 2 <= policy.near_end() * DENSE_READS && self.budget.take_extra(now) {
                 self.prepaid.fetch_add(1, Ordering::SeqCst);
                 return near;
             }
@@ -251,6 +269,13 @@ impl LogSignals {
         }
     }
 }
+
+/// The least time allowed for the log's end record to settle a `COMPLETED` read.
+const LOG_SETTLES: Duration = Duration::from_millis(50);
+
+/// How many of the log's last answer times are allowed for its end record to settle a
+/// `COMPLETED` read: the read's answer, the fetch, its fold, and room for a slower one.
+const SETTLE_ANSWERS: u32 = 4;
 
 /// How many state reads at most the poll spends across the margin of an expected end.
 const END_READS: u32 = 8;
@@ -828,6 +853,37 @@ mod tests {
         let policy = PollPolicy::default();
         assert_eq!(policy.near_end(), 150 * MS);
         assert_eq!(policy.near_end() + policy.confirm, policy.min);
+    }
+
+    #[test]
+    fn while_the_log_settles_the_end_the_near_end_pace_leaves_it_four_times_its_answer_time() {
+        let policy = PollPolicy::default();
+        let signals = LogSignals::default();
+        let now = Instant::now() + 60_000 * MS;
+        let backed_off = 4_000 * MS;
+        signals.expect_end(Some(now + 100 * MS));
+        assert_eq!(
+            signals.wait(&policy, backed_off, now, LONG),
+            150 * MS,
+            "no log: a second read, 100 ms later, confirms"
+        );
+        let answered_in = |took: Duration| {
+            let at = now.checked_sub(10 * MS).unwrap();
+            signals.log_fetch_began(at.checked_sub(took).unwrap());
+            signals.log_fetch_ended(at.checked_sub(took).unwrap(), at, true);
+            signals.wait(&policy, backed_off, now, LONG)
+        };
+        assert_eq!(answered_in(10 * MS), 200 * MS, "at least 50 ms for the log");
+        assert_eq!(answered_in(20 * MS), 170 * MS);
+        assert_eq!(
+            answered_in(30 * MS),
+            150 * MS,
+            "never less than a second read"
+        );
+        // A narrow margin is read at that pace too.
+        answered_in(10 * MS);
+        signals.expect_end_within(now + 100 * MS, 400 * MS);
+        assert_eq!(signals.wait(&policy, backed_off, now, LONG), 200 * MS);
     }
 
     #[tokio::test(start_paused = true)]
