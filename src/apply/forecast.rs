@@ -245,12 +245,17 @@ impl Flow {
     /// The fixed cost (s) and time per MB (s) that make the steps finished since the
     /// first sample add up to the worker time spent meanwhile, at every sample: a least
     /// squares fit over the samples, or `None` when the sizes finished kept one mix
-    /// (then fixed cost and rate cannot be told apart) or it says nothing sound.
-    fn busy_fit(&self, kind: usize) -> Option<(f64, f64)> {
+    /// (then fixed cost and rate cannot be told apart) or it says nothing sound. With
+    /// a `fixed` cost known, only the rate is fitted.
+    fn busy_fit(&self, kind: usize, fixed: Option<f64>) -> Option<(f64, f64)> {
         let (mut nn, mut nb, mut bb, mut cn, mut cb) = (0.0, 0.0, 0.0, 0.0, 0.0);
         for &[c, n, b] in &self.points[kind] {
             (nn, nb, bb) = (nn + n * n, nb + n * b, bb + b * b);
             (cn, cb) = (cn + c * n, cb + c * b);
+        }
+        if let Some(fixed) = fixed {
+            let per_mb = (cb - fixed * nb) / bb;
+            return (bb > 0.0 && per_mb > 0.0 && per_mb.is_finite()).then_some((fixed, per_mb));
         }
         let det = nn * bb - nb * nb;
         // Sizes finished in one mix throughout: the two columns are one.
@@ -462,6 +467,10 @@ impl Forecast {
         if flow.samples < FLOW_SAMPLES || window < FLOW_WINDOW {
             return;
         }
+        // Restores pay the transfers' fixed cost (as in `Calibrated::new`): with it
+        // known, their worker time, noisier (their workers are seldom all busy), only
+        // has their rate to tell.
+        let mut transfer_fixed = None;
         for (kind, fit) in [&mut cost.transfer, &mut cost.restore]
             .into_iter()
             .enumerate()
@@ -498,15 +507,30 @@ impl Forecast {
             // Steps about as short as their datings are loose: what each was dated to
             // says next to nothing of its size's cost, while the worker time the steps
             // took together does.
-            if dated > 0
-                && mean_s < SHORT_STEPS * spread / f64::from(dated)
-                && let Some((fixed, per_mb)) = flow.busy_fit(kind)
-            {
+            let short = dated > 0 && mean_s < SHORT_STEPS * spread / f64::from(dated);
+            if short && let Some((fixed, per_mb)) = flow.busy_fit(kind, transfer_fixed) {
+                tracing::trace!(
+                    session = self.session,
+                    kind,
+                    fixed,
+                    per_mb,
+                    "fitted from worker time"
+                );
+                transfer_fixed = Some(fixed);
                 fit.fixed_us = fixed * 1e6;
                 fit.per_byte = per_mb;
                 continue;
             }
             let k = mean_s * 1e6 / (fitted_us / finished as f64);
+            tracing::trace!(
+                session = self.session,
+                kind,
+                short,
+                k,
+                fixed = fit.fixed_us / 1e6,
+                per_mb = fit.per_byte,
+                "fit held to Little's law"
+            );
             // Scaled as a whole: the mean tells nothing of fixed cost against rate (a
             // fit of both from the sizes under way was tried, and was noisier).
             if k < 1.0 {
