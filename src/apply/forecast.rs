@@ -236,23 +236,36 @@ struct Flow {
     /// have all taken since the first (seconds: the steps under way summed over time).
     last_under_way: [u64; 2],
     busy: [f64; 2],
-    /// Per kind, at each sample: the worker time since the first, and the steps and
-    /// MB finished since (what a fixed cost and a rate must add up to).
-    points: [Vec<[f64; 3]>; 2],
+    /// Per kind, over the samples: the worker time since the first against the steps
+    /// and MB finished since (what a fixed cost and a rate must add up to).
+    worked: [WorkerTime; 2],
 }
 
-impl Flow {
+/// The sums a least-squares fit of worker time `c` over steps `n` and MB `b` finished
+/// needs, over the samples: Σn², Σnb, Σb², Σcn, Σcb.
+#[derive(Debug, Default, Clone, Copy)]
+struct WorkerTime {
+    nn: f64,
+    nb: f64,
+    bb: f64,
+    cn: f64,
+    cb: f64,
+}
+
+impl WorkerTime {
+    /// A sample: `c` worker-seconds spent while `n` steps of `b` MB finished.
+    fn add(&mut self, c: f64, n: f64, b: f64) {
+        (self.nn, self.nb, self.bb) = (self.nn + n * n, self.nb + n * b, self.bb + b * b);
+        (self.cn, self.cb) = (self.cn + c * n, self.cb + c * b);
+    }
+
     /// The fixed cost (s) and time per MB (s) that make the steps finished since the
     /// first sample add up to the worker time spent meanwhile, at every sample: a least
     /// squares fit over the samples, or `None` when the sizes finished kept one mix
     /// (then fixed cost and rate cannot be told apart) or it says nothing sound. With
     /// a `fixed` cost known, only the rate is fitted.
-    fn busy_fit(&self, kind: usize, fixed: Option<f64>) -> Option<(f64, f64)> {
-        let (mut nn, mut nb, mut bb, mut cn, mut cb) = (0.0, 0.0, 0.0, 0.0, 0.0);
-        for &[c, n, b] in &self.points[kind] {
-            (nn, nb, bb) = (nn + n * n, nb + n * b, bb + b * b);
-            (cn, cb) = (cn + c * n, cb + c * b);
-        }
+    fn fit(&self, fixed: Option<f64>) -> Option<(f64, f64)> {
+        let Self { nn, nb, bb, cn, cb } = *self;
         if let Some(fixed) = fixed {
             let per_mb = (cb - fixed * nb) / bb;
             return (bb > 0.0 && per_mb > 0.0 && per_mb.is_finite()).then_some((fixed, per_mb));
@@ -274,7 +287,7 @@ impl Flow {
 }
 
 /// Steps whose mean time is under this many times their datings' mean spread are
-/// fitted from the worker time they took together ([`Flow::busy_fit`]).
+/// fitted from the worker time they took together ([`WorkerTime::fit`]).
 const SHORT_STEPS: f64 = 2.0;
 
 /// How far from one the mixes of sizes finished must have moved for the worker time to
@@ -446,7 +459,7 @@ impl Forecast {
                 // Between two samples, as many under way as at either, on average.
                 let mean = (flow.last_under_way[kind] + under_way[kind]) as f64 / 2.0;
                 flow.busy[kind] += mean * since.as_secs_f64();
-                flow.points[kind].push([flow.busy[kind], finished[kind] as f64, mb[kind]]);
+                flow.worked[kind].add(flow.busy[kind], finished[kind] as f64, mb[kind]);
             }
             flow.last_under_way[kind] = under_way[kind];
         }
@@ -455,7 +468,7 @@ impl Forecast {
     /// Holds each kind's fit to Little's law ([`Flow`]): the steps finished since the
     /// first sample cannot have taken, on average, longer than the mean number under
     /// way over the rate they finished at. Steps that short against their datings are
-    /// fitted instead from the worker time they took together ([`Flow::busy_fit`]),
+    /// fitted instead from the worker time they took together ([`WorkerTime::fit`]),
     /// which tells a fixed cost from a rate as the mix of sizes finishing moves.
     #[allow(clippy::cast_precision_loss)]
     fn bound_by_flow(&self, cost: &mut Calibrated) {
@@ -508,7 +521,7 @@ impl Forecast {
             // says next to nothing of its size's cost, while the worker time the steps
             // took together does.
             let short = dated > 0 && mean_s < SHORT_STEPS * spread / f64::from(dated);
-            if short && let Some((fixed, per_mb)) = flow.busy_fit(kind, transfer_fixed) {
+            if short && let Some((fixed, per_mb)) = flow.worked[kind].fit(transfer_fixed) {
                 tracing::trace!(
                     session = self.session,
                     kind,

@@ -604,7 +604,7 @@ fn steps_shorter_than_their_datings_are_fitted_from_the_worker_time_they_took() 
 fn restores_worker_time_fits_only_their_rate_once_the_transfers_fixed_cost_is_known() {
     // Restores of 0.4 ms per MB and no fixed cost, their worker time sampled at reads
     // with ±1 s of error (their workers seldom all busy, the steps under way jump).
-    let mut flow = super::Flow::default();
+    let mut worked = super::WorkerTime::default();
     let finished = [
         (10.0, 8_000.0),
         (30.0, 20_000.0),
@@ -612,16 +612,16 @@ fn restores_worker_time_fits_only_their_rate_once_the_transfers_fixed_cost_is_kn
         (80.0, 42_000.0),
     ];
     for ((n, mb), noise) in finished.into_iter().zip([-1.0, -1.0, -1.0, 1.0]) {
-        flow.points[1].push([0.0004 * mb + noise, n, mb]);
+        worked.add(0.0004 * mb + noise, n, mb);
     }
     // Fitted alone, the noise reads as a fixed cost and next to no rate (as traced at
     // 10,000 accounts on 50 sources: 0.41 s and 0.03 ms per MB).
-    let (fixed, per_mb) = flow.busy_fit(1, None).expect("a fit");
+    let (fixed, per_mb) = worked.fit(None).expect("a fit");
     assert!(
         fixed > 0.15 && per_mb < 0.0001,
         "{fixed} s, {per_mb} s per MB"
     );
-    let (fixed, per_mb_known) = flow.busy_fit(1, Some(0.0)).expect("a fit");
+    let (fixed, per_mb_known) = worked.fit(Some(0.0)).expect("a fit");
     assert!(fixed.abs() < f64::EPSILON);
     assert!(
         (per_mb_known - 0.0004).abs() < 0.00002,

@@ -154,9 +154,8 @@ impl LogSignals {
     pub fn log_fetch_ended(&self, began: Instant, at: Instant, answered: bool) {
         let mut answers = self.answers();
         answers.fetching_since = None;
-        self.budget
-            .answered(at.saturating_duration_since(began), at);
         let took = at.saturating_duration_since(began);
+        self.budget.answered(took, at);
         if answered && took <= PROMPT_LOG {
             (answers.prompt_at, answers.prompt_took) = (Some(at), took);
         }
