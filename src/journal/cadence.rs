@@ -12,8 +12,9 @@
 //! thread) checks under `writing` that no newer snapshot was written before writing
 //! its own: the file never goes back in time. While a flusher
 //! ([`keep_saved`](SaveCadence::keep_saved)) runs, changes leave saving to it, and it
-//! writes a copy of a local journal outside the journal's lock: 10,000 enqueue answers
-//! recorded one at a time do not wait for a serialization and an fsync every interval.
+//! writes a copy of a local journal outside the journal's lock, on a blocking thread:
+//! 10,000 enqueue answers recorded one at a time do not wait for a serialization and
+//! an fsync every interval.
 //!
 //! Flushes are group commits: every change is counted, every write knows the count its
 //! snapshot held, and a flush returns once a write holding every change made before it
@@ -302,33 +303,6 @@ impl SaveCadence {
         self.write(state, &mut copy, upto)
     }
 
-    /// Like [`flush`](Self::flush), but a local journal is copied under its lock and
-    /// written outside it, so changes go on while it is written.
-    fn flush_behind(
-        &self,
-        state: &JournalStore,
-        journal: &Mutex<Journal>,
-    ) -> Result<(), JournalError> {
-        if state.is_shared() {
-            return self.flush(state, journal);
-        }
-        if self.in_flight.load(Ordering::SeqCst) {
-            // A task's write is under way: the next turn saves what it lacks, rather
-            // than block this thread until it ends.
-            return Ok(());
-        }
-        let j = lock(journal);
-        let writing = lock(&self.writing);
-        if !self.dirty.load(Ordering::SeqCst) {
-            return Ok(());
-        }
-        // The flag is cleared with the copy taken: a change made after it sets it again.
-        let result = self.write_snapshot(state, j);
-        drop(writing);
-        self.written.notify_waiters();
-        result
-    }
-
     /// Returns once a change is unsaved (at once if one is), so a flusher can sleep
     /// while nothing changes instead of waking every interval.
     pub async fn unsaved(&self) {
@@ -347,7 +321,9 @@ impl SaveCadence {
         loop {
             self.unsaved().await;
             tokio::time::sleep(SAVE_EVERY).await;
-            if let Err(e) = self.flush_behind(state, journal) {
+            // On a blocking thread: the sources this flusher runs beside are polled by
+            // one task, which a 10,000-item journal's write held up 5 ms every interval.
+            if let Err(e) = self.flush_together(state, journal).await {
                 // Kept (`failing`); the flag stays dirty, so this loop tries again.
                 tracing::debug!("the journal could not be saved: {e}");
             }
@@ -392,7 +368,9 @@ impl Cadence {
     /// let `writing` go (woken before, they would find it taken and sleep on).
     fn write(&self, state: &JournalStore, j: &mut Journal, upto: u64) -> Result<(), JournalError> {
         self.saves.fetch_add(1, Ordering::Relaxed);
+        let started = std::time::Instant::now();
         let result = state.save(j);
+        tracing::trace!(elapsed = ?started.elapsed(), ok = result.is_ok(), "journal written");
         if result.is_ok() {
             self.saved.fetch_max(upto, Ordering::SeqCst);
         }
@@ -496,8 +474,13 @@ mod tests {
             // A flusher writing copies as fast as it can: a flush may find the flag
             // cleared by a copy still being written, and must wait for it.
             s.spawn(|| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .unwrap();
                 while !stop.load(Ordering::SeqCst) {
-                    cadence.flush_behind(&state, &journal).unwrap();
+                    runtime
+                        .block_on(cadence.flush_together(&state, &journal))
+                        .unwrap();
                 }
             });
             let writers: Vec<_> = (0..4)
@@ -622,6 +605,49 @@ mod tests {
             j.sources.entry("b".into()).or_default();
         });
         assert!(state.load().unwrap().sources.contains_key("b"));
+    }
+
+    #[tokio::test]
+    async fn a_flusher_writes_on_a_blocking_thread_while_the_task_beside_it_goes_on() {
+        use std::sync::atomic::Ordering;
+        let (_tmp, state, journal, cadence) = fresh();
+        // Another thread holds the write lock (a slow disk): the flusher's write waits
+        // for it. Released when told, or after 10 s so that a flusher blocking this
+        // task's thread fails the test instead of hanging it.
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let (locked_tx, locked) = std::sync::mpsc::channel::<()>();
+        let inner = std::sync::Arc::clone(&cadence.0);
+        let holder = std::thread::spawn(move || {
+            let _writing = inner.writing.lock().unwrap();
+            locked_tx.send(()).unwrap();
+            let _ = held.recv_timeout(std::time::Duration::from_secs(10));
+        });
+        locked.recv().unwrap();
+        let flusher = cadence.keep_saved(&state, &journal);
+        tokio::pin!(flusher);
+        let beside = async {
+            cadence.change(&state, &journal, |j| {
+                j.sources.entry("a".into()).or_default();
+            });
+            tokio::time::sleep(SAVE_EVERY * 3).await;
+            // This task runs on while the write waits for the disk.
+            let under_way = cadence.in_flight.load(Ordering::SeqCst);
+            let saves = cadence.saves();
+            release.send(()).unwrap();
+            while cadence.saves() == saves {
+                tokio::time::sleep(SAVE_EVERY / 10).await;
+            }
+            (under_way, saves)
+        };
+        tokio::select! {
+            () = &mut flusher => unreachable!("a flusher never ends"),
+            (under_way, saves) = beside => {
+                assert!(under_way, "the write was under way");
+                assert_eq!(saves, 0, "and not done while the disk was held");
+            }
+        }
+        holder.join().unwrap();
+        assert!(state.load().unwrap().sources.contains_key("a"));
     }
 
     #[test]

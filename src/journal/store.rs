@@ -445,7 +445,9 @@ impl StateDir {
             path: path.clone(),
             source,
         };
-        let mut bytes = serde_json::to_vec_pretty(journal).unwrap_or_default();
+        // Never an empty file in the journal's place: a failed serialization is an error.
+        let mut bytes =
+            serde_json::to_vec_pretty(journal).map_err(|e| io("serialize", e.into()))?;
         bytes.push(b'\n');
         write_atomic(&self.dir, &path, &bytes).map_err(|e| io("write", e))
     }
