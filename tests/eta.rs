@@ -5,6 +5,7 @@
 use crate::support::apply_world::{apply_case, apply_world as world, slow};
 use crate::support::{self, Case, Out, SimContext, calls, finish, wait_for};
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 use whm_migrate::sim::{Faults, SimOptions, TimeScale};
 
 /// `apply --progress json` of `case`'s manifest.
@@ -244,4 +245,85 @@ async fn the_markdown_report_sets_the_estimate_against_the_actual_duration() {
     );
     assert_eq!(md.matches("<script>").count(), 1, "{md}");
     assert!(!md.contains(support::SRC_PASSWORD) && !md.contains(support::TOKEN));
+}
+
+/// Four accounts of 10, 40, 80 and 160 MB on `src.example.com`: sizes that differ
+/// enough for a session's steps to tell a fixed cost from a rate.
+fn varied_world() -> whm_migrate::sim::World {
+    let mut text = String::from(
+        "[destination]\nhostname = \"dest.example.com\"\n\n[sources.\"src.example.com\".credentials]\nroot_password = \"pw-7f3a\"\n",
+    );
+    for (user, mb) in [("u10", 10), ("u40", 40), ("u80", 80), ("u160", 160)] {
+        let _ = write!(
+            text,
+            "\n[[sources.\"src.example.com\".accounts]]\nuser = \"{user}\"\ndomain = \"{user}.example\"\nbytesused = {mb}_000_000\n"
+        );
+    }
+    whm_migrate::sim::World::from_toml_str(&text).unwrap()
+}
+
+// An apply records what its session's steps cost (the live estimate's fits at the
+// end), and the next plan assumes them: a fixed cost per step and a rate per kind of
+// step, where a whole session's bytes over its time would fold them into one figure.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_next_plan_assumes_the_step_costs_an_apply_measured() {
+    let (transfer, restore) = (40_000_000_u64, 80_000_000_u64);
+    let options = SimOptions {
+        time_scale: TimeScale {
+            bytes_per_second: transfer,
+            restore_bytes_per_second: restore,
+            item_overhead_ms: 1_000,
+        },
+        ..SimOptions::default()
+    };
+    let sim = SimContext::with(varied_world(), options).await;
+    let mut manifest = format!(
+        "version = 1\nname = \"eta-pace\"\n\n[destination]\nurl = \"{}\"\ntoken = {{ env = \"WHM_TEST_TOKEN\" }}\n\n[[sources]]\nname = \"old1\"\nhost = \"src.example.com\"\nkind = \"root\"\npassword = {{ env = \"SRC_PW\" }}\n[sources.session]\ntransfer_threads = 2\nrestore_threads = 2\n",
+        sim.sim.base_url()
+    );
+    for user in ["u10", "u40", "u80", "u160"] {
+        let _ = write!(manifest, "\n[[sources.accounts]]\nuser = \"{user}\"\n");
+    }
+    let case = Case::new(&manifest).with_env("SRC_PW", "pw-7f3a");
+    case.run("apply", &[]).await.assert_code(0);
+
+    let journal = case.journal("eta-pace");
+    let pace = &journal["sources"]["old1"]["runs"][0]["pace"];
+    let field = |k: &str| {
+        pace[k]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no {k} in the run's pace: {journal:#}"))
+    };
+    let (step_ms, transfer_bps, restore_bps) = (
+        field("step_ms"),
+        field("transfer_bytes_per_second"),
+        field("restore_bytes_per_second"),
+    );
+    // Eight steps of 1.1–5 s dated by whole-second stamps: near the server's pace, not
+    // on it (0.68 s, 38.8 and 71.7 MB/s here), the fixed cost held toward none.
+    assert!(
+        (200..=2_000).contains(&step_ms),
+        "fixed cost {step_ms} ms: {pace}"
+    );
+    for (fitted, truth) in [(transfer_bps, transfer), (restore_bps, restore)] {
+        assert!(
+            fitted >= truth * 7 / 10 && fitted <= truth * 13 / 10,
+            "fitted {fitted} B/s against {truth}: {pace}"
+        );
+    }
+
+    let plan = case.run("plan", &["--format", "json"]).await;
+    plan.assert_code(0);
+    let plan: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    let assumed = &plan["estimate"]["throughput"];
+    assert_eq!(assumed["from"], "measured", "{assumed}");
+    assert_eq!(assumed["step_overhead_ms"], step_ms, "{assumed}");
+    assert_eq!(
+        assumed["transfer_bytes_per_second"], transfer_bps,
+        "{assumed}"
+    );
+    assert_eq!(
+        assumed["restore_bytes_per_second"], restore_bps,
+        "{assumed}"
+    );
 }

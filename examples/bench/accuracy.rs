@@ -7,7 +7,10 @@
 //! that; a transfer rate that makes the ideal session last `--accuracy-session` seconds
 //! (default 40). The rows differ in how restores and fixed costs compare with transfers.
 //! The plan's throughput is the default (a fresh state dir: nothing measured), so the
-//! estimate has to learn the server's pace from the run.
+//! estimate has to learn the server's pace from the run. Each kind also has a "second
+//! wave" row: a first wave (another world of the same kind, on the same simulator and
+//! state dir) is applied unscored, and the second is planned with the step costs the
+//! first recorded, as a migration's later waves are.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -123,12 +126,18 @@ fn calibrate(kind: &Kind, sources: &Sources, target: Duration) -> TimeScale {
     scale(kind, hi)
 }
 
-fn write(dir: &Path, sources: &Sources, url: &str) -> (std::path::PathBuf, String) {
+/// The world and the manifest of `waves` (each a wave name, if any, and its accounts
+/// per source: the i-th source of each wave is the same host).
+fn write(
+    dir: &Path,
+    waves: &[(Option<&str>, &Sources)],
+    url: &str,
+) -> (std::path::PathBuf, String) {
     let mut world = String::new();
     let mut m = format!(
         "version = 1\nname = \"accuracy\"\n\n[destination]\nurl = \"{url}\"\ntoken = {{ file = \"token\" }}\n"
     );
-    for (i, (host, items)) in sources.iter().enumerate() {
+    for (i, (host, _)) in waves[0].1.iter().enumerate() {
         let _ = write!(
             world,
             "[sources.\"{host}\".credentials]\nroot_password = \"{PASSWORD}\"\n"
@@ -138,12 +147,17 @@ fn write(dir: &Path, sources: &Sources, url: &str) -> (std::path::PathBuf, Strin
             "\n[[sources]]\nname = \"src{i:02}\"\nhost = \"{host}\"\nkind = \"root\"\npassword = {{ file = \"password\" }}\n\
              [sources.session]\ntransfer_threads = {THREADS}\nrestore_threads = {THREADS}\n"
         );
-        for (user, size) in items {
-            let _ = write!(
-                world,
-                "[[sources.\"{host}\".accounts]]\nuser = \"{user}\"\ndomain = \"{user}.example\"\nbytesused = {size}\n"
-            );
-            let _ = write!(m, "[[sources.accounts]]\nuser = \"{user}\"\n");
+        for (wave, sources) in waves {
+            for (user, size) in &sources[i].1 {
+                let _ = write!(
+                    world,
+                    "[[sources.\"{host}\".accounts]]\nuser = \"{user}\"\ndomain = \"{user}.example\"\nbytesused = {size}\n"
+                );
+                let _ = write!(m, "[[sources.accounts]]\nuser = \"{user}\"\n");
+                if let Some(wave) = wave {
+                    let _ = writeln!(m, "wave = \"{wave}\"");
+                }
+            }
         }
     }
     let world_path = dir.join("world.toml");
@@ -158,40 +172,68 @@ fn write(dir: &Path, sources: &Sources, url: &str) -> (std::path::PathBuf, Strin
     )
 }
 
-/// The errors of one run's estimates given between 25% and 80% of each session.
-async fn run(exes: &Exes, kind: &Kind, seed: u64, session: Duration) -> Vec<f64> {
+/// The errors of one run's estimates given between 25% and 80% of each session; of a
+/// second wave's, after a first wave applied unscored, when `second_wave` is set.
+async fn run(
+    exes: &Exes,
+    kind: &Kind,
+    seed: u64,
+    session: Duration,
+    second_wave: bool,
+) -> Vec<f64> {
     let sources = world(seed);
     let time_scale = calibrate(kind, &sources, session);
+    // The first wave: another world of the same kind, its users named apart.
+    let first: Sources = world(seed + 100)
+        .into_iter()
+        .map(|(host, items)| {
+            let items = items
+                .into_iter()
+                .map(|(user, size)| (user.replacen('u', "f", 1), size))
+                .collect();
+            (host, items)
+        })
+        .collect();
+    let waves: Vec<(Option<&str>, &Sources)> = if second_wave {
+        vec![(Some("first"), &first), (Some("second"), &sources)]
+    } else {
+        vec![(None, &sources)]
+    };
     let dir = tempfile::tempdir().expect("temp dir");
-    let (world_path, _) = write(dir.path(), &sources, "http://127.0.0.1:9");
+    let (world_path, _) = write(dir.path(), &waves, "http://127.0.0.1:9");
     let mut sim = SimProc::start(&exes.bench, &world_path, &time_scale).await;
-    let (_, manifest) = write(dir.path(), &sources, &sim.url);
-    measure(
-        exes,
-        dir.path(),
-        &["plan", &manifest, "--out", "plan.json"],
-        |_| {},
-    )
-    .await;
+    let (_, manifest) = write(dir.path(), &waves, &sim.url);
+    let scored: &[&str] = if second_wave {
+        measure(
+            exes,
+            dir.path(),
+            &["apply", &manifest, "--wave", "first"],
+            |_| {},
+        )
+        .await;
+        &["--wave", "second"]
+    } else {
+        &[]
+    };
+    let mut args = vec!["plan", manifest.as_str(), "--out", "plan.json"];
+    args.extend(scored);
+    measure(exes, dir.path(), &args, |_| {}).await;
     let ids = session_ids(&dir.path().join("plan.json"));
     for id in ids.values() {
         sim.watch(id);
     }
     let mut given: Vec<(String, u64, f64)> = Vec::new();
-    measure(
-        exes,
-        dir.path(),
-        &["apply", &manifest, "--progress", "json"],
-        |line| {
-            let v: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
-            if v["type"] == "totals"
-                && let Some(eta) = v["eta_secs"].as_f64()
-            {
-                let source = v["source"].as_str().unwrap_or_default().to_owned();
-                given.push((source, unix_micros(SystemTime::now()), eta));
-            }
-        },
-    )
+    let mut args = vec!["apply", manifest.as_str(), "--progress", "json"];
+    args.extend(scored);
+    measure(exes, dir.path(), &args, |line| {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
+        if v["type"] == "totals"
+            && let Some(eta) = v["eta_secs"].as_f64()
+        {
+            let source = v["source"].as_str().unwrap_or_default().to_owned();
+            given.push((source, unix_micros(SystemTime::now()), eta));
+        }
+    })
     .await;
     let _ = sim.stats().await;
     let mut errors = Vec::new();
@@ -221,11 +263,16 @@ pub async fn accuracy(exes: &Exes, seeds: &[u64], session: Duration) {
     println!("\n### time left: estimates given between 25% and 80% of each session\n");
     println!("| world | seeds | estimates scored | median error | 90th percentile | worst |");
     println!("|---|---:|---:|---:|---:|---:|");
-    for kind in &KINDS {
+    for (kind, second_wave) in KINDS.iter().flat_map(|k| [(k, false), (k, true)]) {
         let mut errors = Vec::new();
+        let name = if second_wave {
+            format!("{}, second wave", kind.name)
+        } else {
+            kind.name.to_owned()
+        };
         for &seed in seeds {
-            eprintln!("== {} (seed {seed})", kind.name);
-            errors.extend(run(exes, kind, seed, session).await);
+            eprintln!("== {name} (seed {seed})");
+            errors.extend(run(exes, kind, seed, session, second_wave).await);
         }
         errors.sort_by(f64::total_cmp);
         let at = |q: f64| {
@@ -239,7 +286,7 @@ pub async fn accuracy(exes: &Exes, seeds: &[u64], session: Duration) {
         };
         println!(
             "| {} | {} | {} | {:.1}% | {:.1}% | {:.1}% |",
-            kind.name,
+            name,
             seeds.len(),
             errors.len(),
             at(0.5),

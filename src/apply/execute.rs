@@ -14,7 +14,7 @@ use crate::apply::forecast::{DestinationRestores, SessionShape};
 use crate::apply::monitor::{Followed, Watcher, follow};
 use crate::apply::poll::PollPolicy;
 use crate::domain::{SessionState, UserSessionRequest};
-use crate::journal::{ItemStatus, JournalHandle, Retired, RunRecord, SessionRecord, now};
+use crate::journal::{ItemStatus, JournalHandle, Retired, RunRecord, SessionRecord, StepPace, now};
 use crate::plan::schedule::{Pools, session_jobs};
 use crate::plan::{
     Action, Desired, DesiredItem, DesiredSource, ItemPlan, Plan, SessionKind, SourcePlan,
@@ -290,7 +290,7 @@ impl SourceJob<'_> {
         // One change, so the end costs one save of the journal.
         let measured = started
             .filter(|_| followed.state == SessionState::Completed)
-            .and_then(|t| measured_run(self.plan, session, t.elapsed()));
+            .and_then(|t| measured_run(self.plan, session, t.elapsed(), followed.pace));
         self.settle(session, &followed, measured, &run.unconfirmed);
         run.error = paused(session, &followed);
         run.followed = Some(followed);
@@ -298,12 +298,13 @@ impl SourceJob<'_> {
     }
 }
 
-/// The bytes and elapsed time of a session this run started and saw complete, for the
-/// throughput later plans assume.
+/// The bytes and elapsed time of a session this run started and saw complete, and
+/// what its steps cost, for the throughput later plans assume.
 fn measured_run(
     source_plan: &SourcePlan,
     session: &str,
     elapsed: std::time::Duration,
+    pace: Option<StepPace>,
 ) -> Option<RunRecord> {
     let estimate = source_plan.estimate.as_ref()?;
     let wave = source_plan
@@ -319,6 +320,7 @@ fn measured_run(
         bytes: estimate.bytes,
         elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         transfer_threads: estimate.transfer_threads,
+        pace,
     })
 }
 

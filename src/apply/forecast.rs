@@ -25,6 +25,7 @@
 //! Not a linear extrapolation of the bytes done: with a few large accounts, the last of
 //! them still transferring alone is what the end waits for, which the replay sees.
 
+use crate::journal::StepPace;
 use crate::plan::model::{Throughput, ThroughputSource};
 use crate::plan::schedule::{Job, JobState, Pools, StepCost, remaining_ms};
 use crate::translog::{ItemKey, ItemState, SessionProgress, StepTimes};
@@ -591,6 +592,26 @@ impl Forecast {
     /// end, which the state poll's margin covers.
     pub fn early_end(&self, now: Instant) -> Option<Instant> {
         self.end_with(now, -1.0)
+    }
+
+    /// What the steps cost as fitted `now`, for later plans to start from: the
+    /// transfers' fixed cost and both kinds' rates. None until both kinds have a fit
+    /// with a rate.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    pub fn pace(&self, now: Instant) -> Option<StepPace> {
+        let cost = self.calibrated(now);
+        // µs per byte: bytes per second is its inverse, in millions.
+        let rate = |fit: Fit| {
+            (fit.per_byte > 0.0 && fit.per_byte.is_finite())
+                .then(|| (1e6 / fit.per_byte).round().min(1e15) as u64)
+                .filter(|r| *r > 0)
+        };
+        let (transfer, restore) = (cost.transfer?, cost.restore?);
+        Some(StepPace {
+            step_ms: (transfer.fixed_us / 1e3).round().clamp(0.0, 1e12) as u64,
+            transfer_bytes_per_second: rate(transfer)?,
+            restore_bytes_per_second: rate(restore)?,
+        })
     }
 
     fn end_with(&self, now: Instant, sigma: f64) -> Option<Instant> {

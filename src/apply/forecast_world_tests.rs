@@ -5,6 +5,8 @@
 //! the session is scored as the benchmark does.
 
 use super::{DestinationRestores, Forecast, SessionShape};
+use crate::journal::{Journal, RunRecord, StepPace, measured_pace};
+use crate::plan::model::Throughput;
 use crate::plan::schedule::{DEFAULT_THROUGHPUT, Job, Pools, estimate_ms};
 use crate::translog::{Event, EventKind, ItemKey, ItemRef, ItemReport, Queue, SessionProgress};
 use crate::whm::clock::Span;
@@ -155,8 +157,8 @@ fn end_of(steps: &[Step]) -> f64 {
     steps.iter().map(|s| s.3).fold(0.0, f64::max)
 }
 
-/// The plan's view of a session: the default throughput, largest first.
-fn shape(sizes: &[u64]) -> SessionShape {
+/// The plan's view of a session: its `throughput`, largest first.
+fn shape(sizes: &[u64], throughput: Throughput) -> SessionShape {
     let mut jobs = vec![None; sizes.len()];
     for (rank, &i) in order(sizes).iter().enumerate() {
         jobs[i] = Some(Job {
@@ -169,14 +171,14 @@ fn shape(sizes: &[u64]) -> SessionShape {
     }
     let jobs: Vec<Job> = jobs.into_iter().flatten().collect();
     let pools = Pools::new(Some(3), Some(3));
-    let estimate = estimate_ms(&jobs, pools, &DEFAULT_THROUGHPUT);
+    let estimate = estimate_ms(&jobs, pools, &throughput);
     SessionShape {
         jobs: jobs
             .into_iter()
             .map(|j| (ItemKey::new(MODULE, j.key.clone()), j))
             .collect(),
         pools,
-        throughput: DEFAULT_THROUGHPUT,
+        throughput,
         estimate: Some(Duration::from_millis(estimate)),
         destination: DestinationRestores::default(),
     }
@@ -229,8 +231,14 @@ impl Estimate {
 
 /// Every estimate of one session between 25% and 80% of it: the log read 1 s after a
 /// read that brought news, else backing off to 5 s (2 s until a step is measured); the estimate replayed at each read
-/// with news and 5 s after the last replay, shown every half second.
-fn estimates(sizes: &[u64], pace: Pace, ahead: f64) -> Vec<Estimate> {
+/// with news and 5 s after the last replay, shown every half second. With the step
+/// costs the estimate had fitted when the session ended.
+fn estimates(
+    sizes: &[u64],
+    pace: Pace,
+    ahead: f64,
+    throughput: Throughput,
+) -> (Vec<Estimate>, Option<StepPace>) {
     let steps = run(sizes, pace);
     let end = end_of(&steps);
     let mut records: Vec<(f64, Event)> = steps
@@ -245,7 +253,7 @@ fn estimates(sizes: &[u64], pace: Pace, ahead: f64) -> Vec<Estimate> {
     records.sort_by(|a, b| a.0.total_cmp(&b.0));
     let t0 = Instant::now();
     let at = |s: f64| t0 + Duration::from_secs_f64(s);
-    let mut f = Forecast::new(shape(sizes), t0);
+    let mut f = Forecast::new(shape(sizes, throughput), t0);
     let mut p = SessionProgress::new();
     let (mut read, mut since, mut interval, mut next) = (0.0, 0.0, 1.0, 0);
     let mut out = Vec::new();
@@ -298,7 +306,7 @@ fn estimates(sizes: &[u64], pace: Pace, ahead: f64) -> Vec<Estimate> {
             t += 0.5;
         }
     }
-    out
+    (out, f.pace(at(read)))
 }
 
 /// A world of the benchmark: restore rate over transfer rate, fixed seconds per step.
@@ -324,16 +332,23 @@ const KINDS: [Kind; 3] = [
 ];
 
 /// The median error of `kind`'s estimates over `seeds`, the worst, and the worst
-/// given once a step had been measured.
-fn score(kind: Kind, seeds: &[u64]) -> (f64, f64, f64) {
+/// given once a step had been measured; each world a second wave, planned with the
+/// step costs its first wave (another world of the same kind, on the same server)
+/// recorded, when `first_wave` is set.
+fn score(kind: Kind, seeds: &[u64], first_wave: bool) -> (f64, f64, f64) {
     let mut all = Vec::new();
     for &seed in seeds {
         let sources = world(seed);
         let pace = calibrate(&sources, kind.restore_ratio, kind.fixed, 40.0);
+        let throughput = if first_wave {
+            measured(&world(seed + 100), pace)
+        } else {
+            DEFAULT_THROUGHPUT
+        };
         for (s, sizes) in sources.iter().enumerate() {
             #[allow(clippy::cast_precision_loss)]
             let ahead = 0.3 + 0.2 * s as f64;
-            all.extend(estimates(sizes, pace, ahead));
+            all.extend(estimates(sizes, pace, ahead, throughput).0);
         }
     }
     let mut errors: Vec<f64> = all.iter().map(Estimate::error).collect();
@@ -346,11 +361,76 @@ fn score(kind: Kind, seeds: &[u64]) -> (f64, f64, f64) {
     (errors[errors.len() / 2], errors[errors.len() - 1], learnt)
 }
 
+/// What a first wave of `sources` on a server of `pace` leaves a second wave's plan:
+/// each session's fitted step costs, recorded and read as `plan` reads them.
+fn measured(sources: &[Vec<u64>], pace: Pace) -> Throughput {
+    let mut journal = Journal::default();
+    for (s, sizes) in sources.iter().enumerate() {
+        let (_, fitted) = estimates(sizes, pace, 0.5, DEFAULT_THROUGHPUT);
+        journal.record_run(
+            &format!("src{s:02}"),
+            RunRecord {
+                session: format!("first{s}"),
+                finished_at: String::new(),
+                wave: None,
+                items: sizes.len(),
+                bytes: sizes.iter().sum(),
+                elapsed_ms: 40_000,
+                transfer_threads: 3,
+                pace: fitted,
+            },
+        );
+    }
+    Throughput::paced(measured_pace(&journal).expect("the first wave's sessions were fitted"))
+}
+
+#[test]
+fn a_second_wave_planned_with_the_first_waves_step_costs_meets_the_targets_in_every_world() {
+    for (k, kind) in KINDS.iter().enumerate() {
+        for seeds in [[1, 2, 3], [4, 5, 6]] {
+            let (median, worst, _) = score(*kind, &seeds, true);
+            eprintln!(
+                "world {} second wave, seeds {seeds:?}: median {:.1}%, worst {:.1}%",
+                k + 1,
+                median * 100.0,
+                worst * 100.0,
+            );
+            assert!(median <= 0.2, "world {}: median {median}", k + 1);
+            assert!(worst <= 0.5, "world {}: worst {worst}", k + 1);
+        }
+    }
+}
+
+#[test]
+fn a_finished_session_is_fitted_to_its_servers_step_costs() {
+    // World 3's server: 1.5 s per step, restores 1.5× faster than transfers.
+    let sources = world(7);
+    let pace = calibrate(&sources, 1.5, 1.5, 40.0);
+    let (_, fitted) = estimates(&sources[0], pace, 0.5, DEFAULT_THROUGHPUT);
+    let fitted = fitted.expect("fitted");
+    #[allow(clippy::cast_precision_loss)]
+    let (step, transfer, restore) = (
+        fitted.step_ms as f64 / 1e3,
+        fitted.transfer_bytes_per_second as f64,
+        fitted.restore_bytes_per_second as f64,
+    );
+    // Whole-second stamps on 12 steps: within a fifth of the truth.
+    assert!((step - 1.5).abs() <= 0.3, "fixed cost {step} s");
+    assert!(
+        (transfer / pace.rate - 1.0).abs() <= 0.2,
+        "transfer rate {transfer}"
+    );
+    assert!(
+        (restore / (pace.rate * 1.5) - 1.0).abs() <= 0.2,
+        "restore rate {restore}"
+    );
+}
+
 #[test]
 fn the_benchmark_worlds_replayed_keep_their_errors() {
     for (k, kind) in KINDS.iter().enumerate() {
         for seeds in [[1, 2, 3], [4, 5, 6]] {
-            let (median, worst, learnt) = score(*kind, &seeds);
+            let (median, worst, learnt) = score(*kind, &seeds, false);
             eprintln!(
                 "world {} seeds {seeds:?}: median {:.1}%, worst {:.1}%, worst once a step was measured {:.1}%",
                 k + 1,

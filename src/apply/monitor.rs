@@ -9,6 +9,7 @@ use crate::apply::forecast::{Forecast, SessionShape};
 use crate::apply::logfeed::{Fold, LogFollower};
 use crate::apply::poll::{LogSignals, PollPolicy, follow_state_with};
 use crate::domain::SessionState;
+use crate::journal::StepPace;
 use crate::translog::{
     Event, Excerpt, ExcerptLevel, ExcerptLine, ItemKey, ItemState, SessionOutcome, SessionProgress,
     failure_excerpt, parse_item_log,
@@ -77,6 +78,9 @@ pub struct Followed {
     /// Warning lines from the item logs of items restored with warnings whose master-log
     /// record carried no text (servers often log the texts only in the item log).
     pub warnings: BTreeMap<ItemKey, Vec<String>>,
+    /// What its steps cost, as the live estimate fitted them at the end (a session
+    /// that completed, followed with the plan's shape).
+    pub pace: Option<StepPace>,
 }
 
 /// The master log's fold, shared by the log follower (which folds events in as they
@@ -216,7 +220,14 @@ pub async fn follow(
     showing.show(watcher);
     let progress = std::mem::take(&mut *shared.lock());
     let log_complete = follower_done && progress.outcome().is_some();
-    Ok(ended(client, session, final_state, progress, log_complete).await)
+    let pace = showing
+        .forecast
+        .as_ref()
+        .filter(|_| log_complete)
+        .and_then(|f| f.pace(Instant::now()));
+    let mut followed = ended(client, session, final_state, progress, log_complete).await;
+    followed.pace = pace.filter(|_| followed.state == SessionState::Completed);
+    Ok(followed)
 }
 
 /// The monitor's result once the session has ended: its state as the log's end record
@@ -244,6 +255,7 @@ async fn ended(
         log_complete,
         excerpts,
         warnings,
+        pace: None,
     }
 }
 

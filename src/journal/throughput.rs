@@ -27,6 +27,23 @@ pub struct RunRecord {
     pub elapsed_ms: u64,
     /// TRANSFER workers the session ran (capped as WHM caps them).
     pub transfer_threads: u32,
+    /// Its steps' fixed cost and rates, as the live estimate fitted them at its end;
+    /// absent in runs recorded before they were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pace: Option<StepPace>,
+}
+
+/// What one session's steps cost: a fixed time per step and a rate per kind of step,
+/// fitted to every step the session finished (sizes that differ tell the fixed cost
+/// from the rate, which a whole session's bytes over its time cannot).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepPace {
+    /// Fixed time every step takes, in milliseconds.
+    pub step_ms: u64,
+    /// Bytes per second one TRANSFER worker moves.
+    pub transfer_bytes_per_second: u64,
+    /// Bytes per second one RESTORE worker processes.
+    pub restore_bytes_per_second: u64,
 }
 
 impl Journal {
@@ -63,6 +80,43 @@ pub fn measured_throughput(journal: &Journal) -> Option<u64> {
         .filter(|s| *s > 0)
 }
 
+/// The step costs of every recorded run that kept them, together: the fixed cost
+/// weighted by items, each rate by the bytes it moved (time per byte averaged). None
+/// until such a run has been recorded.
+#[allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
+pub fn measured_pace(journal: &Journal) -> Option<StepPace> {
+    let (mut items, mut step_ms, mut bytes, mut transfer_s, mut restore_s) =
+        (0.0, 0.0, 0.0, 0.0, 0.0);
+    for (run, pace) in journal
+        .sources
+        .values()
+        .flat_map(|s| &s.runs)
+        .filter_map(|r| Some((r, r.pace?)))
+        .filter(|(r, p)| {
+            r.items > 0
+                && r.bytes > 0
+                && p.transfer_bytes_per_second > 0
+                && p.restore_bytes_per_second > 0
+        })
+    {
+        let (n, b) = (run.items as f64, run.bytes as f64);
+        items += n;
+        step_ms += n * pace.step_ms as f64;
+        bytes += b;
+        transfer_s += b / pace.transfer_bytes_per_second as f64;
+        restore_s += b / pace.restore_bytes_per_second as f64;
+    }
+    (items > 0.0 && transfer_s > 0.0 && restore_s > 0.0).then(|| StepPace {
+        step_ms: (step_ms / items).round() as u64,
+        transfer_bytes_per_second: ((bytes / transfer_s).round() as u64).max(1),
+        restore_bytes_per_second: ((bytes / restore_s).round() as u64).max(1),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,6 +130,7 @@ mod tests {
             bytes,
             elapsed_ms,
             transfer_threads: threads,
+            pace: None,
         }
     }
 
@@ -94,6 +149,46 @@ mod tests {
         let mut idle = Journal::default();
         idle.record_run("old1", run("s3", 0, 4_000, 1));
         assert_eq!(measured_throughput(&idle), None);
+    }
+
+    #[test]
+    fn runs_that_kept_their_step_costs_give_them_together() {
+        let mut j = Journal::default();
+        j.record_run("old1", run("s1", 100_000_000, 5_000, 2));
+        assert_eq!(measured_pace(&j), None, "no run kept its step costs");
+        let paced = |session, bytes, step_ms, transfer, restore| RunRecord {
+            pace: Some(StepPace {
+                step_ms,
+                transfer_bytes_per_second: transfer,
+                restore_bytes_per_second: restore,
+            }),
+            ..run(session, bytes, 10_000, 3)
+        };
+        // 3 items each: fixed costs of 1 s and 2 s give 1.5 s. 100 MB at 10 MB/s and
+        // 300 MB at 30 MB/s: 20 s for 400 MB, 20 MB/s.
+        j.record_run(
+            "old1",
+            paced("s2", 100_000_000, 1_000, 10_000_000, 20_000_000),
+        );
+        j.record_run(
+            "old2",
+            paced("s3", 300_000_000, 2_000, 30_000_000, 60_000_000),
+        );
+        assert_eq!(
+            measured_pace(&j),
+            Some(StepPace {
+                step_ms: 1_500,
+                transfer_bytes_per_second: 20_000_000,
+                restore_bytes_per_second: 40_000_000,
+            })
+        );
+        // A run recorded before step costs were kept reads as one without them.
+        let old: RunRecord = serde_json::from_value(serde_json::json!({
+            "session": "s0", "finished_at": "2026-12-01T00:00:00Z", "items": 1,
+            "bytes": 1, "elapsed_ms": 1, "transfer_threads": 1
+        }))
+        .unwrap();
+        assert_eq!(old.pace, None);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! leaves behind (saved plans, sessions it created).
 
 use crate::domain::SessionState;
-use crate::journal::{Retired, SessionRecord, measured_throughput, write_atomic};
+use crate::journal::{Retired, SessionRecord, measured_pace, measured_throughput, write_atomic};
 use crate::migration::cleanup::Discarded;
 use crate::migration::settings::{self, Credentials};
 use crate::migration::{Migration, MigrationError, Notify};
@@ -90,10 +90,15 @@ impl Migration {
             .iter()
             .map(|s| Pools::new(s.session.transfer_threads, s.session.restore_threads))
             .collect();
+        // Step by step when earlier sessions' steps were fitted, else their bytes
+        // over their time, else the stated defaults.
         let throughput = scope.throughput.unwrap_or_else(|| {
-            self.journal
-                .read(measured_throughput)
-                .map_or(schedule::DEFAULT_THROUGHPUT, Throughput::measured)
+            self.journal.read(|j| {
+                measured_pace(j)
+                    .map(Throughput::paced)
+                    .or_else(|| measured_throughput(j).map(Throughput::measured))
+                    .unwrap_or(schedule::DEFAULT_THROUGHPUT)
+            })
         });
         schedule::schedule(&mut plan, &desired, &observed, &pools, throughput);
         plan.manifest = std::path::absolute(&self.path)

@@ -106,6 +106,17 @@ impl Throughput {
         }
     }
 
+    /// A throughput measured step by step: the fixed cost and both rates earlier
+    /// sessions' steps were fitted to (`journal::measured_pace`).
+    pub fn paced(pace: crate::journal::StepPace) -> Self {
+        Self {
+            transfer_bytes_per_second: pace.transfer_bytes_per_second.max(1),
+            restore_bytes_per_second: Some(pace.restore_bytes_per_second.max(1)),
+            step_overhead_ms: pace.step_ms,
+            from: ThroughputSource::Measured,
+        }
+    }
+
     fn step_us(&self, size: u64, rate: Option<u64>) -> u64 {
         let data = rate.map_or(0, |r| {
             u64::try_from(u128::from(size) * 1_000_000 / u128::from(r.max(1))).unwrap_or(u64::MAX)
