@@ -263,7 +263,16 @@ pub async fn accuracy(exes: &Exes, seeds: &[u64], session: Duration) {
     println!("\n### time left: estimates given between 25% and 80% of each session\n");
     println!("| world | seeds | estimates scored | median error | 90th percentile | worst |");
     println!("|---|---:|---:|---:|---:|---:|");
-    for (kind, second_wave) in KINDS.iter().flat_map(|k| [(k, false), (k, true)]) {
+    // `BENCH_ACCURACY_WORLDS=1,3` runs only those rows (both waves).
+    let only: Option<Vec<usize>> = std::env::var("BENCH_ACCURACY_WORLDS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect());
+    let kinds = KINDS
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| only.as_ref().is_none_or(|o| o.contains(&(i + 1))))
+        .map(|(_, k)| k);
+    for (kind, second_wave) in kinds.flat_map(|k| [(k, false), (k, true)]) {
         let mut errors = Vec::new();
         let name = if second_wave {
             format!("{}, second wave", kind.name)
