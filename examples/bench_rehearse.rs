@@ -43,8 +43,8 @@ async fn main() {
     let (rehearsal_roots, rehearsal_users) = settings::access(&manifest, Credentials::Rehearsal);
 
     let real_time = Scale {
-        speed_mb_s: speed,
         factor: 1.0,
+        ..Scale::new(speed, &[])
     };
     let sim = Simulator::start(
         World::load(root.join("worlds/demo.toml")).expect("world"),

@@ -4,7 +4,7 @@
 //! makespan in real-world time.
 
 use crate::apply::monitor::Watcher;
-use crate::journal::{StateDir, measured_throughput};
+use crate::journal::{StateDir, StepPace, measured_pace, measured_throughput};
 use crate::manifest::Manifest;
 use crate::migration::settings::{self, Credentials};
 use crate::migration::{
@@ -49,6 +49,8 @@ pub struct Prepared {
     /// The throughput this migration's earlier applies measured, from its journal
     /// (local or shared).
     measured: Option<u64>,
+    /// The step costs they were fitted to, when they kept them.
+    pace: Option<StepPace>,
 }
 
 /// How a rehearsal ended.
@@ -85,6 +87,7 @@ impl Migration {
         let prepared = Prepared {
             state_root: self.state_root.clone(),
             measured: self.journal.read(measured_throughput),
+            pace: self.journal.read(measured_pace),
             manifest_path: self.path.clone(),
             state_flag: self.state_flag.clone(),
             desired: planned.desired,
@@ -154,13 +157,12 @@ impl Prepared {
         }
         let state_root = settings::state_dir(state_dir, manifest_path);
         // Offline: only the local journal is read (a shared one needs the network).
-        let measured = StateDir::new(&state_root, &manifest.name)
-            .load()
-            .ok()
-            .as_ref()
-            .and_then(measured_throughput);
+        let journal = StateDir::new(&state_root, &manifest.name).load().ok();
+        let measured = journal.as_ref().and_then(measured_throughput);
+        let pace = journal.as_ref().and_then(measured_pace);
         Ok(Self {
             measured,
+            pace,
             state_root,
             manifest_path: manifest_path.to_path_buf(),
             state_flag: state_dir.map(Path::to_path_buf),
@@ -223,9 +225,13 @@ impl Prepared {
     /// The time scale (from `--speed` or the journal's measured runs) and the faults,
     /// told to `notify`.
     fn scale(&self, options: RehearseOptions, notify: &dyn Notify) -> (Scale, Option<FaultPlan>) {
-        let (speed, speed_from) = match options.speed {
-            Some(speed) => (speed, "given with --speed"),
-            None => default_speed(self.measured),
+        let (speed, speed_from) = match (options.speed, self.pace) {
+            (Some(speed), _) => (speed, "given with --speed"),
+            (None, Some(_)) => (
+                0.0,
+                "measured from this migration's earlier applies, step by step",
+            ),
+            (None, None) => default_speed(self.measured),
         };
         let work: Vec<SourceWork> = self
             .plan
@@ -247,7 +253,12 @@ impl Prepared {
                 }
             })
             .collect();
-        let scale = Scale::new(speed, &work);
+        // Step by step when earlier sessions' steps were fitted: their bytes over their
+        // time already hold the restores and the fixed costs, which `Scale::new` adds.
+        let scale = match (options.speed, self.pace) {
+            (None, Some(pace)) => Scale::paced(pace, &work),
+            _ => Scale::new(speed, &work),
+        };
         let faults = options
             .faults
             .map(|seed| FaultPlan::new(seed, &self.desired));

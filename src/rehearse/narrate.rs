@@ -12,9 +12,11 @@ use std::time::Duration;
 /// The rehearsal's opening lines: the plan, the speed and the faults.
 pub fn opening(plan: &Plan, scale: &Scale, speed_from: &str, faults: Option<&FaultPlan>) -> String {
     let mut out = format!(
-        "{}\nRehearsing on a simulated copy of the servers at {:.1} MB/s per transfer worker ({speed_from}; 1 simulated second = {:.0} real seconds); nothing real is changed.",
+        "{}\nRehearsing on a simulated copy of the servers at {:.1} MB/s per transfer worker ({speed_from}; restores at {:.1} MB/s, {} per item step; 1 simulated second = {:.0} real seconds); nothing real is changed.",
         render::summary_line(plan),
         scale.speed_mb_s,
+        scale.restore_mb_s,
+        crate::units::duration(scale.step),
         scale.factor
     );
     match faults {
