@@ -634,7 +634,8 @@ mod tests {
             let under_way = cadence.in_flight.load(Ordering::SeqCst);
             let saves = cadence.saves();
             release.send(()).unwrap();
-            while cadence.saves() == saves {
+            // Until the write is done (`saves` counts a write as it begins).
+            while cadence.saved.load(Ordering::SeqCst) == 0 {
                 tokio::time::sleep(SAVE_EVERY / 10).await;
             }
             (under_way, saves)
