@@ -287,28 +287,22 @@ async fn the_next_plan_assumes_the_step_costs_an_apply_measured() {
     let case = Case::new(&manifest).with_env("SRC_PW", "pw-7f3a");
     case.run("apply", &[]).await.assert_code(0);
 
-    let journal = case.journal("eta-pace");
-    let pace = &journal["sources"]["old1"]["runs"][0]["pace"];
-    let field = |k: &str| {
-        pace[k]
-            .as_u64()
-            .unwrap_or_else(|| panic!("no {k} in the run's pace: {journal:#}"))
-    };
+    let pace = case.first_run_pace("eta-pace", "old1");
     let (step_ms, transfer_bps, restore_bps) = (
-        field("step_ms"),
-        field("transfer_bytes_per_second"),
-        field("restore_bytes_per_second"),
+        pace.step_ms,
+        pace.transfer_bytes_per_second,
+        pace.restore_bytes_per_second,
     );
     // Eight steps of 1.1–5 s dated by whole-second stamps: near the server's pace, not
     // on it (0.68 s, 38.8 and 71.7 MB/s here), the fixed cost held toward none.
     assert!(
         (200..=2_000).contains(&step_ms),
-        "fixed cost {step_ms} ms: {pace}"
+        "fixed cost {step_ms} ms: {pace:?}"
     );
     for (fitted, truth) in [(transfer_bps, transfer), (restore_bps, restore)] {
         assert!(
             fitted >= truth * 7 / 10 && fitted <= truth * 13 / 10,
-            "fitted {fitted} B/s against {truth}: {pace}"
+            "fitted {fitted} B/s against {truth}: {pace:?}"
         );
     }
 

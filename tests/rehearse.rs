@@ -369,19 +369,13 @@ async fn a_rehearsal_assumes_the_speed_earlier_applies_measured() {
     out.assert_code(0);
     // The apply kept what its session's steps cost: the rehearsal plays them as they
     // were fitted, not the bytes over time with restores and 5 s per step added again.
-    let journal = case.journal("rehearse-test");
-    let pace = &journal["sources"]["old1"]["runs"][0]["pace"];
-    let figure = |k: &str| {
-        pace[k]
-            .as_u64()
-            .unwrap_or_else(|| panic!("no {k} in the run's pace: {journal:#}"))
-    };
+    let pace = case.first_run_pace("rehearse-test", "old1");
     #[allow(clippy::cast_precision_loss)]
     let opening = format!(
         "at {:.1} MB/s per transfer worker (measured from this migration's earlier applies, step by step; restores at {:.1} MB/s, {} per item step;",
-        figure("transfer_bytes_per_second") as f64 / 1e6,
-        figure("restore_bytes_per_second") as f64 / 1e6,
-        whm_migrate::units::duration(std::time::Duration::from_millis(figure("step_ms"))),
+        pace.transfer_bytes_per_second as f64 / 1e6,
+        pace.restore_bytes_per_second as f64 / 1e6,
+        whm_migrate::units::duration(std::time::Duration::from_millis(pace.step_ms)),
     );
     assert!(out.stderr.contains(&opening), "{opening}\n{out:#?}");
     let out = run(&case, &[&rehearse[..], &["--speed", "7"]].concat()).await;

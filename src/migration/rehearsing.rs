@@ -84,10 +84,13 @@ impl Migration {
         };
         let stale = saved.is_some_and(|(_, s)| s.fingerprint != planned.plan.fingerprint);
         self.discard_pending(&planned.plan, true, notify).await;
+        let (measured, pace) = self
+            .journal
+            .read(|j| (measured_throughput(j), measured_pace(j)));
         let prepared = Prepared {
             state_root: self.state_root.clone(),
-            measured: self.journal.read(measured_throughput),
-            pace: self.journal.read(measured_pace),
+            measured,
+            pace,
             manifest_path: self.path.clone(),
             state_flag: self.state_flag.clone(),
             desired: planned.desired,
@@ -225,14 +228,6 @@ impl Prepared {
     /// The time scale (from `--speed` or the journal's measured runs) and the faults,
     /// told to `notify`.
     fn scale(&self, options: RehearseOptions, notify: &dyn Notify) -> (Scale, Option<FaultPlan>) {
-        let (speed, speed_from) = match (options.speed, self.pace) {
-            (Some(speed), _) => (speed, "given with --speed"),
-            (None, Some(_)) => (
-                0.0,
-                "measured from this migration's earlier applies, step by step",
-            ),
-            (None, None) => default_speed(self.measured),
-        };
         let work: Vec<SourceWork> = self
             .plan
             .sources
@@ -255,9 +250,16 @@ impl Prepared {
             .collect();
         // Step by step when earlier sessions' steps were fitted: their bytes over their
         // time already hold the restores and the fixed costs, which `Scale::new` adds.
-        let scale = match (options.speed, self.pace) {
-            (None, Some(pace)) => Scale::paced(pace, &work),
-            _ => Scale::new(speed, &work),
+        let (scale, speed_from) = match (options.speed, self.pace) {
+            (Some(speed), _) => (Scale::new(speed, &work), "given with --speed"),
+            (None, Some(pace)) => (
+                Scale::paced(pace, &work),
+                "measured from this migration's earlier applies, step by step",
+            ),
+            (None, None) => {
+                let (speed, from) = default_speed(self.measured);
+                (Scale::new(speed, &work), from)
+            }
         };
         let faults = options
             .faults

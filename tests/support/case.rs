@@ -121,6 +121,15 @@ impl Case {
             std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         serde_json::from_str(&text).unwrap()
     }
+
+    /// The step costs the first recorded run of `source` kept, in migration `name`'s
+    /// journal.
+    pub fn first_run_pace(&self, name: &str, source: &str) -> whm_migrate::journal::StepPace {
+        let journal = self.journal(name);
+        let pace = &journal["sources"][source]["runs"][0]["pace"];
+        serde_json::from_value(pace.clone())
+            .unwrap_or_else(|e| panic!("no step costs in the run ({e}): {journal:#}"))
+    }
 }
 
 /// The environment every case's runs start with.
