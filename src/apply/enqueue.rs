@@ -107,9 +107,10 @@ pub async fn enqueue_items(
     // Sources mark their items at once: they share the writes.
     journal
         .commit_together(|j| {
+            let at = now();
             for (item, _) in items {
                 let key = queue_key(&item.module, &item.key);
-                record(j, source, &key, session, ItemStatus::Enqueuing);
+                record_at(j, source, &key, session, ItemStatus::Enqueuing, &at);
                 set_wave(j, source, &key, item.wave.as_deref());
             }
         })
@@ -290,18 +291,42 @@ fn backoff(attempt: u32) -> Duration {
 
 /// Records an item's state in the journal (its wave, once recorded, stays).
 pub fn record(journal: &mut Journal, source: &str, key: &str, session: &str, state: ItemStatus) {
-    let items = &mut journal.sources.entry(source.to_owned()).or_default().items;
-    let wave = items.get(key).and_then(|r| r.wave.clone());
-    items.insert(
-        key.to_owned(),
-        ItemRecord {
-            session: session.to_owned(),
-            state,
-            updated_at: now(),
-            failure: None,
-            wave,
-        },
-    );
+    record_at(journal, source, key, session, state, &now());
+}
+
+/// Like [`record`], dated `at`: a change of many items at once takes one timestamp.
+pub fn record_at(
+    journal: &mut Journal,
+    source: &str,
+    key: &str,
+    session: &str,
+    state: ItemStatus,
+    at: &str,
+) {
+    if !journal.sources.contains_key(source) {
+        journal
+            .sources
+            .insert(source.to_owned(), Default::default());
+    }
+    let Some(entry) = journal.sources.get_mut(source) else {
+        return;
+    };
+    let rec = ItemRecord {
+        session: session.to_owned(),
+        state,
+        updated_at: at.to_owned(),
+        failure: None,
+        wave: None,
+    };
+    match entry.items.get_mut(key) {
+        Some(old) => {
+            let wave = old.wave.take();
+            *old = ItemRecord { wave, ..rec };
+        }
+        None => {
+            entry.items.insert(key.to_owned(), rec);
+        }
+    }
 }
 
 /// Records the wave an item is queued in.

@@ -7,7 +7,7 @@
 
 use crate::apply::ApplyError;
 use crate::apply::enqueue::{
-    Enqueued, Target, enqueue_items, enqueue_slots, record, start_session,
+    Enqueued, Target, enqueue_items, enqueue_slots, record_at, start_session,
 };
 use crate::apply::expected::Recording;
 use crate::apply::forecast::{DestinationRestores, SessionShape};
@@ -487,9 +487,11 @@ impl SourceJob<'_> {
             if let Some(run) = measured {
                 j.record_run(source, run);
             }
+            let at = now();
             for (key, item) in followed.progress.items() {
                 let qk = queue_key(&key.item_type, &key.item);
-                record(j, source, &qk, session, ItemStatus::from_log(item.state()));
+                let state = ItemStatus::from_log(item.state());
+                record_at(j, source, &qk, session, state, &at);
                 if let Some(rec) = j.sources.get_mut(source).and_then(|s| s.items.get_mut(&qk)) {
                     rec.failure.clone_from(&item.failure);
                     if absent.contains(&key) {

@@ -339,14 +339,24 @@ impl<'a> Showing<'a> {
                 from: self.shared.window().since,
                 to: Instant::now(),
             };
-            forecast.observe(seen, &self.shared.lock());
+            let ended = {
+                let progress = self.shared.lock();
+                forecast.observe(seen, &progress);
+                progress.outcome().is_some()
+            };
             // Scans every item: only until the first step is measured.
             if !self.signals.has_measured() && forecast.measured() {
                 self.signals.step_measured();
             }
             self.replayed_at = Instant::now();
-            self.end = forecast.end(self.replayed_at);
-            self.early = early_end(forecast, self.end, self.replayed_at);
+            // Once the log's end record is in, nothing is left to replay (at 10,000
+            // items, two replays the exit would wait for).
+            (self.end, self.early) = if ended {
+                (Some(self.replayed_at), None)
+            } else {
+                let end = forecast.end(self.replayed_at);
+                (end, early_end(forecast, end, self.replayed_at))
+            };
         }
         // The replay of what is left knows which steps the end waits for; the rate of
         // work only how fast items went so far.

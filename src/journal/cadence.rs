@@ -3,8 +3,9 @@
 //! Each save rewrites the *whole* journal (every source's items), atomically and with
 //! fsync. Saving it per source and per batch made 50 concurrent enqueue loops write a
 //! 10,000-record journal hundreds of times; here the changes of all sources share one
-//! dirty flag and at most one save per [`SAVE_EVERY`], plus a final [`flush`]
-//! (`SaveCadence::flush`) by whoever needs its own changes on disk.
+//! dirty flag and at most one save per [`SAVE_EVERY`] (or per 40 times the last save's
+//! time, when saves are slow), plus a final [`flush`] (`SaveCadence::flush`) by whoever
+//! needs its own changes on disk.
 //!
 //! Every writer of the file (this cadence and the direct saves around session creation
 //! and state changes) takes its snapshot under the journal's lock and holds the
@@ -33,8 +34,14 @@ use std::time::Duration;
 // tokio's clock, so tests can pause it; outside a runtime it is the system's.
 use tokio::time::Instant;
 
-/// The longest the saved journal lags behind the changes made through the cadence.
+/// The longest the saved journal lags behind the changes made through the cadence,
+/// while its saves are quick; see [`Cadence::interval`] for when they are not.
 pub const SAVE_EVERY: Duration = Duration::from_millis(100);
+
+/// Saves are spaced at least this many times as far apart as the last one took: a
+/// large journal (10,000 items take ~6 ms to write) or a slow store then costs at
+/// most 1/40 of the time in saves, instead of a save every interval whatever it costs.
+const SAVE_SPACING: u32 = 40;
 
 /// A shared "unsaved changes" flag with a time-based save cadence.
 #[derive(Debug, Default)]
@@ -72,6 +79,8 @@ pub struct Cadence {
     saved: AtomicU64,
     /// Woken after every write.
     written: tokio::sync::Notify,
+    /// How long the last write took, in microseconds.
+    took_micros: AtomicU64,
 }
 
 impl Default for Cadence {
@@ -88,6 +97,7 @@ impl Default for Cadence {
             changes: AtomicU64::new(0),
             saved: AtomicU64::new(0),
             written: tokio::sync::Notify::new(),
+            took_micros: AtomicU64::new(0),
         }
     }
 }
@@ -99,8 +109,9 @@ impl SaveCadence {
     }
 
     /// Applies `change` to the journal and saves it if the last save through this
-    /// cadence is at least [`SAVE_EVERY`] old and no flusher runs; otherwise the change
-    /// waits for the flusher, the next due save or a [`flush`](Self::flush).
+    /// cadence is at least one [`interval`](Cadence::interval) old and no flusher runs;
+    /// otherwise the change waits for the flusher, the next due save or a
+    /// [`flush`](Self::flush).
     pub fn change<R>(
         &self,
         state: &JournalStore,
@@ -118,7 +129,7 @@ impl SaveCadence {
                 .last_save
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            let due = last.elapsed() >= SAVE_EVERY;
+            let due = last.elapsed() >= self.interval();
             if due {
                 *last = Instant::now();
             }
@@ -313,14 +324,15 @@ impl SaveCadence {
         }
     }
 
-    /// Saves what changes leave unsaved within [`SAVE_EVERY`], for as long as it is
-    /// polled (it never returns); asleep while nothing changes. Run it beside the
-    /// work that changes the journal, and [`flush`](Self::flush) when that ends.
+    /// Saves what changes leave unsaved within an [`interval`](Cadence::interval), for
+    /// as long as it is polled (it never returns); asleep while nothing changes. Run it
+    /// beside the work that changes the journal, and [`flush`](Self::flush) when that
+    /// ends.
     pub async fn keep_saved(&self, state: &JournalStore, journal: &Mutex<Journal>) {
         let _running = Flusher::start(&self.flushers);
         loop {
             self.unsaved().await;
-            tokio::time::sleep(SAVE_EVERY).await;
+            tokio::time::sleep(self.interval()).await;
             // On a blocking thread: the sources this flusher runs beside are polled by
             // one task, which a 10,000-item journal's write held up 5 ms every interval.
             if let Err(e) = self.flush_together(state, journal).await {
@@ -362,6 +374,14 @@ impl SaveCadence {
 }
 
 impl Cadence {
+    /// How long changes may wait for a save: [`SAVE_EVERY`], or [`SAVE_SPACING`]
+    /// times the last write's time when that is longer.
+    pub fn interval(&self) -> Duration {
+        spacing(Duration::from_micros(
+            self.took_micros.load(Ordering::Relaxed),
+        ))
+    }
+
     /// Writes `j`, a snapshot taken (and the dirty flag cleared) under the journal's
     /// lock when `upto` changes had been made; the caller holds `writing` from then
     /// until this returns, and wakes [`written`](Self::written)'s waiters once it has
@@ -370,7 +390,12 @@ impl Cadence {
         self.saves.fetch_add(1, Ordering::Relaxed);
         let started = std::time::Instant::now();
         let result = state.save(j);
-        tracing::trace!(elapsed = ?started.elapsed(), ok = result.is_ok(), "journal written");
+        let took = started.elapsed();
+        self.took_micros.store(
+            u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        tracing::trace!(elapsed = ?took, ok = result.is_ok(), "journal written");
         if result.is_ok() {
             self.saved.fetch_max(upto, Ordering::SeqCst);
         }
@@ -379,6 +404,11 @@ impl Cadence {
         self.failing.store(result.is_err(), Ordering::SeqCst);
         result
     }
+}
+
+/// The interval between saves after one that `took` this long.
+fn spacing(took: Duration) -> Duration {
+    SAVE_EVERY.max(took.saturating_mul(SAVE_SPACING))
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -598,9 +628,10 @@ mod tests {
         }
         assert_eq!(cadence.saves(), 1);
         assert!(state.load().unwrap().sources.contains_key("a"));
-        // Without it, a due change saves at once again.
+        // Without it, a due change saves at once again (due after the interval the
+        // flusher's real write leaves, SAVE_EVERY unless the disk was slow).
         drop(flusher);
-        tokio::time::advance(SAVE_EVERY).await;
+        tokio::time::advance(cadence.interval()).await;
         cadence.change(&state, &journal, |j| {
             j.sources.entry("b".into()).or_default();
         });
@@ -649,6 +680,39 @@ mod tests {
         }
         holder.join().unwrap();
         assert!(state.load().unwrap().sources.contains_key("a"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_save_spaces_the_saves_after_it() {
+        use std::sync::atomic::Ordering;
+        use std::time::Duration;
+        let (_tmp, state, journal, cadence) = fresh();
+        let change = |name: &str| {
+            cadence.change(&state, &journal, |j| {
+                j.sources.entry(name.into()).or_default();
+            });
+        };
+        tokio::time::advance(SAVE_EVERY).await;
+        change("a");
+        assert_eq!(cadence.saves(), 1, "a quick store saves every interval");
+        // A write that took 10 ms (a 10,000-item journal, a slow disk): the next is
+        // due 40 times later, not after SAVE_EVERY.
+        cadence.took_micros.store(10_000, Ordering::Relaxed);
+        assert_eq!(cadence.interval(), Duration::from_millis(400));
+        tokio::time::advance(SAVE_EVERY).await;
+        change("b");
+        assert_eq!(cadence.saves(), 1, "not due yet");
+        tokio::time::advance(Duration::from_millis(300)).await;
+        change("c");
+        assert_eq!(cadence.saves(), 2);
+        let saved = state.load().unwrap();
+        assert!(
+            ["a", "b", "c"]
+                .iter()
+                .all(|k| saved.sources.contains_key(*k))
+        );
+        // A quick write brings the interval back.
+        assert_eq!(super::spacing(Duration::from_micros(500)), SAVE_EVERY);
     }
 
     #[test]
