@@ -631,7 +631,7 @@ async fn init_never_overwrites_and_contacts_nothing_when_refusing() {
         "{printed:#?}"
     );
     assert!(
-        printed.stdout.contains("name = \"src-to-127\""),
+        printed.stdout.contains("name = \"src-to-127.0.0.1\""),
         "{printed:#?}"
     );
     assert!(

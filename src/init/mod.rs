@@ -71,14 +71,23 @@ pub struct InitRequest {
     pub waves: Option<u32>,
 }
 
-/// The name a source gets when none is given: its host's first label, cleaned to the
-/// characters a source name allows.
+/// The name a source gets when none is given: its host's first label, or an IP
+/// address whole (its first label, `10` of `10.0.0.5`, would name every server of a
+/// network alike), cleaned to the characters a name allows.
 pub fn default_source_name(host: &str) -> String {
-    let first = host.split('.').next().unwrap_or(host);
-    let cleaned: String = first
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let label = if host.parse::<std::net::IpAddr>().is_ok() {
+        host
+    } else {
+        host.split('.').next().unwrap_or(host)
+    };
+    let cleaned: String = label
         .chars()
         .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_') {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
                 c
             } else {
                 '-'
@@ -92,16 +101,21 @@ pub fn default_source_name(host: &str) -> String {
     }
 }
 
-/// The migration name when none is given: `SOURCE-to-DEST` (the destination URL's
-/// host's first label).
+/// The migration name when none is given: `SOURCE-to-DEST`, DEST named from the
+/// destination URL's host as a source is.
 pub fn default_name(source_name: &str, url: &str) -> String {
-    let host = url
-        .split_once("://")
-        .map_or(url, |(_, rest)| rest)
-        .split(['/', ':'])
-        .next()
-        .unwrap_or("");
-    format!("{source_name}-to-{}", default_source_name(host))
+    let host = reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| {
+            url.split_once("://")
+                .map_or(url, |(_, rest)| rest)
+                .split(['/', ':'])
+                .next()
+                .unwrap_or("")
+                .to_owned()
+        });
+    format!("{source_name}-to-{}", default_source_name(&host))
 }
 
 /// Errors of `init` itself (the servers' and the manifest's have their own types).
@@ -166,4 +180,36 @@ pub enum InitError {
     #[error("--waves must be at least 1")]
     #[diagnostic(code(init::waves))]
     NoWaves,
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::{default_name, default_source_name};
+
+    #[test]
+    fn a_host_is_named_by_its_first_label_and_an_address_whole() {
+        assert_eq!(default_source_name("old1.example.com"), "old1");
+        assert_eq!(default_source_name("10.0.0.5"), "10.0.0.5");
+        assert_eq!(default_source_name("2001:db8::5"), "2001-db8--5");
+        assert_eq!(default_source_name("[2001:db8::5]"), "2001-db8--5");
+        assert_eq!(default_source_name("caf\u{e9}.example"), "caf-");
+        assert_eq!(default_source_name(""), "source");
+    }
+
+    #[test]
+    fn a_migration_is_named_after_both_servers_whatever_the_url_holds() {
+        assert_eq!(
+            default_name("old1", "https://new1.example.com:2087"),
+            "old1-to-new1"
+        );
+        assert_eq!(
+            default_name("10.0.0.5", "https://10.0.0.9:2087/"),
+            "10.0.0.5-to-10.0.0.9"
+        );
+        assert_eq!(
+            default_name("old1", "https://[2001:db8::9]:2087"),
+            "old1-to-2001-db8--9"
+        );
+        assert_eq!(default_name("old1", "new1.example.com"), "old1-to-new1");
+    }
 }
