@@ -10,7 +10,8 @@
 //! estimate has to learn the server's pace from the run. Each kind also has a "second
 //! wave" row: a first wave (another world of the same kind, on the same simulator and
 //! state dir) is applied unscored, and the second is planned with the step costs the
-//! first recorded, as a migration's later waves are.
+//! first recorded, as a migration's later waves are. `BENCH_ACCURACY_DUMP=1` prints
+//! every scored estimate (source, share of the run, `eta_secs`, time left, error).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -250,7 +251,16 @@ async fn run(
             let at = *at as f64;
             let share = (at - start) / (end - start);
             if (0.25..=0.8).contains(&share) {
-                errors.push((at + eta * 1e6 - end).abs() / (end - at));
+                let error = (at + eta * 1e6 - end).abs() / (end - at);
+                if std::env::var_os("BENCH_ACCURACY_DUMP").is_some() {
+                    eprintln!(
+                        "{source}: at {:.0}% eta {eta:.0} s, left {:.1} s, error {:.0}%",
+                        share * 100.0,
+                        (end - at) / 1e6,
+                        error * 100.0
+                    );
+                }
+                errors.push(error);
             }
         }
     }
