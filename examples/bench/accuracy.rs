@@ -237,8 +237,20 @@ async fn run(
     })
     .await;
     let _ = sim.stats().await;
+    let errors = scored_errors(&sim, &ids, &given);
+    sim.stop().await;
+    errors
+}
+
+/// The errors of the estimates `given` (source, when, `eta_secs`) between 25% and 80%
+/// of each session of `ids`, as the simulator saw the sessions run.
+fn scored_errors(
+    sim: &SimProc,
+    ids: &std::collections::BTreeMap<String, String>,
+    given: &[(String, u64, f64)],
+) -> Vec<f64> {
     let mut errors = Vec::new();
-    for (source, id) in &ids {
+    for (source, id) in ids {
         let (Some(running), Some(completed)) =
             (sim.first(id, "RUNNING"), sim.first(id, "COMPLETED"))
         else {
@@ -264,7 +276,6 @@ async fn run(
             }
         }
     }
-    sim.stop().await;
     errors
 }
 
