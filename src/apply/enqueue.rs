@@ -303,14 +303,7 @@ pub fn record_at(
     state: ItemStatus,
     at: &str,
 ) {
-    if !journal.sources.contains_key(source) {
-        journal
-            .sources
-            .insert(source.to_owned(), Default::default());
-    }
-    let Some(entry) = journal.sources.get_mut(source) else {
-        return;
-    };
+    let items = &mut journal.sources.entry(source.to_owned()).or_default().items;
     let rec = ItemRecord {
         session: session.to_owned(),
         state,
@@ -318,13 +311,15 @@ pub fn record_at(
         failure: None,
         wave: None,
     };
-    match entry.items.get_mut(key) {
+    match items.get_mut(key) {
         Some(old) => {
-            let wave = old.wave.take();
-            *old = ItemRecord { wave, ..rec };
+            *old = ItemRecord {
+                wave: old.wave.take(),
+                ..rec
+            }
         }
         None => {
-            entry.items.insert(key.to_owned(), rec);
+            items.insert(key.to_owned(), rec);
         }
     }
 }
