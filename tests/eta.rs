@@ -320,4 +320,123 @@ async fn the_next_plan_assumes_the_step_costs_an_apply_measured() {
         assumed["restore_bytes_per_second"], restore_bps,
         "{assumed}"
     );
+    // One source: its own pace is the plan's, not repeated.
+    let source = &plan["sources"][0]["estimate"];
+    assert!(source.get("throughput").is_none(), "{source}");
+}
+
+/// Two sources of four accounts each, 10–160 MB.
+fn two_source_world() -> whm_migrate::sim::World {
+    let mut text = String::from(
+        "[destination]\nhostname = \"dest.example.com\"\n\n[sources.\"src.example.com\".credentials]\nroot_password = \"pw-7f3a\"\n\n[sources.\"src2.example.com\".credentials]\nroot_password = \"pw-7f3a\"\n",
+    );
+    for (host, accounts) in [
+        (
+            "src.example.com",
+            [("u10", 10), ("u40", 40), ("u80", 80), ("u160", 160)],
+        ),
+        (
+            "src2.example.com",
+            [("v10", 10), ("v40", 40), ("v80", 80), ("v160", 160)],
+        ),
+    ] {
+        for (user, mb) in accounts {
+            let _ = write!(
+                text,
+                "\n[[sources.\"{host}\".accounts]]\nuser = \"{user}\"\ndomain = \"{user}.example\"\nbytesused = {mb}_000_000\n"
+            );
+        }
+    }
+    whm_migrate::sim::World::from_toml_str(&text).unwrap()
+}
+
+// Each source of the next plan is estimated at the step costs its own sessions were
+// fitted to (its server, its link), restores at every source's together (one
+// destination); the plan's overall figure is every source's together. How close a fit
+// comes to the server is the test above's.
+#[tokio::test(flavor = "multi_thread")]
+async fn each_source_is_planned_at_its_own_measured_pace() {
+    let (transfer, restore) = (40_000_000_u64, 80_000_000_u64);
+    let options = SimOptions {
+        time_scale: TimeScale {
+            bytes_per_second: transfer,
+            restore_bytes_per_second: restore,
+            item_overhead_ms: 1_000,
+        },
+        ..SimOptions::default()
+    };
+    let sim = SimContext::with(two_source_world(), options).await;
+    let mut manifest = format!(
+        "version = 1\nname = \"eta-own-pace\"\n\n[destination]\nurl = \"{}\"\ntoken = {{ env = \"WHM_TEST_TOKEN\" }}\n",
+        sim.sim.base_url()
+    );
+    for (name, host, users) in [
+        ("old1", "src.example.com", ["u10", "u40", "u80", "u160"]),
+        ("old2", "src2.example.com", ["v10", "v40", "v80", "v160"]),
+    ] {
+        let _ = write!(
+            manifest,
+            "\n[[sources]]\nname = \"{name}\"\nhost = \"{host}\"\nkind = \"root\"\npassword = {{ env = \"SRC_PW\" }}\n[sources.session]\ntransfer_threads = 2\nrestore_threads = 2\n"
+        );
+        for user in users {
+            let _ = write!(manifest, "\n[[sources.accounts]]\nuser = \"{user}\"\n");
+        }
+    }
+    let case = Case::new(&manifest).with_env("SRC_PW", "pw-7f3a");
+    case.run("apply", &[]).await.assert_code(0);
+
+    let paces = ["old1", "old2"].map(|source| case.first_run_pace("eta-own-pace", source));
+    let plan = case.run("plan", &["--format", "json"]).await;
+    plan.assert_code(0);
+    let plan: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    let assumed = &plan["estimate"]["throughput"];
+    assert_eq!(assumed["from"], "measured", "{assumed}");
+    // Over both sources: the fixed cost weighted by items (four each), the rates by
+    // bytes (time per byte averaged).
+    let journal = case.journal("eta-own-pace");
+    #[allow(clippy::cast_precision_loss)]
+    let bytes = ["old1", "old2"].map(|source| {
+        journal["sources"][source]["runs"][0]["bytes"]
+            .as_u64()
+            .unwrap() as f64
+    });
+    #[allow(clippy::cast_precision_loss)]
+    let together = |rate: fn(&whm_migrate::journal::StepPace) -> u64| {
+        let time: f64 = paces
+            .iter()
+            .zip(bytes)
+            .map(|(p, b)| b / rate(p) as f64)
+            .sum();
+        (bytes.iter().sum::<f64>() / time).round()
+    };
+    let restore_together = together(|p| p.restore_bytes_per_second);
+    assert_eq!(
+        assumed["step_overhead_ms"],
+        (paces[0].step_ms + paces[1].step_ms).div_ceil(2),
+        "{assumed}"
+    );
+    assert_eq!(
+        assumed["transfer_bytes_per_second"].as_f64(),
+        Some(together(|p| p.transfer_bytes_per_second)),
+        "{assumed}"
+    );
+    assert_eq!(
+        assumed["restore_bytes_per_second"].as_f64(),
+        Some(restore_together),
+        "{assumed}"
+    );
+    for (i, pace) in paces.iter().enumerate() {
+        let own = &plan["sources"][i]["estimate"]["throughput"];
+        assert_eq!(own["from"], "measured", "{own}");
+        assert_eq!(own["step_overhead_ms"], pace.step_ms, "{own}");
+        assert_eq!(
+            own["transfer_bytes_per_second"], pace.transfer_bytes_per_second,
+            "{own}"
+        );
+        assert_eq!(
+            own["restore_bytes_per_second"].as_f64(),
+            Some(restore_together),
+            "{own}"
+        );
+    }
 }

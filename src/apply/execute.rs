@@ -130,7 +130,12 @@ pub async fn execute(
                 source,
                 plan: source_plan,
                 user,
-                throughput,
+                // The source's own, when its earlier sessions measured one.
+                throughput: source_plan
+                    .estimate
+                    .as_ref()
+                    .and_then(|e| e.throughput)
+                    .or(throughput),
                 restores,
             };
             if let Err(e) = job.run(watcher.as_mut(), &mut run).await {

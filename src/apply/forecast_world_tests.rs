@@ -5,7 +5,7 @@
 //! the session is scored as the benchmark does.
 
 use super::{DestinationRestores, Forecast, SessionShape};
-use crate::journal::{Journal, RunRecord, StepPace, measured_pace};
+use crate::journal::{Journal, RunRecord, StepPace, source_pace};
 use crate::plan::model::Throughput;
 use crate::plan::schedule::{DEFAULT_THROUGHPUT, Job, Pools, estimate_ms};
 use crate::translog::{Event, EventKind, ItemKey, ItemRef, ItemReport, Queue, SessionProgress};
@@ -340,14 +340,17 @@ fn score(kind: Kind, seeds: &[u64], first_wave: bool) -> (f64, f64, f64) {
     for &seed in seeds {
         let sources = world(seed);
         let pace = calibrate(&sources, kind.restore_ratio, kind.fixed, 40.0);
-        let throughput = if first_wave {
-            measured(&world(seed + 100), pace)
-        } else {
-            DEFAULT_THROUGHPUT
-        };
+        let first = first_wave.then(|| measured(&world(seed + 100), pace));
         for (s, sizes) in sources.iter().enumerate() {
             #[allow(clippy::cast_precision_loss)]
             let ahead = 0.3 + 0.2 * s as f64;
+            // Each source planned at its own first wave's step costs, as `plan` does.
+            let throughput = first.as_ref().map_or(DEFAULT_THROUGHPUT, |j| {
+                Throughput::paced(
+                    source_pace(j, &format!("src{s:02}"))
+                        .expect("the first wave's sessions were fitted"),
+                )
+            });
             all.extend(estimates(sizes, pace, ahead, throughput).0);
         }
     }
@@ -362,8 +365,8 @@ fn score(kind: Kind, seeds: &[u64], first_wave: bool) -> (f64, f64, f64) {
 }
 
 /// What a first wave of `sources` on a server of `pace` leaves a second wave's plan:
-/// each session's fitted step costs, recorded and read as `plan` reads them.
-fn measured(sources: &[Vec<u64>], pace: Pace) -> Throughput {
+/// each session's fitted step costs, recorded in a journal as an apply records them.
+fn measured(sources: &[Vec<u64>], pace: Pace) -> Journal {
     let mut journal = Journal::default();
     for (s, sizes) in sources.iter().enumerate() {
         let (_, fitted) = estimates(sizes, pace, 0.5, DEFAULT_THROUGHPUT);
@@ -381,7 +384,7 @@ fn measured(sources: &[Vec<u64>], pace: Pace) -> Throughput {
             },
         );
     }
-    Throughput::paced(measured_pace(&journal).expect("the first wave's sessions were fitted"))
+    journal
 }
 
 #[test]

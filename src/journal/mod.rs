@@ -19,4 +19,6 @@ pub use store::{
     ItemRecord, ItemStatus, JOURNAL_VERSION, Journal, JournalError, LiveSchemas, Probe, Retired,
     SessionRecord, SourceRecord, StateDir, now, unrecorded_warning, write_atomic,
 };
-pub use throughput::{MAX_RUNS, RunRecord, StepPace, measured_pace, measured_throughput};
+pub use throughput::{
+    MAX_RUNS, RunRecord, StepPace, measured_pace, measured_throughput, source_pace,
+};

@@ -83,26 +83,37 @@ pub fn measured_throughput(journal: &Journal) -> Option<u64> {
 /// The step costs of every recorded run that kept them, together: the fixed cost
 /// weighted by items, each rate by the bytes it moved (time per byte averaged). None
 /// until such a run has been recorded.
+pub fn measured_pace(journal: &Journal) -> Option<StepPace> {
+    pace_of(journal.sources.values().flat_map(|s| &s.runs))
+}
+
+/// The step costs `source`'s own runs measured: its transfers' fixed cost and rate (its
+/// server, its link), and restores at the rate every source's runs measured together
+/// (they all restore on the one destination). None until that source has such a run.
+pub fn source_pace(journal: &Journal, source: &str) -> Option<StepPace> {
+    let own = pace_of(journal.sources.get(source)?.runs.iter())?;
+    let all = measured_pace(journal)?;
+    Some(StepPace {
+        restore_bytes_per_second: all.restore_bytes_per_second,
+        ..own
+    })
+}
+
+/// The step costs of `runs` together (those that kept them).
 #[allow(
     clippy::cast_precision_loss,
     clippy::cast_possible_truncation,
     clippy::cast_sign_loss
 )]
-pub fn measured_pace(journal: &Journal) -> Option<StepPace> {
+fn pace_of<'a>(runs: impl Iterator<Item = &'a RunRecord>) -> Option<StepPace> {
     let (mut items, mut step_ms, mut bytes, mut transfer_s, mut restore_s) =
         (0.0, 0.0, 0.0, 0.0, 0.0);
-    for (run, pace) in journal
-        .sources
-        .values()
-        .flat_map(|s| &s.runs)
-        .filter_map(|r| Some((r, r.pace?)))
-        .filter(|(r, p)| {
-            r.items > 0
-                && r.bytes > 0
-                && p.transfer_bytes_per_second > 0
-                && p.restore_bytes_per_second > 0
-        })
-    {
+    for (run, pace) in runs.filter_map(|r| Some((r, r.pace?))).filter(|(r, p)| {
+        r.items > 0
+            && r.bytes > 0
+            && p.transfer_bytes_per_second > 0
+            && p.restore_bytes_per_second > 0
+    }) {
         let (n, b) = (run.items as f64, run.bytes as f64);
         items += n;
         step_ms += n * pace.step_ms as f64;
@@ -182,6 +193,17 @@ mod tests {
                 restore_bytes_per_second: 40_000_000,
             })
         );
+        // Each source's own: its transfers' fixed cost and rate, with the restore rate
+        // of both together (one destination).
+        assert_eq!(
+            source_pace(&j, "old2"),
+            Some(StepPace {
+                step_ms: 2_000,
+                transfer_bytes_per_second: 30_000_000,
+                restore_bytes_per_second: 40_000_000,
+            })
+        );
+        assert_eq!(source_pace(&j, "old3"), None, "no run of its own");
         // A run recorded before step costs were kept reads as one without them.
         let old: RunRecord = serde_json::from_value(serde_json::json!({
             "session": "s0", "finished_at": "2026-12-01T00:00:00Z", "items": 1,

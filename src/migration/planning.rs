@@ -2,7 +2,9 @@
 //! leaves behind (saved plans, sessions it created).
 
 use crate::domain::SessionState;
-use crate::journal::{Retired, SessionRecord, measured_pace, measured_throughput, write_atomic};
+use crate::journal::{
+    Retired, SessionRecord, measured_pace, measured_throughput, source_pace, write_atomic,
+};
 use crate::migration::cleanup::Discarded;
 use crate::migration::settings::{self, Credentials};
 use crate::migration::{Migration, MigrationError, Notify};
@@ -91,16 +93,25 @@ impl Migration {
             .map(|s| Pools::new(s.session.transfer_threads, s.session.restore_threads))
             .collect();
         // Step by step when earlier sessions' steps were fitted, else their bytes
-        // over their time, else the stated defaults.
-        let throughput = scope.throughput.unwrap_or_else(|| {
-            self.journal.read(|j| {
-                measured_pace(j)
+        // over their time, else the stated defaults; a source whose own sessions were
+        // fitted at its own pace (its server, its link). A throughput the caller gave
+        // holds for every source.
+        let (throughput, own) = match scope.throughput {
+            Some(given) => (given, Vec::new()),
+            None => self.journal.read(|j| {
+                let all = measured_pace(j)
                     .map(Throughput::paced)
                     .or_else(|| measured_throughput(j).map(Throughput::measured))
-                    .unwrap_or(schedule::DEFAULT_THROUGHPUT)
-            })
-        });
-        schedule::schedule(&mut plan, &desired, &observed, &pools, throughput);
+                    .unwrap_or(schedule::DEFAULT_THROUGHPUT);
+                let own: Vec<Option<Throughput>> = desired
+                    .sources
+                    .iter()
+                    .map(|s| source_pace(j, &s.name).map(Throughput::paced))
+                    .collect();
+                (all, own)
+            }),
+        };
+        schedule::schedule_paced(&mut plan, &desired, &observed, &pools, throughput, &own);
         plan.manifest = std::path::absolute(&self.path)
             .ok()
             .map(|p| p.display().to_string());

@@ -73,6 +73,10 @@ pub struct SourceEstimate {
     pub restore_threads: u32,
     /// The estimated duration of the session, in milliseconds.
     pub duration_ms: u64,
+    /// The throughput this source's estimate assumed, when not the plan's: what this
+    /// source's own earlier sessions measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput: Option<Throughput>,
 }
 
 /// How fast one worker moves data, as the estimate assumes it.

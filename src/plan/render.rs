@@ -314,12 +314,20 @@ pub fn unsent_lines(source: &SourcePlan) -> Vec<String> {
         .collect()
 }
 
-/// A source's schedule: items, bytes, workers and estimated duration.
+/// A source's schedule: items, bytes, workers and estimated duration (and its own
+/// pace, when it was estimated at one).
 pub fn estimate_line(source: &SourcePlan) -> Option<String> {
     let e = source.estimate.as_ref()?;
+    let own = e.throughput.map_or_else(String::new, |t| {
+        format!(
+            " at this source's own measured pace ({}/s per transfer worker, {} per item step)",
+            bytes(t.transfer_bytes_per_second),
+            duration(Duration::from_millis(t.step_overhead_ms))
+        )
+    });
     (e.items > 0).then(|| {
         format!(
-            "schedule: {} item(s), {}, over {} transfer and {} restore worker(s): about {}",
+            "schedule: {} item(s), {}, over {} transfer and {} restore worker(s): about {}{own}",
             e.items,
             bytes(e.bytes),
             e.transfer_threads,

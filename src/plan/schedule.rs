@@ -411,9 +411,24 @@ pub fn schedule(
     pools: &[Pools],
     throughput: Throughput,
 ) {
+    schedule_paced(plan, desired, observed, pools, throughput, &[]);
+}
+
+/// Like [`schedule`], source `i` at `own[i]` when it has one (what its own earlier
+/// sessions measured), else at `throughput`.
+pub fn schedule_paced(
+    plan: &mut Plan,
+    desired: &Desired,
+    observed: &Observed,
+    pools: &[Pools],
+    throughput: Throughput,
+    own: &[Option<Throughput>],
+) {
     let mut bytes: u64 = 0;
     let mut longest = 0;
     for (i, source) in plan.sources.iter_mut().enumerate() {
+        let own = own.get(i).copied().flatten().filter(|t| *t != throughput);
+        let throughput = own.unwrap_or(throughput);
         let known = Known::of(desired, observed, i);
         let runs: Vec<usize> = (0..source.items.len())
             .filter(|&k| {
@@ -453,7 +468,8 @@ pub fn schedule(
         }
         source.unsent.extend(unsent.into_list());
         let requested = pools.get(i).copied().unwrap_or_default();
-        let estimate = known.estimate(source, &runs, requested, &throughput);
+        let mut estimate = known.estimate(source, &runs, requested, &throughput);
+        estimate.throughput = own;
         bytes = bytes.saturating_add(estimate.bytes);
         longest = longest.max(estimate.duration_ms);
         source.estimate = Some(estimate);
@@ -582,6 +598,7 @@ impl<'a> Known<'a> {
             transfer_threads: capped.transfer,
             restore_threads: capped.restore,
             duration_ms: estimate_ms(&jobs, requested, throughput),
+            throughput: None,
         }
     }
 }

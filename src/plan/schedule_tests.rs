@@ -387,3 +387,74 @@ fn keys_the_server_lacks_are_neither_set_nor_assumed() {
     let e = plan.sources[0].estimate.as_ref().unwrap();
     assert_eq!(e.duration_ms, 900);
 }
+
+/// A source whose own sessions measured a pace is estimated at it, and says so; one
+/// whose own is the plan's, or that has none, at the plan's.
+#[test]
+fn a_source_with_a_pace_of_its_own_is_estimated_at_it() {
+    let source = |name: &str| DesiredSource {
+        name: name.into(),
+        host: format!("{name}.example"),
+        kind: SessionKind::Root,
+        waive: vec![],
+        items: vec![account("a", &[]), account("b", &[])],
+    };
+    let desired = Desired {
+        migration: "m".into(),
+        sources: vec![source("old1"), source("old2"), source("old3")],
+    };
+    let mut analysis = RemoteAnalysis::default();
+    analysis.items.accounts = vec![src_account("a", "root", 1), src_account("b", "root", 2)];
+    let observed = Observed {
+        sources: ["old1", "old2", "old3"]
+            .iter()
+            .map(|name| ObservedSource {
+                name: (*name).into(),
+                analysis: Some(analysis.clone()),
+                ..ObservedSource::default()
+            })
+            .collect(),
+        ..Observed::default()
+    };
+    let plan_pace = unit(Some(2_000_000));
+    // old1's own sessions measured another rate and a fixed second per step.
+    let slow = Throughput {
+        transfer_bytes_per_second: 1_048_576,
+        step_overhead_ms: 1_000,
+        ..plan_pace
+    };
+    let mut plan = diff(&desired, &observed);
+    schedule_paced(
+        &mut plan,
+        &desired,
+        &observed,
+        &[],
+        plan_pace,
+        &[Some(slow), Some(plan_pace)],
+    );
+    let estimate = |i: usize| plan.sources[i].estimate.clone().unwrap();
+    assert_eq!(estimate(0).throughput, Some(slow));
+    assert_eq!(estimate(1).throughput, None, "its own is the plan's");
+    assert_eq!(estimate(2).throughput, None, "none of its own");
+    assert_eq!(estimate(1).duration_ms, estimate(2).duration_ms);
+    assert!(
+        estimate(0).duration_ms > estimate(2).duration_ms + 2_000,
+        "{} against {}",
+        estimate(0).duration_ms,
+        estimate(2).duration_ms
+    );
+    let total = plan.estimate.unwrap();
+    assert_eq!(total.throughput, plan_pace);
+    assert_eq!(
+        total.duration_ms,
+        estimate(0).duration_ms,
+        "the longest decides"
+    );
+    assert!(
+        crate::plan::render::estimate_line(&plan.sources[0])
+            .unwrap()
+            .contains("at this source's own measured pace (1.00 MiB/s per transfer worker, 1s per item step)"),
+        "{:?}",
+        crate::plan::render::estimate_line(&plan.sources[0])
+    );
+}
