@@ -247,19 +247,58 @@ async fn the_markdown_report_sets_the_estimate_against_the_actual_duration() {
     assert!(!md.contains(support::SRC_PASSWORD) && !md.contains(support::TOKEN));
 }
 
-/// Four accounts of 10, 40, 80 and 160 MB on `src.example.com`: sizes that differ
-/// enough for a session's steps to tell a fixed cost from a rate.
-fn varied_world() -> whm_migrate::sim::World {
-    let mut text = String::from(
-        "[destination]\nhostname = \"dest.example.com\"\n\n[sources.\"src.example.com\".credentials]\nroot_password = \"pw-7f3a\"\n",
-    );
-    for (user, mb) in [("u10", 10), ("u40", 40), ("u80", 80), ("u160", 160)] {
+/// The account sizes, in MB, of every source of the step-cost tests: sizes that
+/// differ enough for a session's steps to tell a fixed cost from a rate.
+const VARIED_MB: [u64; 4] = [10, 40, 80, 160];
+
+/// The step-cost tests' server: bytes per second per transfer and per restore worker.
+const PACED_BPS: (u64, u64) = (40_000_000, 80_000_000);
+
+/// A simulator at 40 MB/s per transfer, 80 MB/s per restore and 1 s per step, whose
+/// `sources` (host, user prefix) each have [`VARIED_MB`] accounts (`u10` … `u160`),
+/// and a manifest of migration `name` moving them all, two workers per queue.
+async fn paced_server(name: &str, sources: &[(&str, char)]) -> (SimContext, String) {
+    let mut world = String::from("[destination]\nhostname = \"dest.example.com\"\n");
+    for (host, prefix) in sources {
         let _ = write!(
-            text,
-            "\n[[sources.\"src.example.com\".accounts]]\nuser = \"{user}\"\ndomain = \"{user}.example\"\nbytesused = {mb}_000_000\n"
+            world,
+            "\n[sources.\"{host}\".credentials]\nroot_password = \"pw-7f3a\"\n"
         );
+        for mb in VARIED_MB {
+            let _ = write!(
+                world,
+                "\n[[sources.\"{host}\".accounts]]\nuser = \"{prefix}{mb}\"\ndomain = \"{prefix}{mb}.example\"\nbytesused = {mb}_000_000\n"
+            );
+        }
     }
-    whm_migrate::sim::World::from_toml_str(&text).unwrap()
+    let options = SimOptions {
+        time_scale: TimeScale {
+            bytes_per_second: PACED_BPS.0,
+            restore_bytes_per_second: PACED_BPS.1,
+            item_overhead_ms: 1_000,
+        },
+        ..SimOptions::default()
+    };
+    let world = whm_migrate::sim::World::from_toml_str(&world).unwrap();
+    let sim = SimContext::with(world, options).await;
+    let mut manifest = format!(
+        "version = 1\nname = \"{name}\"\n\n[destination]\nurl = \"{}\"\ntoken = {{ env = \"WHM_TEST_TOKEN\" }}\n",
+        sim.sim.base_url()
+    );
+    for (i, (host, prefix)) in sources.iter().enumerate() {
+        let _ = write!(
+            manifest,
+            "\n[[sources]]\nname = \"old{}\"\nhost = \"{host}\"\nkind = \"root\"\npassword = {{ env = \"SRC_PW\" }}\n[sources.session]\ntransfer_threads = 2\nrestore_threads = 2\n",
+            i + 1
+        );
+        for mb in VARIED_MB {
+            let _ = write!(
+                manifest,
+                "\n[[sources.accounts]]\nuser = \"{prefix}{mb}\"\n"
+            );
+        }
+    }
+    (sim, manifest)
 }
 
 // An apply records what its session's steps cost (the live estimate's fits at the
@@ -267,23 +306,8 @@ fn varied_world() -> whm_migrate::sim::World {
 // step, where a whole session's bytes over its time would fold them into one figure.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_next_plan_assumes_the_step_costs_an_apply_measured() {
-    let (transfer, restore) = (40_000_000_u64, 80_000_000_u64);
-    let options = SimOptions {
-        time_scale: TimeScale {
-            bytes_per_second: transfer,
-            restore_bytes_per_second: restore,
-            item_overhead_ms: 1_000,
-        },
-        ..SimOptions::default()
-    };
-    let sim = SimContext::with(varied_world(), options).await;
-    let mut manifest = format!(
-        "version = 1\nname = \"eta-pace\"\n\n[destination]\nurl = \"{}\"\ntoken = {{ env = \"WHM_TEST_TOKEN\" }}\n\n[[sources]]\nname = \"old1\"\nhost = \"src.example.com\"\nkind = \"root\"\npassword = {{ env = \"SRC_PW\" }}\n[sources.session]\ntransfer_threads = 2\nrestore_threads = 2\n",
-        sim.sim.base_url()
-    );
-    for user in ["u10", "u40", "u80", "u160"] {
-        let _ = write!(manifest, "\n[[sources.accounts]]\nuser = \"{user}\"\n");
-    }
+    let (transfer, restore) = PACED_BPS;
+    let (_sim, manifest) = paced_server("eta-pace", &[("src.example.com", 'u')]).await;
     let case = Case::new(&manifest).with_env("SRC_PW", "pw-7f3a");
     case.run("apply", &[]).await.assert_code(0);
 
@@ -325,63 +349,17 @@ async fn the_next_plan_assumes_the_step_costs_an_apply_measured() {
     assert!(source.get("throughput").is_none(), "{source}");
 }
 
-/// Two sources of four accounts each, 10–160 MB.
-fn two_source_world() -> whm_migrate::sim::World {
-    let mut text = String::from(
-        "[destination]\nhostname = \"dest.example.com\"\n\n[sources.\"src.example.com\".credentials]\nroot_password = \"pw-7f3a\"\n\n[sources.\"src2.example.com\".credentials]\nroot_password = \"pw-7f3a\"\n",
-    );
-    for (host, accounts) in [
-        (
-            "src.example.com",
-            [("u10", 10), ("u40", 40), ("u80", 80), ("u160", 160)],
-        ),
-        (
-            "src2.example.com",
-            [("v10", 10), ("v40", 40), ("v80", 80), ("v160", 160)],
-        ),
-    ] {
-        for (user, mb) in accounts {
-            let _ = write!(
-                text,
-                "\n[[sources.\"{host}\".accounts]]\nuser = \"{user}\"\ndomain = \"{user}.example\"\nbytesused = {mb}_000_000\n"
-            );
-        }
-    }
-    whm_migrate::sim::World::from_toml_str(&text).unwrap()
-}
-
 // Each source of the next plan is estimated at the step costs its own sessions were
 // fitted to (its server, its link), restores at every source's together (one
 // destination); the plan's overall figure is every source's together. How close a fit
 // comes to the server is the test above's.
 #[tokio::test(flavor = "multi_thread")]
 async fn each_source_is_planned_at_its_own_measured_pace() {
-    let (transfer, restore) = (40_000_000_u64, 80_000_000_u64);
-    let options = SimOptions {
-        time_scale: TimeScale {
-            bytes_per_second: transfer,
-            restore_bytes_per_second: restore,
-            item_overhead_ms: 1_000,
-        },
-        ..SimOptions::default()
-    };
-    let sim = SimContext::with(two_source_world(), options).await;
-    let mut manifest = format!(
-        "version = 1\nname = \"eta-own-pace\"\n\n[destination]\nurl = \"{}\"\ntoken = {{ env = \"WHM_TEST_TOKEN\" }}\n",
-        sim.sim.base_url()
-    );
-    for (name, host, users) in [
-        ("old1", "src.example.com", ["u10", "u40", "u80", "u160"]),
-        ("old2", "src2.example.com", ["v10", "v40", "v80", "v160"]),
-    ] {
-        let _ = write!(
-            manifest,
-            "\n[[sources]]\nname = \"{name}\"\nhost = \"{host}\"\nkind = \"root\"\npassword = {{ env = \"SRC_PW\" }}\n[sources.session]\ntransfer_threads = 2\nrestore_threads = 2\n"
-        );
-        for user in users {
-            let _ = write!(manifest, "\n[[sources.accounts]]\nuser = \"{user}\"\n");
-        }
-    }
+    let (_sim, manifest) = paced_server(
+        "eta-own-pace",
+        &[("src.example.com", 'u'), ("src2.example.com", 'v')],
+    )
+    .await;
     let case = Case::new(&manifest).with_env("SRC_PW", "pw-7f3a");
     case.run("apply", &[]).await.assert_code(0);
 
