@@ -1,9 +1,9 @@
 //! JSON mode: one NDJSON object per event (schema in the [module docs](super)).
 
-use std::io::Write as _;
+use std::io::Write;
 
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value, json};
+use serde::ser::{SerializeMap, Serializer as _};
 
 use super::event::{ItemChange, ProgressEvent};
 use super::format::timestamp;
@@ -24,12 +24,6 @@ impl JsonRenderer {
             heartbeat: Heartbeat::default(),
         }
     }
-
-    /// Flushed by [`Render::flush`] after the call that drew it.
-    fn write(&mut self, value: &Value) {
-        // Progress is best-effort: a closed or full terminal must not stop the migration.
-        let _ = writeln!(self.sink, "{value}");
-    }
 }
 
 /// The `state` value of an `item` event.
@@ -45,93 +39,103 @@ pub(crate) fn state_name(state: ItemState) -> &'static str {
     }
 }
 
-fn item_fields(change: &ItemChange, fields: &mut Map<String, Value>) {
-    fields.insert("module".into(), json!(change.key.item_type));
-    fields.insert("key".into(), json!(change.key.item));
+/// The `type` of an event's object; `None` for the time left passed on every second
+/// (`totals` carries it).
+fn kind(event: &ProgressEvent) -> Option<&'static str> {
+    Some(match event {
+        ProgressEvent::SourceStarted { .. } => "source_started",
+        ProgressEvent::SessionState(_) => "session_state",
+        ProgressEvent::Item(_) => "item",
+        ProgressEvent::Totals { .. } => "totals",
+        ProgressEvent::TimeLeft { .. } => return None,
+        ProgressEvent::Note(_) => "note",
+        ProgressEvent::SessionLevel { .. } => "session_level",
+        ProgressEvent::SourceFinished { .. } => "source_finished",
+    })
+}
+
+fn item_fields<M: SerializeMap>(change: &ItemChange, m: &mut M) -> Result<(), M::Error> {
+    m.serialize_entry("module", &change.key.item_type)?;
+    m.serialize_entry("key", &change.key.item)?;
     if let Some(local) = &change.local_item {
-        fields.insert("localuser".into(), json!(local));
+        m.serialize_entry("localuser", local)?;
     }
-    fields.insert("state".into(), json!(state_name(change.state)));
+    m.serialize_entry("state", state_name(change.state))?;
     if let Some(size) = change.size {
-        fields.insert("size".into(), json!(size));
+        m.serialize_entry("size", &size)?;
     }
     if matches!(
         change.state,
         ItemState::Done | ItemState::DoneWithWarnings | ItemState::Failed
     ) {
         let c = &change.counts;
-        fields.insert("warnings".into(), json!(c.warnings));
-        fields.insert("skipped".into(), json!(c.skipped_items));
-        fields.insert("dangerous".into(), json!(c.dangerous_items));
-        fields.insert("altered".into(), json!(c.altered_items));
+        m.serialize_entry("warnings", &c.warnings)?;
+        m.serialize_entry("skipped", &c.skipped_items)?;
+        m.serialize_entry("dangerous", &c.dangerous_items)?;
+        m.serialize_entry("altered", &c.altered_items)?;
     }
     if change.state == ItemState::Failed {
-        fields.insert("failure".into(), json!(change.failure));
-        fields.insert(
-            "failed_step".into(),
-            json!(change.failed_step.as_ref().map(Queue::as_str)),
-        );
+        m.serialize_entry("failure", &change.failure)?;
+        m.serialize_entry(
+            "failed_step",
+            &change.failed_step.as_ref().map(Queue::as_str),
+        )?;
     }
+    Ok(())
 }
 
 /// Whole seconds (rounded), or null.
-fn secs(d: Option<std::time::Duration>) -> Value {
-    json!(d.map(|d| (d + std::time::Duration::from_millis(500)).as_secs()))
+fn secs(d: Option<std::time::Duration>) -> Option<u64> {
+    d.map(|d| (d + std::time::Duration::from_millis(500)).as_secs())
 }
 
-/// The event as one JSON object: `type`, `time`, `source`, then its fields; `None` for
-/// the time left passed on every second (`totals` carries it).
-pub(crate) fn to_json(time: DateTime<Utc>, source: &str, event: &ProgressEvent) -> Option<Value> {
-    let mut fields = Map::new();
-    let kind = match event {
+/// Writes the event as one line of JSON: `type`, `time`, `source`, then its fields,
+/// serialized straight into `out` (thousands of item events a second at the end of a
+/// large session: no object is built for each). Writes nothing for the time left passed
+/// on every second (`totals` carries it).
+pub(crate) fn write_event(
+    out: &mut dyn Write,
+    time: DateTime<Utc>,
+    source: &str,
+    event: &ProgressEvent,
+) -> serde_json::Result<()> {
+    let Some(kind) = kind(event) else {
+        return Ok(());
+    };
+    let mut ser = serde_json::Serializer::new(&mut *out);
+    let mut m = ser.serialize_map(None)?;
+    m.serialize_entry("type", kind)?;
+    m.serialize_entry("time", &timestamp(time))?;
+    m.serialize_entry("source", source)?;
+    match event {
         ProgressEvent::SourceStarted {
             session_id,
             planned,
             estimate,
         } => {
-            fields.insert("session_id".into(), json!(session_id));
-            fields.insert("planned".into(), json!(planned));
-            fields.insert("estimate_secs".into(), secs(*estimate));
-            "source_started"
+            m.serialize_entry("session_id", session_id)?;
+            m.serialize_entry("planned", planned)?;
+            m.serialize_entry("estimate_secs", &secs(*estimate))?;
         }
-        ProgressEvent::SessionState(state) => {
-            fields.insert("state".into(), json!(state.name()));
-            "session_state"
-        }
-        ProgressEvent::Item(change) => {
-            item_fields(change, &mut fields);
-            "item"
-        }
+        ProgressEvent::SessionState(state) => m.serialize_entry("state", state.name())?,
+        ProgressEvent::Item(change) => item_fields(change, &mut m)?,
         ProgressEvent::Totals { totals, left } => {
-            fields.insert("totals".into(), json!(totals));
-            fields.insert("eta_secs".into(), secs(*left));
-            "totals"
+            m.serialize_entry("totals", totals)?;
+            m.serialize_entry("eta_secs", &secs(*left))?;
         }
-        ProgressEvent::TimeLeft { .. } => return None,
-        ProgressEvent::Note(text) => {
-            fields.insert("text".into(), json!(text));
-            "note"
-        }
+        ProgressEvent::TimeLeft { .. } => {}
+        ProgressEvent::Note(text) => m.serialize_entry("text", text)?,
         ProgressEvent::SessionLevel { state, elapsed } => {
-            fields.insert(
-                "state".into(),
-                json!(state.as_ref().map(domain::SessionState::name)),
-            );
-            fields.insert("elapsed_secs".into(), json!(elapsed.as_secs()));
-            "session_level"
+            m.serialize_entry("state", &state.as_ref().map(domain::SessionState::name))?;
+            m.serialize_entry("elapsed_secs", &elapsed.as_secs())?;
         }
         ProgressEvent::SourceFinished { state, totals } => {
-            fields.insert("state".into(), json!(state.name()));
-            fields.insert("totals".into(), json!(totals));
-            "source_finished"
+            m.serialize_entry("state", state.name())?;
+            m.serialize_entry("totals", totals)?;
         }
-    };
-    let mut object = Map::new();
-    object.insert("type".into(), json!(kind));
-    object.insert("time".into(), json!(timestamp(time)));
-    object.insert("source".into(), json!(source));
-    object.extend(fields);
-    Some(Value::Object(object))
+    }
+    SerializeMap::end(m)?;
+    out.write_all(b"\n").map_err(serde_json::Error::io)
 }
 
 impl Render for JsonRenderer {
@@ -141,13 +145,14 @@ impl Render for JsonRenderer {
         {
             return;
         }
-        if let Some(value) = to_json(time, source, event) {
-            self.write(&value);
-        }
+        // Progress is best-effort: a closed or full terminal must not stop the migration.
+        let _ = write_event(&mut self.sink, time, source, event);
     }
 
     fn finish(&mut self, time: DateTime<Utc>) {
-        self.write(&json!({"type": "finished", "time": timestamp(time)}));
+        let line = serde_json::json!({"type": "finished", "time": timestamp(time)});
+        // Progress is best-effort, as above.
+        let _ = writeln!(self.sink, "{line}");
         self.flush();
     }
 
