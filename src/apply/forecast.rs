@@ -208,6 +208,10 @@ pub struct Forecast {
     clock: SharedClock,
     /// The span the last step start or end seen was dated to.
     last_dated: Option<Span>,
+    /// When the last fold observed was read: the steps it showed under way were under
+    /// way until then (give or take the read's own time, a fraction of a second against
+    /// the seconds between reads), and are not known to be since.
+    read: Option<Instant>,
     /// The session's id, under which its restores join its destination's.
     session: String,
     /// How many steps each read of the log showed under way, for Little's law.
@@ -336,6 +340,7 @@ impl Forecast {
             began,
             clock: SharedClock::new(),
             last_dated: None,
+            read: None,
             session: String::new(),
             flow: Flow::default(),
         }
@@ -411,6 +416,7 @@ impl Forecast {
             self.last_dated = Some(step.latest(state));
             self.seen[i].move_to(state, &step);
         }
+        self.read = Some(seen.to);
         self.sample_flow(seen);
         // The sessions beside it on the destination learn from its restores at once.
         self.shape
@@ -648,7 +654,9 @@ impl Forecast {
         let mut restore = self.shape.destination.all();
         let measured = Calibrated::new(plan, &transfer, &restore);
         // A step under way longer than its expected time is a measurement too: it
-        // took at least that long.
+        // took at least as long as it was last seen under way (since then it may have
+        // ended unseen: the log is read seconds apart when nothing happens).
+        let seen_until = self.read.map_or(now, |read| read.min(now));
         for (seen, (_, job)) in self.seen.iter().zip(&self.shape.jobs) {
             let size = job.size;
             let (scale, expected, planned, from) = match seen.state {
@@ -667,7 +675,7 @@ impl Forecast {
                 _ => continue,
             };
             if let Some(from) = from {
-                let age = now.saturating_duration_since(from);
+                let age = seen_until.saturating_duration_since(from);
                 if duration_us(age) > expected {
                     scale.add(age, Duration::ZERO, planned, size);
                 }

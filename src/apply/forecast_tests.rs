@@ -194,15 +194,35 @@ fn a_step_running_past_its_expected_time_stretches_the_estimate() {
     let mut p = SessionProgress::new();
     start(&mut p, Queue::Transfer, "a");
     f.observe(read_at(t0), &p);
-    // 10 s expected; at 30 s it has run three times that: a share more (3 s), and its
-    // restore at the pace the transfer shows (15 s for the plan's 5 s).
+    // 10 s expected; a read at 30 s still shows it under way: it has run three times
+    // that, so needs a share more (3 s), and its restore goes at the pace the transfer
+    // shows (15 s for the plan's 5 s).
+    f.observe(read_at(t0 + secs(30.0)), &p);
     let at_30 = left(&f, t0, 30.0);
     assert!((at_30 - 18.0).abs() < 1e-3, "{at_30}");
+    f.observe(read_at(t0 + secs(60.0)), &p);
     let at_60 = left(&f, t0, 60.0);
     assert!(
         at_60 > at_30,
         "a longer overrun expects more: {at_30} then {at_60}"
     );
+}
+
+#[test]
+fn a_step_not_read_since_it_was_due_is_not_taken_for_a_slow_one() {
+    // The log is read seconds apart when nothing happens: a step last seen under way
+    // at 5 s may have ended unseen since its expected 10 s. At 30 s it is expected to
+    // end any moment (a share of its time, 1 s), and its restore at the plan's pace
+    // (5 s), not stretched as if the transfer had run 30 s.
+    let t0 = Instant::now();
+    let pools = Pools::new(Some(1), Some(1));
+    let mut f = Forecast::new(shape(&[("a", 10)], pools), t0);
+    let mut p = SessionProgress::new();
+    start(&mut p, Queue::Transfer, "a");
+    f.observe(read_at(t0), &p);
+    f.observe(read_at(t0 + secs(5.0)), &p);
+    let at_30 = left(&f, t0, 30.0);
+    assert!((at_30 - 6.0).abs() < 1e-3, "{at_30}");
 }
 
 #[test]

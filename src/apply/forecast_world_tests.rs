@@ -266,12 +266,14 @@ fn estimates(
         }
         next += news;
         let mut replayed = read;
+        // Every whole read is observed, news or not (what it shows under way was
+        // under way until then), as `apply::monitor` does.
+        let seen = Span {
+            from: at(since),
+            to: at(read + 0.01),
+        };
+        f.observe(seen, &p);
         if news > 0 {
-            let seen = Span {
-                from: at(since),
-                to: at(read + 0.01),
-            };
-            f.observe(seen, &p);
             given = replay(&f, read + 0.01);
         }
         let learnt = f
