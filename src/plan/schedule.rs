@@ -468,8 +468,7 @@ pub fn schedule_paced(
         }
         source.unsent.extend(unsent.into_list());
         let requested = pools.get(i).copied().unwrap_or_default();
-        let mut estimate = known.estimate(source, &runs, requested, &throughput);
-        estimate.throughput = own;
+        let estimate = known.estimate(source, &runs, requested, &throughput, own.is_some());
         bytes = bytes.saturating_add(estimate.bytes);
         longest = longest.max(estimate.duration_ms);
         source.estimate = Some(estimate);
@@ -567,13 +566,15 @@ impl<'a> Known<'a> {
     }
 
     /// The session's schedule once priorities are set: the items that run, their bytes,
-    /// the workers WHM gives it and how long it takes.
+    /// the workers WHM gives it and how long it takes at `throughput`, named when it is
+    /// the source's `own` (not the plan's).
     fn estimate(
         &self,
         source: &SourcePlan,
         runs: &[usize],
         requested: Pools,
         throughput: &Throughput,
+        own: bool,
     ) -> SourceEstimate {
         let jobs: Vec<Job> = runs
             .iter()
@@ -598,7 +599,7 @@ impl<'a> Known<'a> {
             transfer_threads: capped.transfer,
             restore_threads: capped.restore,
             duration_ms: estimate_ms(&jobs, requested, throughput),
-            throughput: None,
+            throughput: own.then_some(*throughput),
         }
     }
 }
