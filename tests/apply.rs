@@ -376,6 +376,22 @@ async fn sigterm_stops_following_leaves_the_session_running_and_says_how_to_resu
     assert_eq!(after.enqueues, s.enqueues);
     assert_eq!(after.sessions_created, 1);
     assert_exactly_once(&sim);
+    // Its step costs are kept for later plans, though this run did not see it start.
+    let journal = case.journal(NAME);
+    let runs = journal["sources"]["old1"]["runs"].as_array().expect("runs");
+    let run = runs
+        .iter()
+        .find(|r| r["session"] == session.as_str())
+        .unwrap_or_else(|| panic!("the resumed session's run: {runs:?}"));
+    assert_eq!(run["elapsed_ms"], 0, "{run}");
+    assert!(
+        run["pace"]["transfer_bytes_per_second"].as_u64() > Some(0),
+        "{run}"
+    );
+    assert!(
+        run["pace"]["restore_bytes_per_second"].as_u64() > Some(0),
+        "{run}"
+    );
 }
 
 // 8, before the session starts: nothing runs until the next apply, and it says so.

@@ -292,10 +292,15 @@ impl SourceJob<'_> {
         .await?;
         recording.finished(&followed.state);
         run.took = Some(since.elapsed());
-        // One change, so the end costs one save of the journal.
-        let measured = started
-            .filter(|_| followed.state == SessionState::Completed)
-            .and_then(|t| measured_run(self.plan, session, t.elapsed(), followed.pace));
+        // One change, so the end costs one save of the journal. A session an earlier
+        // run started is recorded by its step costs alone: its start was not seen here.
+        let measured = match started {
+            _ if followed.state != SessionState::Completed => None,
+            Some(t) => measured_run(self.plan, session, t.elapsed(), followed.pace),
+            None => followed.pace.and_then(|pace| {
+                measured_run(self.plan, session, std::time::Duration::ZERO, Some(pace))
+            }),
+        };
         self.settle(session, &followed, measured, &run.unconfirmed);
         run.error = paused(session, &followed);
         run.followed = Some(followed);
@@ -303,8 +308,8 @@ impl SourceJob<'_> {
     }
 }
 
-/// The bytes and elapsed time of a session this run started and saw complete, and
-/// what its steps cost, for the throughput later plans assume.
+/// The bytes and elapsed time of a session seen complete (elapsed zero when an earlier
+/// run started it), and what its steps cost, for the throughput later plans assume.
 fn measured_run(
     source_plan: &SourcePlan,
     session: &str,

@@ -9,7 +9,8 @@ use super::store::Journal;
 /// Runs kept per source: recent figures follow changes in the network or the servers.
 pub const MAX_RUNS: usize = 10;
 
-/// One session that ran to completion under an apply.
+/// One session that ran to completion under an apply (started by it, or by an earlier
+/// apply it resumed following).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunRecord {
     /// The session id.
@@ -23,7 +24,8 @@ pub struct RunRecord {
     pub items: usize,
     /// Bytes they moved (the analysis' sizes).
     pub bytes: u64,
-    /// From the start call to the end being noticed, in milliseconds.
+    /// From the start call to the end being noticed, in milliseconds; 0 for a session
+    /// an earlier apply started (its start was not seen): only its `pace` counts.
     pub elapsed_ms: u64,
     /// TRANSFER workers the session ran (capped as WHM caps them).
     pub transfer_threads: u32,
