@@ -186,14 +186,21 @@ fn finished_steps_scale_the_steps_to_come_per_kind_of_worker() {
     );
 }
 
-#[test]
-fn a_step_running_past_its_expected_time_stretches_the_estimate() {
-    let t0 = Instant::now();
+/// One account of 10 (a transfer the plan expects to take 10 s, its restore 5 s) on
+/// one worker of each kind, its transfer under way from `t0`.
+fn one_transfer_under_way(t0: Instant) -> (Forecast, SessionProgress) {
     let pools = Pools::new(Some(1), Some(1));
     let mut f = Forecast::new(shape(&[("a", 10)], pools), t0);
     let mut p = SessionProgress::new();
     start(&mut p, Queue::Transfer, "a");
     f.observe(read_at(t0), &p);
+    (f, p)
+}
+
+#[test]
+fn a_step_running_past_its_expected_time_stretches_the_estimate() {
+    let t0 = Instant::now();
+    let (mut f, p) = one_transfer_under_way(t0);
     // 10 s expected; a read at 30 s still shows it under way: it has run three times
     // that, so needs a share more (3 s), and its restore goes at the pace the transfer
     // shows (15 s for the plan's 5 s).
@@ -215,11 +222,7 @@ fn a_step_not_read_since_it_was_due_is_not_taken_for_a_slow_one() {
     // end any moment (a share of its time, 1 s), and its restore at the plan's pace
     // (5 s), not stretched as if the transfer had run 30 s.
     let t0 = Instant::now();
-    let pools = Pools::new(Some(1), Some(1));
-    let mut f = Forecast::new(shape(&[("a", 10)], pools), t0);
-    let mut p = SessionProgress::new();
-    start(&mut p, Queue::Transfer, "a");
-    f.observe(read_at(t0), &p);
+    let (mut f, p) = one_transfer_under_way(t0);
     f.observe(read_at(t0 + secs(5.0)), &p);
     let at_30 = left(&f, t0, 30.0);
     assert!((at_30 - 6.0).abs() < 1e-3, "{at_30}");

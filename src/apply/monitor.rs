@@ -187,7 +187,7 @@ pub async fn follow(
     });
     tokio::pin!(poll);
     let shape = shape.map(|shape| (shape, client.server_clock().clone()));
-    let mut showing = Showing::new(session, &shared, &signals, shape);
+    let mut showing = Showing::new(session, &shared, &signals, shape, policy.dense_margin());
     showing.tick(watcher);
     let final_state = loop {
         tokio::select! {
@@ -279,6 +279,9 @@ struct Showing<'a> {
     shown_at: Instant,
     /// The fold changed since it was last shown.
     unshown: bool,
+    /// The widest margin the state poll reads densely: the fit's earliest end widens
+    /// the poll's margin up to it (a fit looser than that is left to the spread).
+    dense_margin: Duration,
 }
 
 impl<'a> Showing<'a> {
@@ -287,6 +290,7 @@ impl<'a> Showing<'a> {
         shared: &'a Shared,
         signals: &'a LogSignals,
         shape: Option<(SessionShape, SharedClock)>,
+        dense_margin: Duration,
     ) -> Self {
         let now = Instant::now();
         Self {
@@ -306,6 +310,7 @@ impl<'a> Showing<'a> {
             next_tick: now,
             shown_at: Instant::now(),
             unshown: false,
+            dense_margin,
         }
     }
 
@@ -377,7 +382,7 @@ impl<'a> Showing<'a> {
                 let margin = end_margin(last, end);
                 let early = self.early.map(|e| end.saturating_duration_since(e));
                 let margin = match early {
-                    Some(early) if early > margin && early <= FIT_MARGIN_MAX => early,
+                    Some(early) if early > margin && early <= self.dense_margin => early,
                     _ => margin,
                 };
                 tracing::trace!(
@@ -422,11 +427,6 @@ fn end_margin(last: Span, end: Instant) -> Duration {
 
 /// The least margin the state poll keeps around the replay's end.
 const END_MARGIN_FLOOR: Duration = Duration::from_millis(250);
-
-/// The widest margin the fit's earliest end widens it to: what the poll reads densely
-/// (`poll::DENSE_READS` at the near-end pace). A fit looser than that is left to the
-/// spread formula.
-const FIT_MARGIN_MAX: Duration = Duration::from_millis(1_800);
 
 /// How near the end must be for its earliest to be replayed (a second replay).
 const EARLY_END_WITHIN: Duration = Duration::from_secs(10);

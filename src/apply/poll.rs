@@ -246,7 +246,7 @@ impl LogSignals {
             // extra poll, paid for when taken) and the margin is narrow; else at most
             // END_READS reads across the margin: a wide one (an estimate the log dates
             // loosely) is read more sparsely, not more often.
-            if margin * 2 <= policy.near_end() * DENSE_READS && self.budget.take_extra(now) {
+            if margin <= policy.dense_margin() && self.budget.take_extra(now) {
                 self.prepaid.fetch_add(1, Ordering::SeqCst);
                 return near;
             }
@@ -314,6 +314,12 @@ impl PollPolicy {
     /// within `min` of the session's end.
     fn near_end(&self) -> Duration {
         self.min.saturating_sub(self.confirm).max(self.min / 4)
+    }
+
+    /// The widest margin either way of an expected end that is read at the near-end
+    /// pace (in [`DENSE_READS`] reads).
+    pub(crate) fn dense_margin(&self) -> Duration {
+        self.near_end() * DENSE_READS / 2
     }
 }
 
@@ -852,6 +858,8 @@ mod tests {
         let policy = PollPolicy::default();
         assert_eq!(policy.near_end(), 150 * MS);
         assert_eq!(policy.near_end() + policy.confirm, policy.min);
+        // The margin read at that pace, as operations.md states it: ±1.8 s.
+        assert_eq!(policy.dense_margin(), 1_800 * MS);
     }
 
     #[test]
